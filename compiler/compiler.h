@@ -1,0 +1,96 @@
+/* compiler.h — the public face of segc's compiler layer.
+ *
+ * The graph IR: an SSA dataflow graph whose nodes are ops (runtime/ops.def)
+ * and whose values are tensors with static types. Each node is exactly one
+ * value; a node's id is its index, and inputs always have smaller ids than
+ * the node using them, so the node array is already a topological order.
+ * Every node remembers the .seg span it came from.
+ *
+ * Parameters are named leaves (OP_PARAM) with a hierarchical dotted name
+ * ("level.2.encoder.conv0.weight"), an initialiser, a group tag and a
+ * frozen flag. Buffers (BN running statistics) are OP_PARAM leaves with
+ * is_buffer set.
+ *
+ * The compiler never parses .seg text (lang/ does) and includes only
+ * runtime/runtime.h below it.
+ */
+#ifndef SEGC_COMPILER_H
+#define SEGC_COMPILER_H
+
+#include "../runtime/runtime.h"
+
+typedef int ir_id; /* node index; -1 = none */
+
+typedef struct ir_param {
+    rt_init init;      /* how to initialise */
+    int is_buffer;     /* 1 = persistent state, never trained (BN stats) */
+    int frozen;        /* 1 = gets no gradient (set per training stage) */
+    const char *group; /* optimizer group tag ("" = default) */
+} ir_param;
+
+typedef struct ir_node {
+    rt_op op;
+    rt_attrs attrs;
+    int n_in;
+    ir_id *in;          /* arena-owned, n_in entries */
+    rt_type type;       /* static output type */
+    seg_span span;      /* .seg source of the call that made it */
+    const char *name;   /* inputs and params: their name; else NULL */
+    ir_param *param;    /* OP_PARAM only */
+} ir_node;
+
+typedef struct ir_output {
+    const char *name;
+    ir_id id;
+} ir_output;
+
+typedef struct ir_graph {
+    seg_arena *arena;   /* owns nodes' names, inputs and params */
+    ir_node *nodes;     /* growable (seg_xrealloc), n_nodes used */
+    int n_nodes, cap_nodes;
+    ir_output *outputs; /* growable, n_outputs used */
+    int n_outputs, cap_outputs;
+    const char *name;   /* the net's name */
+    /* Source file names by span.file id, for IR printing and runtime
+     * error locations; set by the front end (may be NULL). */
+    const char *const *file_names;
+    int n_file_names;
+} ir_graph;
+
+ir_graph *ir_graph_new(const char *name);
+void ir_graph_free(ir_graph *g);
+
+/* Leaves. Names are copied. ir_add_param returns the existing node when a
+ * parameter of that name already exists with the same type (sharing), and
+ * -1 with err set when the types differ. */
+ir_id ir_add_input(ir_graph *g, const char *name, const rt_type *t, seg_span span);
+ir_id ir_add_param(ir_graph *g, const char *name, const rt_type *t, rt_init init,
+                   int is_buffer, seg_span span, char *err, size_t errlen);
+ir_id ir_add_const(ir_graph *g, const rt_type *t, double value, seg_span span);
+
+/* An op node. The output type comes from the op's shape rule
+ * (ir_infer_type); reshape, broadcast, cast and random ops take their
+ * output type from *want (NULL otherwise). On a shape error returns -1 and
+ * writes a message (without location) into err. */
+ir_id ir_add_op(ir_graph *g, rt_op op, const rt_attrs *a, const ir_id *in, int n_in,
+                const rt_type *want, seg_span span, char *err, size_t errlen);
+
+void ir_add_output(ir_graph *g, const char *name, ir_id id);
+
+/* Shape and dtype rule of every op (compiler/shape.c). Returns 0, or -1
+ * with a message such as "conv: input has 3 channels but weight expects 4". */
+int ir_infer_type(rt_op op, const rt_attrs *a, const rt_type *in, int n_in,
+                  const rt_type *want, rt_type *out, char *err, size_t errlen);
+
+/* Stable, readable listing: one line per node with id, op, attributes,
+ * type and source line. Golden-tested. */
+void ir_print(const ir_graph *g, FILE *out);
+/* Parameter listing: name, shape, count; then the total. */
+void ir_print_params(const ir_graph *g, FILE *out);
+int64_t ir_param_count(const ir_graph *g, int include_buffers);
+
+/* Lower to the runtime's straight-line program (one instruction per
+ * non-leaf node). The program is independent of the graph afterwards. */
+rt_program *ir_lower(const ir_graph *g);
+
+#endif

@@ -1,0 +1,92 @@
+#!/bin/sh
+# run.sh — the whole test suite: C unit tests, golden language tests, CLI
+# scripts. Usage: sh tests/run.sh BUILD_DIR. Last line: "N passed, N failed".
+#
+# Golden language tests (tests/lang/*.seg) say what they expect in comments:
+#   # args: params --net unet --set B=1   segc subcommand and flags (default: check);
+#                                         the .seg path goes after the subcommand
+#   # expect error: 3:7 unknown name      stderr has "FILE:3:7: error: unknown name..."
+#   # expect warning: 3:7 text            likewise for warnings
+#   # expect: text                        some stdout line contains text
+#   # exit: N                             exit code (default 65 with errors, else 0)
+# and when NAME.out exists, stdout must equal it byte for byte.
+B=${1:-build}
+SEGC="$B/segc"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/segc-test.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT INT TERM
+export SEGC_TEST_TMP="$TMP" SEGC SEGC_CACHE_DIR="$TMP/cache"
+pass=0
+fail=0
+
+# 1. unit tests
+"$B/unit_tests" > "$TMP/unit.log" 2>&1
+grep -v '^unit:' "$TMP/unit.log" | grep -v '^ok  ' || true
+up=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/unit.log")
+uf=$(sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/unit.log")
+if [ -z "$up" ]; then
+    echo "FAIL unit tests crashed:"; tail -20 "$TMP/unit.log"; fail=$((fail + 1))
+else
+    pass=$((pass + up)); fail=$((fail + uf))
+fi
+echo "unit: $up passed, $uf failed"
+
+# 2. golden language tests
+lang_one() {
+    f=$1
+    args=$(sed -n 's/^# args: //p' "$f" | head -1)
+    [ -n "$args" ] || args=check
+    sub=${args%% *}
+    rest=""
+    [ "$sub" != "$args" ] && rest=${args#* }
+    # shellcheck disable=SC2086
+    "$SEGC" $sub "$f" $rest > "$TMP/out" 2> "$TMP/err" < /dev/null
+    code=$?
+    ok=1
+    want=$(sed -n 's/^# exit: //p' "$f" | head -1)
+    if [ -z "$want" ]; then
+        if grep -q '^# expect error:' "$f"; then want=65; else want=0; fi
+    fi
+    [ "$code" = "$want" ] || { echo "    exit code $code, expected $want"; ok=0; }
+    for kind in error warning; do
+        sed -n "s/^# expect $kind: //p" "$f" > "$TMP/exp"
+        while IFS= read -r line; do
+            pos=${line%% *}
+            msg=${line#* }
+            if ! grep -F -- "$f:$pos: $kind: " "$TMP/err" | grep -qF -- "$msg"; then
+                echo "    missing $kind at $pos: $msg"; ok=0
+            fi
+        done < "$TMP/exp"
+        if [ "$kind" = error ]; then
+            got=$(grep -c ": error: " "$TMP/err")
+            exp=$(wc -l < "$TMP/exp")
+            [ "$got" = "$exp" ] || { echo "    $got errors reported, $exp expected"; ok=0; }
+        fi
+    done
+    sed -n 's/^# expect: //p' "$f" > "$TMP/exp"
+    while IFS= read -r line; do
+        grep -qF -- "$line" "$TMP/out" || { echo "    stdout lacks: $line"; ok=0; }
+    done < "$TMP/exp"
+    gold="${f%.seg}.out"
+    if [ -f "$gold" ] && ! cmp -s "$gold" "$TMP/out"; then
+        echo "    stdout differs from $gold:"; diff "$gold" "$TMP/out" | head -10; ok=0
+    fi
+    if [ $ok = 1 ]; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL lang/$(basename "$f")"; head -5 "$TMP/err"; fi
+}
+lp=$pass; lf=$fail
+for f in tests/lang/*.seg; do
+    [ -f "$f" ] && lang_one "$f"
+done
+echo "lang: $((pass - lp)) passed, $((fail - lf)) failed"
+
+# 3. CLI scripts: each tests/cli/*.sh exits 0 on success
+cp=$pass; cf=$fail
+for s in tests/cli/*.sh; do
+    [ -f "$s" ] || continue
+    if sh "$s" > "$TMP/cli.log" 2>&1; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL cli/$(basename "$s")"; tail -15 "$TMP/cli.log"; fi
+done
+echo "cli: $((pass - cp)) passed, $((fail - cf)) failed"
+
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
