@@ -81,6 +81,14 @@ void ir_add_output(ir_graph *g, const char *name, ir_id id);
  * with a message such as "conv: input has 3 channels but weight expects 4". */
 int ir_infer_type(rt_op op, const rt_attrs *a, const rt_type *in, int n_in,
                   const rt_type *want, rt_type *out, char *err, size_t errlen);
+/* Canonical attributes of a node whose types passed ir_infer_type (ir_add_op
+ * applies it): nsp from the input rank, conv/conv_t kernel from the weight,
+ * negative axes resolved, slice bounds clamped to [0, dim] like Python,
+ * reduction axes == 0 spelled out as every axis. */
+void ir_attrs_normalize(rt_op op, rt_attrs *a, const rt_type *in);
+/* Slice attributes that keep every axis whole (begin 0, end INT64_MAX,
+ * step 1); set begin/end/step of the sliced axes after calling it. */
+void ir_attrs_slice_all(rt_attrs *a);
 
 /* Stable, readable listing: one line per node with id, op, attributes,
  * type and source line. Golden-tested. */
@@ -88,6 +96,27 @@ void ir_print(const ir_graph *g, FILE *out);
 /* Parameter listing: name, shape, count; then the total. */
 void ir_print_params(const ir_graph *g, FILE *out);
 int64_t ir_param_count(const ir_graph *g, int include_buffers);
+
+/* ---------------------------------------------------------- autodiff */
+
+typedef struct ir_ad_stats {
+    int nodes_differentiated; /* forward nodes that got a backward */
+    int backward_nodes;       /* nodes appended by differentiation */
+} ir_ad_stats;
+
+/* Append the backward graph of sum(loss) with respect to every trainable
+ * parameter (OP_PARAM, not a buffer, not frozen). param_grad must hold
+ * g->n_nodes entries (taken before the call); on return param_grad[p] is
+ * the gradient node of parameter p, or -1 when the loss does not depend on
+ * it. Only ops on a path from a trainable parameter to the loss get a
+ * backward (freeze pruning). stats may be NULL. */
+int ir_autodiff(ir_graph *g, ir_id loss, ir_id *param_grad, ir_ad_stats *stats,
+                char *err, size_t errlen);
+
+/* A copy of src in which every grad(y, x) node is replaced by the gradient
+ * subgraph of sum(y) w.r.t. x, held constant (stop_grad) for any outer
+ * differentiation. NULL with err set on failure. */
+ir_graph *ir_expand_grads(const ir_graph *src, ir_ad_stats *stats, char *err, size_t errlen);
 
 /* Lower to the runtime's straight-line program (one instruction per
  * non-leaf node). The program is independent of the graph afterwards. */
