@@ -41,7 +41,7 @@ void *seg_xcalloc(size_t count, size_t size)
     if (size && count > SIZE_MAX / size)
         seg_panic(__FILE__, __LINE__, "allocation size overflow");
     void *p = seg_xrealloc(NULL, count * size);
-    memset(p, 0, count * size ? count * size : 1);
+    memset(p, 0, count * size > 0 ? count * size : 1);
     return p;
 }
 

@@ -291,4 +291,339 @@ int rt_nifti_read(const char *path, rt_volume *v, rt_error *err);
 int rt_nifti_write(const char *path, const rt_volume *v, rt_dtype dtype, rt_error *err);
 void rt_volume_free(rt_volume *v);
 
+/* ----------------------------------------------------------------- data */
+
+/* The data pipeline of training (runtime/data/, docs/data.md): cases,
+ * datasets, synthetic phantoms, PNG, preprocessing, distance transforms,
+ * patch sampling, augmentation and batch assembly. Spatial arrays are
+ * row-major with the slowest axis first: (Z, Y, X) in 3D, (Y, X) in 2D;
+ * unused trailing entries of size[] and spacing[] are 1. */
+
+/* One training case: an image with C channels and its label map. */
+typedef struct rt_case {
+    int nsp;           /* spatial rank, 2 or 3 */
+    int channels;      /* C >= 1 */
+    int64_t size[3];   /* spatial size, slowest first; size[nsp..2] = 1 */
+    float spacing[3];  /* mm per voxel along size[]; unused entries 1 */
+    float *image;      /* f32 [C, size...] */
+    int32_t *label;    /* i32 [size...], class per voxel */
+    char *source;      /* "img/case01.nii.gz" or "lesions3d case 4": names the case in errors */
+} rt_case;
+
+int64_t rt_case_numel(const rt_case *c); /* spatial voxels, one channel */
+void rt_case_free(rt_case *c);           /* frees the arrays, zeroes *c */
+
+/* A list of cases; zero-initialise, free with rt_dataset_free. */
+typedef struct rt_dataset {
+    rt_case *cases; /* owned */
+    int n;          /* cases in use */
+    int cap;        /* cases allocated */
+} rt_dataset;
+
+void rt_dataset_push(rt_dataset *ds, rt_case *c); /* takes over *c's arrays */
+void rt_dataset_free(rt_dataset *ds);
+
+/* Synthetic phantoms, "lesions3d" and "lesions2d": an irregular organ on a
+ * textured background with 0-4 small lesions. Labels 0 background, 1 organ,
+ * 2 lesion. Defaults in docs/data.md and rt_synth_opts_init. */
+typedef struct rt_synth_opts {
+    int nsp;                  /* 3 for lesions3d, 2 for lesions2d */
+    int cases;                /* number of cases */
+    int64_t size[3];          /* spatial size, slowest first */
+    float spacing[3];         /* mm per voxel; geometry is physical */
+    uint64_t seed;            /* case i depends on (seed, i) only */
+    float organ_cnr;          /* (organ mean - background mean) / noise */
+    float lesion_cnr;         /* |lesion mean - organ mean| / noise */
+    int lesion_sign;          /* -1 darker, +1 brighter, 0 random per lesion */
+    int lesions_min;          /* lesions per case, uniform in [min, max] */
+    int lesions_max;
+    float lesion_radius_min;  /* voxels (of the finest spacing) */
+    float lesion_radius_max;
+    float organ_radius_min;   /* organ semi-axes, fraction of the smallest extent */
+    float organ_radius_max;
+    float irregularity;       /* amplitude of the radial harmonics, 0 = ellipsoid */
+    float texture;            /* std of the smooth background field, in noise units */
+    float texture_scale;      /* cell size of the background field, voxels */
+    float noise;              /* Gaussian noise sigma */
+    float blur;               /* partial-volume Gaussian sigma, voxels (before noise) */
+    int hu;                   /* 1: map to CT-like units, v' = hu_offset + hu_scale * v */
+    float hu_scale;           /* HU per noise unit */
+    float hu_offset;          /* HU of the background */
+} rt_synth_opts;
+
+/* Defaults for kind "lesions3d" or "lesions2d"; -1 with err for others. */
+int rt_synth_opts_init(rt_synth_opts *o, const char *kind, rt_error *err);
+/* Set one option by name (as written in a .seg call): n values in v. */
+int rt_synth_opts_set(rt_synth_opts *o, const char *name, const double *v, int n,
+                      rt_error *err);
+int rt_synth_opts_check(const rt_synth_opts *o, rt_error *err);
+/* Generate case `index` into *c (allocated here). */
+int rt_synth_case(const rt_synth_opts *o, int index, rt_case *c, rt_error *err);
+/* Append o->cases synthetic cases to ds. */
+int rt_dataset_synthetic(rt_dataset *ds, const rt_synth_opts *o, rt_error *err);
+
+/* Paired files by glob: both patterns are expanded and sorted, the k-th
+ * image pairs with the k-th label. .png files load as 2D cases, .nii and
+ * .nii.gz as 3D cases. Labels must be integers in [0, classes). */
+int rt_dataset_glob(rt_dataset *ds, const char *image_glob, const char *label_glob,
+                    int classes, rt_error *err);
+/* A list file: one "image label" pair per line; '#' starts a comment;
+ * relative paths are relative to the list file's folder. */
+int rt_dataset_list(rt_dataset *ds, const char *list_path, int classes, rt_error *err);
+/* Load one pair (used by both of the above). */
+int rt_case_load(rt_case *c, const char *image_path, const char *label_path, int classes,
+                 rt_error *err);
+
+/* PNG (libpng). Pixels come back planar as floats with their stored
+ * values (0..255 or 0..65535); palettes are expanded, alpha dropped. */
+typedef struct rt_png {
+    int width, height;
+    int channels;  /* 1 or 3 */
+    int bit_depth; /* 8 or 16 (1, 2, 4-bit gray is expanded to 8) */
+    float *data;   /* [channels, height, width] */
+} rt_png;
+
+/* want_channels: 1 = gray (RGB by Rec. 709 luma), 3 = RGB (gray
+ * replicated), 0 = as stored (1 for gray, 3 for colour). */
+int rt_png_read(const char *path, int want_channels, rt_png *img, rt_error *err);
+void rt_png_free(rt_png *img);
+/* Write interleaved samples (uint8_t for depth 8, uint16_t for 16) with
+ * 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA) channels, atomically. */
+int rt_png_write(const char *path, int width, int height, int channels, int bit_depth,
+                 const void *pixels, rt_error *err);
+
+/* Preprocessing, per case (per channel for minmax and zscore). */
+void rt_case_clip(rt_case *c, float lo, float hi);
+int rt_case_minmax(rt_case *c, rt_error *err); /* to [0, 1] */
+int rt_case_zscore(rt_case *c, rt_error *err); /* mean 0, std 1 */
+/* To target spacing: (bi/tri)linear image, nearest label; voxel centres aligned. */
+int rt_case_resample(rt_case *c, const float target[3], rt_error *err);
+/* Crop and/or pad to size; offset[i] = first source index of the window
+ * (negative pads before), NULL = centred. Image pads with pad_value, label with 0. */
+int rt_case_crop_pad(rt_case *c, const int64_t size[3], const int64_t *offset,
+                     float pad_value, rt_error *err);
+
+/* Exact Euclidean distance transform (Felzenszwalb-Huttenlocher), in mm:
+ * distance from each voxel to the nearest voxel with mask != 0, 0 on the
+ * mask. With no foreground every distance is the diagonal of the volume,
+ * sqrt(sum (size_i * spacing_i)^2). */
+void rt_edt(const uint8_t *mask, int nsp, const int64_t size[3], const float spacing[3],
+            float *dist);
+/* rt_edt of label > 0 over a case. */
+void rt_case_distance(const rt_case *c, float *dist);
+
+/* Patch sampling with foreground oversampling (nnU-Net style). */
+typedef struct rt_sampler {
+    int64_t patch[3];   /* patch size, slowest first; unused entries 1 */
+    int batch;          /* patches per batch */
+    float fg_fraction;  /* share of patches forced to hold foreground (0.33) */
+    uint64_t seed;
+} rt_sampler;
+
+typedef struct rt_patch {
+    int case_index;     /* into the dataset */
+    int64_t origin[3];  /* first voxel; may be negative or overhang (padded) */
+    int forced_fg;      /* 1 if centred on a foreground voxel */
+} rt_patch;
+
+void rt_sampler_init(rt_sampler *s, int nsp, const int64_t patch[3], int batch, uint64_t seed);
+/* Patches of batch `batch_index` in `epoch`: out[0..s->batch). Cases are
+ * visited in a per-epoch permutation; a function of (seed, epoch, index). */
+int rt_sampler_batch(const rt_sampler *s, const rt_dataset *ds, uint64_t epoch,
+                     uint64_t batch_index, rt_patch *out, rt_error *err);
+
+/* Batch assembly into caller-owned contiguous buffers. */
+typedef struct rt_batch {
+    int n;          /* patches */
+    int channels;   /* C */
+    int nsp;        /* spatial rank */
+    int64_t size[3];/* patch size */
+    float *image;   /* [n, C, size...] */
+    int32_t *label; /* [n, size...], may be NULL */
+    float *dist;    /* [n, size...] distance to label > 0 (rt_case_distance), may be NULL */
+} rt_batch;
+
+/* Cut patches p[0..b->n) out of ds into b (outside the case: image 0,
+ * label 0). All cases must have b->channels channels and rank b->nsp. */
+int rt_batch_fill(rt_batch *b, const rt_dataset *ds, const rt_patch *p, rt_error *err);
+
+/* Augmentation, decided per (seed, step, item). */
+typedef struct rt_augment_opts {
+    uint64_t seed;
+    float p_flip;       /* per spatial axis */
+    float p_rot90;      /* a 90-degree rotation in a random plane of equal sides */
+    float p_scale;      /* intensity *= U(scale_lo, scale_hi) */
+    float scale_lo, scale_hi;
+    float p_shift;      /* intensity += U(-shift, shift) */
+    float shift;
+    float p_noise;      /* intensity += N(0, s^2), s ~ U(0, noise_max) */
+    float noise_max;
+} rt_augment_opts;
+
+void rt_augment_opts_init(rt_augment_opts *o, uint64_t seed);
+/* Augment every item of b in place: geometric transforms move image,
+ * label and dist together; intensity ones touch the image only. */
+void rt_augment_batch(const rt_augment_opts *o, uint64_t step, rt_batch *b);
+
+
+/* ---------------------------------------------------------- checkpoints */
+/* runtime/ckpt.c: safetensors files. A writer collects named tensors (data
+ * not copied) and string metadata, then writes atomically; a reader loads
+ * and validates a whole file. The same rt_ckpt type serves both. */
+
+typedef enum rt_ckpt_dtype {
+    RT_CKPT_F32, /* "F32": parameters, buffers, optimizer moments */
+    RT_CKPT_I32, /* "I32" */
+    RT_CKPT_U8,  /* "U8" */
+    RT_CKPT_U64, /* "U64" (PyTorch reads it only from 2.3 on) */
+    RT_CKPT_I64, /* "I64": counters (optimizer step counts), readable by any torch */
+    RT_CKPT_DTYPE_COUNT
+} rt_ckpt_dtype;
+
+const char *rt_ckpt_dtype_name(rt_ckpt_dtype t); /* as in the file: "F32" */
+size_t rt_ckpt_dtype_size(rt_ckpt_dtype t);
+rt_ckpt_dtype rt_ckpt_dtype_of(rt_dtype t);
+
+/* One named tensor. Writer: data is the caller's and must stay valid until
+ * rt_ckpt_write returns. Reader: data points into the loaded file and may
+ * be unaligned (files from other writers): copy it out with memcpy or
+ * rt_ckpt_load. */
+typedef struct rt_ckpt_entry {
+    const char *name;
+    rt_ckpt_dtype dtype;
+    int rank;                 /* 0..RT_MAX_RANK */
+    int64_t dim[RT_MAX_RANK];
+    const void *data;
+    uint64_t nbytes;          /* numel * dtype size */
+} rt_ckpt_entry;
+
+typedef struct rt_ckpt rt_ckpt;
+
+rt_ckpt *rt_ckpt_new(void); /* an empty writer */
+void rt_ckpt_free(rt_ckpt *c);
+/* Add a tensor (the name is copied, the data is not). Duplicate names are
+ * reported by rt_ckpt_write. */
+void rt_ckpt_add(rt_ckpt *c, const char *name, rt_ckpt_dtype dtype, int rank,
+                 const int64_t *dim, const void *data);
+void rt_ckpt_add_tensor(rt_ckpt *c, const char *name, const rt_tensor *t);
+void rt_ckpt_set_meta(rt_ckpt *c, const char *key, const char *value); /* copies; replaces */
+/* Write atomically: temp file in the same folder, fsync, rename, fsync the
+ * folder. On failure the previous file is intact and no temp file remains
+ * (except when only the final folder fsync fails: the error then says the
+ * new file is in place). */
+int rt_ckpt_write(const rt_ckpt *c, const char *path, rt_error *err);
+/* Read and validate a whole file; NULL with err naming the file. */
+rt_ckpt *rt_ckpt_read(const char *path, rt_error *err);
+int rt_ckpt_count(const rt_ckpt *c);
+const rt_ckpt_entry *rt_ckpt_at(const rt_ckpt *c, int i); /* in file order */
+const rt_ckpt_entry *rt_ckpt_find(const rt_ckpt *c, const char *name); /* or NULL */
+const char *rt_ckpt_meta(const rt_ckpt *c, const char *key);           /* or NULL */
+int rt_ckpt_meta_count(const rt_ckpt *c);
+const char *rt_ckpt_meta_key(const rt_ckpt *c, int i);
+/* Copy tensor `name` into t, whose dtype and shape must match. */
+int rt_ckpt_load(const rt_ckpt *c, const char *name, rt_tensor *t, rt_error *err);
+
+/* Compare a checkpoint with what a net expects. Returns the number of
+ * mismatches (missing, unexpected, type differs); lists them all, one a
+ * line, in *report (may be NULL) and as much as fits in err. Checkpoint
+ * entries whose names start with ignore_prefix (e.g. RT_OPTIM_PREFIX; may
+ * be NULL) are never "unexpected". */
+enum {
+    RT_CKPT_ALLOW_MISSING = 1 << 0,    /* net names absent from the file are fine */
+    RT_CKPT_ALLOW_UNEXPECTED = 1 << 1, /* file names unknown to the net are fine */
+};
+typedef struct rt_ckpt_want {
+    const char *name;
+    rt_type type;
+} rt_ckpt_want;
+int rt_ckpt_check(const rt_ckpt *c, const rt_ckpt_want *want, int n, const char *ignore_prefix,
+                  unsigned flags, seg_buf *report, rt_error *err);
+
+/* Test hook: make the n-th I/O step of later rt_ckpt_write calls fail
+ * (0 = never). Steps before the rename only. */
+void rt_ckpt_debug_fail_at(int n);
+
+/* ----------------------------------------------------------- optimizers */
+/* runtime/optim.c: torch.optim's SGD, Adam and AdamW (single-tensor CPU
+ * formulas, float arithmetic in torch's order) over parameters given as
+ * f32 arrays with gradients. Frozen parameters are simply never added. */
+
+typedef enum rt_optim_kind {
+    RT_OPTIM_SGD,   /* torch.optim.SGD */
+    RT_OPTIM_ADAM,  /* torch.optim.Adam: L2 weight decay added to the gradient */
+    RT_OPTIM_ADAMW, /* torch.optim.AdamW: decoupled decay p *= 1 - lr * wd */
+} rt_optim_kind;
+
+typedef struct rt_optim_config {
+    rt_optim_kind kind;
+    double lr;           /* base learning rate; rt_optim_set_lr changes it */
+    double momentum;     /* SGD; 0 = none */
+    double dampening;    /* SGD */
+    int nesterov;        /* SGD; needs momentum > 0 and dampening 0 */
+    double beta1, beta2; /* Adam, AdamW */
+    double eps;          /* Adam, AdamW */
+    double weight_decay; /* all kinds */
+} rt_optim_config;
+
+/* Checkpoint names of optimizer state: "optim.<param>.step" (i64 scalar),
+ * ".momentum" (SGD), ".m" and ".v" (Adam, AdamW), all f32[n]. */
+#define RT_OPTIM_PREFIX "optim."
+
+typedef struct rt_optim rt_optim;
+
+/* torch's defaults: lr 1e-3; Adam betas (0.9, 0.999), eps 1e-8; AdamW wd 1e-2. */
+void rt_optim_config_init(rt_optim_config *c, rt_optim_kind kind);
+rt_optim *rt_optim_new(const rt_optim_config *c, rt_error *err); /* NULL if invalid */
+void rt_optim_free(rt_optim *o);
+/* Add a parameter (name copied; data and grad borrowed, n floats each);
+ * returns its index. Multipliers start at 1. */
+int rt_optim_add(rt_optim *o, const char *name, float *data, float *grad, size_t n);
+/* Per-parameter group settings: lr = base lr * lr_mult, wd = weight_decay * wd_mult. */
+void rt_optim_set_mult(rt_optim *o, int index, double lr_mult, double wd_mult);
+void rt_optim_set_lr(rt_optim *o, double lr);
+double rt_optim_lr(const rt_optim *o);
+void rt_optim_step(rt_optim *o); /* one update of every parameter */
+int rt_optim_count(const rt_optim *o);
+int rt_optim_find(const rt_optim *o, const char *name); /* index or -1 */
+uint64_t rt_optim_steps(const rt_optim *o, int index);  /* updates applied */
+/* torch.nn.utils.clip_grad_norm_: returns the total norm; scales the
+ * gradients by max_norm / (total + 1e-6) when that is below 1. */
+double rt_clip_grad_norm(float *const *grads, const size_t *lens, int n, double max_norm);
+double rt_optim_clip_grad_norm(rt_optim *o, double max_norm);
+/* Add the state to a checkpoint writer (borrowed until it is written; do
+ * not step or add parameters in between). */
+void rt_optim_save(const rt_optim *o, rt_ckpt *c);
+/* Restore state by parameter name; parameters without saved state start
+ * fresh. Errors on incomplete or mis-sized state. */
+int rt_optim_load(rt_optim *o, const rt_ckpt *c, rt_error *err);
+
+/* runtime/lr.c: learning-rate and loss-weight schedules, pure functions of
+ * t (a step or an epoch count, whichever the caller counts in). */
+typedef enum rt_sched_kind {
+    RT_SCHED_CONSTANT, /* base */
+    RT_SCHED_STEP,     /* base * gamma^floor(t / step_size) */
+    RT_SCHED_COSINE,   /* eta_min + (base - eta_min) (1 + cos(pi t / total)) / 2, then eta_min */
+    RT_SCHED_POLY,     /* base * (1 - t / total)^power, then 0 */
+} rt_sched_kind;
+
+typedef struct rt_sched {
+    rt_sched_kind kind;
+    double base;          /* lr0 */
+    double step_size;     /* STEP: decay period (> 0) */
+    double gamma;         /* STEP: factor per period */
+    double total;         /* COSINE, POLY: T (> 0) */
+    double eta_min;       /* COSINE: floor */
+    double power;         /* POLY */
+    double warmup;        /* W: linear warm-up length, 0 = none; multiplies the schedule */
+    double warmup_factor; /* warm-up starts at base * factor, reaches 1 at W */
+} rt_sched;
+
+/* Defaults as torch: gamma 0.1, step_size 1, total 1, eta_min 0, power 0.9
+ * (nnU-Net), warm-up off with factor 1/3 (LinearLR's start_factor). */
+void rt_sched_init(rt_sched *s, rt_sched_kind kind, double base);
+int rt_sched_check(const rt_sched *s, rt_error *err);
+double rt_sched_value(const rt_sched *s, double t);
+/* CCT's sigmoid ramp-up: w_max * exp(-5 (1 - t/T)^2) for t < T, then w_max. */
+double rt_ramp_sigmoid(double w_max, double t, double T);
+
 #endif

@@ -59,7 +59,7 @@ static ir_id bin(ir_graph *g, rt_op op, ir_id a, ir_id b)
 static void prepare(const gcase *gc, rt_interp *it)
 {
     for (int k = 0; k < gc->n_p; k++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "p%d", k);
         rt_tensor *t = rt_interp_value(it, name);
         float *x = rt_f32(t);
@@ -91,7 +91,7 @@ static void compare(const gcase *gc, rt_interp *it)
 {
     const double h = 1e-2;
     for (int k = 0; k < gc->n_p; k++) {
-        char name[8], gname[8];
+        char name[16], gname[16];
         snprintf(name, sizeof name, "p%d", k);
         snprintf(gname, sizeof gname, "g%d", k);
         rt_tensor *p = rt_interp_value(it, name);
@@ -127,7 +127,7 @@ static void gradcheck(const gcase *gc)
     char err[256];
     seg_span s = {0};
     for (int k = 0; k < gc->n_p; k++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "p%d", k);
         rt_init init = {RT_INIT_UNIFORM, -1, 1};
         p[k] = ir_add_param(g, name, &gc->p[k], init, 0, s, err, sizeof err);
@@ -147,7 +147,7 @@ static void gradcheck(const gcase *gc)
     } else {
         ir_add_output(g, "loss", loss);
         for (int k = 0; k < gc->n_p; k++) {
-            char gname[8];
+            char gname[16];
             snprintf(gname, sizeof gname, "g%d", k);
             if (grads[p[k]] >= 0)
                 ir_add_output(g, gname, grads[p[k]]);

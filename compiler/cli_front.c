@@ -1,0 +1,127 @@
+/* cli_front.c — the segc commands that only use the front end and the
+ * graph IR: `check`, `ir` and `params`, plus the shared step of loading a
+ * .seg file and elaborating one of its nets (also used by `run`).
+ *
+ * Diagnostics go to stderr through the diag engine as they are found; a
+ * program with errors exits 65. A file that cannot be read at all, or a
+ * --net that names no net, is a command-line mistake and exits 1.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <string.h>
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("segc: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* The front end reports unreadable files as diagnostics too, but a missing
+ * file is a usage mistake, so catch it first with a plain message. */
+static int cli_file_readable(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error("cannot read '%s': %s", path, strerror(errno));
+        return 0;
+    }
+    fclose(f);
+    return 1;
+}
+
+/* --net must name a net of the program; list them when it does not. */
+static int cli_check_net_name(const cli_opts *o, const seg_program *p)
+{
+    const char **names = NULL;
+    int n = seg_program_nets(p, &names);
+    if (n == 0) {
+        cli_error("%s declares no net", o->files[0]);
+        return CLI_USAGE;
+    }
+    if (!o->net)
+        return CLI_OK;
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], o->net) == 0)
+            return CLI_OK;
+    fprintf(stderr, "segc: error: %s has no net named '%s' (nets:", o->files[0], o->net);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+    fputs(")\n", stderr);
+    return CLI_USAGE;
+}
+
+int cli_net_load(const cli_opts *o, int training, cli_net *n)
+{
+    memset(n, 0, sizeof *n);
+    if (!cli_file_readable(o->files[0]))
+        return CLI_USAGE;
+    n->diag = seg_diag_new(stderr);
+    n->prog = seg_load(o->files[0], n->diag);
+    if (!n->prog)
+        return CLI_BAD_PROGRAM;
+    int rc = cli_check_net_name(o, n->prog);
+    if (rc != CLI_OK)
+        return rc;
+    n->graph = seg_elaborate_net(n->prog, o->net, o->settings, o->n_settings, training, n->diag);
+    if (!n->graph || seg_diag_error_count(n->diag) > 0)
+        return CLI_BAD_PROGRAM;
+    n->name = n->graph->name;
+    return CLI_OK;
+}
+
+void cli_net_free(cli_net *n)
+{
+    if (n->graph)
+        ir_graph_free(n->graph);
+    if (n->prog)
+        seg_program_free(n->prog);
+    if (n->diag)
+        seg_diag_free(n->diag);
+    memset(n, 0, sizeof *n);
+}
+
+/* check FILE...: every file is loaded and checked; prints nothing when all
+ * are fine. One diag engine for all, so the error limit is global. */
+int cli_cmd_check(const cli_opts *o)
+{
+    for (int i = 0; i < o->n_files; i++)
+        if (!cli_file_readable(o->files[i]))
+            return CLI_USAGE;
+    seg_diag *d = seg_diag_new(stderr);
+    int bad = 0;
+    for (int i = 0; i < o->n_files; i++) {
+        seg_program *p = seg_load(o->files[i], d);
+        if (!p)
+            bad = 1;
+        else
+            seg_program_free(p);
+    }
+    bad |= seg_diag_error_count(d) > 0;
+    seg_diag_free(d);
+    return bad ? CLI_BAD_PROGRAM : CLI_OK;
+}
+
+int cli_cmd_ir(const cli_opts *o)
+{
+    cli_net n;
+    int rc = cli_net_load(o, o->train, &n);
+    if (rc == CLI_OK)
+        ir_print(n.graph, stdout);
+    cli_net_free(&n);
+    return rc;
+}
+
+int cli_cmd_params(const cli_opts *o)
+{
+    cli_net n;
+    int rc = cli_net_load(o, 0, &n);
+    if (rc == CLI_OK)
+        ir_print_params(n.graph, stdout);
+    cli_net_free(&n);
+    return rc;
+}

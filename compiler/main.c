@@ -1,0 +1,376 @@
+/* main.c — the segc command line: parse argv, print help, dispatch.
+ *
+ * Two tables drive everything: the options (name, argument, help) and the
+ * commands (name, arguments, which options they take, one-line summary,
+ * longer description, implementation in compiler/cli_*.c). Parsing checks
+ * each option against the command's set, so help texts and accepted flags
+ * cannot drift apart. Options may come before or after the files, as
+ * `--net NAME` or `--net=NAME`; `--` ends the options.
+ *
+ * Exit codes: 0 ok, 1 usage (unknown command or flag, bad value, missing
+ * file), 65 the program has errors, 70 runtime failure. Help goes to
+ * stdout; usage errors to stderr with a pointer to `segc help CMD`.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One bit per option, to say which command takes which. */
+enum {
+    OPT_NET = 1 << 0,
+    OPT_SET = 1 << 1,
+    OPT_TRAIN = 1 << 2,
+    OPT_INPUT = 1 << 3,
+    OPT_OUTPUT = 1 << 4,
+    OPT_SEED = 1 << 5,
+    OPT_THREADS = 1 << 6,
+};
+
+typedef struct cli_option {
+    const char *name; /* "--net" */
+    const char *arg;  /* argument placeholder, NULL for a switch */
+    unsigned bit;     /* OPT_* */
+    const char *help; /* one line */
+} cli_option;
+
+static const cli_option options[] = {
+    {"--net", "NAME", OPT_NET, "the net to use (default: the last net of FILE)"},
+    {"--set", "KEY=VALUE", OPT_SET,
+     "set a net parameter or symbolic size, repeatable (default B=1)"},
+    {"--train", NULL, OPT_TRAIN, "training behaviour: batch statistics, active dropout"},
+    {"--input", "FILE.nii[.gz]", OPT_INPUT,
+     "NIfTI volume for the single input (default: seeded noise)"},
+    {"--output", "FILE.nii[.gz]", OPT_OUTPUT,
+     "write the first output as NIfTI, with the input's geometry"},
+    {"--seed", "S", OPT_SEED, "seed for parameter initialisation and random inputs (default 0)"},
+    {"--threads", "N", OPT_THREADS, "thread count (default: $SEGC_THREADS, else all CPUs)"},
+};
+enum { N_OPTIONS = sizeof options / sizeof options[0] };
+
+typedef struct cli_command {
+    const char *name;    /* subcommand */
+    const char *args;    /* positional arguments in the usage line */
+    int min_files;       /* fewest FILE arguments */
+    int max_files;       /* most, -1 = any */
+    unsigned opts;       /* OPT_* accepted */
+    int (*fn)(const cli_opts *o);
+    const char *summary; /* one line for `segc --help` */
+    const char *details; /* paragraph for `segc help CMD` */
+} cli_command;
+
+static const cli_command commands[] = {
+    {"check", "FILE...", 1, -1, 0, cli_cmd_check, "check programs for errors",
+     "Parse and check each .seg file and its imports: every net with its\n"
+     "default parameters and every schedule. Prints nothing when all files\n"
+     "are fine; otherwise prints each error as FILE:LINE:COL: error: ... and\n"
+     "exits 65.\n"},
+    {"ir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_TRAIN, cli_cmd_ir, "print a net's graph IR",
+     "Elaborate a net into its dataflow graph and print it, one node per line\n"
+     "with its op, attributes, type and source line.\n"},
+    {"params", "FILE", 1, 1, OPT_NET | OPT_SET, cli_cmd_params, "list a net's parameters",
+     "Elaborate a net and list its parameters and buffers with their shapes\n"
+     "and element counts, then the totals.\n"},
+    {"run", "FILE", 1, 1,
+     OPT_NET | OPT_SET | OPT_TRAIN | OPT_INPUT | OPT_OUTPUT | OPT_SEED | OPT_THREADS, cli_cmd_run,
+     "run one forward pass in the interpreter",
+     "Run one forward pass of a net in the reference interpreter, with\n"
+     "parameters initialised from --seed. The input is a NIfTI volume\n"
+     "(--input; the net must have one input, which the volume fills as\n"
+     "[1, C, z, y, x], or [1, C, y, x] for a 2-D net) or seeded uniform noise\n"
+     "in [0, 1). Prints each output's type with min/mean/max, and the wall\n"
+     "time of the pass. Runtime failures exit 70.\n"},
+};
+enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+/* ---------------------------------------------------------------- help */
+
+static void print_option(FILE *out, const cli_option *op)
+{
+    char left[64];
+    snprintf(left, sizeof left, "%s%s%s", op->name, op->arg ? " " : "", op->arg ? op->arg : "");
+    fprintf(out, "  %-26s %s\n", left, op->help);
+}
+
+static void print_usage_line(FILE *out, const cli_command *c)
+{
+    fprintf(out, "usage: segc %s %s", c->name, c->args);
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (c->opts & options[i].bit)
+            fprintf(out, " [%s%s%s]%s", options[i].name, options[i].arg ? " " : "",
+                    options[i].arg ? options[i].arg : "", options[i].bit == OPT_SET ? "..." : "");
+    fputc('\n', out);
+}
+
+static void print_command_help(FILE *out, const cli_command *c)
+{
+    print_usage_line(out, c);
+    fprintf(out, "\n%s\noptions:\n", c->details);
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (c->opts & options[i].bit)
+            print_option(out, &options[i]);
+    fprintf(out, "  %-26s %s\n", "--help", "show this help");
+}
+
+static void print_main_help(FILE *out)
+{
+    fputs("usage: segc COMMAND [ARGS] [OPTIONS]\n\n"
+          "segc compiles Seg programs (segmentation networks and their training)\n"
+          "and runs them.\n\ncommands:\n", out);
+    for (int i = 0; i < N_COMMANDS; i++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s %s", commands[i].name, commands[i].args);
+        fprintf(out, "  %-26s %s\n", left, commands[i].summary);
+    }
+    fprintf(out, "  %-26s %s\n", "help [COMMAND]", "show help for a command");
+    fputs("\noptions (which command takes which: segc help COMMAND):\n", out);
+    for (int i = 0; i < N_OPTIONS; i++)
+        print_option(out, &options[i]);
+    fprintf(out, "  %-26s %s\n", "--help, -h", "show help");
+    fputs("\nenvironment:\n"
+          "  SEGC_THREADS               thread count when --threads is not given\n"
+          "  SEG_PATH                   extra folders searched by import\n"
+          "\nexit status: 0 success, 1 usage error, 65 the program has errors,\n"
+          "70 runtime failure.\n", out);
+}
+
+static const cli_command *find_command(const char *name)
+{
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int usage_error(const cli_command *c, const char *fmt, ...) SEG_PRINTF(2, 3);
+static int usage_error(const cli_command *c, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "segc%s%s: ", c ? " " : "", c ? c->name : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    if (c)
+        fprintf(stderr, "run 'segc help %s' for its options\n", c->name);
+    else
+        fputs("run 'segc --help' for the commands\n", stderr);
+    return CLI_USAGE;
+}
+
+/* `segc help [CMD]` */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc < 3) {
+        print_main_help(stdout);
+        return CLI_OK;
+    }
+    const cli_command *c = find_command(argv[2]);
+    if (!c)
+        return usage_error(NULL, "help: unknown command '%s'", argv[2]);
+    if (argc > 3)
+        return usage_error(NULL, "help: unexpected argument '%s'", argv[3]);
+    print_command_help(stdout, c);
+    return CLI_OK;
+}
+
+/* ------------------------------------------------------------- parsing */
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-' || *s == '+')
+        return -1;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (*end || errno)
+        return -1;
+    *v = (uint64_t)x;
+    return 0;
+}
+
+static void add_setting(cli_opts *o, const char *key, const char *value)
+{
+    o->settings = seg_xrealloc(o->settings, (size_t)(o->n_settings + 1) * sizeof *o->settings);
+    o->settings[o->n_settings++] = (seg_setting){key, value};
+}
+
+/* --set KEY=VALUE: keys are split off into a copy owned by keys[]. */
+static int set_setting(cli_opts *o, const char *kv, char **key_copy)
+{
+    const char *eq = strchr(kv, '=');
+    if (!eq || eq == kv)
+        return -1;
+    size_t n = (size_t)(eq - kv);
+    *key_copy = seg_xrealloc(NULL, n + 1);
+    memcpy(*key_copy, kv, n);
+    (*key_copy)[n] = 0;
+    add_setting(o, *key_copy, eq + 1);
+    return 0;
+}
+
+/* Parse state: the options, plus which single-use flags were seen and the
+ * key strings --set copied (freed by opts_free). */
+typedef struct cli_parse {
+    cli_opts o;
+    unsigned seen; /* OPT_* already given (all but --set are single-use) */
+    char **keys;   /* owned copies of --set keys */
+    int n_keys;
+} cli_parse;
+
+static void parse_free(cli_parse *ps)
+{
+    for (int i = 0; i < ps->n_keys; i++)
+        seg_free(ps->keys[i]);
+    seg_free(ps->keys);
+    seg_free(ps->o.settings);
+    seg_free(ps->o.files);
+}
+
+static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op, const char *val)
+{
+    cli_opts *o = &ps->o;
+    uint64_t u;
+    switch (op->bit) {
+    case OPT_NET: o->net = val; return CLI_OK;
+    case OPT_INPUT: o->input = val; return CLI_OK;
+    case OPT_OUTPUT: o->output = val; return CLI_OK;
+    case OPT_SEED:
+        if (parse_u64(val, &u))
+            return usage_error(c, "--seed needs a non-negative integer, not '%s'", val);
+        o->seed = u;
+        return CLI_OK;
+    case OPT_THREADS:
+        if (parse_u64(val, &u) || u < 1 || u > 1024)
+            return usage_error(c, "--threads needs a count from 1 to 1024, not '%s'", val);
+        o->threads = (int)u;
+        return CLI_OK;
+    case OPT_SET:
+        ps->keys = seg_xrealloc(ps->keys, (size_t)(ps->n_keys + 1) * sizeof *ps->keys);
+        if (set_setting(o, val, &ps->keys[ps->n_keys]))
+            return usage_error(c, "--set needs KEY=VALUE, not '%s'", val);
+        ps->n_keys++;
+        return CLI_OK;
+    default: SEG_UNREACHABLE();
+    }
+}
+
+static const cli_option *find_option(const char *arg, size_t len)
+{
+    for (int i = 0; i < N_OPTIONS; i++)
+        if (strlen(options[i].name) == len && strncmp(options[i].name, arg, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+/* One option at argv[*i] (advancing *i past a separate value). */
+static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i];
+    const char *eq = strchr(arg, '=');
+    size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+    const cli_option *op = find_option(arg, len);
+    if (!op || !(c->opts & op->bit))
+        return usage_error(c, "unknown option '%s'", arg);
+    if (op->bit != OPT_SET && (ps->seen & op->bit))
+        return usage_error(c, "%s given twice", op->name);
+    ps->seen |= op->bit;
+    if (!op->arg) {
+        if (eq)
+            return usage_error(c, "%s takes no value", op->name);
+        ps->o.train = 1; /* the only switch */
+        return CLI_OK;
+    }
+    const char *val = eq ? eq + 1 : NULL;
+    if (!val && *i + 1 < argc)
+        val = argv[++*i];
+    if (!val)
+        return usage_error(c, "%s needs a value", op->name);
+    return apply_value(ps, c, op, val);
+}
+
+static void add_file(cli_opts *o, const char *f)
+{
+    o->files = seg_xrealloc(o->files, (size_t)(o->n_files + 1) * sizeof *o->files);
+    o->files[o->n_files++] = f;
+}
+
+static int has_setting(const cli_opts *o, const char *key)
+{
+    for (int i = 0; i < o->n_settings; i++)
+        if (strcmp(o->settings[i].key, key) == 0)
+            return 1;
+    return 0;
+}
+
+/* Returns CLI_OK, CLI_USAGE, or -1 when --help was asked for. */
+static int parse_args(cli_parse *ps, const cli_command *c, int argc, char **argv)
+{
+    int files_only = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!files_only && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0))
+            return -1;
+        if (!files_only && strcmp(a, "--") == 0)
+            files_only = 1;
+        else if (!files_only && a[0] == '-' && a[1]) {
+            int rc = parse_option(ps, c, argc, argv, &i);
+            if (rc != CLI_OK)
+                return rc;
+        } else
+            add_file(&ps->o, a);
+    }
+    if (ps->o.n_files < c->min_files)
+        return usage_error(c, "missing %s argument", c->args);
+    if (c->max_files >= 0 && ps->o.n_files > c->max_files)
+        return usage_error(c, "unexpected argument '%s'", ps->o.files[c->max_files]);
+    if ((c->opts & OPT_SET) && !has_setting(&ps->o, "B"))
+        add_setting(&ps->o, "B", "1");
+    return CLI_OK;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int run_command(const cli_command *c, int argc, char **argv)
+{
+    cli_parse ps;
+    memset(&ps, 0, sizeof ps);
+    ps.o.cmd = c->name;
+    int rc = parse_args(&ps, c, argc, argv);
+    if (rc < 0) {
+        print_command_help(stdout, c);
+        rc = CLI_OK;
+    } else if (rc == CLI_OK) {
+        rc = c->fn(&ps.o);
+    }
+    parse_free(&ps);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_main_help(stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        if (argc > 2)
+            return usage_error(NULL, "unexpected argument '%s'", argv[2]);
+        print_main_help(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "help") == 0)
+        return cmd_help(argc, argv);
+    const cli_command *c = find_command(cmd);
+    if (!c)
+        return usage_error(NULL, cmd[0] == '-' ? "unknown option '%s'" : "unknown command '%s'",
+                           cmd);
+    int rc = run_command(c, argc, argv);
+    if (fflush(stdout) != 0 && rc == CLI_OK) {
+        cli_error("cannot write the output: %s", strerror(errno));
+        rc = CLI_RUNTIME;
+    }
+    return rc;
+}

@@ -1,0 +1,177 @@
+/* interp.c — the reference interpreter over an rt_program.
+ *
+ * The simplest thing that runs a program: one heap tensor per value
+ * (inputs, parameters, buffers and every temporary), allocated once when
+ * the interpreter is made, and one rt_kernel_run call per instruction, in
+ * program order. Parameters and buffers are initialised from their rt_init
+ * with streams derived from their names (rt_param_init), so a seed gives
+ * the same weights whatever the program's value order. Inputs start as
+ * zeros until rt_interp_set_input fills them.
+ *
+ * No memory planning, no fusion, no checks between instructions: this is
+ * the oracle the JIT is compared against, so it stays obviously right.
+ * A kernel failure is reported with the failing instruction's source
+ * location in front ("net.seg:12:5: conv: ...").
+ *
+ * The program is borrowed: it must outlive the interpreter.
+ */
+#include "runtime.h"
+
+#include <string.h>
+
+struct rt_interp {
+    const rt_program *prog; /* borrowed, outlives the interpreter */
+    rt_tensor **vals;       /* one tensor per program value */
+    rt_tensor **args;       /* scratch: the current instruction's inputs */
+    int max_in;             /* capacity of args */
+    int threads;            /* thread budget passed to kernels */
+    uint64_t seed;          /* parameter initialisation seed */
+};
+
+static int interp_max_inputs(const rt_program *p)
+{
+    int m = 1;
+    for (int i = 0; i < p->n_instrs; i++)
+        if (p->instrs[i].n_in > m)
+            m = p->instrs[i].n_in;
+    return m;
+}
+
+static void interp_alloc_value(rt_interp *it, int i)
+{
+    const rt_value *v = &it->prog->values[i];
+    it->vals[i] = rt_tensor_new(&v->type);
+    if (v->kind == RT_VAL_PARAM || v->kind == RT_VAL_BUFFER)
+        rt_param_init(it->vals[i], &v->init, v->name, it->seed);
+}
+
+rt_interp *rt_interp_new(const rt_program *p, uint64_t seed, int threads)
+{
+    SEG_ASSERT(p);
+    rt_interp *it = seg_xcalloc(1, sizeof *it);
+    it->prog = p;
+    it->seed = seed;
+    it->threads = threads > 0 ? threads : 1;
+    it->vals = seg_xcalloc((size_t)(p->n_values > 0 ? p->n_values : 1), sizeof *it->vals);
+    for (int i = 0; i < p->n_values; i++)
+        interp_alloc_value(it, i);
+    it->max_in = interp_max_inputs(p);
+    it->args = seg_xcalloc((size_t)it->max_in, sizeof *it->args);
+    return it;
+}
+
+void rt_interp_free(rt_interp *it)
+{
+    if (!it)
+        return;
+    for (int i = 0; i < it->prog->n_values; i++)
+        rt_tensor_free(it->vals[i]);
+    seg_free(it->vals);
+    seg_free(it->args);
+    seg_free(it);
+}
+
+/* Index of the named input/param/buffer value, or -1. */
+static int interp_find(const rt_interp *it, const char *name)
+{
+    for (int i = 0; i < it->prog->n_values; i++) {
+        const char *n = it->prog->values[i].name;
+        if (n && strcmp(n, name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+rt_tensor *rt_interp_value(rt_interp *it, const char *name)
+{
+    int i = interp_find(it, name);
+    return i < 0 ? NULL : it->vals[i];
+}
+
+rt_tensor *rt_interp_value_at(rt_interp *it, int index)
+{
+    if (index < 0 || index >= it->prog->n_values)
+        return NULL;
+    return it->vals[index];
+}
+
+rt_tensor *rt_interp_output(rt_interp *it, const char *name)
+{
+    const rt_program *p = it->prog;
+    for (int i = 0; i < p->n_outputs; i++)
+        if (strcmp(p->output_names[i], name) == 0)
+            return it->vals[p->outputs[i]];
+    return NULL;
+}
+
+/* "image, label" into buf: the program's input names, for error messages. */
+static void interp_input_names(const rt_program *p, char *buf, size_t n)
+{
+    size_t at = 0;
+    buf[0] = 0;
+    for (int i = 0; i < p->n_values && at < n; i++)
+        if (p->values[i].kind == RT_VAL_INPUT)
+            at += (size_t)snprintf(buf + at, n - at, "%s%s", at ? ", " : "", p->values[i].name);
+    if (!buf[0])
+        snprintf(buf, n, "none");
+}
+
+int rt_interp_set_input(rt_interp *it, const char *name, const rt_tensor *t, rt_error *err)
+{
+    int i = interp_find(it, name);
+    if (i < 0 || it->prog->values[i].kind != RT_VAL_INPUT) {
+        char names[256];
+        interp_input_names(it->prog, names, sizeof names);
+        rt_error_set(err, "the program has no input '%s' (inputs: %s)", name, names);
+        return -1;
+    }
+    const rt_type *want = &it->prog->values[i].type;
+    if (!rt_type_equal(want, &t->type)) {
+        char a[128], b[128];
+        rt_error_set(err, "input '%s' expects %s but was given %s", name,
+                     rt_type_str(want, a, sizeof a), rt_type_str(&t->type, b, sizeof b));
+        return -1;
+    }
+    size_t bytes = (size_t)rt_type_numel(want) * rt_dtype_size(want->dtype);
+    if (bytes)
+        memcpy(it->vals[i]->data, t->data, bytes);
+    return 0;
+}
+
+static int interp_step(rt_interp *it, const rt_instr *ins, rt_ctx *ctx)
+{
+    SEG_ASSERT(ins->n_in <= it->max_in);
+    for (int k = 0; k < ins->n_in; k++) {
+        SEG_ASSERT(ins->in[k] >= 0 && ins->in[k] < it->prog->n_values);
+        it->args[k] = it->vals[ins->in[k]];
+    }
+    SEG_ASSERT(ins->out >= 0 && ins->out < it->prog->n_values);
+    return rt_kernel_run(ins->op, &ins->attrs, it->args, ins->n_in, it->vals[ins->out], ctx);
+}
+
+/* "where: msg", where `where` ("net.seg:3:5: conv") already ends with the
+ * op name that kernel messages start with ("conv: ..."): say it once. */
+static void interp_report(const rt_instr *ins, const char *msg, rt_error *err)
+{
+    const char *op = rt_op_table[ins->op].name;
+    const char *where = ins->where ? ins->where : op;
+    size_t wn = strlen(where), on = strlen(op);
+    int where_ends_op = wn >= on && strcmp(where + wn - on, op) == 0;
+    if (where_ends_op && strncmp(msg, op, on) == 0 && strncmp(msg + on, ": ", 2) == 0)
+        msg += on + 2;
+    rt_error_set(err, "%s: %s", where, msg[0] ? msg : "kernel failed");
+}
+
+int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err)
+{
+    rt_error local = {{0}};
+    rt_ctx ctx = {.step = step, .threads = it->threads, .err = &local};
+    for (int i = 0; i < it->prog->n_instrs; i++) {
+        const rt_instr *ins = &it->prog->instrs[i];
+        if (interp_step(it, ins, &ctx) == 0)
+            continue;
+        interp_report(ins, local.msg, err);
+        return -1;
+    }
+    return 0;
+}

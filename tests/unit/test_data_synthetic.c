@@ -1,0 +1,367 @@
+/* test_data_synthetic.c — the built-in phantoms: determinism by (seed,
+ * case), label statistics (organ in every case, lesion count and radius,
+ * label values), measured CNRs against their targets, the HU mapping,
+ * irregular organs (far from their best-fit ellipsoid, unlike the
+ * irregularity = 0 control), option setting by name, and speed.
+ */
+#include "runtime/runtime.h"
+#include "test.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+static rt_synth_opts synth_opts(const char *kind)
+{
+    rt_synth_opts o;
+    rt_error e = {{0}};
+    if (rt_synth_opts_init(&o, kind, &e))
+        test_fail_at(__FILE__, __LINE__, "%s", e.msg);
+    return o;
+}
+
+static int synth_gen(const rt_synth_opts *o, int index, rt_case *c)
+{
+    rt_error e = {{0}};
+    int rc = rt_synth_case(o, index, c, &e);
+    if (rc)
+        test_fail_at(__FILE__, __LINE__, "rt_synth_case: %s", e.msg);
+    return rc;
+}
+
+TEST(data_synth_deterministic)
+{
+    long live = seg_alloc_live();
+    rt_synth_opts o = synth_opts("lesions3d");
+    o.size[0] = o.size[1] = o.size[2] = 32;
+    o.cases = 4;
+    rt_dataset ds = {0};
+    rt_error e = {{0}};
+    CHECK_INT(rt_dataset_synthetic(&ds, &o, &e), 0);
+    CHECK_INT(ds.n, 4);
+    rt_case c;
+    if (synth_gen(&o, 3, &c) == 0) { /* case 3 alone equals case 3 made after 0..2 */
+        CHECK(memcmp(c.image, ds.cases[3].image, 32 * 32 * 32 * sizeof(float)) == 0);
+        CHECK(memcmp(c.label, ds.cases[3].label, 32 * 32 * 32 * sizeof(int32_t)) == 0);
+        CHECK_STR(c.source, "lesions3d case 3");
+        CHECK(memcmp(c.image, ds.cases[2].image, 32 * 32 * 32 * sizeof(float)) != 0);
+        rt_case_free(&c);
+    }
+    o.seed = 2;
+    if (synth_gen(&o, 3, &c) == 0) {
+        CHECK(memcmp(c.image, ds.cases[3].image, 32 * 32 * 32 * sizeof(float)) != 0);
+        rt_case_free(&c);
+    }
+    rt_dataset_free(&ds);
+    CHECK_INT(seg_alloc_live(), live);
+}
+
+/* ---------------------------------------------------- lesion components */
+
+/* Sizes of the 6-connected components of label 2 (flood fill). */
+static int lesion_components(const rt_case *c, int64_t *sizes, int max)
+{
+    int64_t n = rt_case_numel(c), *stack = seg_xcalloc((size_t)n, sizeof *stack);
+    uint8_t *seen = seg_xcalloc((size_t)n, 1);
+    int nc = 0;
+    const int64_t *s = c->size;
+    for (int64_t i = 0; i < n; i++) {
+        if (c->label[i] != 2 || seen[i])
+            continue;
+        int64_t top = 0, count = 0;
+        stack[top++] = i, seen[i] = 1;
+        while (top > 0) {
+            int64_t v = stack[--top], p[3] = {v / (s[1] * s[2]), (v / s[2]) % s[1], v % s[2]};
+            count++;
+            for (int k = 0; k < 6; k++) {
+                int64_t q[3] = {p[0], p[1], p[2]};
+                q[k / 2] += k % 2 ? 1 : -1;
+                if (q[0] < 0 || q[1] < 0 || q[2] < 0 || q[0] >= s[0] || q[1] >= s[1] || q[2] >= s[2])
+                    continue;
+                int64_t w = (q[0] * s[1] + q[1]) * s[2] + q[2];
+                if (c->label[w] == 2 && !seen[w])
+                    seen[w] = 1, stack[top++] = w;
+            }
+        }
+        if (nc < max)
+            sizes[nc] = count;
+        nc++;
+    }
+    seg_free(stack);
+    seg_free(seen);
+    return nc;
+}
+
+static void check_labels(const rt_case *c, int *with_lesions)
+{
+    int64_t n = rt_case_numel(c), organ = 0, sizes[16];
+    for (int64_t i = 0; i < n; i++) {
+        CHECK(c->label[i] >= 0 && c->label[i] <= 2);
+        organ += c->label[i] >= 1;
+    }
+    CHECK(organ > n / 50); /* the organ is there, and sizeable */
+    int nl = lesion_components(c, sizes, 16);
+    CHECK(nl <= 4);
+    *with_lesions += nl > 0;
+    double vox = fmin(c->spacing[0], c->spacing[1]), scale = c->spacing[0] * c->spacing[1] / (vox * vox);
+    if (c->nsp == 3)
+        vox = fmin(vox, c->spacing[2]), scale = c->spacing[0] * c->spacing[1] * c->spacing[2] / (vox * vox * vox);
+    for (int k = 0; k < nl && k < 16; k++) { /* radius in finest-spacing voxels */
+        double v = (double)sizes[k] * scale;
+        double r = c->nsp == 3 ? cbrt(3.0 * v / (4 * M_PI)) : sqrt(v / M_PI);
+        if (!(r >= 1.6 && r <= 6.5))
+            test_fail_at(__FILE__, __LINE__, "%s: lesion of %lld voxels, radius %.2f outside [2, 6]",
+                         c->source, (long long)sizes[k], r);
+    }
+}
+
+TEST(data_synth_labels)
+{
+    const char *kinds[2] = {"lesions3d", "lesions2d"};
+    for (int k = 0; k < 2; k++) {
+        rt_synth_opts o = synth_opts(kinds[k]);
+        int with = 0;
+        for (int i = 0; i < 10; i++) {
+            rt_case c;
+            if (synth_gen(&o, i, &c))
+                continue;
+            CHECK_INT(c.nsp, k == 0 ? 3 : 2);
+            CHECK_INT(c.size[0], k == 0 ? 64 : 128);
+            CHECK_INT(c.size[2], k == 0 ? 64 : 1);
+            check_labels(&c, &with);
+            rt_case_free(&c);
+        }
+        CHECK(with >= 4); /* lesions are common (0..4 per case) */
+    }
+}
+
+/* ------------------------------------------------------------ CNR */
+
+typedef struct region_stats {
+    double sum, sum2;
+    int64_t n;
+} region_stats;
+
+static void stats_add(region_stats *r, double v) { r->sum += v, r->sum2 += v * v, r->n++; }
+static double stats_mean(const region_stats *r) { return r->sum / (double)r->n; }
+static double stats_std(const region_stats *r)
+{
+    double m = stats_mean(r);
+    return sqrt(r->sum2 / (double)r->n - m * m);
+}
+
+/* Depth of each voxel inside the region label == cls (mm to the nearest other voxel). */
+static void depth_in(const rt_case *c, int cls, float *d)
+{
+    int64_t n = rt_case_numel(c);
+    uint8_t *m = seg_xcalloc((size_t)n, 1);
+    for (int64_t i = 0; i < n; i++)
+        m[i] = c->label[i] != cls;
+    rt_edt(m, c->nsp, c->size, c->spacing, d);
+    seg_free(m);
+}
+
+/* Organ CNR and lesion CNR of one case, from interiors (away from blur). */
+static void measure_cnr(const rt_case *c, double *organ_cnr, double *lesion_cnr)
+{
+    int64_t n = rt_case_numel(c);
+    float *d0 = seg_xcalloc((size_t)n, sizeof(float)), *d1 = seg_xcalloc((size_t)n, sizeof(float));
+    float *d2 = seg_xcalloc((size_t)n, sizeof(float));
+    depth_in(c, 0, d0), depth_in(c, 1, d1), depth_in(c, 2, d2);
+    region_stats bg = {0}, org = {0}, les = {0};
+    for (int64_t i = 0; i < n; i++) {
+        if (c->label[i] == 0 && d0[i] > 3)
+            stats_add(&bg, c->image[i]);
+        if (c->label[i] == 1 && d1[i] > 3)
+            stats_add(&org, c->image[i]);
+        if (c->label[i] == 2 && d2[i] > 1.5)
+            stats_add(&les, c->image[i]);
+    }
+    *organ_cnr = (stats_mean(&org) - stats_mean(&bg)) / stats_std(&org);
+    *lesion_cnr = les.n ? (stats_mean(&les) - stats_mean(&org)) / stats_std(&org) : NAN;
+    seg_free(d0), seg_free(d1), seg_free(d2);
+}
+
+TEST(data_synth_cnr)
+{
+    rt_synth_opts o = synth_opts("lesions3d");
+    o.lesion_sign = 1;
+    o.lesions_min = 2;
+    double so = 0, sl = 0;
+    int no = 0, nl = 0;
+    for (int i = 0; i < 6; i++) {
+        rt_case c;
+        if (synth_gen(&o, i, &c))
+            continue;
+        double oc, lc;
+        measure_cnr(&c, &oc, &lc);
+        so += oc, no++;
+        if (!isnan(lc))
+            sl += lc, nl++;
+        rt_case_free(&c);
+    }
+    CHECK(no == 6 && nl >= 4);
+    CHECK_NEAR(so / no, 3.0, 0.1);
+    CHECK_NEAR(sl / nl, 1.5, 0.15);
+}
+
+TEST(data_synth_hu)
+{
+    rt_synth_opts o = synth_opts("lesions2d");
+    o.hu = 1;
+    rt_case c;
+    if (synth_gen(&o, 0, &c))
+        return;
+    region_stats org = {0}, bg = {0};
+    for (int64_t i = 0; i < rt_case_numel(&c); i++) {
+        if (c.label[i] == 1)
+            stats_add(&org, c.image[i]);
+        if (c.label[i] == 0)
+            stats_add(&bg, c.image[i]);
+    }
+    CHECK(stats_mean(&org) > 40 && stats_mean(&org) < 60);
+    CHECK(fabs(stats_mean(&bg) - 5) < 8);
+    CHECK(stats_std(&bg) > 10 && stats_std(&bg) < 25); /* noise of ~15 HU */
+    rt_case_free(&c);
+}
+
+/* ------------------------------------------------------ irregularity */
+
+static double det3(const double m[3][3])
+{
+    return m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+           m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+           m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+}
+
+static void inv3(const double m[3][3], double r[3][3])
+{
+    double d = det3(m);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+            int a = (j + 1) % 3, b = (j + 2) % 3, p = (i + 1) % 3, q = (i + 2) % 3;
+            r[i][j] = (m[a][p] * m[b][q] - m[a][q] * m[b][p]) / d;
+        }
+}
+
+/* IoU of the organ (label >= 1) with its moment-matched ellipsoid: a solid
+ * ellipsoid's covariance is diag(a^2 / 5), so it is x' S^-1 x <= 5. */
+static double ellipsoid_iou(const rt_case *c)
+{
+    int64_t n = rt_case_numel(c), cnt = 0;
+    double mu[3] = {0}, cov[3][3] = {{0}}, inv[3][3];
+    for (int64_t i = 0; i < n; i++)
+        if (c->label[i] >= 1) {
+            double p[3] = {(double)(i / (c->size[1] * c->size[2])), (double)((i / c->size[2]) % c->size[1]), (double)(i % c->size[2])};
+            for (int a = 0; a < 3; a++) {
+                mu[a] += p[a];
+                for (int b = 0; b < 3; b++)
+                    cov[a][b] += p[a] * p[b];
+            }
+            cnt++;
+        }
+    for (int a = 0; a < 3; a++)
+        mu[a] /= (double)cnt;
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            cov[a][b] = cov[a][b] / (double)cnt - mu[a] * mu[b];
+    inv3(cov, inv);
+    int64_t inter = 0, uni = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double p[3] = {(double)(i / (c->size[1] * c->size[2])) - mu[0], (double)((i / c->size[2]) % c->size[1]) - mu[1], (double)(i % c->size[2]) - mu[2]};
+        double q = 0;
+        for (int a = 0; a < 3; a++)
+            for (int b = 0; b < 3; b++)
+                q += p[a] * inv[a][b] * p[b];
+        int in_e = q <= 5, in_o = c->label[i] >= 1;
+        inter += in_e && in_o, uni += in_e || in_o;
+    }
+    return (double)inter / (double)uni;
+}
+
+TEST(data_synth_irregular)
+{
+    rt_synth_opts o = synth_opts("lesions3d"), round = synth_opts("lesions3d");
+    round.irregularity = 0;
+    double worst_round = 1, mean = 0;
+    for (int i = 0; i < 6; i++) {
+        rt_case c;
+        if (synth_gen(&o, i, &c) == 0) {
+            mean += ellipsoid_iou(&c) / 6;
+            rt_case_free(&c);
+        }
+        if (synth_gen(&round, i, &c) == 0) {
+            worst_round = fmin(worst_round, ellipsoid_iou(&c));
+            rt_case_free(&c);
+        }
+    }
+    CHECK(worst_round > 0.95); /* the measure recognises an ellipsoid */
+    if (!(mean < 0.9))
+        test_fail_at(__FILE__, __LINE__, "organs too ellipsoidal: mean IoU with fit %.3f", mean);
+}
+
+/* ------------------------------------------------------------ options */
+
+TEST(data_synth_options)
+{
+    rt_synth_opts o = synth_opts("lesions2d");
+    rt_error e = {{0}};
+    double v[3] = {96, 80, 0};
+    CHECK_INT(rt_synth_opts_set(&o, "size", v, 2, &e), 0);
+    CHECK_INT(o.size[0], 96);
+    CHECK_INT(o.size[1], 80);
+    CHECK_INT(rt_synth_opts_set(&o, "size", v, 3, &e), -1);
+    CHECK(strstr(e.msg, "'size' takes 1 or 2 values, got 3"));
+    v[0] = 7;
+    CHECK_INT(rt_synth_opts_set(&o, "seed", v, 1, &e), 0);
+    CHECK_INT(o.seed, 7);
+    v[0] = 2.5;
+    CHECK_INT(rt_synth_opts_set(&o, "lesions_max", v, 1, &e), -1);
+    CHECK(strstr(e.msg, "needs an integer"));
+    CHECK_INT(rt_synth_opts_set(&o, "organ_cnr", v, 1, &e), 0);
+    CHECK_NEAR(o.organ_cnr, 2.5, 0);
+    CHECK_INT(rt_synth_opts_set(&o, "sigma", v, 1, &e), -1);
+    CHECK(strstr(e.msg, "unknown synthetic option 'sigma' (known: cases, size,"));
+    o.lesions_min = 5, o.lesions_max = 3;
+    CHECK_INT(rt_synth_opts_check(&o, &e), -1);
+    CHECK(strstr(e.msg, "lesions_min (5) <= lesions_max (3)"));
+    CHECK_INT(rt_synth_opts_init(&o, "lesions4d", &e), -1);
+    CHECK_STR(e.msg, "unknown synthetic data set 'lesions4d' (known: lesions3d, lesions2d)");
+}
+
+TEST(data_synth_anisotropic)
+{
+    rt_synth_opts o = synth_opts("lesions3d");
+    o.size[0] = 24;
+    o.spacing[0] = 2.5f; /* thick slices: the organ spans fewer of them */
+    rt_case c;
+    if (synth_gen(&o, 1, &c))
+        return;
+    int with = 0;
+    check_labels(&c, &with);
+    CHECK_NEAR(c.spacing[0], 2.5, 1e-6);
+    rt_case_free(&c);
+}
+
+TEST(data_synth_speed)
+{
+    rt_synth_opts o = synth_opts("lesions3d");
+#ifdef __SANITIZE_ADDRESS__
+    double limit = 1.0; /* sanitizers slow everything down */
+#else
+    double limit = 0.1;
+#endif
+    double best = 1e9;
+    for (int i = 0; i < 3; i++) {
+        struct timespec a, b;
+        rt_case c;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        int rc = synth_gen(&o, i, &c);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        if (rc == 0)
+            rt_case_free(&c);
+        best = fmin(best, (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec));
+    }
+    if (!(best < limit))
+        test_fail_at(__FILE__, __LINE__, "a 64^3 case took %.3f s (limit %.2f s)", best, limit);
+}
