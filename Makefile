@@ -7,7 +7,8 @@
 
 ifeq ($(DEBUG),1)
 B       := build-debug
-OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
+# gcc 12 reports bogus "null format string" truncation warnings under UBSan.
+OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wno-format-truncation
 LDSAN   := -fsanitize=address,undefined
 else
 B       := build
@@ -24,7 +25,7 @@ CFLAGS  := -std=c11 $(WARN) $(OPT) -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 # flex/bison output is not ours: keep -Werror but drop the warnings it trips.
 GENFLAGS := -std=c11 -Wall -Wextra -Werror -Wno-unused-function -Wno-sign-compare \
            -Wno-unused-parameter -Wno-missing-prototypes $(OPT) -D_DEFAULT_SOURCE \
-           -D_POSIX_C_SOURCE=200809L -I. -I$(B)/gen -Ilang
+           -D_POSIX_C_SOURCE=200809L -I. -I$(B)/gen -Ilang -MMD -MP
 LDLIBS  := -lopenblas -lniftiio -lznz -lpng -lz -lm -lpthread
 
 LIB_SRC := $(wildcard runtime/*.c runtime/ops/*.c runtime/data/*.c \
@@ -88,4 +89,4 @@ check-torch: deps
 clean:
 	rm -rf build build-debug
 
--include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(B)/compiler/main.d
+-include $(LIB_OBJ:.o=.d) $(GEN_SRC:.c=.d) $(TEST_OBJ:.o=.d) $(B)/compiler/main.d

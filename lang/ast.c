@@ -286,7 +286,64 @@ ast_param *ast_param_new(seg_arena *a, seg_span at, const char *name, ast_expr *
 
 /* --------------------------------------------------------- declarations */
 
-static ast_decl *decl_add(seg_parser *ps, ast_decl_kind kind, seg_span at, const char *name,
+/* The first node found deeper than budget levels, or NULL. The recursion
+ * itself never goes deeper than the budget. */
+static const seg_span *depth_check_expr(const ast_expr *e, int budget)
+{
+    for (; e; e = e->next) { /* siblings share a level */
+        if (budget <= 0)
+            return &e->span;
+        const seg_span *bad = depth_check_expr(e->lhs, budget - 1);
+        if (!bad)
+            bad = depth_check_expr(e->rhs, budget - 1);
+        if (!bad)
+            bad = depth_check_expr(e->args, budget - 1);
+        if (bad)
+            return bad;
+    }
+    return NULL;
+}
+
+static const seg_span *depth_check_stmts(const ast_stmt *s, int budget)
+{
+    for (; s; s = s->next) {
+        if (budget <= 0)
+            return &s->span;
+        const ast_expr *parts[] = {s->target, s->value, s->step, s->args};
+        const seg_span *bad = NULL;
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0] && !bad; i++)
+            bad = depth_check_expr(parts[i], budget - 1);
+        if (!bad)
+            bad = depth_check_stmts(s->body, budget - 1);
+        if (!bad)
+            bad = depth_check_stmts(s->orelse, budget - 1);
+        if (bad)
+            return bad;
+    }
+    return NULL;
+}
+
+/* Append d to the file unless it is deeper than SEG_MAX_TREE_DEPTH. */
+static void decl_add(seg_parser *ps, ast_decl *d)
+{
+    const seg_span *bad = depth_check_expr(d->value, SEG_MAX_TREE_DEPTH);
+    for (const ast_param *p = d->params; p && !bad; p = p->next)
+        bad = depth_check_expr(p->def, SEG_MAX_TREE_DEPTH);
+    if (!bad)
+        bad = depth_check_stmts(d->body, SEG_MAX_TREE_DEPTH);
+    if (bad) {
+        seg_parser_error(ps, *bad, "nesting too deep (more than %d levels)",
+                         SEG_MAX_TREE_DEPTH);
+        return;
+    }
+    if (ps->last_decl)
+        ps->last_decl->next = d;
+    else
+        ps->file->decls = d;
+    ps->last_decl = d;
+}
+
+static ast_decl *decl_new(seg_parser *ps, ast_decl_kind kind, seg_span at, const char *name,
                           seg_span name_at)
 {
     ast_decl *d = seg_arena_alloc(ps->arena, sizeof *d);
@@ -294,38 +351,38 @@ static ast_decl *decl_add(seg_parser *ps, ast_decl_kind kind, seg_span at, const
     d->span = at;
     d->name = name;
     d->name_span = name_at;
-    if (ps->last_decl)
-        ps->last_decl->next = d;
-    else
-        ps->file->decls = d;
-    ps->last_decl = d;
     return d;
 }
 
 void ast_import_add(seg_parser *ps, seg_span at, const char *path, seg_span path_at)
 {
-    decl_add(ps, AST_IMPORT, at, path, path_at);
+    decl_add(ps, decl_new(ps, AST_IMPORT, at, path, path_at));
 }
 
 void ast_const_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
                    ast_expr *value)
 {
-    decl_add(ps, AST_CONST, at, name, name_at)->value = value;
+    ast_decl *d = decl_new(ps, AST_CONST, at, name, name_at);
+    d->value = value;
+    decl_add(ps, d);
 }
 
 void ast_block_add(seg_parser *ps, ast_decl_kind kind, seg_span at, const char *name,
                    seg_span name_at, ast_param_seq params, ast_stmt_seq body)
 {
-    ast_decl *d = decl_add(ps, kind, at, name, name_at);
+    ast_decl *d = decl_new(ps, kind, at, name, name_at);
     d->params = params.head;
     d->n_params = params.n;
     d->body = body.head;
+    decl_add(ps, d);
 }
 
 void ast_schedule_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
                       ast_stmt_seq body)
 {
-    decl_add(ps, AST_SCHEDULE, at, name, name_at)->body = body.head;
+    ast_decl *d = decl_new(ps, AST_SCHEDULE, at, name, name_at);
+    d->body = body.head;
+    decl_add(ps, d);
 }
 
 /* ---------------------------------------------------------------- parse */

@@ -16,7 +16,7 @@
 
 #include <string.h>
 
-static void args_init(sema_args *out, const sema_binder *b, seg_span call_span)
+void sema_args_init(sema_args *out, const sema_binder *b, seg_span call_span)
 {
     memset(out, 0, sizeof *out);
     SEG_ASSERT(b->n_formals <= SEMA_MAX_PARAMS);
@@ -50,7 +50,8 @@ static int n_positional(const sema_binder *b, int *required)
 
 static void unknown_keyword(sema_state *st, const sema_binder *b, const char *kw, seg_span at)
 {
-    if (!sema_error(st, at, "%s() has no parameter '%s'", b->callee, kw))
+    if (!sema_error(st, at, "unknown keyword '%s': %s() has no parameter '%s'", kw, b->callee,
+                    kw))
         return;
     sema_suggest s;
     sema_suggest_init(&s, kw);
@@ -86,7 +87,7 @@ static int take_keyword(sema_state *st, const sema_binder *b, const char *kw, se
         return -1;
     }
     if (out->given[i]) {
-        sema_error(st, at, "%s() got two values for '%s'", b->callee, kw);
+        sema_error(st, at, "%s(): '%s' given twice", b->callee, kw);
         return -1;
     }
     out->v[i] = v;
@@ -98,8 +99,13 @@ static int take_keyword(sema_state *st, const sema_binder *b, const char *kw, se
 static void too_many(sema_state *st, const sema_binder *b, int given, seg_span at)
 {
     int req, max = n_positional(b, &req);
-    sema_error(st, at, "%s() takes %d to %d positional argument%s but %d %s given", b->callee,
-               req, max, max == 1 ? "" : "s", given, given == 1 ? "was" : "were");
+    char takes[32];
+    if (req == max)
+        snprintf(takes, sizeof takes, "%d", max);
+    else
+        snprintf(takes, sizeof takes, "%d to %d", req, max);
+    sema_error(st, at, "too many arguments: %s() takes %s positional argument%s but %d %s given",
+               b->callee, takes, max == 1 ? "" : "s", given, given == 1 ? "was" : "were");
 }
 
 static int take_positional(sema_state *st, const sema_binder *b, int *next, sema_value v,
@@ -139,7 +145,7 @@ int sema_bind_values(sema_state *st, const sema_binder *b, int n, const sema_val
                      const char *const *kw, const seg_span *spans, seg_span call_span,
                      sema_args *out)
 {
-    args_init(out, b, call_span);
+    sema_args_init(out, b, call_span);
     out->rest = seg_arena_alloc(st->arena, (size_t)(n + 1) * sizeof *out->rest);
     out->rest_span = seg_arena_alloc(st->arena, (size_t)(n + 1) * sizeof *out->rest_span);
     int rc = 0, next = 0, n_pos = 0, extra = 0, seen_kw = 0;

@@ -108,15 +108,6 @@ const char *sema_builtin_name(int i)
 
 /* --------------------------------------------------------- spec parsing */
 
-/* A parsed spec: names and string defaults live in its own buffers. */
-typedef struct bi_spec {
-    int n;
-    sema_formal f[SEMA_MAX_PARAMS];
-    sema_value def[SEMA_MAX_PARAMS];
-    char names[SEMA_MAX_PARAMS][24];
-    char strs[SEMA_MAX_PARAMS][24];
-} bi_spec;
-
 static const char *skip_ws(const char *p)
 {
     while (*p == ' ')
@@ -124,7 +115,7 @@ static const char *skip_ws(const char *p)
     return p;
 }
 
-static const char *spec_default(bi_spec *sp, int i, const char *p)
+static const char *spec_default(sema_spec *sp, int i, const char *p)
 {
     const char *end = p + strcspn(p, ",;");
     if (*p == '"') {
@@ -144,7 +135,7 @@ static const char *spec_default(bi_spec *sp, int i, const char *p)
     return end;
 }
 
-static void spec_parse(const char *spec, bi_spec *sp)
+void sema_spec_parse(const char *spec, sema_spec *sp)
 {
     int positional = 1;
     memset(sp, 0, sizeof *sp);
@@ -170,9 +161,9 @@ static void spec_parse(const char *spec, bi_spec *sp)
 
 sema_value sema_call_builtin(sema_state *st, const sema_builtin *bi, const ast_expr *call)
 {
-    bi_spec sp;
+    sema_spec sp;
     sema_args a;
-    spec_parse(bi->spec, &sp);
+    sema_spec_parse(bi->spec, &sp);
     sema_binder b = {bi->name, sp.f, sp.n, (bi->flags & BI_VARARGS) != 0,
                      !(bi->flags & BI_CT)};
     if (sema_bind(st, &b, call->args, call->span, &a))

@@ -307,7 +307,7 @@ static sema_value list_item(sema_state *st, const ast_expr *e, sema_list *l, int
     int64_t i = k < 0 ? k + l->n : k;
     if (i >= 0 && i < l->n)
         return l->items[i];
-    sema_error(st, e->args->span, "index %lld is out of range for a list of %d item%s",
+    sema_error(st, e->span, "index %lld is out of range for a list of %d item%s",
                (long long)k, l->n, l->n == 1 ? "" : "s");
     return sema_val_error();
 }
@@ -316,7 +316,7 @@ static sema_value list_range(sema_state *st, const ast_expr *e, sema_list *l, in
                              int64_t hi)
 {
     if (lo < 0 || hi >= l->n || lo > hi) {
-        sema_error(st, e->args->span, "range %lld..%lld is out of range for a list of %d items",
+        sema_error(st, e->span, "range %lld..%lld is out of range for a list of %d items",
                    (long long)lo, (long long)hi, l->n);
         return sema_val_error();
     }
@@ -414,7 +414,7 @@ static sema_value eval_call(sema_state *st, const ast_expr *e)
                    gl->decl->kind == AST_NET ? " (nets are used by a schedule's 'model')" : "");
         return sema_val_error();
     }
-    if (sema_error(st, e->span, "unknown function '%s'", e->sval)) {
+    if (sema_error(st, e->span, "unknown name '%s'", e->sval)) {
         sema_suggest s;
         sema_suggest_init(&s, e->sval);
         sema_suggest_names(st, &s, 1);

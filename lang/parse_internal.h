@@ -19,6 +19,12 @@
  * pass over it bounded. */
 #define SEG_MAX_NESTING 200
 
+/* No declaration's tree is deeper than this (expressions and statements
+ * together; `1 + 1 + ... + 1` is as deep as it is long, with no bracket to
+ * count), so recursive passes over the AST need bounded stack. A deeper
+ * declaration is reported and left out of the file. */
+#define SEG_MAX_TREE_DEPTH 1000
+
 /* ------------------------------------------------------------ the state */
 
 /* A token the layer holds back while it hands out inserted closers: a
@@ -58,6 +64,9 @@ typedef struct seg_parser {
     int last_pre_depth; /* ... the bracket depth before it */
     int last_first;     /* ... whether it began its line */
     int last_synth;     /* ... whether the layer inserted it */
+    int serial;         /* tokens handed to bison so far (the last one's number) */
+    int kept_serial;    /* the last lookahead seg_parse_sync kept */
+    int reported_serial;/* the last token a syntax error was reported at */
     int skip;           /* error recovery: dropping tokens until a sync point */
     int sync_depth;     /* ... at this bracket depth */
     int sync_body;      /* ... inside a { } body (1) or at top level (0) */

@@ -18,18 +18,22 @@
  * items) each have an `error` alternative. Its action, seg_parse_sync,
  * looks at the lookahead: a token that can start the next element (a
  * keyword, or a name that begins a line, at the list's bracket depth) is
- * kept, anything else is dropped and the layer skips ahead to such a token
- * or to the list's closing '}'. Bison itself stays silent until three
- * tokens have been shifted after an error, and tokens the layer inserted
- * are never reported, so one mistake gives one message.
+ * kept; anything else is dropped and the layer skips ahead to such a token
+ * or to the list's closing '}'. Since recovery resumes only at a trusted
+ * token, the action re-arms error reports at once (yyerrok) instead of
+ * bison's usual three shifted tokens, so an error in the very next element
+ * is not lost. Each token is reported at most once and kept at most once,
+ * so every round of recovery makes progress. Tokens the layer inserted are
+ * never reported: one mistake gives one message.
  *
  * Messages (parse.error custom, exact expected sets thanks to LAC) read
  * like GCC's: "expected ')' before 'net'", "expected a name before '('",
  * "unexpected 'output', expected an expression", "unexpected end of
  * input, expected '}'". Bison's "memory exhausted" (its stack limit, hit by
  * thousands of nested `not`, `-` or `**` that no bracket counts) becomes a
- * located "nesting too deep". No %destructor is needed: every semantic
- * value lives in the file's arena.
+ * located "nesting too deep", and ast.c rejects a declaration whose tree
+ * is deeper than SEG_MAX_TREE_DEPTH (long flat chains like 1 + 1 + ...).
+ * No %destructor is needed: every semantic value lives in the file's arena.
  */
 }
 
@@ -45,8 +49,13 @@ typedef void *yyscan_t;
 %code provides {
 /* The token layer over the flex scanner (lexer.l). */
 int seg_lex(YYSTYPE *lval, YYLTYPE *lloc, yyscan_t scanner);
-/* Error recovery in list `body` (1: statements/items, 0: declarations)
- * with bison's lookahead la; returns 1 when the lookahead must be dropped. */
+/* Error recovery in a list (body 1: statements or items, 0: declarations)
+ * with bison's lookahead la (TOK_YYEMPTY if none). Says what the `error`
+ * action must do: drop la (the layer now skips ahead to a sync point) and
+ * re-arm error reports. A lookahead that can start the next element is
+ * kept, once; end of input is kept without re-arming, so that bison gives
+ * up if it fails again. Either way recovery always makes progress. */
+enum { SEG_SYNC_DROP = 1, SEG_SYNC_ERROK = 2 };
 int seg_parse_sync(seg_parser *ps, int la, int body);
 }
 
@@ -79,6 +88,16 @@ int seg_parse_sync(seg_parser *ps, int la, int body);
     } while (0)
 
 static void yyerror(YYLTYPE *loc, yyscan_t scanner, seg_parser *ps, const char *msg);
+
+/* The action of every `error` alternative; see seg_parse_sync. */
+#define SEG_RECOVER(body)                                   \
+    do {                                                    \
+        int r_ = seg_parse_sync(ps, yychar, (body));        \
+        if (r_ & SEG_SYNC_DROP)                             \
+            yyclearin;                                      \
+        if (r_ & SEG_SYNC_ERROK)                            \
+            yyerrok;                                        \
+    } while (0)
 }
 
 %define api.pure full
@@ -133,7 +152,7 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, seg_parser *ps, const char *
 file
     : %empty
     | file decl
-    | file error { if (seg_parse_sync(ps, yychar, 0)) yyclearin; }
+    | file error { SEG_RECOVER(0); }
     ;
 
 /* decl = "import" STRING
@@ -173,7 +192,7 @@ body
 stmts
     : %empty            { $$ = (ast_stmt_seq){0}; }
     | stmts stmt        { $$ = ast_stmt_seq_add($1, $2); }
-    | stmts error       { if (seg_parse_sync(ps, yychar, 1)) yyclearin; }
+    | stmts error       { SEG_RECOVER(1); }
     ;
 
 /* stmt = target "=" expr
@@ -220,7 +239,7 @@ target
 items
     : %empty            { $$ = (ast_stmt_seq){0}; }
     | items item        { $$ = ast_stmt_seq_add($1, $2); }
-    | items error       { if (seg_parse_sync(ps, yychar, 1)) yyclearin; }
+    | items error       { SEG_RECOVER(1); }
     ;
 item
     : "stage" NAME '{' items '}'
@@ -387,8 +406,7 @@ static int group_of(yysymbol_kind_t t)
     switch (t) {
     case YYSYMBOL_NAME: return G_EXPR | G_DECL | G_STMT | G_ITEM;
     case YYSYMBOL_INT: case YYSYMBOL_FLOAT: case YYSYMBOL_STRING: case YYSYMBOL_TRUE:
-    case YYSYMBOL_FALSE: case YYSYMBOL_NOT: case YYSYMBOL_40_: /* '(' */
-    case YYSYMBOL_91_: /* '[' */ case YYSYMBOL_45_: /* '-' */
+    case YYSYMBOL_FALSE: case YYSYMBOL_NOT:
         return G_EXPR;
     case YYSYMBOL_IMPORT: case YYSYMBOL_BLOCK: case YYSYMBOL_NET: case YYSYMBOL_SCHEDULE:
     case YYSYMBOL_YYEOF:
@@ -397,7 +415,9 @@ static int group_of(yysymbol_kind_t t)
     case YYSYMBOL_IF: case YYSYMBOL_SCOPE:
         return G_STMT;
     case YYSYMBOL_STAGE: return G_ITEM;
-    default: return 0;
+    default: /* character tokens have no stable kind names */
+        return t == YYTRANSLATE('(') || t == YYTRANSLATE('[') || t == YYTRANSLATE('-')
+                   ? G_EXPR : 0;
     }
 }
 
@@ -413,14 +433,34 @@ static int groups_expected(const yysymbol_kind_t *exp, int n)
     return g;
 }
 
+/* A closer that closes nothing (the layer repairs those that close an
+ * outer bracket) where the innermost ( or [ could be closed: name that
+ * closer, as in "expected ']' before ')'". Else 0. */
+static int closer_wanted(const seg_parser *ps, yysymbol_kind_t found,
+                         const yysymbol_kind_t *exp, int n)
+{
+    if (ps->depth == 0 || (found != YYTRANSLATE(')') && found != YYTRANSLATE(']') &&
+                           found != YYTRANSLATE('}')))
+        return 0;
+    int open = ps->open[ps->depth - 1];
+    if (open == '{')
+        return 0; /* a body expects so much that '}' says little */
+    int want = open == '(' ? ')' : ']';
+    for (int i = 0; i < n; i++)
+        if (exp[i] == YYTRANSLATE(want))
+            return want;
+    return 0;
+}
+
 /* "unexpected X, expected A, B or C" / "expected A before X" /
  * "unexpected X". Tokens the layer inserted are never reported: the layer
  * already said what was missing. */
 static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, seg_parser *ps)
 {
     (void)scanner;
-    if (ps->stop || ps->last_synth)
-        return 0;
+    if (ps->stop || ps->last_synth || ps->reported_serial == ps->serial)
+        return 0; /* given up, inserted by the layer, or already reported */
+    ps->reported_serial = ps->serial;
     yysymbol_kind_t found = yypcontext_token(ctx);
     yysymbol_kind_t exp[YYNTOKENS];
     int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
@@ -447,7 +487,10 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, seg_
 
     char what[96], msg[256];
     describe_found(ps, found, what, sizeof what);
-    if (k == 1 && !groups && found == YYSYMBOL_YYEOF)
+    int want = closer_wanted(ps, found, exp, n);
+    if (want)
+        snprintf(msg, sizeof msg, "expected '%c' before %s", want, what);
+    else if (k == 1 && !groups && found == YYSYMBOL_YYEOF)
         snprintf(msg, sizeof msg, "expected %s at end of input", list[0]);
     else if (k == 1 && !groups)
         snprintf(msg, sizeof msg, "expected %s before %s", list[0], what);

@@ -78,6 +78,7 @@ typedef enum sema_kind {
 } sema_kind;
 
 typedef struct sema_state sema_state;
+typedef struct sema_suggest sema_suggest;
 typedef struct sema_list sema_list;
 typedef struct sema_family sema_family;
 typedef struct sema_netval sema_netval;
@@ -208,6 +209,7 @@ struct sema_state {
     seg_diag *diag;            /* where diagnostics go */
     sema_seen *seen;           /* shared dedupe set */
     seg_arena *arena;          /* values of this elaboration */
+    int own_arena;             /* 1 = freed with the state */
     ir_graph *g;               /* graph being built; NULL in constants */
     int training;              /* batch norm / dropout behaviour */
     int errors;                /* errors reported (or suppressed as dupes) */
@@ -226,13 +228,16 @@ struct sema_state {
     int share_inputs;          /* stage graphs: reuse inputs of one name */
     sema_netval *outputs;      /* outputs of the net being run */
     int cap_outputs;
+    /* Schedules (stage.c) add names: data fields, model outputs, weights.
+     * lookup_hook sees AST_NAME and AST_MEMBER-of-stream expressions. */
     sema_value (*lookup_hook)(sema_state *st, const ast_expr *e, int *found);
-    void *hook_data;           /* data for lookup_hook (schedule.c) */
+    void (*suggest_hook)(sema_state *st, sema_suggest *s, int calls);
+    void *hook_data;           /* data for the hooks */
 };
 
 /* elab.c: state lifecycle. arena NULL = a fresh one owned by the state. */
 void sema_state_init(sema_state *st, seg_program *p, seg_diag *d, sema_seen *seen,
-                     ir_graph *g, int training);
+                     ir_graph *g, int training, seg_arena *arena);
 void sema_state_free(sema_state *st);
 /* Run a net's body into st->g with bound parameters; fills out. Returns 0
  * or -1. prefix names everything (stage models); NULL for none. */
@@ -241,6 +246,8 @@ int sema_run_net(sema_state *st, const ast_decl *net, const sema_args *a,
                  const char *prefix, sema_netval *out);
 /* A setting string as a value: "3", "1e-3", "true", else a string. */
 sema_value sema_setting_value(const char *s);
+/* seg_load's check of one net: defaults, unbound dimensions = 1. */
+int sema_check_net(seg_program *p, sema_seen *seen, const ast_decl *net);
 
 /* ------------------------------------------------------------ program */
 
@@ -332,6 +339,8 @@ typedef struct sema_binder {
     int takes_name;
 } sema_binder;
 
+/* Empty bound arguments for b (nothing given). */
+void sema_args_init(sema_args *out, const sema_binder *b, seg_span call_span);
 /* Evaluate the call's arguments (an AST list) and match them. Returns 0,
  * or -1 after reporting; -2 when an argument was poison (no report). */
 int sema_bind(sema_state *st, const sema_binder *b, const ast_expr *call_args,
@@ -366,6 +375,16 @@ struct sema_builtin {
     sema_builtin_fn fn;
     int op;             /* rt_op for the generic handlers, else 0 */
 };
+
+/* A parsed spec; names and string defaults live in its own buffers. */
+typedef struct sema_spec {
+    int n;                              /* parameters */
+    sema_formal f[SEMA_MAX_PARAMS];     /* names point into names[] */
+    sema_value def[SEMA_MAX_PARAMS];    /* NONE = no default */
+    char names[SEMA_MAX_PARAMS][24];
+    char strs[SEMA_MAX_PARAMS][24];     /* string defaults */
+} sema_spec;
+void sema_spec_parse(const char *spec, sema_spec *sp);
 
 const sema_builtin *sema_builtin_find(const char *name);
 /* Names of all builtins for "did you mean" (NULL-terminated). */
@@ -445,11 +464,11 @@ void sema_seen_free(sema_seen *s);
 /* Levenshtein distance, capped: returns cap + 1 when farther. */
 int sema_edit_distance(const char *a, const char *b, int cap);
 /* The closest candidate to name, or NULL when none is close enough. */
-typedef struct sema_suggest {
+struct sema_suggest {
     const char *name;   /* the misspelled name */
     const char *best;   /* closest so far */
     int dist;           /* its distance */
-} sema_suggest;
+};
 void sema_suggest_init(sema_suggest *s, const char *name);
 void sema_suggest_add(sema_suggest *s, const char *candidate);
 /* Add a "did you mean" note when there is a suggestion. */
@@ -463,6 +482,51 @@ void sema_check_unused(sema_state *st, sema_frame *f);
 void sema_check_block_names(sema_state *st, const ast_decl *d);
 /* Print an expression back as source (selectors, messages). */
 void sema_expr_str(const ast_expr *e, seg_buf *out);
+
+/* ------------------------------------- schedule.c, stage.c, select.c */
+
+#include "schedule.h"
+
+void sema_schedules_check(seg_program *p, sema_seen *seen);
+void sema_schedules_free(seg_program *p);
+
+/* What a stage's graph is built from, beyond seg_stage (stage.impl). */
+typedef struct sema_stage_impl {
+    const ast_decl **nets;    /* per model */
+    sema_args *args;          /* per model: bound net parameters */
+    const char **dim_names;   /* symbolic dimensions from model kwargs (D = 64) */
+    int64_t *dim_vals;
+    int n_dims;
+} sema_stage_impl;
+
+/* The state schedule checking evaluates settings with. */
+typedef struct sema_sched_ctx {
+    seg_program *p;
+    sema_state st;            /* no graph; values in the program arena */
+    sema_frame frame;
+    seg_schedule *s;          /* being built */
+    seg_stage *stage;         /* current stage, or NULL */
+    sema_stage_impl *impl;    /* its private part */
+    sema_seen *seen;
+} sema_sched_ctx;
+
+/* schedule.c: a schedule call of the given kind ("optimizer", ...), or
+ * NULL after reporting. */
+const seg_scall *sema_sched_call(sema_sched_ctx *c, const ast_expr *e, const char *kind);
+/* A value as a setting (numbers, strings, lists, calls, streams). */
+int sema_to_sv(sema_sched_ctx *c, sema_value v, seg_span at, seg_sv *out);
+/* Append n bytes (elem) to an arena array of *count elements. */
+void *sema_arena_push(seg_arena *a, const void *array, int *count, size_t size,
+                      const void *elem);
+
+/* stage.c */
+void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stage_stmt);
+ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const seg_schedule *s,
+                           int stage, int training);
+
+/* select.c */
+int sema_selector_parse(sema_sched_ctx *c, const ast_expr *e, seg_selector *out);
+void sema_stage_resolve(sema_sched_ctx *c, const ir_graph *g);
 
 /* Is the span empty (no location)? */
 static inline int sema_span_none(seg_span s) { return s.file == 0; }

@@ -426,7 +426,8 @@ static int call_cycle(sema_state *st, const ast_decl *d, seg_span at)
     for (int i = first; i < st->depth; i++)
         seg_buf_printf(&chain, "%s -> ", st->calls[i]->name);
     seg_buf_printf(&chain, "%s", d->name);
-    sema_error(st, at, "block '%s' calls itself (%s)", d->name, chain.data);
+    sema_error(st, at, "block '%s' calls itself (%s): recursion is not allowed, blocks are "
+               "expanded inline", d->name, chain.data);
     seg_buf_free(&chain);
     return 1;
 }
@@ -482,7 +483,7 @@ static sema_value block_result(sema_state *st, sema_frame *f, const ast_decl *d,
     if (f->returned)
         return f->ret;
     if (st->errors == f->errors_at_entry && !st->stop &&
-        sema_error(st, at, "block '%s' does not return a value", d->name))
+        sema_error(st, at, "block '%s' returns no value (it has no 'return')", d->name))
         sema_note(st, d->name_span, "'%s' is declared here", d->name);
     return sema_val_error();
 }

@@ -127,11 +127,18 @@ char *seg_arena_strdup(seg_arena *a, const char *s)
 
 char *seg_arena_printf(seg_arena *a, const char *fmt, ...)
 {
+    /* Measure into a small buffer first: most strings fit, and gcc warns
+     * about vsnprintf(NULL, 0, ...) at some optimisation levels. */
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     char *p = seg_arena_alloc(a, (size_t)n + 1);
+    if ((size_t)n < sizeof small) {
+        memcpy(p, small, (size_t)n + 1);
+        return p;
+    }
     va_start(ap, fmt);
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -142,9 +149,10 @@ char *seg_arena_printf(seg_arena *a, const char *fmt, ...)
 
 void seg_buf_printf(seg_buf *b, const char *fmt, ...)
 {
+    char small[256];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
     va_end(ap);
     if (b->len + (size_t)n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 256;

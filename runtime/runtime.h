@@ -626,4 +626,50 @@ double rt_sched_value(const rt_sched *s, double t);
 /* CCT's sigmoid ramp-up: w_max * exp(-5 (1 - t/T)^2) for t < T, then w_max. */
 double rt_ramp_sigmoid(double w_max, double t, double T);
 
+/* ------------------------------------------------------------- metrics */
+
+#define RT_MAX_CLASSES 16
+
+/* Confusion matrix accumulated over a validation set: m[truth][pred]. */
+typedef struct rt_confusion {
+    int classes;
+    int64_t m[RT_MAX_CLASSES][RT_MAX_CLASSES];
+} rt_confusion;
+
+void rt_confusion_init(rt_confusion *c, int classes);
+/* Count n voxels; truth or pred outside [0, classes) are ignored. */
+void rt_confusion_add(rt_confusion *c, const int32_t *pred, const int32_t *truth, int64_t n);
+/* Two classes: background and everything else. */
+void rt_confusion_foreground(const rt_confusion *c, rt_confusion *fg);
+double rt_confusion_dice(const rt_confusion *c, int cls);
+double rt_confusion_iou(const rt_confusion *c, int cls);
+double rt_confusion_miou(const rt_confusion *c);
+/* Classes from a network output [n, channels, spatial]: argmax, or p > 0.5
+ * for one channel. */
+void rt_predict_classes(const float *out, int64_t n, int channels, int64_t spatial, int32_t *cls);
+
+/* -------------------------------------------------------------- reports */
+
+/* Write a whole file atomically: temp file in the same folder, fsync,
+ * rename. On failure the previous file (if any) is untouched. */
+int rt_file_write_atomic(const char *path, const void *data, size_t len, rt_error *err);
+
+/* One epoch of a training run, as plotted and logged. */
+typedef struct rt_epoch_row {
+    int stage;              /* stage index */
+    const char *stage_name;
+    int epoch;              /* within the stage, from 1 */
+    double loss;            /* mean training loss */
+    double val_metric;      /* the stage's validation metric (NaN if none) */
+} rt_epoch_row;
+
+/* curves.svg: loss (top) and the validation metric (bottom) per epoch,
+ * stage boundaries as dashed lines. */
+int rt_report_curves(const char *path, const char *title, const rt_epoch_row *rows, int n,
+                     const char *metric_name, rt_error *err);
+/* An RGB PNG of one slice [h, w]: the image in gray, the prediction
+ * filled in red (lesions yellow), the truth outlined. truth/pred may be NULL. */
+int rt_report_overlay(const char *path, const float *image, const int32_t *truth,
+                      const int32_t *pred, int h, int w, rt_error *err);
+
 #endif

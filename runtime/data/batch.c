@@ -43,7 +43,7 @@ static void bat_cut(rt_batch *b, int i, const rt_case *c, const rt_patch *p, con
 static int bat_check(const rt_batch *b, const rt_case *c, rt_error *err)
 {
     if (c->nsp != b->nsp || c->channels != b->channels) {
-        rt_error_set(err, "%s: a %dD case with %d channels, but the batch holds %dD images with %d",
+        rt_error_set(err, "%s: %dD case with %d channel(s), but the batch holds %dD images with %d",
                      c->source, c->nsp, c->channels, b->nsp, b->channels);
         return -1;
     }

@@ -35,6 +35,7 @@ typedef struct pngio_state {
     uint8_t *pixels;   /* decoded rows, height * rowbytes */
     png_bytep *rows;   /* row pointers into pixels */
     char msg[256];     /* libpng's error message */
+    int truncated;     /* the file ended before libpng was done */
 } pngio_state;
 
 static void pngio_on_error(png_structp png, png_const_charp msg)
@@ -53,8 +54,10 @@ static void pngio_on_warning(png_structp png, png_const_charp msg)
 static void pngio_on_read(png_structp png, png_bytep out, size_t n)
 {
     pngio_state *s = png_get_io_ptr(png);
-    if (fread(out, 1, n, s->f) != n)
-        png_error(png, ferror(s->f) ? "read error" : "file is truncated");
+    if (fread(out, 1, n, s->f) != n) {
+        s->truncated = !ferror(s->f);
+        png_error(png, s->truncated ? "file ends early" : "read error");
+    }
 }
 
 /* ------------------------------------------------------------ reading */
@@ -166,7 +169,7 @@ int rt_png_read(const char *path, int want_channels, rt_png *img, rt_error *err)
         return -1;
     }
     if (pngio_read_pixels(&s)) {
-        rt_error_set(err, "%s: corrupt or truncated PNG: %s", path, s.msg);
+        rt_error_set(err, "%s: %s PNG: %s", path, s.truncated ? "truncated" : "corrupt", s.msg);
         pngio_state_free(&s, 0);
         return -1;
     }

@@ -160,7 +160,8 @@ int rt_case_resample(rt_case *c, const float target[3], rt_error *err)
     pre_axis ax[3];
     for (int i = 0; i < c->nsp; i++)
         if (!(target[i] > 0)) {
-            rt_error_set(err, "resample %s: target spacing must be positive, got %g", c->source, target[i]);
+            rt_error_set(err, "resample %s: target spacing must be positive, got %g", c->source,
+                         target[i]);
             return -1;
         }
     for (int i = 0; i < 3; i++) {

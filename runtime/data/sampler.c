@@ -3,12 +3,13 @@
  * A batch of B patches: cases come from a permutation of the dataset that
  * is fixed per (seed, epoch), item g = batch_index * B + i takes case
  * perm[g mod n], so an epoch of n / B batches sees every case once. The
- * last floor(B * fg_fraction) items are forced to hold foreground, plus one
- * more with probability equal to the fractional part, so the expected share
- * is exactly fg_fraction even for B = 1 (nnU-Net's rounding never forces a
- * patch when B = 1). A forced patch picks a foreground class present in
- * the case uniformly (so rare small lesions are found as often as big
- * organs), then one of its voxels uniformly, and centres the patch on it,
+ * last round(B * fg_fraction) items are forced to hold foreground, as in
+ * nnU-Net (1 of 2, 3 or 4 at 0.33); when that rounds to 0 (B * f < 0.5,
+ * e.g. B = 1) one item is forced with probability B * f instead, so small
+ * batches still see foreground at about the asked rate. A forced patch
+ * picks a foreground class present in the case uniformly (so rare small
+ * lesions are found as often as big organs), then one of its voxels
+ * uniformly, and centres the patch on it,
  * clamped so the patch stays inside the case where it fits (the voxel is
  * always inside the patch). Other patches are uniform over all origins.
  * When a case is smaller than the patch, origins go negative and the batch
@@ -21,7 +22,7 @@
 
 enum {
     STREAM_PERM = 0x50450000,  /* epoch permutation */
-    STREAM_FG = 0x46470000,    /* the fractional forced patch */
+    STREAM_FG = 0x46470000,    /* the forced patch of small batches */
     STREAM_PATCH = 0x50410000, /* per-item draws */
 };
 
@@ -109,18 +110,20 @@ static void smp_item(const rt_sampler *s, const rt_case *c, uint64_t epoch, uint
         if (v >= 0)
             o = pos[a] - s->patch[a] / 2;
         else
-            o = lo + smp_pick(smp_u(s, STREAM_PATCH, epoch, base + SLOT_AXIS + (uint64_t)a), hi - lo + 1);
+            o = lo + smp_pick(smp_u(s, STREAM_PATCH, epoch, base + SLOT_AXIS + (uint64_t)a),
+                              hi - lo + 1);
         out->origin[a] = o < lo ? lo : o > hi ? hi : o;
     }
 }
 
-/* Items forced to hold foreground in this batch (the last ones). */
+/* Items forced to hold foreground in this batch (the last ones):
+ * round(B * f), or when that is 0, one with probability B * f. */
 static int smp_forced_count(const rt_sampler *s, uint64_t epoch, uint64_t batch_index)
 {
     double want = (double)s->batch * s->fg_fraction;
-    int n = (int)floor(want);
-    if (smp_u(s, STREAM_FG, epoch, batch_index) < want - n)
-        n++;
+    int n = (int)floor(want + 0.5);
+    if (n == 0 && smp_u(s, STREAM_FG, epoch, batch_index) < want)
+        n = 1;
     return n > s->batch ? s->batch : n;
 }
 

@@ -279,7 +279,8 @@ static void synth_organ_shape(synth_job *j, synth_organ *g)
         emin = fmin(emin, (double)j->n[i] * j->sp[i]);
     synth_rotation(j, g->axis);
     for (int i = 0; i < 3; i++) {
-        g->radius[i] = i < o->nsp ? emin * rng_range(&j->rng, o->organ_radius_min, o->organ_radius_max) : 1;
+        double f = rng_range(&j->rng, o->organ_radius_min, o->organ_radius_max);
+        g->radius[i] = i < o->nsp ? emin * f : 1;
         rmax = i < o->nsp ? fmax(rmax, g->radius[i]) : rmax;
     }
     for (int h = 0; h < SYNTH_HARMONICS; h++) {
@@ -294,6 +295,8 @@ static void synth_organ_shape(synth_job *j, synth_organ *g)
     for (int i = 0; i < 3; i++) {
         double e = (double)j->n[i] * j->sp[i], lo = g->reach + j->sp[i], hi = e - lo;
         g->centre[i] = i >= o->nsp ? 0 : lo < hi ? rng_range(&j->rng, lo, hi) : e / 2;
+        if (i < o->nsp) /* on a voxel centre, so even a sub-voxel organ labels one voxel */
+            g->centre[i] = fmin(round(g->centre[i] / j->sp[i]), (double)j->n[i] - 1) * j->sp[i];
     }
 }
 
@@ -365,7 +368,8 @@ static void synth_value_noise(const synth_job *j, double cell, double amp, uint6
     double *plane = seg_xcalloc((size_t)(g[1] * g[2]), sizeof *plane);
     double *row = seg_xcalloc((size_t)g[2], sizeof *row);
     for (int64_t i = 0; i < g[0] * g[1] * g[2]; i++)
-        lat[i] = rt_rand_normal(j->o->seed, STREAM_TEXTURE + (uint32_t)j->o->nsp, j->rng.step, salt + (uint64_t)i);
+        lat[i] = rt_rand_normal(j->o->seed, STREAM_TEXTURE + (uint32_t)j->o->nsp, j->rng.step,
+                                salt + (uint64_t)i);
     int64_t gp = g[1] * g[2];
     for (int64_t z = 0; z < j->n[0]; z++) {
         const double *l0 = lat + c[0][z] * gp, *l1 = l0 + gp;

@@ -8,9 +8,9 @@
  * accumulates float sums pairwise; double is at least as accurate); max
  * propagates NaN like PyTorch. softmax subtracts the maximum before exp and
  * sums in double; log_softmax is x - max - log(sum). argmax returns i32
- * indices with the axis removed (or kept as size 1, if the output type
- * says so); the first maximum wins ties and a NaN counts as the maximum,
- * as in PyTorch.
+ * indices (of f32 or i32 input) with the axis removed (or kept as size
+ * 1, if the output type says so); the first maximum wins ties and a NaN
+ * counts as the maximum, as in PyTorch.
  */
 #include "runtime/ops/ops_internal.h"
 
@@ -163,11 +163,22 @@ static int32_t argmax_line(const float *x, int64_t n, int64_t st)
     return (int32_t)best;
 }
 
+static int32_t argmax_line_i32(const int32_t *x, int64_t n, int64_t st)
+{
+    int64_t best = 0;
+    for (int64_t k = 1; k < n; k++)
+        if (x[k * st] > x[best * st])
+            best = k;
+    return (int32_t)best;
+}
+
 int ops_argmax(const ops_call *c)
 {
     const rt_tensor *x = c->in[0];
     int axis = norm_axis(c->a->axis, x->type.rank);
-    if (ops_want_dtype(c, x, RT_F32, "input") || ops_want_dtype(c, c->out, RT_I32, "output"))
+    if (x->type.dtype != RT_F32 && x->type.dtype != RT_I32)
+        return ops_fail(c, "input must be f32 or i32, got %s", rt_dtype_name(x->type.dtype));
+    if (ops_want_dtype(c, c->out, RT_I32, "output"))
         return -1;
     if (axis < 0 || axis >= x->type.rank || x->type.dim[axis] < 1)
         return ops_fail(c, "axis %d out of range or empty", c->a->axis);
@@ -177,7 +188,10 @@ int ops_argmax(const ops_call *c)
         return ops_fail(c, "output must have the input's shape without axis %d", axis);
     int32_t *o = rt_i32(c->out);
     for (int64_t b = 0; b < outer; b++)
-        for (int64_t i = 0; i < inner; i++)
-            o[b * inner + i] = argmax_line(rt_f32(x) + b * n * inner + i, n, inner);
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t at = b * n * inner + i;
+            o[b * inner + i] = x->type.dtype == RT_F32 ? argmax_line(rt_f32(x) + at, n, inner)
+                                                       : argmax_line_i32(rt_i32(x) + at, n, inner);
+        }
     return 0;
 }

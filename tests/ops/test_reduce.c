@@ -122,5 +122,12 @@ TEST(argmax_first_max_wins)
     static const int32_t want[6] = {1, 0, 0, 0, 2, 3};
     for (int i = 0; i < 6; i++)
         CHECK_INT(rt_i32(o)[i], want[i]);
+    rt_tensor *xi = TT_NEW(RT_I32, 2, 4, 3); /* i32 input: same ties rule */
+    for (int i = 0; i < 12; i++)
+        rt_i32(xi)[i] = (int32_t)v[i];
+    tt_run(OP_ARGMAX, &at, &xi, 1, o);
+    for (int i = 0; i < 3; i++)
+        CHECK_INT(rt_i32(o)[i], want[i]);
+    tt_free(xi);
     tt_free(x), tt_free(o);
 }

@@ -103,9 +103,10 @@ static void check_labels(const rt_case *c, int *with_lesions)
     int nl = lesion_components(c, sizes, 16);
     CHECK(nl <= 4);
     *with_lesions += nl > 0;
-    double vox = fmin(c->spacing[0], c->spacing[1]), scale = c->spacing[0] * c->spacing[1] / (vox * vox);
+    double vox = fmin(c->spacing[0], c->spacing[1]), cell = c->spacing[0] * c->spacing[1];
     if (c->nsp == 3)
-        vox = fmin(vox, c->spacing[2]), scale = c->spacing[0] * c->spacing[1] * c->spacing[2] / (vox * vox * vox);
+        vox = fmin(vox, c->spacing[2]), cell *= c->spacing[2];
+    double scale = cell / pow(vox, c->nsp);
     for (int k = 0; k < nl && k < 16; k++) { /* radius in finest-spacing voxels */
         double v = (double)sizes[k] * scale;
         double r = c->nsp == 3 ? cbrt(3.0 * v / (4 * M_PI)) : sqrt(v / M_PI);
@@ -244,6 +245,13 @@ static void inv3(const double m[3][3], double r[3][3])
         }
 }
 
+static void voxel_coords(const rt_case *c, int64_t i, double p[3])
+{
+    p[0] = (double)(i / (c->size[1] * c->size[2]));
+    p[1] = (double)((i / c->size[2]) % c->size[1]);
+    p[2] = (double)(i % c->size[2]);
+}
+
 /* IoU of the organ (label >= 1) with its moment-matched ellipsoid: a solid
  * ellipsoid's covariance is diag(a^2 / 5), so it is x' S^-1 x <= 5. */
 static double ellipsoid_iou(const rt_case *c)
@@ -252,7 +260,8 @@ static double ellipsoid_iou(const rt_case *c)
     double mu[3] = {0}, cov[3][3] = {{0}}, inv[3][3];
     for (int64_t i = 0; i < n; i++)
         if (c->label[i] >= 1) {
-            double p[3] = {(double)(i / (c->size[1] * c->size[2])), (double)((i / c->size[2]) % c->size[1]), (double)(i % c->size[2])};
+            double p[3];
+            voxel_coords(c, i, p);
             for (int a = 0; a < 3; a++) {
                 mu[a] += p[a];
                 for (int b = 0; b < 3; b++)
@@ -268,8 +277,10 @@ static double ellipsoid_iou(const rt_case *c)
     inv3(cov, inv);
     int64_t inter = 0, uni = 0;
     for (int64_t i = 0; i < n; i++) {
-        double p[3] = {(double)(i / (c->size[1] * c->size[2])) - mu[0], (double)((i / c->size[2]) % c->size[1]) - mu[1], (double)(i % c->size[2]) - mu[2]};
-        double q = 0;
+        double p[3], q = 0;
+        voxel_coords(c, i, p);
+        for (int a = 0; a < 3; a++)
+            p[a] -= mu[a];
         for (int a = 0; a < 3; a++)
             for (int b = 0; b < 3; b++)
                 q += p[a] * inv[a][b] * p[b];

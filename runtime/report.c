@@ -1,0 +1,172 @@
+/* report.c — what a training run leaves for a person to look at:
+ * curves.svg (loss and validation Dice per epoch, stage boundaries marked)
+ * and PNG overlays of predictions on image slices. Every file is written
+ * atomically (temp file in the same folder, fsync, rename), so a killed
+ * run never leaves half a report.
+ */
+#include "runtime.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int rt_file_write_atomic(const char *path, const void *data, size_t len, rt_error *err)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = seg_xrealloc(NULL, n);
+    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    int ok = fd >= 0;
+    const char *c = data;
+    for (size_t done = 0; ok && done < len;) {
+        ssize_t w = write(fd, c + done, len - done);
+        ok = w > 0;
+        done += ok ? (size_t)w : 0;
+    }
+    ok = ok && fsync(fd) == 0;
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    ok = ok && rename(tmp, path) == 0;
+    if (!ok) {
+        rt_error_set(err, "%s: cannot write: %s", path, strerror(errno));
+        if (fd >= 0)
+            unlink(tmp);
+    }
+    seg_free(tmp);
+    return ok ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ curves */
+
+typedef struct plot_box {
+    double x0, y0, w, h;  /* drawing area in SVG units */
+    double lo, hi;        /* value range on the y axis */
+    int n;                /* epochs on the x axis */
+} plot_box;
+
+static double px(const plot_box *b, int i) { return b->x0 + b->w * (b->n > 1 ? (double)i / (b->n - 1) : 0.5); }
+static double py(const plot_box *b, double v)
+{
+    double t = b->hi > b->lo ? (v - b->lo) / (b->hi - b->lo) : 0.5;
+    return b->y0 + b->h * (1 - t);
+}
+
+static void svg_series(seg_buf *s, const plot_box *b, const rt_epoch_row *rows, int which,
+                       const char *colour)
+{
+    seg_buf_printf(s, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour);
+    for (int i = 0; i < b->n; i++) {
+        double v = which ? rows[i].val_metric : rows[i].loss;
+        if (isfinite(v))
+            seg_buf_printf(s, "%.1f,%.1f ", px(b, i), py(b, v));
+    }
+    seg_buf_printf(s, "\"/>\n");
+}
+
+static void svg_axes(seg_buf *s, const plot_box *b, const char *label, const char *colour)
+{
+    seg_buf_printf(s, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n",
+                   b->x0, b->y0, b->w, b->h);
+    seg_buf_printf(s, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"13\" fill=\"%s\">%s (%.3g .. %.3g)</text>\n",
+                   b->x0, b->y0 - 6, colour, label, b->lo, b->hi);
+}
+
+static void range_of(const rt_epoch_row *rows, int n, int which, double *lo, double *hi)
+{
+    *lo = INFINITY, *hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double v = which ? rows[i].val_metric : rows[i].loss;
+        if (!isfinite(v))
+            continue;
+        *lo = v < *lo ? v : *lo;
+        *hi = v > *hi ? v : *hi;
+    }
+    if (!isfinite(*lo))
+        *lo = 0, *hi = 1;
+    if (which)
+        *lo = *lo < 0 ? *lo : 0, *hi = *hi > 1 ? *hi : 1;
+}
+
+static void svg_stage_marks(seg_buf *s, const plot_box *b, const rt_epoch_row *rows)
+{
+    for (int i = 0; i < b->n; i++) {
+        if (i > 0 && rows[i].stage == rows[i - 1].stage)
+            continue;
+        double x = px(b, i);
+        seg_buf_printf(s, "<line x1=\"%.1f\" y1=\"40\" x2=\"%.1f\" y2=\"560\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n", x, x);
+        seg_buf_printf(s, "<text x=\"%.1f\" y=\"575\" font-size=\"12\" fill=\"#555\">%s</text>\n",
+                       x + 3, rows[i].stage_name ? rows[i].stage_name : "");
+    }
+}
+
+int rt_report_curves(const char *path, const char *title, const rt_epoch_row *rows, int n,
+                     const char *metric_name, rt_error *err)
+{
+    seg_buf s = {0};
+    seg_buf_printf(&s, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"600\" "
+                       "font-family=\"sans-serif\">\n<rect width=\"900\" height=\"600\" fill=\"white\"/>\n");
+    seg_buf_printf(&s, "<text x=\"60\" y=\"22\" font-size=\"16\">%s</text>\n", title);
+    plot_box loss = {60, 50, 800, 220, 0, 1, n}, metric = {60, 330, 800, 220, 0, 1, n};
+    range_of(rows, n, 0, &loss.lo, &loss.hi);
+    range_of(rows, n, 1, &metric.lo, &metric.hi);
+    svg_axes(&s, &loss, "training loss", "#c0392b");
+    svg_axes(&s, &metric, metric_name, "#2471a3");
+    svg_series(&s, &loss, rows, 0, "#c0392b");
+    svg_series(&s, &metric, rows, 1, "#2471a3");
+    svg_stage_marks(&s, &metric, rows);
+    seg_buf_printf(&s, "<text x=\"430\" y=\"595\" font-size=\"12\">epoch</text>\n</svg>\n");
+    int rc = rt_file_write_atomic(path, s.data, s.len, err);
+    seg_buf_free(&s);
+    return rc;
+}
+
+/* ----------------------------------------------------------- overlays */
+
+/* Image in gray (min-max scaled), truth outline in green, prediction
+ * filled in translucent red, lesions (class 2) in yellow tints. */
+static void overlay_pixel(uint8_t *rgb, float g, int truth, int pred, int truth_edge)
+{
+    float r = g, gr = g, b = g;
+    if (pred > 0) {
+        float a = 0.45f;
+        r = (1 - a) * r + a * 255;
+        gr = (1 - a) * gr + a * (pred > 1 ? 220 : 40);
+        b = (1 - a) * b + a * 40;
+    }
+    if (truth_edge) {
+        r = 40, gr = truth > 1 ? 255 : 230, b = truth > 1 ? 255 : 60;
+    }
+    rgb[0] = (uint8_t)lrintf(fminf(fmaxf(r, 0), 255));
+    rgb[1] = (uint8_t)lrintf(fminf(fmaxf(gr, 0), 255));
+    rgb[2] = (uint8_t)lrintf(fminf(fmaxf(b, 0), 255));
+}
+
+static int is_edge(const int32_t *t, int h, int w, int y, int x)
+{
+    int v = t[y * w + x];
+    if (v == 0)
+        return 0;
+    return (y == 0 || t[(y - 1) * w + x] != v) || (y == h - 1 || t[(y + 1) * w + x] != v) ||
+           (x == 0 || t[y * w + x - 1] != v) || (x == w - 1 || t[y * w + x + 1] != v);
+}
+
+int rt_report_overlay(const char *path, const float *image, const int32_t *truth,
+                      const int32_t *pred, int h, int w, rt_error *err)
+{
+    float lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < h * w; i++)
+        lo = fminf(lo, image[i]), hi = fmaxf(hi, image[i]);
+    float scale = hi > lo ? 255.f / (hi - lo) : 0;
+    uint8_t *rgb = seg_xcalloc((size_t)h * w * 3, 1);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int i = y * w + x;
+            overlay_pixel(rgb + 3 * i, (image[i] - lo) * scale, truth ? truth[i] : 0,
+                          pred ? pred[i] : 0, truth ? is_edge(truth, h, w, y, x) : 0);
+        }
+    int rc = rt_png_write(path, w, h, 3, 8, rgb, err);
+    seg_free(rgb);
+    return rc;
+}
