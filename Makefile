@@ -90,3 +90,17 @@ clean:
 	rm -rf build build-debug
 
 -include $(LIB_OBJ:.o=.d) $(GEN_SRC:.c=.d) $(TEST_OBJ:.o=.d) $(B)/compiler/main.d
+
+# ------------------------------------------------------------ JIT (LLVM 19)
+# runtime/jit.c and compiler/codegen_llvm.c use LLVM's C API. Its headers
+# go in as a system include (no warnings from them under -Werror) for every
+# file, and every program links the one shared libLLVM.
+LLVM_CONFIG ?= llvm-config-19
+LLVM_INC    := $(shell $(LLVM_CONFIG) --includedir)
+LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags --libs core orcjit native passes)
+CFLAGS      += -isystem $(LLVM_INC)
+LDLIBS      += $(LLVM_LIBS)
+
+# GFLOP/s of JIT convolution vs the im2col+sgemm reference, and % of peak.
+$(B)/conv_bench: bench/conv_bench.c $(B)/libsegc.a
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $@ $< $(B)/libsegc.a $(LDLIBS)

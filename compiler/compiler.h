@@ -118,8 +118,101 @@ int ir_autodiff(ir_graph *g, ir_id loss, ir_id *param_grad, ir_ad_stats *stats,
  * differentiation. NULL with err set on failure. */
 ir_graph *ir_expand_grads(const ir_graph *src, ir_ad_stats *stats, char *err, size_t errlen);
 
+/* Arithmetic cost of one node (2 per multiply-add in convolutions and
+ * matmuls, about 1 per element elsewhere). */
+int64_t ir_node_flops(const ir_graph *g, ir_id id);
+
 /* Lower to the runtime's straight-line program (one instruction per
  * non-leaf node). The program is independent of the graph afterwards. */
 rt_program *ir_lower(const ir_graph *g);
+
+/* ------------------------------------------------- kernel IR / codegen */
+
+/* Kernel IR (compiler/kir.c): one loop nest over blocked tensors, as a
+ * small description with a stable text form (kir_print) that keys the JIT
+ * object cache and is what `segc kir` shows. Codegen (compiler/
+ * codegen_llvm.c) lowers it to LLVM IR with explicit vector types and
+ * loads it through runtime/jit. For now: direct convolution forward. */
+
+typedef enum kir_kind {
+    KIR_CONV_FWD, /* direct convolution forward, NCDHW{vl}c output */
+} kir_kind;
+
+/* Fused epilogue of a convolution, applied in this order:
+ * y = relu(conv(x, w) + bias + residual). */
+enum {
+    KIR_EPI_BIAS = 1 << 0,     /* add bias[oc] */
+    KIR_EPI_RESIDUAL = 1 << 1, /* add a tensor shaped like y (blocked) */
+    KIR_EPI_RELU = 1 << 2,     /* max(., 0), NaN propagates */
+};
+
+typedef struct kir_conv {
+    int64_t n;          /* batch */
+    int64_t cin, cout;  /* logical channels (padded up to ib / vl in memory) */
+    int64_t in[3];      /* input D, H, W (2-D: D = 1; 1-D: D = H = 1) */
+    int64_t out[3];     /* output D, H, W */
+    int k[3];           /* kernel size per axis */
+    int s[3];           /* stride */
+    int p[3];           /* symmetric zero padding */
+    int d[3];           /* dilation */
+    int vl;             /* output channel block = f32 lanes (16 AVX-512, 8 AVX2) */
+    int ib;             /* input channel block: vl (blocked x) or 1 (plain NCDHW x) */
+    int rc;             /* register tile: output channel blocks */
+    int rw;             /* register tile: output x positions (at most) */
+    int ic_chunk;       /* input blocks per pass over a row; partial sums live in y */
+    unsigned epi;       /* KIR_EPI_* */
+} kir_conv;
+
+typedef struct kir_kernel {
+    kir_kind kind; /* which arm below */
+    kir_conv conv; /* KIR_CONV_FWD */
+} kir_kernel;
+
+/* A forward convolution with nsp (1..3) spatial axes: x [n, cin, in_sp...],
+ * weight [cout, cin, ksz...], attrs stride/pad/dilation (groups must be
+ * 1). vl from rt_jit_vector_width. Chooses the input layout (ib = 1 for
+ * cin <= KIR_PLAIN_CIN) and the blocking (kir_conv_plan). -1 with err set
+ * on an unsupported or empty convolution. */
+#define KIR_PLAIN_CIN 4 /* inputs with at most this many channels stay NCDHW */
+int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
+                  const int64_t *in_sp, const int64_t *ksz, const rt_attrs *a, unsigned epi,
+                  int vl, char *err, size_t errlen);
+/* Choose rc, rw and ic_chunk for the host's register file and caches. */
+void kir_conv_plan(kir_conv *c);
+/* Stable multi-line text: kind, shapes, layouts, blocking, epilogue. */
+void kir_print(const kir_kernel *k, seg_buf *out);
+/* Parallel tasks: (n, output-channel group, od, oh) rows. */
+int64_t kir_conv_tasks(const kir_conv *c);
+/* Floats of the blocked operands: x (plain if ib = 1), packed weight,
+ * padded bias, y (and residual). */
+int64_t kir_conv_x_floats(const kir_conv *c);
+int64_t kir_conv_w_floats(const kir_conv *c);
+int64_t kir_conv_b_floats(const kir_conv *c);
+int64_t kir_conv_y_floats(const kir_conv *c);
+
+/* The generated entry point: rows [task_begin, task_end) of y. bias is
+ * padded (kir_conv_b_floats); res may be NULL without KIR_EPI_RESIDUAL. */
+typedef void (*cg_conv_fn)(const float *x, const float *w, const float *bias,
+                           const float *res, float *y, int64_t task_begin, int64_t task_end);
+
+/* LLVM module holding `symbol` for k, built in ctx (caller owns both). */
+struct LLVMOpaqueModule *cg_conv_module(const kir_kernel *k, struct LLVMOpaqueContext *ctx,
+                                        const char *symbol);
+
+/* A compiled, loaded kernel. */
+typedef struct cg_kernel {
+    kir_kernel kir;       /* what it computes */
+    rt_jit_code *code;    /* the loaded object */
+    cg_conv_fn conv;      /* entry point (KIR_CONV_FWD) */
+    int from_cache;       /* 1 = object came from the disk cache */
+    char symbol[40];      /* "segc_k" + hash of the key text */
+} cg_kernel;
+
+/* Compile k (or load its object from the cache) and link it into j. */
+cg_kernel *cg_kernel_build(rt_jit *j, const kir_kernel *k, rt_error *err);
+void cg_kernel_free(rt_jit *j, cg_kernel *k);
+/* Run a conv kernel over all its tasks on pool p (NULL = this thread). */
+void cg_conv_run(const cg_kernel *k, rt_pool *p, const float *x, const float *w,
+                 const float *bias, const float *res, float *y);
 
 #endif

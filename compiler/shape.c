@@ -263,7 +263,10 @@ static int rule_conv_t(shape_ctx *c)
 
 /* ------------------------------------------------------------- pooling */
 
-/* One spatial axis of max/avg pooling; windows must tile exactly. */
+/* One spatial axis of max/avg pooling. PyTorch's floor rule silently
+ * drops trailing input rows that no window reaches; in a U-Net that
+ * misaligns skip connections, so here it is an error. Windows that only
+ * overhang into padding (ResNet's 3/2/1 max-pool on an even size) are fine. */
 static int pool_axis(shape_ctx *c, int i, int64_t in, int64_t *out)
 {
     int k = c->a->kernel[i], s = c->a->stride[i], p = c->a->pad[i];
@@ -275,13 +278,14 @@ static int pool_axis(shape_ctx *c, int i, int64_t in, int64_t *out)
     if (span < 0)
         return fail(c, "spatial axis %d has size %lld, smaller than kernel %d (pad %d)",
                     i, (long long)in, k, p);
-    if (span % s && k == s && p == 0)
+    int64_t last = (span / s) * s - p + k - 1; /* last input row any window reads */
+    if (last < in - 1 && k == s && p == 0)
         return fail(c, "size %lld of spatial axis %d is not divisible by stride %d",
                     (long long)in, i, s);
-    if (span % s)
-        return fail(c, "size %lld of spatial axis %d does not tile exactly with kernel %d, "
-                    "stride %d, pad %d (%lld + 2*%d - %d = %lld is not divisible by %d)",
-                    (long long)in, i, k, s, p, (long long)in, p, k, (long long)span, s);
+    if (last < in - 1)
+        return fail(c, "size %lld of spatial axis %d does not tile with kernel %d, stride %d, "
+                    "pad %d: the last %lld rows would be dropped",
+                    (long long)in, i, k, s, p, (long long)(in - 1 - last));
     *out = span / s + 1;
     return 0;
 }

@@ -108,8 +108,8 @@ static void too_many(sema_state *st, const sema_binder *b, int given, seg_span a
                b->callee, takes, max == 1 ? "" : "s", given, given == 1 ? "was" : "were");
 }
 
-static int take_positional(sema_state *st, const sema_binder *b, int *next, sema_value v,
-                           seg_span at, sema_args *out)
+static int take_positional(const sema_binder *b, int *next, sema_value v, seg_span at,
+                           sema_args *out)
 {
     while (*next < b->n_formals && !b->formals[*next].positional)
         (*next)++;
@@ -162,7 +162,7 @@ int sema_bind_values(sema_state *st, const sema_binder *b, int n, const sema_val
             continue;
         }
         n_pos++;
-        int r = take_positional(st, b, &next, v[i], spans[i], out);
+        int r = take_positional(b, &next, v[i], spans[i], out);
         if (r == -1 && !extra++)
             extra_at = spans[i];
         rc = worse(rc, r == -1 ? 0 : r);

@@ -203,43 +203,50 @@ sema_value sema_bi_conv_t(sema_state *st, const sema_builtin *bi, sema_args *a, 
                        per_group * kernel_volume(&at), out, span);
 }
 
+/* y = x W^T (+ b): permute the weight, matmul, add the bias. */
+static sema_value linear_apply(sema_state *st, ir_id x, ir_id w, ir_id b, seg_span span)
+{
+    rt_attrs pa;
+    rt_attrs_init(&pa);
+    pa.perm[0] = 1;
+    pa.perm[1] = 0;
+    ir_id wt = sema_add_op(st, OP_PERMUTE, &pa, &w, 1, NULL, span);
+    ir_id mm[2] = {x, wt};
+    ir_id y = wt < 0 ? -1 : sema_add_op(st, OP_MATMUL, NULL, mm, 2, NULL, span);
+    if (y < 0 || b < 0)
+        return tensor_result(y);
+    ir_id add[2] = {y, b};
+    return tensor_result(sema_add_op(st, OP_ADD, NULL, add, 2, NULL, span));
+}
+
 /* linear: x [N, in] -> x W^T + b, W [out, in] (PyTorch's layout). */
 sema_value sema_bi_linear(sema_state *st, const sema_builtin *bi, sema_args *a, seg_span span)
 {
     ir_id x;
     int64_t out;
     int bias;
+    char buf[160];
     if (sema_arg_tensor(st, bi, a, A("x"), &x) || sema_arg_int(st, bi, a, A("out"), &out) ||
         sema_arg_bool(st, bi, a, A("bias"), &bias))
         return sema_val_error();
     const rt_type *t = sema_type_of(st, x);
-    char buf[160];
-    if (t->rank != 2 || out < 1) {
-        sema_error(st, t->rank != 2 ? a->span[A("x")] : a->span[A("out")],
-                   t->rank != 2 ? "linear(): the input must be [N, in], got %s; flatten() it first"
-                                : "linear(): 'out' must be positive%s",
-                   t->rank != 2 ? rt_type_str(t, buf, sizeof buf) : "");
+    if (t->rank != 2) {
+        sema_error(st, span, "linear(): the input must be [N, in], got %s; flatten() it first",
+                   rt_type_str(t, buf, sizeof buf));
         return sema_val_error();
     }
-    int64_t in = t->dim[1];
-    double bound = 1.0 / sqrt((double)in);
+    if (out < 1) {
+        sema_error(st, a->span[A("out")], "linear(): 'out' must be positive");
+        return sema_val_error();
+    }
+    double bound = 1.0 / sqrt((double)t->dim[1]);
     const char *base = sema_names_op(st, "linear", a->seg_name);
-    rt_type wt = {.dtype = RT_F32, .rank = 2, .dim = {out, in}}, bt = vec_type(out);
+    rt_type wt = {.dtype = RT_F32, .rank = 2, .dim = {out, t->dim[1]}}, bt = vec_type(out);
     ir_id w = make_param(st, base, "weight", &wt, init_uniform(bound), 0, span);
     ir_id b = bias ? make_param(st, base, "bias", &bt, init_uniform(bound), 0, span) : -1;
     if (w < 0 || (bias && b < 0))
         return sema_val_error();
-    rt_attrs pa;
-    rt_attrs_init(&pa);
-    pa.perm[0] = 1;
-    pa.perm[1] = 0;
-    ir_id wt_id = sema_add_op(st, OP_PERMUTE, &pa, &w, 1, NULL, span);
-    ir_id mm[2] = {x, wt_id};
-    ir_id y = wt_id < 0 ? -1 : sema_add_op(st, OP_MATMUL, NULL, mm, 2, NULL, span);
-    if (y < 0 || !bias)
-        return tensor_result(y);
-    ir_id add[2] = {y, b};
-    return tensor_result(sema_add_op(st, OP_ADD, NULL, add, 2, NULL, span));
+    return linear_apply(st, x, w, b, span);
 }
 
 /* ---------------------------------------------------------- batchnorm */
@@ -320,8 +327,7 @@ sema_value sema_bi_global_avgpool(sema_state *st, const sema_builtin *bi, sema_a
 
 /* ----------------------------------------------------------- upsample */
 
-static int upsample_mode(sema_state *st, const sema_builtin *bi, sema_args *a, int nsp,
-                         int *mode)
+static int upsample_mode(sema_state *st, sema_args *a, int nsp, int *mode)
 {
     static const char *const linear[] = {NULL, "linear", "bilinear", "trilinear"};
     int i = A("mode");
@@ -347,8 +353,7 @@ static int upsample_mode(sema_state *st, const sema_builtin *bi, sema_args *a, i
 }
 
 /* scale: a number or a list of numbers per spatial axis. */
-static int upsample_scale(sema_state *st, const sema_builtin *bi, sema_args *a, int nsp,
-                          double *scale)
+static int upsample_scale(sema_state *st, sema_args *a, int nsp, double *scale)
 {
     int i = A("scale");
     sema_value v = a->v[i];
@@ -367,7 +372,6 @@ static int upsample_scale(sema_state *st, const sema_builtin *bi, sema_args *a, 
         }
         scale[d] = sema_val_number(s);
     }
-    (void)bi;
     return 0;
 }
 
@@ -378,7 +382,7 @@ sema_value sema_bi_upsample(sema_state *st, const sema_builtin *bi, sema_args *a
     rt_attrs at;
     double scale[3];
     int nsp = spatial_input(st, bi, a, &x, span), mode;
-    if (nsp < 0 || upsample_scale(st, bi, a, nsp, scale) || upsample_mode(st, bi, a, nsp, &mode))
+    if (nsp < 0 || upsample_scale(st, a, nsp, scale) || upsample_mode(st, a, nsp, &mode))
         return sema_val_error();
     rt_attrs_init(&at);
     at.nsp = nsp;
@@ -406,7 +410,10 @@ static int seed_arg(sema_state *st, const sema_builtin *bi, sema_args *a, rt_att
         return -1;
     }
     at->seed = (uint64_t)seed;
-    at->stream = sema_hash_str(sema_names_op(st, bi->name, a->seg_name));
+    const char *name = sema_names_op(st, bi->name, a->seg_name);
+    if (st->io_prefix) /* each data stream of a stage draws its own numbers */
+        name = seg_arena_printf(st->arena, "%s/%s", st->io_prefix, name);
+    at->stream = sema_hash_str(name);
     return 0;
 }
 

@@ -108,7 +108,7 @@ void sema_suggest_init(sema_suggest *s, const char *name)
 static int max_distance(const char *name)
 {
     int n = (int)strlen(name), d = (n + 1) / 3;
-    return n <= 2 ? 1 : d < 2 ? 2 : d > 3 ? 3 : d;
+    return n <= 1 ? 0 : n <= 2 ? 1 : d < 2 ? 2 : d > 3 ? 3 : d;
 }
 
 static int is_prefix(const char *p, const char *s)
@@ -162,13 +162,36 @@ void sema_check_unused(sema_state *st, sema_frame *f)
         return;
     for (int i = 0; i < f->n_slots; i++) {
         const sema_slot *s = &f->slots[i];
-        if (s->read || s->param)
-            continue;
-        if (s->input)
+        if (s->input && !s->read)
             sema_error(st, s->span, "input '%s' is never used", s->name);
-        else if (s->v.kind == VAL_TENSOR || s->v.kind == VAL_FAMILY)
-            sema_error(st, s->span, "'%s' is computed but never used", s->name);
     }
+}
+
+int sema_origin_of(sema_state *st, const char *name, seg_span at)
+{
+    char key[64];
+    snprintf(key, sizeof key, "%d:%d:%d", at.file, at.line, at.col);
+    int64_t *i = sema_map_put(&st->origin_index, key, -1);
+    if (*i >= 0)
+        return (int)*i;
+    if (st->n_origins == st->cap_origins) {
+        st->cap_origins = st->cap_origins ? 2 * st->cap_origins : 64;
+        st->origins = seg_xrealloc(st->origins, (size_t)st->cap_origins * sizeof *st->origins);
+    }
+    st->origins[st->n_origins] = (sema_origin){name, at, 0};
+    *i = st->n_origins;
+    return st->n_origins++;
+}
+
+void sema_report_unused(sema_state *st, int report)
+{
+    for (int i = 0; report && !st->stop && i < st->n_origins; i++)
+        if (!st->origins[i].read)
+            sema_error(st, st->origins[i].span, "'%s' is computed but never used",
+                       st->origins[i].name);
+    st->n_origins = 0;
+    sema_map_free(&st->origin_index);
+    sema_map_init(&st->origin_index, 1);
 }
 
 /* ---------------------------------------------- static name check */

@@ -33,6 +33,7 @@ void sema_state_init(sema_state *st, seg_program *p, seg_diag *d, sema_seen *see
     st->arena = arena ? arena : seg_arena_new();
     sema_map_init(&st->dims, 1);
     sema_map_init(&st->counters, 1);
+    sema_map_init(&st->origin_index, 1);
     st->levels = seg_xcalloc(16, sizeof *st->levels);
     st->cap_levels = 16;
     st->levels[st->n_levels++] = (sema_name_level){"", ""};
@@ -43,6 +44,8 @@ void sema_state_free(sema_state *st)
 {
     sema_map_free(&st->dims);
     sema_map_free(&st->counters);
+    sema_map_free(&st->origin_index);
+    seg_free(st->origins);
     seg_free(st->levels);
     seg_free(st->calls);
     if (st->own_arena)
@@ -64,6 +67,7 @@ sema_value sema_const_value(sema_state *st, sema_global *gl, seg_span use)
     sema_state cs;
     sema_frame f;
     sema_state_init(&cs, st->prog, st->diag, st->seen, NULL, 0, st->prog->arena);
+    cs.expr_depth = st->expr_depth + SEMA_CONST_DEPTH_COST; /* bounds constant chains */
     sema_frame_push(&cs, &f, FRAME_CONST, gl->decl);
     sema_value v = sema_eval(&cs, gl->decl->value);
     sema_frame_pop(&cs, &f);
@@ -87,14 +91,18 @@ int sema_run_net(sema_state *st, const ast_decl *net, const sema_args *a, const 
     st->outputs = out;
     st->cap_outputs = 0;
     st->levels[0] = (sema_name_level){prefix ? prefix : "", prefix ? prefix : ""};
+    sema_map_free(&st->counters); /* each run names from conv0 (same names = shared) */
+    sema_map_init(&st->counters, 1);
     sema_frame_push(st, &f, FRAME_NET, net);
     sema_bind_params(st, net, a);
+    st->poisoned_outputs = 0;
     sema_exec(st, net->body);
-    if (out->n_out == 0 && st->errors == errors)
+    if (out->n_out == 0 && st->errors == errors && !st->poisoned_outputs)
         sema_error(st, net->name_span, "net '%s' has no outputs", net->name);
     sema_check_unused(st, &f);
+    sema_report_unused(st, st->errors == errors);
     sema_frame_pop(st, &f);
-    return st->errors == errors ? 0 : -1;
+    return st->errors == errors && !st->poisoned_outputs ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ settings */

@@ -47,6 +47,11 @@ ir_id sema_add_op(sema_state *st, rt_op op, const rt_attrs *a, const ir_id *in, 
     char err[SEMA_ERRLEN];
     if (need_graph(st, span))
         return -1;
+    if (st->g->n_nodes >= SEMA_MAX_NODES) {
+        sema_error(st, span, "the graph has more than %d nodes", SEMA_MAX_NODES);
+        st->stop = 1;
+        return -1;
+    }
     err[0] = 0;
     ir_id id = ir_add_op(st->g, op, a, in, n_in, want, span, err, sizeof err);
     if (id < 0)
@@ -101,7 +106,9 @@ sema_slot *sema_slot_set(sema_state *st, const char *name, sema_value v, seg_spa
         s = &f->slots[f->n_slots];
         memset(s, 0, sizeof *s);
         s->name = name;
-        *sema_map_put(&f->index, name, f->n_slots++) = f->n_slots - 1;
+        s->origin = -1;
+        sema_map_put(&f->index, name, f->n_slots);
+        f->n_slots++;
     }
     s->v = v;
     s->span = at;
@@ -178,6 +185,8 @@ static sema_value eval_name(sema_state *st, const ast_expr *e)
     sema_slot *slot = sema_slot_find(st->frame, e->sval);
     if (slot) {
         slot->read = 1;
+        if (slot->origin >= 0)
+            st->origins[slot->origin].read = 1;
         return slot->v;
     }
     int found = 0;
@@ -568,8 +577,15 @@ static sema_value tensor_binary(sema_state *st, ast_binop op, sema_value a, sema
 
 /* ------------------------------------------------- other value kinds */
 
-static sema_value concat_values(sema_state *st, sema_value a, sema_value b)
+static sema_value concat_values(sema_state *st, sema_value a, sema_value b, seg_span at)
 {
+    size_t n = a.kind == VAL_STRING ? strlen(a.s) + strlen(b.s)
+                                    : (size_t)a.list->n + (size_t)b.list->n;
+    if (n > SEMA_MAX_ITEMS) {
+        sema_error(st, at, "this %s would be longer than %d", sema_kind_name(a.kind),
+                   SEMA_MAX_ITEMS);
+        return sema_val_error();
+    }
     if (a.kind == VAL_STRING) {
         size_t na = strlen(a.s), nb = strlen(b.s);
         char *s = seg_arena_alloc(st->arena, na + nb + 1);
@@ -588,7 +604,7 @@ static sema_value other_binary(sema_state *st, ast_binop op, sema_value a, sema_
 {
     int same = a.kind == b.kind;
     if (same && (a.kind == VAL_STRING || a.kind == VAL_LIST) && op == AST_OP_ADD)
-        return concat_values(st, a, b);
+        return concat_values(st, a, b, at);
     if (same && a.kind == VAL_STRING && is_compare_op(op))
         return compare_result(op, strcmp(a.s, b.s));
     if (same && a.kind == VAL_BOOL && (op == AST_OP_EQ || op == AST_OP_NE))

@@ -261,13 +261,16 @@ static void load_file(loader *L, const char *path, const char *canon, seg_span a
         seg_free(text);
         return;
     }
+    int errors = seg_diag_error_count(p->diag);
     ast_file *f = seg_parse(p->diag, id, shown, text, len);
+    int parsed = seg_diag_error_count(p->diag) == errors;
     seg_free(text);
     if (p->n_files == 0)
         p->main_file = id;
     int number = p->n_files;
     add_file(p, f, canon_copy);
-    load_imports(L, f, shown, canon_copy, at);
+    if (parsed) /* a file with syntax errors may have mangled imports */
+        load_imports(L, f, shown, canon_copy, at);
     finish_order(L, number);
 }
 

@@ -49,6 +49,8 @@ typedef struct seg_parser {
     int n_errors;       /* errors this parse reported (lexical + syntax) */
     int eof_errors;     /* of those, syntax errors at end of input */
     int stop;           /* give up: the layer returns end of input, bison is quiet */
+    int string_cut;     /* an unterminated string swallowed text: the next bracket
+                           repair is its consequence and is made silently */
 
     /* the token layer (lexer.l) */
     char open[SEG_MAX_NESTING]; /* stack of open brackets: '(' '[' '{' */

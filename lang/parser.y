@@ -132,7 +132,7 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, seg_parser *ps, const char *
 %token <fval> FLOAT "number"
 %token <sval> STRING "string"
 %token IMPORT "import" BLOCK "block" NET "net" SCHEDULE "schedule" STAGE "stage"
-%token INPUT "input" OUTPUT "output" RETURN "return" FOR "for" IN "in" STEP "step"
+%token INPUT "input" OUTPUT "output" RETURN "return" FOR "for" IN "in"
 %token IF "if" ELSE "else" SCOPE "scope" TRUE "true" FALSE "false"
 %token AND "and" OR "or" NOT "not"
 %token POW "**" EQ "==" NE "!=" LE "<=" GE ">=" DOTDOT ".."
@@ -212,8 +212,11 @@ stmt
     | "return" expr     { $$ = ast_return_new(ps->arena, @$, $2); }
     | "for" NAME "in" expr body
                         { $$ = ast_for_new(ps->arena, @$, $2, @2, $4, NULL, $5); }
-    | "for" NAME "in" expr "step" expr body
-                        { $$ = ast_for_new(ps->arena, @$, $2, @2, $4, $6, $7); }
+    /* `step` is a contextual word, so slice(x, ..., step = 2) stays legal */
+    | "for" NAME "in" expr NAME expr body
+                        { if (strcmp($5, "step") != 0)
+                              yyerror(&@5, scanner, ps, "expected 'step' or '{'");
+                          $$ = ast_for_new(ps->arena, @$, $2, @2, $4, $6, $7); }
     | if_stmt
     | "scope" NAME body { $$ = ast_scope_new(ps->arena, @$, $2, @2, NULL, $3); }
     | "scope" NAME '[' expr ']' body

@@ -8,40 +8,51 @@
  *
  * Settings are "schedule calls" (seg_scall): a known name with its
  * arguments bound to the callee's parameters in declaration order and
- * defaults filled in, so a driver reads `seg_scall_num(opt, "lr")` and
- * never re-parses. The known calls and their parameters (schedule.c has
- * the table; unknown names and keywords are compile errors):
+ * defaults filled in, so a driver reads `seg_scall_num(opt, "lr", 1e-3)`
+ * and never re-parses. The known calls and their parameters (schedule.c
+ * has the table; unknown names and keywords are compile errors):
  *
- *   data sources   synthetic(kind; cases = 16, size = none, seed = 0,
- *                      classes = 2, label = "mask", distance = false,
- *                      noise = 0.1, labeled = 1.0)
- *                      kind: "lesions3d", "lesions2d", "organs3d", "organs2d"
- *                  nifti(images; labels = none, distance = false, spacing = none)
- *                  png(images; labels = none, distance = false)
- *                      label "mask": f32 [B, 1, spatial] 0/1; "index": i32 [B, spatial]
- *   preprocess     clip(lo, hi), minmax(), zscore()
- *   augment        flip(; axes = none, p = 0.5), rotate90(; p = 0.5),
- *                  noise(; std = 0.05, p = 0.5), scale_intensity(; lo = 0.9, hi = 1.1, p = 0.5)
- *   optimizer      adam / adamw(; lr, beta1, beta2, eps, weight_decay),
+ *   data sources   synthetic(kind; cases, size, spacing, seed, and every
+ *                      option of rt_synth_opts_set by name (organ_cnr, ...,
+ *                      hu_offset), lesions, labels = true, label = "mask",
+ *                      distance = false)   options left out are NONE: the
+ *                      runtime's defaults for the kind apply
+ *                      kind: "lesions3d" or "lesions2d"
+ *                  nifti(images = none; labels = none, list = none,
+ *                        classes = 2, label = "mask", distance = false)
+ *                  png(...)     the same parameters as nifti
+ *                      label "mask": f32 [B, 1, spatial], 1 where label > 0
+ *                      label "index": i32 [B, spatial], class indices
+ *                      labels = false (synthetic): an unlabelled stream
+ *                      distance = true: the stream has the field `dist`
+ *   preprocess     clip(lo, hi), minmax(), zscore(), resample(spacing)
+ *   augment        flip(; p = 0.5), rot90(; p = 0.25),
+ *                  scale(; p = 0.15, lo = 0.75, hi = 1.25),
+ *                  shift(; p = 0.15, amount = 0.1), noise(; p = 0.1, max = 0.1)
+ *   optimizer      adam(; lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8,
+ *                  weight_decay = 0), adamw(same, weight_decay = 0.01),
  *                  sgd(; lr = 0.01, momentum = 0, weight_decay = 0, nesterov = false)
- *   lr             constant(), poly(power = 0.9), cosine(; min = 0), step(every; gamma = 0.1)
+ *   lr             constant(), poly(power = 0.9), cosine(; min = 0),
+ *                  step(every; gamma = 0.1)
  *   until          epochs(n), steps(n),
  *                  plateau(metric; patience = 5, delta = 0, ema = 0, mode = "max")
  *   metrics        dice(data), iou(data), miou(data), loss(data)
  *   checkpoint     best(metric), last(), every(n)
- *   weight         const(value), sigmoid_rampup(max; length = 0.1),
- *                  linear_rampup(max; length = 0.1)   (length: fraction of training)
  *
  * Stage graphs: seg_stage_graph builds ONE graph per stage holding every
- * model of the stage and the loss:
+ * model of the stage on every data stream of the stage, and the loss:
  *   - params of a model bound as `model student = net(...)` are named
- *     "student.<name>", outputs "student.<output>"; an unbound model keeps
- *     plain names;
- *   - net inputs are shared by name between models (all models see the
- *     same "image"); the loss's data fields are inputs too: "image",
- *     "label", "dist" for the stage's first stream, "<stream>.<field>"
- *     for the others; stage weights are rank-0 f32 inputs "weight.<name>"
- *     that the driver sets every step;
+ *     "student.<name>"; an unbound model keeps plain names;
+ *   - the stage's first stream runs the models on inputs with the nets'
+ *     own input names ("image"); outputs are "mask" / "student.mask".
+ *     Every further stream s runs them again (same parameters, shared by
+ *     name) on inputs "s.image", with outputs "s.mask" / "s.student.mask";
+ *   - the loss's data fields are inputs too: "label" and "dist" for the
+ *     first stream, "s.label", "s.dist" for the others (types above, with
+ *     B and the spatial size of the net input "image");
+ *   - "progress" is a rank-0 f32 input, the fraction of the stage's
+ *     training done (0 to 1), which stage weights and the loss may use;
+ *     the driver sets it every step;
  *   - the output "loss" is the scalar to minimise;
  *   - params outside the stage's trainable set have param->frozen = 1, and
  *     batch norms whose weight is frozen run in inference mode.
@@ -128,10 +139,10 @@ typedef struct seg_stage_model {
     const seg_sv *arg_vals;
 } seg_stage_model;
 
-/* weight NAME = ramp(...) */
+/* weight NAME = expression (of `progress`), usable in the loss */
 typedef struct seg_stage_weight {
     const char *name;
-    const seg_scall *ramp;
+    const ast_expr *value;
     seg_span span;
 } seg_stage_weight;
 

@@ -33,9 +33,12 @@
 enum {
     SEMA_MAX_CALL_DEPTH = 64,     /* nested block calls */
     SEMA_MAX_EXPR_DEPTH = 2000,   /* nested expressions (parentheses, calls) */
-    SEMA_MAX_PARAMS = 24,         /* parameters of one builtin (blocks: any) */
+    SEMA_MAX_PARAMS = 32,         /* parameters of one call (builtin, block, net) */
     SEMA_MAX_FILE = 16 << 20,     /* bytes of one .seg file */
     SEMA_ERRLEN = 512,            /* one diagnostic message */
+    SEMA_MAX_ITEMS = 1 << 20,     /* characters of a string, items of a list */
+    SEMA_MAX_NODES = 4 << 20,     /* nodes of one graph */
+    SEMA_CONST_DEPTH_COST = 10,   /* expression levels one nested constant costs */
 };
 /* Statements and loop iterations one elaboration may execute. */
 #define SEMA_MAX_STEPS 50000000L
@@ -83,7 +86,7 @@ typedef struct sema_list sema_list;
 typedef struct sema_family sema_family;
 typedef struct sema_netval sema_netval;
 typedef struct sema_stream sema_stream;
-typedef struct sema_scall sema_scall;
+struct seg_scall;
 
 /* A value; small, passed by value. */
 typedef struct sema_value {
@@ -99,7 +102,7 @@ typedef struct sema_value {
         sema_family *fam;             /* FAMILY */
         sema_netval *net;             /* NET */
         sema_stream *stream;          /* STREAM */
-        sema_scall *call;             /* SCALL */
+        const struct seg_scall *call; /* SCALL (schedule.h) */
     };
 } sema_value;
 
@@ -127,20 +130,7 @@ struct sema_netval {
 /* A data stream in a schedule: `data train = synthetic(...)`. */
 struct sema_stream {
     const char *name;    /* binding name */
-    int index;           /* position among the schedule's streams */
-    int primary;         /* 1 = the stage's first stream (bare field names) */
-};
-
-/* A schedule call with its bound arguments (parameter order). */
-struct sema_scall {
-    const char *name;    /* callee */
-    seg_span span;       /* the call */
-    int n;               /* parameters */
-    const char **names;  /* parameter names */
-    sema_value *vals;    /* NONE when omitted without default */
-    seg_span *spans;     /* where each argument was given (call span if not) */
-    sema_value *rest;    /* extra positional arguments (varargs) */
-    int n_rest;
+    int index;           /* position among the schedule's data */
 };
 
 sema_value sema_val_none(void);
@@ -171,7 +161,16 @@ typedef struct sema_slot {
     unsigned read : 1;  /* read since that assignment */
     unsigned input : 1; /* an `input` of a net */
     unsigned param : 1; /* a block or net parameter (never "unused") */
+    int origin;         /* the assignment that made v (st->origins), or -1 */
 } sema_slot;
+
+/* An assignment statement that produced tensors: unused when none of the
+ * values it produced (in any loop iteration or block call) was read. */
+typedef struct sema_origin {
+    const char *name;   /* the variable */
+    seg_span span;      /* the assignment's target */
+    int read;           /* some value it produced was read */
+} sema_origin;
 
 typedef enum sema_frame_kind {
     FRAME_NET,    /* a net body */
@@ -226,6 +225,12 @@ struct sema_state {
     int n_levels, cap_levels;
     sema_map counters;         /* "key\x1fkind" -> next index (own keys) */
     int share_inputs;          /* stage graphs: reuse inputs of one name */
+    const char *io_prefix;     /* stage graphs: data stream of this model instance
+                                  (prefixes inputs, outputs, random streams) */
+    sema_map origin_index;     /* "file:line:col" of a target -> origin (own keys) */
+    sema_origin *origins;      /* n_origins used, cap_origins allocated (heap) */
+    int n_origins, cap_origins;
+    int poisoned_outputs;      /* outputs skipped because their value was poison */
     sema_netval *outputs;      /* outputs of the net being run */
     int cap_outputs;
     /* Schedules (stage.c) add names: data fields, model outputs, weights.
@@ -476,8 +481,13 @@ void sema_suggest_note(sema_state *st, const sema_suggest *s, seg_span at);
 /* Suggest among variables, globals and (when calls) builtins. */
 void sema_suggest_names(sema_state *st, sema_suggest *s, int calls);
 
-/* Frame end: "'h' is computed but never used", "input 'x' is never used". */
+/* Frame end: "input 'x' is never used". */
 void sema_check_unused(sema_state *st, sema_frame *f);
+/* The origin record of the assignment at `at` (created on first use). */
+int sema_origin_of(sema_state *st, const char *name, seg_span at);
+/* After a whole net: "'h' is computed but never used" for every
+ * assignment none of whose values was read; then forget them all. */
+void sema_report_unused(sema_state *st, int report);
 /* Static name check of a block nothing called (names and callees only). */
 void sema_check_block_names(sema_state *st, const ast_decl *d);
 /* Print an expression back as source (selectors, messages). */
@@ -519,6 +529,12 @@ int sema_to_sv(sema_sched_ctx *c, sema_value v, seg_span at, seg_sv *out);
 void *sema_arena_push(seg_arena *a, const void *array, int *count, size_t size,
                       const void *elem);
 
+/* Is item `it` a known keyword at this level (1 schedule, 2 stage) and
+ * not a forbidden repeat? first[] holds the first item of each keyword. */
+int sema_item_check(sema_sched_ctx *c, const ast_stmt *it, int level, const ast_stmt **first);
+/* An int item of at least min (batch, seed); -1 after reporting. */
+int sema_item_int(sema_sched_ctx *c, const ast_stmt *it, int64_t min, int64_t *out);
+
 /* stage.c */
 void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stage_stmt);
 ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const seg_schedule *s,
@@ -526,7 +542,7 @@ ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const s
 
 /* select.c */
 int sema_selector_parse(sema_sched_ctx *c, const ast_expr *e, seg_selector *out);
-void sema_stage_resolve(sema_sched_ctx *c, const ir_graph *g);
+void sema_stage_resolve(sema_sched_ctx *c, const ir_graph *g, seg_span stage_at);
 
 /* Is the span empty (no location)? */
 static inline int sema_span_none(seg_span s) { return s.file == 0; }

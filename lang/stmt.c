@@ -48,15 +48,18 @@ static int holds_tensor(sema_value v)
     return v.kind == VAL_TENSOR || v.kind == VAL_FAMILY;
 }
 
-/* Before a variable gets a new value: was the old one ever used? */
+/* Before an input variable gets a new value: was the input ever used? */
 static void check_overwrite(sema_state *st, sema_slot *s)
 {
-    if (s->read || s->param || st->errors != st->frame->errors_at_entry)
-        return;
-    if (s->input)
+    if (s->input && !s->read && st->errors == st->frame->errors_at_entry)
         sema_error(st, s->span, "input '%s' is never used", s->name);
-    else if (holds_tensor(s->v) && st->frame->kind != FRAME_LOSS)
-        sema_error(st, s->span, "'%s' is computed but never used", s->name);
+}
+
+/* Track tensors assigned in nets and blocks for the unused check. */
+static void set_origin(sema_state *st, sema_slot *s, const char *name, seg_span at)
+{
+    int tracked = st->frame->kind == FRAME_NET || st->frame->kind == FRAME_BLOCK;
+    s->origin = tracked && holds_tensor(s->v) ? sema_origin_of(st, name, at) : -1;
 }
 
 static void assign_name(sema_state *st, const ast_expr *target, sema_value v)
@@ -71,7 +74,8 @@ static void assign_name(sema_state *st, const ast_expr *target, sema_value v)
         check_overwrite(st, s);
         s->input = 0;
     }
-    sema_slot_set(st, target->sval, v, target->span);
+    s = sema_slot_set(st, target->sval, v, target->span);
+    set_origin(st, s, target->sval, target->span);
 }
 
 /* The int keys of e[i][j] = ..., outermost first. Returns the count or -1. */
@@ -109,6 +113,7 @@ static sema_family *family_var(sema_state *st, const ast_expr *base)
     sema_slot *s = sema_slot_find(st->frame, base->sval);
     if (!s) {
         s = sema_slot_set(st, base->sval, sema_family_new(st), base->span);
+        set_origin(st, s, base->sval, base->span);
         return s->v.fam;
     }
     if (s->v.kind == VAL_FAMILY)
@@ -212,9 +217,12 @@ static void exec_input(sema_state *st, const ast_stmt *s)
         sema_slot_set(st, s->name, sema_val_error(), s->name_span);
         return;
     }
-    ir_id id = st->share_inputs ? shared_input(st, s->name, &t, s->name_span) : -1;
+    const char *gname = st->io_prefix
+                            ? seg_arena_printf(st->arena, "%s.%s", st->io_prefix, s->name)
+                            : s->name;
+    ir_id id = st->share_inputs ? shared_input(st, gname, &t, s->name_span) : -1;
     if (id == -1)
-        id = ir_add_input(st->g, s->name, &t, s->name_span);
+        id = ir_add_input(st->g, gname, &t, s->name_span);
     sema_slot *slot = sema_slot_set(st, s->name, id < 0 ? sema_val_error() : sema_val_tensor(id),
                                     s->name_span);
     slot->input = 1;
@@ -248,8 +256,10 @@ static void exec_output(sema_state *st, const ast_stmt *s)
             sema_error(st, s->name_span, "output '%s' is already defined", s->name);
             return;
         }
-    if (v.kind == VAL_ERROR)
+    if (v.kind == VAL_ERROR) {
+        st->poisoned_outputs++;
         return;
+    }
     if (v.kind != VAL_TENSOR) {
         sema_error(st, s->value->span, "output '%s' must be a tensor, got %s", s->name,
                    sema_value_desc(st, v));
@@ -258,6 +268,8 @@ static void exec_output(sema_state *st, const ast_stmt *s)
     const char *full = st->outputs->binding
                            ? seg_arena_printf(st->arena, "%s.%s", st->outputs->binding, s->name)
                            : s->name;
+    if (st->io_prefix)
+        full = seg_arena_printf(st->arena, "%s.%s", st->io_prefix, full);
     ir_add_output(st->g, full, v.t);
     record_output(st, s->name, v.t);
 }

@@ -9,6 +9,7 @@
 #include "sema_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 sema_value sema_val_none(void) { return (sema_value){.kind = VAL_NONE}; }

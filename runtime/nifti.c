@@ -576,6 +576,8 @@ int rt_nifti_write(const char *path, const rt_volume *v, rt_dtype dtype, rt_erro
         rt_error_set(err, "%s: cannot create a temporary file: %s", path, strerror(errno));
         return -1;
     }
+    /* mkstemp makes 0600 files; give the usual 0666 & ~umask. Reading the
+     * umask means setting it: a brief process-wide race, harmless here. */
     mode_t mask = umask(0);
     umask(mask);
     int rc = fchmod(fd, 0666 & ~mask);

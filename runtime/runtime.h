@@ -672,4 +672,111 @@ int rt_report_curves(const char *path, const char *title, const rt_epoch_row *ro
 int rt_report_overlay(const char *path, const float *image, const int32_t *truth,
                       const int32_t *pred, int h, int w, rt_error *err);
 
+/* ---------------------------------------------------------- thread pool */
+
+/* A persistent pthread pool (runtime/pool.c). rt_pool_run splits the
+ * tasks [0, n) into one fixed contiguous chunk per thread (rt_pool_chunk),
+ * so the partition depends only on n and the thread count. */
+typedef struct rt_pool rt_pool;
+/* Runs tasks [begin, end) on pool thread `thread` (0 = the caller). */
+typedef void (*rt_pool_fn)(void *arg, int64_t begin, int64_t end, int thread);
+
+/* threads <= 0: rt_pool_default_threads(). */
+rt_pool *rt_pool_new(int threads);
+void rt_pool_free(rt_pool *p);
+int rt_pool_threads(const rt_pool *p); /* 1 for NULL */
+/* Run fn over [0, n_tasks) on every thread and wait. p may be NULL
+ * (serial); a call from inside a job runs serially on its thread. */
+void rt_pool_run(rt_pool *p, int64_t n_tasks, rt_pool_fn fn, void *arg);
+/* Chunk i of n_tasks over `threads`: [n*i/T, n*(i+1)/T). */
+void rt_pool_chunk(int64_t n_tasks, int threads, int i, int64_t *begin, int64_t *end);
+/* $SEGC_THREADS if set and positive, else the online CPU count. */
+int rt_pool_default_threads(void);
+/* The process-wide pool (created on first use, never freed). */
+rt_pool *rt_pool_default(void);
+
+/* ----------------------------------------------------------------- jit */
+
+#ifndef SEGC_VERSION
+#define SEGC_VERSION "0.1.0" /* part of every JIT cache key */
+#endif
+
+/* ORC LLJIT for the host through LLVM's C API, and the on-disk cache of
+ * compiled kernel objects (runtime/jit.c). LLVM's types appear only as
+ * their opaque structs, so this header needs no LLVM include. */
+struct LLVMOpaqueModule;
+struct LLVMOpaqueContext;
+typedef struct rt_jit rt_jit;           /* one LLJIT + a target machine */
+typedef struct rt_jit_code rt_jit_code; /* one loaded object: tracker + symbol */
+typedef struct rt_jit_tsc rt_jit_tsc;   /* an ORC ThreadSafeContext */
+
+rt_jit *rt_jit_new(rt_error *err); /* host CPU and features, opt level 3 */
+void rt_jit_free(rt_jit *j);       /* frees all code it loaded */
+int rt_jit_vector_width(const rt_jit *j); /* f32 lanes: 16 AVX-512, 8 AVX2, else 4 */
+/* "triple cpu features llvm-X.Y.Z segc-V": what a cached object depends on. */
+const char *rt_jit_target(const rt_jit *j);
+const char *rt_jit_cpu(const rt_jit *j);
+/* Optimise m (default<O3>) and compile it to an object file in memory:
+ * *obj is seg-owned (seg_free). m stays the caller's. */
+int rt_jit_emit(rt_jit *j, struct LLVMOpaqueModule *m, void **obj, size_t *len, rt_error *err);
+/* Link an object (copied) under a fresh resource tracker and look up
+ * `symbol`. A symbol already loaded is shared (refcounted) instead. */
+int rt_jit_add_object(rt_jit *j, const char *symbol, const void *obj, size_t len,
+                      rt_jit_code **out, rt_error *err);
+/* The IR route: build m in rt_jit_tsc_context(tsc); m is optimised and
+ * added as a ThreadSafeModule with its own tracker. Takes m in all cases;
+ * the caller still frees tsc (the module keeps the context alive). */
+rt_jit_tsc *rt_jit_tsc_new(void);
+struct LLVMOpaqueContext *rt_jit_tsc_context(rt_jit_tsc *t);
+void rt_jit_tsc_free(rt_jit_tsc *t);
+int rt_jit_add_module(rt_jit *j, rt_jit_tsc *tsc, struct LLVMOpaqueModule *m,
+                      const char *symbol, rt_jit_code **out, rt_error *err);
+void *rt_jit_code_addr(const rt_jit_code *c);
+/* Drop one reference; the last removes the code from the JIT. */
+int rt_jit_release(rt_jit *j, rt_jit_code *c, rt_error *err);
+
+/* Cache entries are keyed by text: a kernel description plus
+ * rt_jit_target() (rt_jit_cache_text builds it, seg-owned). */
+typedef struct rt_jit_key {
+    uint64_t h[2]; /* 128-bit hash of the key text */
+} rt_jit_key;
+rt_jit_key rt_jit_key_of(const char *text);
+char *rt_jit_cache_text(const rt_jit *j, const char *desc);
+/* $SEGC_CACHE_DIR, else $XDG_CACHE_HOME/segc, else ~/.cache/segc (created). */
+int rt_jit_cache_dir(char *buf, size_t n, rt_error *err);
+int rt_jit_cache_path(const char *text, char *buf, size_t n, rt_error *err);
+/* 1 = hit (*obj seg-owned), 0 = miss (a corrupt or foreign entry is
+ * deleted and counted), -1 = error. */
+int rt_jit_cache_load(const char *text, void **obj, size_t *len, rt_error *err);
+/* Atomic write: temp file, fsync, rename. */
+int rt_jit_cache_store(const char *text, const void *obj, size_t len, rt_error *err);
+
+typedef struct rt_jit_cache_info {
+    long hits, misses;  /* loads in this process */
+    long corrupt;       /* entries rejected and deleted (also misses) */
+    long stores;        /* entries written in this process */
+    long entries;       /* files in the folder now */
+    int64_t bytes;      /* their total size */
+    char dir[4096];     /* the folder */
+} rt_jit_cache_info;
+int rt_jit_cache_stats(rt_jit_cache_info *s, rt_error *err);
+/* Delete every entry; *removed (may be NULL) says what was there. */
+int rt_jit_cache_clear(rt_jit_cache_info *removed, rt_error *err);
+
+/* ------------------------------------------------------ blocked layouts */
+
+/* NCDHW{vl}c (runtime/ops/layout.c): channels in blocks of vl, the vl
+ * channels of a block innermost, [N][C/vl][spatial][vl]; the last block is
+ * zero-padded. Spatial is the product of the spatial dims. */
+int64_t rt_blocked_channels(int64_t c, int vl); /* c rounded up to vl */
+void rt_layout_block(const float *src, float *dst, int64_t n, int64_t c, int64_t spatial, int vl);
+void rt_layout_unblock(const float *src, float *dst, int64_t n, int64_t c, int64_t spatial,
+                       int vl);
+/* Conv weight [cout][cin][kvol] -> [cout/vl][cin/ib][kvol][ib][vl], zero
+ * padded; ib = 1 packs input channels unblocked (plain NCDHW input). */
+void rt_conv_weight_block(const float *w, float *dst, int64_t cout, int64_t cin, int64_t kvol,
+                          int ib, int vl);
+/* Bias [cout] -> [cout rounded up to vl], zero padded; b may be NULL. */
+void rt_conv_bias_block(const float *b, float *dst, int64_t cout, int vl);
+
 #endif

@@ -35,8 +35,9 @@ expect 1965281 models/distill_2d.seg student
 
 t=$(total models/distill_2d.seg teacher)
 s=$(total models/distill_2d.seg student)
-if [ -n "$t" ] && [ -n "$s" ] && [ "$t" != error ] && [ "$s" != error ] && [ $((s * 10)) -le "$t" ]; then
-    echo "ok   student $s <= teacher $t / 10"
+if [ -z "$t" ] || [ -z "$s" ] || [ "$t" = error ] || [ "$s" = error ]; then
+    echo "FAIL no teacher / student count to compare"; fail=1
+elif [ $((s * 10)) -le "$t" ]; then echo "ok   student $s <= teacher $t / 10"
 else echo "FAIL student $s > teacher $t / 10"; fail=1; fi
 
 # Against PyTorch, only when it is there.

@@ -1,0 +1,375 @@
+/* conv_bench.c — GFLOP/s of the JIT direct convolution against the
+ * reference kernel (im2col + OpenBLAS sgemm), and the share of the
+ * machine's FMA peak it reaches.
+ *
+ * Shapes: 3x3x3 convolutions, pad 1, batch 1, (Cin, Cout, size^3) from
+ * the levels of a 3-D U-Net, each on 1 and 2 threads (our pool for the
+ * JIT, OpenBLAS's threads for the reference). FLOPs are counted the usual
+ * way, 2 * Cout * Cin * 27 * size^3 (padding taps included). A run is
+ * repeated until it has taken 0.3 s and at least 3 times; the fastest
+ * repetition counts. Each JIT result is also checked against the
+ * reference (max error relative to max |y|).
+ *
+ * Peak: a tight loop of independent FMAs on 24 vector registers of the
+ * JIT's width, generated with LLVM and run on 1 and on 2 threads.
+ *
+ * Usage: conv_bench [filter]   (filter: run only shapes whose label contains it)
+ */
+#include "compiler/compiler.h"
+
+#include <cblas.h>
+#include <llvm-c/Core.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---------------------------------------------------------------- peak */
+
+#define PEAK_ITERS 20000000L
+#define PEAK_CHAINS 24 /* independent accumulators: > FMA latency x pipes */
+
+typedef float (*peak_fn)(int64_t iters);
+
+/* float segc_peak(i64 iters): PEAK_CHAINS vector accumulators, each
+ * acc = fma(acc, a, b) once per iteration, summed at the end. */
+static LLVMModuleRef peak_module(LLVMContextRef ctx, int vl)
+{
+    LLVMModuleRef m = LLVMModuleCreateWithNameInContext("segc_peak", ctx);
+    LLVMTypeRef f32 = LLVMFloatTypeInContext(ctx), i64 = LLVMInt64TypeInContext(ctx);
+    LLVMTypeRef vt = LLVMVectorType(f32, (unsigned)vl);
+    LLVMValueRef fn = LLVMAddFunction(m, "segc_peak", LLVMFunctionType(f32, &i64, 1, 0));
+    char width[16];
+    snprintf(width, sizeof width, "%d", vl * 32);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(ctx, "min-legal-vector-width", 22, width,
+                                                      (unsigned)strlen(width)));
+    unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
+    LLVMValueRef fma = LLVMGetIntrinsicDeclaration(m, id, &vt, 1);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(ctx, id, &vt, 1);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry"),
+                      loop = LLVMAppendBasicBlockInContext(ctx, fn, "loop"),
+                      done = LLVMAppendBasicBlockInContext(ctx, fn, "done");
+    LLVMPositionBuilderAtEnd(b, entry);
+    LLVMBuildBr(b, loop);
+    LLVMPositionBuilderAtEnd(b, loop);
+    LLVMValueRef i = LLVMBuildPhi(b, i64, "i"), acc[PEAK_CHAINS], next[PEAK_CHAINS];
+    LLVMValueRef zero = LLVMConstInt(i64, 0, 0), one = LLVMConstInt(i64, 1, 0);
+    LLVMValueRef sa = LLVMConstReal(f32, 0.999), sb = LLVMConstReal(f32, 1e-6);
+    LLVMValueRef ea[16], eb[16];
+    for (int k = 0; k < vl; k++) {
+        ea[k] = sa;
+        eb[k] = sb;
+    }
+    LLVMValueRef a = LLVMConstVector(ea, (unsigned)vl), c = LLVMConstVector(eb, (unsigned)vl);
+    for (int k = 0; k < PEAK_CHAINS; k++) {
+        LLVMValueRef init[16];
+        for (int l = 0; l < vl; l++)
+            init[l] = LLVMConstReal(f32, k);
+        LLVMValueRef iv = LLVMConstVector(init, (unsigned)vl);
+        acc[k] = LLVMBuildPhi(b, vt, ""); /* all phis first, then the FMAs */
+        LLVMAddIncoming(acc[k], &iv, &entry, 1);
+    }
+    for (int k = 0; k < PEAK_CHAINS; k++) {
+        LLVMValueRef args[3] = {acc[k], a, c};
+        next[k] = LLVMBuildCall2(b, fty, fma, args, 3, "");
+    }
+    LLVMValueRef in = LLVMBuildAdd(b, i, one, "");
+    LLVMAddIncoming(i, &zero, &entry, 1);
+    LLVMAddIncoming(i, &in, &loop, 1);
+    for (int k = 0; k < PEAK_CHAINS; k++)
+        LLVMAddIncoming(acc[k], &next[k], &loop, 1);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, in, LLVMGetParam(fn, 0), ""), loop, done);
+    LLVMPositionBuilderAtEnd(b, done);
+    LLVMValueRef sum = next[0];
+    for (int k = 1; k < PEAK_CHAINS; k++)
+        sum = LLVMBuildFAdd(b, sum, next[k], "");
+    LLVMBuildRet(b, LLVMBuildExtractElement(b, sum, LLVMConstInt(i64, 0, 0), ""));
+    LLVMDisposeBuilder(b);
+    return m;
+}
+
+/* JIT the peak loop (IR route, not cached). */
+static peak_fn peak_build(rt_jit *jit, rt_jit_code **code)
+{
+    rt_error err = {""};
+    rt_jit_tsc *tsc = rt_jit_tsc_new();
+    LLVMModuleRef m = peak_module(rt_jit_tsc_context(tsc), rt_jit_vector_width(jit));
+    int rc = rt_jit_add_module(jit, tsc, m, "segc_peak", code, &err);
+    rt_jit_tsc_free(tsc);
+    if (rc) {
+        fprintf(stderr, "peak: %s\n", err.msg);
+        return NULL;
+    }
+    peak_fn fn;
+    void *addr = rt_jit_code_addr(*code);
+    memcpy(&fn, &addr, sizeof addr);
+    return fn;
+}
+
+typedef struct peak_job {
+    peak_fn fn;
+    volatile float sink[8];
+} peak_job;
+
+static void peak_task(void *arg, int64_t b, int64_t e, int t)
+{
+    peak_job *pj = arg;
+    for (int64_t i = b; i < e; i++)
+        pj->sink[t] = pj->fn(PEAK_ITERS);
+}
+
+/* GFLOP/s of the FMA loop on the pool's threads. */
+static double peak_gflops(rt_pool *p, peak_fn fn, int vl)
+{
+    peak_job pj = {.fn = fn};
+    int threads = rt_pool_threads(p);
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        double t0 = now();
+        rt_pool_run(p, threads, peak_task, &pj);
+        double dt = now() - t0;
+        double gf = (double)threads * PEAK_ITERS * PEAK_CHAINS * vl * 2 / dt * 1e-9;
+        best = gf > best ? gf : best;
+    }
+    return best;
+}
+
+/* -------------------------------------------------------------- shapes */
+
+typedef struct shape {
+    int64_t cin, cout, size;
+} shape;
+
+static const shape shapes[] = {
+    {1, 32, 64}, {32, 32, 64}, {32, 64, 32}, {64, 64, 32},
+    {64, 128, 16}, {128, 128, 16}, {128, 256, 8}, {256, 256, 8},
+};
+
+/* 64-byte aligned float buffer inside a seg allocation. */
+typedef struct abuf {
+    void *raw;
+    float *f;
+} abuf;
+
+static abuf abuf_new(int64_t n)
+{
+    abuf a;
+    a.raw = seg_xcalloc((size_t)n * sizeof(float) + 64, 1);
+    a.f = (float *)(((uintptr_t)a.raw + 63) & ~(uintptr_t)63);
+    return a;
+}
+
+static rt_tensor *tensor5(int64_t a, int64_t b, int64_t s, int64_t k)
+{
+    rt_type t = {.dtype = RT_F32, .rank = 5, .dim = {a, b, s, s, s}};
+    (void)k;
+    return rt_tensor_new(&t);
+}
+
+static void fill(float *v, int64_t n, uint32_t seed, float scale)
+{
+    for (int64_t i = 0; i < n; i++)
+        v[i] = scale * (2 * rt_rand_uniform01(seed, 0, 0, (uint64_t)i) - 1);
+}
+
+typedef struct ref_run {
+    rt_tensor *x, *w, *b, *y;
+    rt_attrs a;
+} ref_run;
+
+static void ref_once(ref_run *r)
+{
+    rt_error err = {""};
+    rt_ctx ctx = {0, 1, &err};
+    rt_tensor *in[3] = {r->x, r->w, r->b};
+    if (rt_kernel_run(OP_CONV, &r->a, in, 3, r->y, &ctx))
+        fprintf(stderr, "reference conv: %s\n", err.msg);
+}
+
+typedef struct jit_run {
+    const cg_kernel *k;
+    rt_pool *pool;
+    abuf x, w, b, y;
+} jit_run;
+
+static void jit_once(jit_run *j)
+{
+    cg_conv_run(j->k, j->pool, j->x.f, j->w.f, j->b.f, NULL, j->y.f);
+}
+
+/* Fastest of >= 3 repetitions lasting >= 0.3 s together. */
+static double time_best(void (*fn)(void *), void *arg)
+{
+    double best = 1e30, total = 0;
+    for (int rep = 0; rep < 3 || total < 0.3; rep++) {
+        double t0 = now();
+        fn(arg);
+        double dt = now() - t0;
+        total += dt;
+        best = dt < best ? dt : best;
+        if (rep > 50)
+            break;
+    }
+    return best;
+}
+
+static void ref_thunk(void *a) { ref_once(a); }
+static void jit_thunk(void *a) { jit_once(a); }
+
+/* max |jit - ref| / max |ref| */
+static double max_error(const jit_run *j, const ref_run *r, int64_t cout, int64_t vol)
+{
+    int64_t n = cout * vol;
+    float *y = seg_xcalloc((size_t)n, sizeof(float));
+    rt_layout_unblock(j->y.f, y, 1, cout, vol, j->k->kir.conv.vl);
+    double m = 0, e = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)y[i] - rt_f32(r->y)[i]), v = fabs((double)rt_f32(r->y)[i]);
+        e = d > e ? d : e;
+        m = v > m ? v : m;
+    }
+    seg_free(y);
+    return m > 0 ? e / m : e;
+}
+
+static int jit_setup(jit_run *j, rt_jit *jit, const ref_run *r, const shape *s)
+{
+    rt_attrs a;
+    rt_attrs_init(&a);
+    a.pad[0] = a.pad[1] = a.pad[2] = 1;
+    int64_t sp[3] = {s->size, s->size, s->size}, k[3] = {3, 3, 3};
+    kir_kernel kk;
+    char msg[256];
+    rt_error err = {""};
+    if (kir_conv_init(&kk, 3, 1, s->cin, s->cout, sp, k, &a, KIR_EPI_BIAS, rt_jit_vector_width(jit),
+                      msg, sizeof msg)) {
+        fprintf(stderr, "kir: %s\n", msg);
+        return -1;
+    }
+    double t0 = now();
+    cg_kernel *kern = cg_kernel_build(jit, &kk, &err);
+    if (!kern) {
+        fprintf(stderr, "build: %s\n", err.msg);
+        return -1;
+    }
+    fprintf(stderr, "  built in %.0f ms%s\n", (now() - t0) * 1e3, kern->from_cache ? " (cache)" : "");
+    const kir_conv *c = &kern->kir.conv;
+    int64_t vol = s->size * s->size * s->size;
+    j->k = kern;
+    j->x = abuf_new(kir_conv_x_floats(c));
+    j->w = abuf_new(kir_conv_w_floats(c));
+    j->b = abuf_new(kir_conv_b_floats(c));
+    j->y = abuf_new(kir_conv_y_floats(c));
+    if (c->ib == 1)
+        memcpy(j->x.f, rt_f32(r->x), (size_t)(s->cin * vol) * sizeof(float));
+    else
+        rt_layout_block(rt_f32(r->x), j->x.f, 1, s->cin, vol, c->ib);
+    rt_conv_weight_block(rt_f32(r->w), j->w.f, s->cout, s->cin, 27, c->ib, c->vl);
+    rt_conv_bias_block(rt_f32(r->b), j->b.f, s->cout, c->vl);
+    return 0;
+}
+
+static void ref_setup(ref_run *r, const shape *s)
+{
+    r->x = tensor5(1, s->cin, s->size, 0);
+    r->y = tensor5(1, s->cout, s->size, 0);
+    rt_type wt = {.dtype = RT_F32, .rank = 5, .dim = {s->cout, s->cin, 3, 3, 3}};
+    rt_type bt = {.dtype = RT_F32, .rank = 1, .dim = {s->cout}};
+    r->w = rt_tensor_new(&wt);
+    r->b = rt_tensor_new(&bt);
+    fill(rt_f32(r->x), rt_type_numel(&r->x->type), 1, 1.0f);
+    fill(rt_f32(r->w), rt_type_numel(&wt), 2, 1.0f / sqrtf((float)(s->cin * 27)));
+    fill(rt_f32(r->b), s->cout, 3, 0.1f);
+    rt_attrs_init(&r->a);
+    r->a.nsp = 3;
+    for (int i = 0; i < 3; i++) {
+        r->a.kernel[i] = 3;
+        r->a.pad[i] = 1;
+    }
+}
+
+static void ref_free(ref_run *r)
+{
+    rt_tensor_free(r->x);
+    rt_tensor_free(r->w);
+    rt_tensor_free(r->b);
+    rt_tensor_free(r->y);
+}
+
+static void jit_free(jit_run *j, rt_jit *jit)
+{
+    seg_free(j->x.raw);
+    seg_free(j->w.raw);
+    seg_free(j->b.raw);
+    seg_free(j->y.raw);
+    cg_kernel_free(jit, (cg_kernel *)j->k);
+}
+
+static void bench_shape(rt_jit *jit, rt_pool *pools[2], const double peak[2], const shape *s)
+{
+    ref_run r;
+    jit_run j;
+    ref_setup(&r, s);
+    fprintf(stderr, "cin %lld cout %lld size %lld\n", (long long)s->cin, (long long)s->cout,
+            (long long)s->size);
+    if (jit_setup(&j, jit, &r, s)) {
+        ref_free(&r);
+        return;
+    }
+    double flops = 2.0 * (double)(s->cout * s->cin * 27) * (double)(s->size * s->size * s->size);
+    for (int t = 0; t < 2; t++) {
+        openblas_set_num_threads(t + 1);
+        j.pool = pools[t];
+        double tr = time_best(ref_thunk, &r), tj = time_best(jit_thunk, &j);
+        double err = max_error(&j, &r, s->cout, s->size * s->size * s->size);
+        const kir_conv *c = &j.k->kir.conv;
+        printf("%4lld %4lld %3lld^3  %d   %8.1f  %8.1f  %5.1f%%  %5.2fx  %.1e  %dx%d/%d\n",
+               (long long)s->cin, (long long)s->cout, (long long)s->size, t + 1,
+               flops / tr * 1e-9, flops / tj * 1e-9, 100 * flops / tj * 1e-9 / peak[t], tr / tj,
+               err, c->rc, c->rw, c->ic_chunk);
+        fflush(stdout);
+    }
+    jit_free(&j, jit);
+    ref_free(&r);
+}
+
+int main(int argc, char **argv)
+{
+    const char *filter = argc > 1 ? argv[1] : NULL;
+    rt_error err = {""};
+    rt_jit *jit = rt_jit_new(&err);
+    if (!jit) {
+        fprintf(stderr, "conv_bench: %s\n", err.msg);
+        return 70;
+    }
+    rt_pool *pools[2] = {rt_pool_new(1), rt_pool_new(2)};
+    int vl = rt_jit_vector_width(jit);
+    rt_jit_code *pcode = NULL;
+    peak_fn pfn = peak_build(jit, &pcode);
+    if (!pfn)
+        return 70;
+    double peak[2] = {peak_gflops(pools[0], pfn, vl), peak_gflops(pools[1], pfn, vl)};
+    rt_jit_release(jit, pcode, &err);
+    printf("target: %s\n", rt_jit_cpu(jit));
+    printf("FMA peak (%d lanes): %.1f GFLOP/s on 1 thread, %.1f on 2\n", vl, peak[0], peak[1]);
+    printf(" cin cout size  thr  ref GF/s  jit GF/s  %%peak  speedup  maxerr  tile(rc x rw/chunk)\n");
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        char label[64];
+        snprintf(label, sizeof label, "%lld,%lld,%lld", (long long)shapes[i].cin,
+                 (long long)shapes[i].cout, (long long)shapes[i].size);
+        if (!filter || strstr(label, filter))
+            bench_shape(jit, pools, peak, &shapes[i]);
+    }
+    rt_pool_free(pools[0]);
+    rt_pool_free(pools[1]);
+    rt_jit_free(jit);
+    return 0;
+}

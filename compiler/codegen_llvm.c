@@ -1,0 +1,618 @@
+/* codegen_llvm.c — lowers kernel IR to LLVM IR through the C API, and
+ * builds, caches and runs the resulting kernels.
+ *
+ * Direct convolution forward (KIR_CONV_FWD). The generated function
+ *     void sym(x, w, bias, res, y, task_begin, task_end)
+ * walks tasks t = ((n * groups + g) * OD + od) * OH + oh; a task computes
+ * one output row (all OW positions) of rc output-channel blocks (the last
+ * group may have fewer: a second row function handles it). A row is cut
+ * into register tiles of `width` consecutive ow positions (kir.c's plan):
+ *
+ *   for each chunk of input blocks:              runtime loop (often one)
+ *     for each tile of the row:                  interior tiles: one loop
+ *       acc[rc][width] = 0 (first chunk) or y    explicit <vl x float> values
+ *       for icb in chunk, kd in taps(od), kh in taps(oh), ic < ib:
+ *         for kw (unrolled): wv[j] = w[ocb+j][icb][kd][kh][kw][ic][:]
+ *           for r (unrolled): acc[j][r] = fma(wv[j], splat(x[..][iw(r,kw)][ic]), acc[j][r])
+ *       y = acc, or on the last chunk relu(acc + bias + residual)
+ *
+ * Padding along D and H is handled by clamping the kd/kh tap ranges at
+ * run time; along W by specialising tiles at compile time: tiles whose taps
+ * all fall inside the row ("interior") share one loop with a runtime
+ * start, the few border tiles are emitted with constant positions and their
+ * out-of-row taps left out. The loops carry the accumulators as phis, so
+ * they live in registers; the broadcast loads fold into the FMAs.
+ * Everything a task writes is its own and its summation order is fixed,
+ * so results do not depend on the thread count.
+ *
+ * Building: the kir text plus a codegen version is the description; with
+ * the JIT's target it keys the object cache. A hit links the stored object;
+ * a miss builds the module in a fresh LLVMContext, verifies it, compiles it
+ * with rt_jit_emit, stores and links it. Cache trouble never stops a build.
+ */
+#include "compiler/compiler.h"
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define CG_CONV_VERSION "conv_fwd v1" /* bump when generated code changes */
+#define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
+#define CG_MAX_ACC 32
+
+typedef struct cg {
+    LLVMContextRef ctx;     /* caller's */
+    LLVMModuleRef mod;      /* being built */
+    LLVMBuilderRef b;
+    LLVMTypeRef f32, i64, i32, ptr, vt; /* vt = <vl x float> */
+    LLVMTypeRef fma_ty;     /* type of llvm.fma.vNf32 */
+    LLVMValueRef fma;       /* its declaration */
+    LLVMValueRef fn;        /* function being built */
+    const kir_conv *k;
+    int64_t icb, ocb, kvol; /* input blocks, output blocks, kernel taps */
+} cg;
+
+/* Values of one row shared by all its tiles. */
+typedef struct cg_row {
+    int rc;                          /* output blocks of this row function */
+    LLVMValueRef xn;                 /* x of sample n */
+    LLVMValueRef w[CG_MAX_RC];       /* packed weights of each output block */
+    LLVMValueRef y[CG_MAX_RC];       /* start of the output row per block */
+    LLVMValueRef res[CG_MAX_RC];     /* same in the residual (if any) */
+    LLVMValueRef bias[CG_MAX_RC];    /* bias vector pointer per block */
+    LLVMValueRef base_d, base_h;     /* od*s - p, oh*s - p */
+    LLVMValueRef kd_lo, kd_hi, kh_lo, kh_hi; /* valid tap ranges */
+    LLVMValueRef icb_lo, icb_hi;     /* input blocks of this chunk */
+    LLVMValueRef first, last;        /* i1 chunk flags; NULL = single chunk */
+} cg_row;
+
+/* Tiles of a row: `count` tiles of `width` from ow0; interior ones loop. */
+typedef struct cg_seg {
+    int64_t ow0;   /* first output x */
+    int width;     /* positions per tile */
+    int64_t count; /* tiles (> 1 only when interior) */
+    int interior;  /* every tap of every position inside the row */
+} cg_seg;
+
+/* A counted loop [lo, hi) with vector values carried around it. */
+typedef struct cg_loop {
+    LLVMBasicBlockRef head, body, exit;
+    LLVMValueRef iv;                 /* induction variable (phi) */
+    LLVMValueRef phis[CG_MAX_ACC];   /* carried values */
+    int n;                           /* how many */
+} cg_loop;
+
+/* ------------------------------------------------------------ helpers */
+
+static LLVMValueRef ci(cg *c, int64_t v) { return LLVMConstInt(c->i64, (unsigned long long)v, 1); }
+static LLVMValueRef add(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildAdd(c->b, a, b, ""); }
+static LLVMValueRef mul(cg *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildMul(c->b, a, b, ""); }
+static LLVMValueRef addc(cg *c, LLVMValueRef a, int64_t v) { return v ? add(c, a, ci(c, v)) : a; }
+static LLVMValueRef mulc(cg *c, LLVMValueRef a, int64_t v) { return v == 1 ? a : mul(c, a, ci(c, v)); }
+
+/* &base[idx] in floats; not inbounds: border tiles form row pointers
+ * before the row start (only in-row elements are loaded). */
+static LLVMValueRef at(cg *c, LLVMValueRef base, LLVMValueRef idx)
+{
+    return LLVMBuildGEP2(c->b, c->f32, base, &idx, 1, "");
+}
+
+static LLVMValueRef loadv(cg *c, LLVMValueRef p)
+{
+    LLVMValueRef v = LLVMBuildLoad2(c->b, c->vt, p, "");
+    LLVMSetAlignment(v, 4);
+    return v;
+}
+
+static void storev(cg *c, LLVMValueRef v, LLVMValueRef p)
+{
+    LLVMSetAlignment(LLVMBuildStore(c->b, v, p), 4);
+}
+
+static LLVMValueRef splat(cg *c, LLVMValueRef s)
+{
+    LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetPoison(c->vt), s,
+                                            LLVMConstInt(c->i32, 0, 0), "");
+    LLVMValueRef mask = LLVMConstNull(LLVMVectorType(c->i32, (unsigned)c->k->vl));
+    return LLVMBuildShuffleVector(c->b, v, LLVMGetPoison(c->vt), mask, "");
+}
+
+static LLVMValueRef fma3(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc)
+{
+    LLVMValueRef args[3] = {a, b, acc};
+    return LLVMBuildCall2(c->b, c->fma_ty, c->fma, args, 3, "");
+}
+
+static LLVMBasicBlockRef block(cg *c, const char *name)
+{
+    return LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
+}
+
+/* Open a loop over [lo, hi); vals[0..n) become phis in the body. */
+static void loop_begin(cg *c, cg_loop *l, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef *vals,
+                       int n)
+{
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+    l->head = block(c, "head");
+    l->body = block(c, "body");
+    l->exit = block(c, "exit");
+    l->n = n;
+    LLVMBuildBr(c->b, l->head);
+    LLVMPositionBuilderAtEnd(c->b, l->head);
+    l->iv = LLVMBuildPhi(c->b, c->i64, "i");
+    LLVMAddIncoming(l->iv, &lo, &pre, 1);
+    for (int i = 0; i < n; i++) {
+        l->phis[i] = LLVMBuildPhi(c->b, LLVMTypeOf(vals[i]), "");
+        LLVMAddIncoming(l->phis[i], &vals[i], &pre, 1);
+        vals[i] = l->phis[i];
+    }
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, l->iv, hi, ""), l->body, l->exit);
+    LLVMPositionBuilderAtEnd(c->b, l->body);
+}
+
+/* Close the loop: vals are the values at the end of the body; afterwards
+ * they are the phis (the values on exit). */
+static void loop_end(cg *c, cg_loop *l, LLVMValueRef *vals)
+{
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+    LLVMValueRef next = LLVMBuildNSWAdd(c->b, l->iv, ci(c, 1), "");
+    LLVMAddIncoming(l->iv, &next, &latch, 1);
+    for (int i = 0; i < l->n; i++) {
+        LLVMAddIncoming(l->phis[i], &vals[i], &latch, 1);
+        vals[i] = l->phis[i];
+    }
+    LLVMBuildBr(c->b, l->head);
+    LLVMPositionBuilderAtEnd(c->b, l->exit);
+}
+
+/* -------------------------------------------------------------- tiles */
+
+/* Is the tap kw of output position ow inside the input row? */
+static int tap_ok(const kir_conv *k, int64_t ow, int kw)
+{
+    int64_t iw = ow * k->s[2] - k->p[2] + (int64_t)kw * k->d[2];
+    return iw >= 0 && iw < k->in[2];
+}
+
+static int tile_interior(const kir_conv *k, int64_t ow0, int width)
+{
+    for (int r = 0; r < width; r++)
+        for (int kw = 0; kw < k->k[2]; kw++)
+            if (!tap_ok(k, ow0 + r, kw))
+                return 0;
+    return 1;
+}
+
+/* Cut the row into tiles (widths differ by at most one, wider first) and
+ * merge runs of interior tiles of equal width. Returns the count. */
+static int row_segments(const kir_conv *k, cg_seg *seg)
+{
+    int64_t ow = k->out[2], tiles = (ow + k->rw - 1) / k->rw;
+    int64_t base = ow / tiles, extra = ow % tiles, ow0 = 0;
+    int n = 0;
+    for (int64_t t = 0; t < tiles; t++) {
+        int width = (int)(base + (t < extra));
+        int in = tile_interior(k, ow0, width);
+        if (n > 0 && in && seg[n - 1].interior && seg[n - 1].width == width)
+            seg[n - 1].count++;
+        else
+            seg[n++] = (cg_seg){ow0, width, 1, in};
+        ow0 += width;
+    }
+    return n;
+}
+
+/* acc = 0 on the first chunk, else the partial sums stored in y. */
+static void tile_init(cg *c, const cg_row *r, LLVMValueRef ow0, int width, LLVMValueRef *acc)
+{
+    int n = r->rc * width;
+    LLVMValueRef zero = LLVMConstNull(c->vt);
+    for (int i = 0; i < n; i++)
+        acc[i] = zero;
+    if (!r->first)
+        return;
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b), ld = block(c, "reload"),
+                      join = block(c, "init");
+    LLVMBuildCondBr(c->b, r->first, join, ld);
+    LLVMPositionBuilderAtEnd(c->b, ld);
+    LLVMValueRef loaded[CG_MAX_ACC];
+    for (int j = 0; j < r->rc; j++)
+        for (int q = 0; q < width; q++)
+            loaded[j * width + q] = loadv(c, at(c, r->y[j], mulc(c, addc(c, ow0, q), c->k->vl)));
+    LLVMBuildBr(c->b, join);
+    LLVMPositionBuilderAtEnd(c->b, join);
+    for (int i = 0; i < n; i++) {
+        LLVMValueRef phi = LLVMBuildPhi(c->b, c->vt, "");
+        LLVMAddIncoming(phi, &zero, &pre, 1);
+        LLVMAddIncoming(phi, &loaded[i], &ld, 1);
+        acc[i] = phi;
+    }
+}
+
+/* One input channel ic of one (icb, kd, kh): all kw taps of the tile.
+ * xq points at input x position ow0*s - p of the row; wj at the taps. */
+static void tile_taps(cg *c, const cg_row *r, LLVMValueRef xq, LLVMValueRef *wj, LLVMValueRef ic,
+                      int64_t ow0_const, int width, LLVMValueRef *acc)
+{
+    const kir_conv *k = c->k;
+    for (int kw = 0; kw < k->k[2]; kw++) {
+        LLVMValueRef wv[CG_MAX_RC];
+        for (int j = 0; j < r->rc; j++)
+            wv[j] = loadv(c, at(c, wj[j], add(c, ci(c, (int64_t)kw * k->ib * k->vl),
+                                              mulc(c, ic, k->vl))));
+        for (int q = 0; q < width; q++) {
+            if (ow0_const >= 0 && !tap_ok(k, ow0_const + q, kw))
+                continue;
+            int64_t off = ((int64_t)q * k->s[2] + (int64_t)kw * k->d[2]) * k->ib;
+            LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xq, addc(c, ic, off)), "");
+            LLVMValueRef xv = splat(c, xs);
+            for (int j = 0; j < r->rc; j++)
+                acc[j * width + q] = fma3(c, wv[j], xv, acc[j * width + q]);
+        }
+    }
+}
+
+/* The kh body: pointers for this input row, then the ic loop. */
+static void tile_row(cg *c, const cg_row *r, LLVMValueRef xc, LLVMValueRef wc, LLVMValueRef id,
+                     LLVMValueRef kd, LLVMValueRef kh, LLVMValueRef ow0, int64_t ow0_const,
+                     int width, LLVMValueRef *acc)
+{
+    const kir_conv *k = c->k;
+    LLVMValueRef ih = add(c, r->base_h, mulc(c, kh, k->d[1]));
+    LLVMValueRef xrow = at(c, xc, mulc(c, add(c, mulc(c, id, k->in[1]), ih), k->in[2] * k->ib));
+    LLVMValueRef iw0 = addc(c, mulc(c, ow0, k->s[2]), -(int64_t)k->p[2]);
+    LLVMValueRef xq = at(c, xrow, mulc(c, iw0, k->ib));
+    LLVMValueRef wk = add(c, wc, mulc(c, add(c, mulc(c, kd, k->k[1]), kh),
+                                      (int64_t)k->k[2] * k->ib * k->vl));
+    LLVMValueRef wj[CG_MAX_RC];
+    for (int j = 0; j < r->rc; j++)
+        wj[j] = at(c, r->w[j], wk);
+    int n = r->rc * width;
+    if (k->ib == 1) {
+        tile_taps(c, r, xq, wj, ci(c, 0), ow0_const, width, acc);
+        return;
+    }
+    cg_loop lc;
+    loop_begin(c, &lc, ci(c, 0), ci(c, k->ib), acc, n);
+    tile_taps(c, r, xq, wj, lc.iv, ow0_const, width, acc);
+    loop_end(c, &lc, acc);
+}
+
+/* Store acc: the epilogue on the last chunk, raw partial sums otherwise. */
+static void tile_store_one(cg *c, const cg_row *r, LLVMValueRef ow0, int width,
+                           LLVMValueRef *acc, int epilogue)
+{
+    const kir_conv *k = c->k;
+    LLVMValueRef zero = LLVMConstNull(c->vt);
+    for (int j = 0; j < r->rc; j++) {
+        LLVMValueRef bv = epilogue && (k->epi & KIR_EPI_BIAS) ? loadv(c, r->bias[j]) : NULL;
+        for (int q = 0; q < width; q++) {
+            LLVMValueRef idx = mulc(c, addc(c, ow0, q), k->vl), v = acc[j * width + q];
+            if (bv)
+                v = LLVMBuildFAdd(c->b, v, bv, "");
+            if (epilogue && (k->epi & KIR_EPI_RESIDUAL))
+                v = LLVMBuildFAdd(c->b, v, loadv(c, at(c, r->res[j], idx)), "");
+            if (epilogue && (k->epi & KIR_EPI_RELU))
+                v = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOLT, v, zero, ""), zero, v, "");
+            storev(c, v, at(c, r->y[j], idx));
+        }
+    }
+}
+
+static void tile_store(cg *c, const cg_row *r, LLVMValueRef ow0, int width, LLVMValueRef *acc)
+{
+    if (!r->last) {
+        tile_store_one(c, r, ow0, width, acc, 1);
+        return;
+    }
+    LLVMBasicBlockRef epi = block(c, "epilogue"), part = block(c, "partial"),
+                      join = block(c, "stored");
+    LLVMBuildCondBr(c->b, r->last, epi, part);
+    LLVMPositionBuilderAtEnd(c->b, epi);
+    tile_store_one(c, r, ow0, width, acc, 1);
+    LLVMBuildBr(c->b, join);
+    LLVMPositionBuilderAtEnd(c->b, part);
+    tile_store_one(c, r, ow0, width, acc, 0);
+    LLVMBuildBr(c->b, join);
+    LLVMPositionBuilderAtEnd(c->b, join);
+}
+
+/* One register tile at ow0 (ow0_const >= 0: a border tile at that
+ * constant position, out-of-row taps dropped; -1: interior). */
+static void emit_tile(cg *c, const cg_row *r, LLVMValueRef ow0, int64_t ow0_const, int width)
+{
+    const kir_conv *k = c->k;
+    int n = r->rc * width;
+    LLVMValueRef acc[CG_MAX_ACC];
+    tile_init(c, r, ow0, width, acc);
+    cg_loop li, ld, lh;
+    loop_begin(c, &li, r->icb_lo, r->icb_hi, acc, n);
+    LLVMValueRef xc = at(c, r->xn, mulc(c, li.iv, k->in[0] * k->in[1] * k->in[2] * k->ib));
+    LLVMValueRef wc = mulc(c, li.iv, c->kvol * k->ib * k->vl);
+    loop_begin(c, &ld, r->kd_lo, r->kd_hi, acc, n);
+    LLVMValueRef id = add(c, r->base_d, mulc(c, ld.iv, k->d[0]));
+    loop_begin(c, &lh, r->kh_lo, r->kh_hi, acc, n);
+    tile_row(c, r, xc, wc, id, ld.iv, lh.iv, ow0, ow0_const, width, acc);
+    loop_end(c, &lh, acc);
+    loop_end(c, &ld, acc);
+    loop_end(c, &li, acc);
+    tile_store(c, r, ow0, width, acc);
+}
+
+/* --------------------------------------------------------------- rows */
+
+/* Valid taps [lo, hi) of an axis: base + t*d in [0, n). */
+static void tap_range(cg *c, LLVMValueRef base, int64_t n, int k, int d, LLVMValueRef *lo,
+                      LLVMValueRef *hi)
+{
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef neg = LLVMBuildSub(b, ci(c, d - 1), base, "");
+    LLVMValueRef l = LLVMBuildSDiv(b, neg, ci(c, d), "");
+    *lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, base, ci(c, 0), ""), l, ci(c, 0), "");
+    LLVMValueRef m = LLVMBuildSub(b, ci(c, n - 1), base, "");
+    LLVMValueRef h = addc(c, LLVMBuildSDiv(b, m, ci(c, d), ""), 1);
+    h = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, h, ci(c, k), ""), h, ci(c, k), "");
+    *hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, m, ci(c, 0), ""), ci(c, 0), h, "");
+}
+
+/* All tiles of the row for the current chunk. */
+static void emit_segments(cg *c, const cg_row *r, const cg_seg *seg, int nseg)
+{
+    for (int s = 0; s < nseg; s++) {
+        if (!seg[s].interior || seg[s].count == 1) {
+            emit_tile(c, r, ci(c, seg[s].ow0), seg[s].interior ? -1 : seg[s].ow0, seg[s].width);
+            continue;
+        }
+        cg_loop lt;
+        loop_begin(c, &lt, ci(c, 0), ci(c, seg[s].count), NULL, 0);
+        LLVMValueRef ow0 = addc(c, mulc(c, lt.iv, seg[s].width), seg[s].ow0);
+        emit_tile(c, r, ow0, -1, seg[s].width);
+        loop_end(c, &lt, NULL);
+    }
+}
+
+/* Pointers and tap ranges of the row (params: x w b r y n ocb0 od oh). */
+static void row_setup(cg *c, cg_row *r, LLVMValueRef fn)
+{
+    const kir_conv *k = c->k;
+    LLVMValueRef x = LLVMGetParam(fn, 0), w = LLVMGetParam(fn, 1), b = LLVMGetParam(fn, 2),
+                 res = LLVMGetParam(fn, 3), y = LLVMGetParam(fn, 4), n = LLVMGetParam(fn, 5),
+                 ocb0 = LLVMGetParam(fn, 6), od = LLVMGetParam(fn, 7), oh = LLVMGetParam(fn, 8);
+    int64_t in_vol = k->in[0] * k->in[1] * k->in[2], out_plane = k->out[0] * k->out[1] * k->out[2];
+    r->xn = at(c, x, mulc(c, n, c->icb * k->ib * in_vol));
+    LLVMValueRef yrow = add(c, mulc(c, add(c, mulc(c, add(c, mulc(c, n, c->ocb), ocb0), k->out[0]), od), k->out[1]), oh);
+    yrow = mulc(c, yrow, k->out[2] * k->vl);
+    for (int j = 0; j < r->rc; j++) {
+        LLVMValueRef yj = addc(c, yrow, j * out_plane * k->vl);
+        r->y[j] = at(c, y, yj);
+        r->res[j] = at(c, res, yj);
+        r->w[j] = at(c, w, mulc(c, addc(c, ocb0, j), c->icb * c->kvol * k->ib * k->vl));
+        r->bias[j] = at(c, b, mulc(c, addc(c, ocb0, j), k->vl));
+    }
+    r->base_d = addc(c, mulc(c, od, k->s[0]), -(int64_t)k->p[0]);
+    r->base_h = addc(c, mulc(c, oh, k->s[1]), -(int64_t)k->p[1]);
+    tap_range(c, r->base_d, k->in[0], k->k[0], k->d[0], &r->kd_lo, &r->kd_hi);
+    tap_range(c, r->base_h, k->in[1], k->k[1], k->d[1], &r->kh_lo, &r->kh_hi);
+}
+
+static void fn_attrs(cg *c, LLVMValueRef fn)
+{
+    char width[16];
+    snprintf(width, sizeof width, "%d", c->k->vl * 32);
+    const char *keys[2] = {"min-legal-vector-width", "prefer-vector-width"};
+    for (int i = 0; i < 2; i++)
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateStringAttribute(c->ctx, keys[i], (unsigned)strlen(keys[i]),
+                                                          width, (unsigned)strlen(width)));
+    unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
+}
+
+/* internal void row(x, w, b, r, y, n, ocb0, od, oh) for rc output blocks. */
+static LLVMValueRef emit_row_fn(cg *c, const char *symbol, int rc, const cg_seg *seg, int nseg)
+{
+    const kir_conv *k = c->k;
+    LLVMTypeRef params[9] = {c->ptr, c->ptr, c->ptr, c->ptr, c->ptr, c->i64, c->i64, c->i64, c->i64};
+    char name[96];
+    snprintf(name, sizeof name, "%s.row%d", symbol, rc);
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, 9, 0));
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    fn_attrs(c, fn);
+    c->fn = fn;
+    LLVMPositionBuilderAtEnd(c->b, block(c, "entry"));
+    cg_row r = {.rc = rc};
+    row_setup(c, &r, fn);
+    int64_t nch = (c->icb + k->ic_chunk - 1) / k->ic_chunk;
+    if (nch == 1) {
+        r.icb_lo = ci(c, 0);
+        r.icb_hi = ci(c, c->icb);
+        emit_segments(c, &r, seg, nseg);
+    } else {
+        cg_loop lc;
+        loop_begin(c, &lc, ci(c, 0), ci(c, nch), NULL, 0);
+        r.icb_lo = mulc(c, lc.iv, k->ic_chunk);
+        LLVMValueRef hi = addc(c, r.icb_lo, k->ic_chunk);
+        r.icb_hi = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, hi, ci(c, c->icb), ""), hi,
+                                   ci(c, c->icb), "");
+        r.first = LLVMBuildICmp(c->b, LLVMIntEQ, lc.iv, ci(c, 0), "");
+        r.last = LLVMBuildICmp(c->b, LLVMIntEQ, lc.iv, ci(c, nch - 1), "");
+        emit_segments(c, &r, seg, nseg);
+        loop_end(c, &lc, NULL);
+    }
+    LLVMBuildRetVoid(c->b);
+    return fn;
+}
+
+/* Call row fn for task values (n, ocb0, od, oh). */
+static void call_row(cg *c, LLVMValueRef row, LLVMValueRef main, LLVMValueRef *tv)
+{
+    LLVMValueRef args[9];
+    for (int i = 0; i < 5; i++)
+        args[i] = LLVMGetParam(main, (unsigned)i);
+    for (int i = 0; i < 4; i++)
+        args[5 + i] = tv[i];
+    LLVMBuildCall2(c->b, LLVMGlobalGetValueType(row), row, args, 9, "");
+}
+
+/* The exported task loop. */
+static void emit_main(cg *c, const char *symbol, LLVMValueRef row_full, LLVMValueRef row_rem)
+{
+    const kir_conv *k = c->k;
+    LLVMTypeRef params[7] = {c->ptr, c->ptr, c->ptr, c->ptr, c->ptr, c->i64, c->i64};
+    LLVMValueRef fn = LLVMAddFunction(c->mod, symbol, LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, 7, 0));
+    fn_attrs(c, fn);
+    c->fn = fn;
+    LLVMPositionBuilderAtEnd(c->b, block(c, "entry"));
+    int64_t groups = (c->ocb + k->rc - 1) / k->rc;
+    cg_loop lt;
+    loop_begin(c, &lt, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), NULL, 0);
+    LLVMValueRef t = lt.iv, tv[4];
+    tv[3] = LLVMBuildURem(c->b, t, ci(c, k->out[1]), "oh");
+    t = LLVMBuildUDiv(c->b, t, ci(c, k->out[1]), "");
+    tv[2] = LLVMBuildURem(c->b, t, ci(c, k->out[0]), "od");
+    t = LLVMBuildUDiv(c->b, t, ci(c, k->out[0]), "");
+    LLVMValueRef g = LLVMBuildURem(c->b, t, ci(c, groups), "g");
+    tv[0] = LLVMBuildUDiv(c->b, t, ci(c, groups), "n");
+    tv[1] = mulc(c, g, k->rc);
+    if (!row_rem) {
+        call_row(c, row_full, fn, tv);
+    } else {
+        LLVMBasicBlockRef bf = block(c, "full"), br = block(c, "rem"), bj = block(c, "next");
+        LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, g, ci(c, groups - 1), ""), br, bf);
+        LLVMPositionBuilderAtEnd(c->b, bf);
+        call_row(c, row_full, fn, tv);
+        LLVMBuildBr(c->b, bj);
+        LLVMPositionBuilderAtEnd(c->b, br);
+        call_row(c, row_rem, fn, tv);
+        LLVMBuildBr(c->b, bj);
+        LLVMPositionBuilderAtEnd(c->b, bj);
+    }
+    loop_end(c, &lt, NULL);
+    LLVMBuildRetVoid(c->b);
+}
+
+static void cg_types(cg *c)
+{
+    c->f32 = LLVMFloatTypeInContext(c->ctx);
+    c->i64 = LLVMInt64TypeInContext(c->ctx);
+    c->i32 = LLVMInt32TypeInContext(c->ctx);
+    c->ptr = LLVMPointerTypeInContext(c->ctx, 0);
+    c->vt = LLVMVectorType(c->f32, (unsigned)c->k->vl);
+    unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
+    c->fma = LLVMGetIntrinsicDeclaration(c->mod, id, &c->vt, 1);
+    c->fma_ty = LLVMIntrinsicGetType(c->ctx, id, &c->vt, 1);
+}
+
+struct LLVMOpaqueModule *cg_conv_module(const kir_kernel *kk, struct LLVMOpaqueContext *ctx,
+                                        const char *symbol)
+{
+    SEG_ASSERT(kk->kind == KIR_CONV_FWD);
+    const kir_conv *k = &kk->conv;
+    SEG_ASSERT(k->rc >= 1 && k->rc <= CG_MAX_RC && k->rc * k->rw <= CG_MAX_ACC);
+    cg c = {.ctx = ctx, .k = k};
+    c.mod = LLVMModuleCreateWithNameInContext(symbol, ctx);
+    c.b = LLVMCreateBuilderInContext(ctx);
+    c.icb = (k->cin + k->ib - 1) / k->ib;
+    c.ocb = (k->cout + k->vl - 1) / k->vl;
+    c.kvol = (int64_t)k->k[0] * k->k[1] * k->k[2];
+    cg_types(&c);
+    cg_seg *seg = seg_xcalloc((size_t)k->out[2], sizeof *seg);
+    int nseg = row_segments(k, seg);
+    LLVMValueRef full = emit_row_fn(&c, symbol, k->rc, seg, nseg);
+    LLVMValueRef rem = c.ocb % k->rc ? emit_row_fn(&c, symbol, (int)(c.ocb % k->rc), seg, nseg) : NULL;
+    emit_main(&c, symbol, full, rem);
+    seg_free(seg);
+    LLVMDisposeBuilder(c.b);
+    return c.mod;
+}
+
+/* ----------------------------------------------------- build and run */
+
+/* Build the object for desc: verify, optimise, emit. *obj seg-owned. */
+static int cg_compile(rt_jit *j, const kir_kernel *k, const char *symbol, void **obj, size_t *len,
+                      rt_error *err)
+{
+    int rc = -1;
+    char *msg = NULL;
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef m = cg_conv_module(k, ctx, symbol);
+    if (LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
+        rt_error_set(err, "codegen: invalid module for %s: %s", symbol, msg ? msg : "?");
+        goto cleanup;
+    }
+    rc = rt_jit_emit(j, m, obj, len, err);
+cleanup:
+    LLVMDisposeMessage(msg);
+    LLVMDisposeModule(m);
+    LLVMContextDispose(ctx);
+    return rc;
+}
+
+cg_kernel *cg_kernel_build(rt_jit *j, const kir_kernel *k, rt_error *err)
+{
+    seg_buf desc = {0};
+    kir_print(k, &desc);
+    seg_buf_printf(&desc, "codegen %s\n", CG_CONV_VERSION);
+    char *text = rt_jit_cache_text(j, desc.data);
+    seg_buf_free(&desc);
+    cg_kernel *kern = seg_xcalloc(1, sizeof *kern);
+    kern->kir = *k;
+    snprintf(kern->symbol, sizeof kern->symbol, "segc_k%016llx",
+             (unsigned long long)rt_jit_key_of(text).h[0]);
+    void *obj = NULL;
+    size_t len = 0;
+    rt_error cerr; /* cache trouble is not fatal: compile without it */
+    int hit = rt_jit_cache_load(text, &obj, &len, &cerr);
+    kern->from_cache = hit == 1;
+    if (hit != 1) {
+        if (cg_compile(j, k, kern->symbol, &obj, &len, err))
+            goto fail;
+        if (hit == 0)
+            rt_jit_cache_store(text, obj, len, &cerr);
+    }
+    if (rt_jit_add_object(j, kern->symbol, obj, len, &kern->code, err))
+        goto fail;
+    void *addr = rt_jit_code_addr(kern->code);
+    memcpy(&kern->conv, &addr, sizeof addr); /* object pointer -> function pointer */
+    seg_free(obj);
+    seg_free(text);
+    return kern;
+fail:
+    seg_free(obj);
+    seg_free(text);
+    seg_free(kern);
+    return NULL;
+}
+
+void cg_kernel_free(rt_jit *j, cg_kernel *k)
+{
+    if (!k)
+        return;
+    rt_error err;
+    rt_jit_release(j, k->code, &err); /* a failed removal only leaks JIT memory */
+    seg_free(k);
+}
+
+typedef struct conv_job {
+    cg_conv_fn fn;
+    const float *x, *w, *b, *r;
+    float *y;
+} conv_job;
+
+static void conv_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const conv_job *jb = arg;
+    jb->fn(jb->x, jb->w, jb->b, jb->r, jb->y, begin, end);
+}
+
+void cg_conv_run(const cg_kernel *k, rt_pool *p, const float *x, const float *w,
+                 const float *bias, const float *res, float *y)
+{
+    SEG_ASSERT(k->kir.kind == KIR_CONV_FWD);
+    conv_job jb = {k->conv, x, w, bias, res, y};
+    rt_pool_run(p, kir_conv_tasks(&k->kir.conv), conv_task, &jb);
+}

@@ -1,0 +1,189 @@
+/* kir.c — kernel IR: the description of one generated loop nest, its
+ * blocking plan and its stable text form.
+ *
+ * A kir_kernel says everything codegen needs and nothing else: shapes,
+ * window, layouts, register tile and epilogue. Because the text printed by
+ * kir_print is a pure function of those fields, it doubles as the key of
+ * the JIT object cache (with the target and versions appended by
+ * runtime/jit) and as what `segc kir` shows.
+ *
+ * Blocking plan for direct convolution (kir_conv_plan). The generated
+ * kernel computes a register tile of rc output-channel blocks x up to rw
+ * consecutive output x positions: rc*rw vector accumulators, each input
+ * channel step loading rc weight vectors and broadcasting rw input values
+ * (rc*rw FMAs). The row of OW outputs is cut into equal tiles (widths
+ * differ by at most one). The planner scores every (rc, rw) that fits the
+ * register file (rc*rw + rc + 2 <= registers) with a small cost model: an
+ * input-channel step of an r x w tile costs max(r*w/2 FMA cycles, (r+w)/2
+ * load cycles, 4 cycles of FMA latency) plus one cycle of loop overhead,
+ * summed over every tile of every output-channel group (the last group may
+ * be narrower), and keeps the cheapest. ic_chunk bounds the weights one
+ * pass over a row streams (rc blocks x ic_chunk input blocks) to about
+ * 256 KB, so they stay in L2; with several chunks the partial sums go
+ * through y (which is in L1/L2 for one row).
+ */
+#include "compiler/compiler.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define KIR_W_BUDGET (256 * 1024) /* bytes of weights streamed per row pass */
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+static int64_t conv_ocb(const kir_conv *c) { return ceil_div(c->cout, c->vl); }
+static int64_t conv_icb(const kir_conv *c) { return ceil_div(c->cin, c->ib); }
+static int64_t conv_kvol(const kir_conv *c) { return (int64_t)c->k[0] * c->k[1] * c->k[2]; }
+
+/* Cycles of one input-channel step of an r x w tile (see the header). */
+static double tile_step_cost(int r, int w)
+{
+    double fma = r * w / 2.0, ld = (r + w) / 2.0, cost = fma > ld ? fma : ld;
+    return (cost > 4.0 ? cost : 4.0) + 1.0;
+}
+
+/* Cost of a whole output row of all channel groups with tile (rc, rw). */
+static double plan_cost(const kir_conv *c, int rc, int rw)
+{
+    int64_t ow = c->out[2], tiles = ceil_div(ow, rw), ocb = conv_ocb(c);
+    int64_t base = ow / tiles, extra = ow % tiles;
+    double row = 0;
+    for (int64_t g = 0; g < ocb; g += rc) {
+        int r = (int)(ocb - g < rc ? ocb - g : rc);
+        row += (double)extra * tile_step_cost(r, (int)base + 1) +
+               (double)(tiles - extra) * tile_step_cost(r, (int)base);
+    }
+    return row;
+}
+
+void kir_conv_plan(kir_conv *c)
+{
+    int regs = c->vl >= 16 ? 32 : 16;
+    int64_t ocb = conv_ocb(c);
+    double best = -1;
+    for (int rc = 1; rc <= 4 && rc <= ocb; rc++) {
+        int maxw = (regs - rc - 2) / rc;
+        if (maxw < 1)
+            break;
+        for (int rw = 1; rw <= maxw && rw <= c->out[2]; rw++) {
+            double cost = plan_cost(c, rc, rw);
+            if (best < 0 || cost < best - 1e-9) {
+                best = cost;
+                c->rc = rc;
+                c->rw = rw;
+            }
+        }
+    }
+    int64_t per_icb = (int64_t)c->rc * conv_kvol(c) * c->ib * c->vl * (int64_t)sizeof(float);
+    int64_t chunk = KIR_W_BUDGET / per_icb;
+    c->ic_chunk = (int)(chunk < 1 ? 1 : chunk > conv_icb(c) ? conv_icb(c) : chunk);
+}
+
+/* Output size of one axis, or -1 when the window does not fit. */
+static int64_t conv_out_size(int64_t in, int k, int s, int p, int d)
+{
+    int64_t span = (int64_t)d * (k - 1) + 1, padded = in + 2 * (int64_t)p;
+    return s < 1 || padded < span ? -1 : (padded - span) / s + 1;
+}
+
+int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
+                  const int64_t *in_sp, const int64_t *ksz, const rt_attrs *a, unsigned epi,
+                  int vl, char *err, size_t errlen)
+{
+    memset(k, 0, sizeof *k);
+    kir_conv *c = &k->conv;
+    k->kind = KIR_CONV_FWD;
+    if (nsp < 1 || nsp > 3 || a->groups != 1 || n < 1 || cin < 1 || cout < 1 ||
+        (vl != 4 && vl != 8 && vl != 16)) {
+        snprintf(err, errlen, "conv kernel: unsupported (rank %d, groups %d, vl %d)", nsp,
+                 a->groups, vl);
+        return -1;
+    }
+    *c = (kir_conv){.n = n, .cin = cin, .cout = cout, .vl = vl, .epi = epi};
+    c->ib = cin <= KIR_PLAIN_CIN ? 1 : vl;
+    for (int j = 0; j < 3; j++) {
+        int i = j - (3 - nsp), on = i >= 0;
+        c->in[j] = on ? in_sp[i] : 1;
+        c->k[j] = on ? (int)ksz[i] : 1;
+        c->s[j] = on ? a->stride[i] : 1;
+        c->p[j] = on ? a->pad[i] : 0;
+        c->d[j] = on ? a->dilation[i] : 1;
+        c->out[j] = conv_out_size(c->in[j], c->k[j], c->s[j], c->p[j], c->d[j]);
+        if (c->out[j] < 1 || c->d[j] < 1 || c->p[j] < 0) {
+            snprintf(err, errlen, "conv kernel: window does not fit spatial axis %d", i);
+            return -1;
+        }
+    }
+    kir_conv_plan(c);
+    return 0;
+}
+
+int64_t kir_conv_tasks(const kir_conv *c)
+{
+    return c->n * ceil_div(conv_ocb(c), c->rc) * c->out[0] * c->out[1];
+}
+
+int64_t kir_conv_x_floats(const kir_conv *c)
+{
+    return c->n * conv_icb(c) * c->ib * c->in[0] * c->in[1] * c->in[2];
+}
+
+int64_t kir_conv_w_floats(const kir_conv *c)
+{
+    return conv_ocb(c) * c->vl * conv_icb(c) * c->ib * conv_kvol(c);
+}
+
+int64_t kir_conv_b_floats(const kir_conv *c) { return conv_ocb(c) * c->vl; }
+
+int64_t kir_conv_y_floats(const kir_conv *c)
+{
+    return c->n * conv_ocb(c) * c->vl * c->out[0] * c->out[1] * c->out[2];
+}
+
+static void print_dims(seg_buf *b, const char *name, const int64_t *v)
+{
+    seg_buf_printf(b, " %s [%lld, %lld, %lld]", name, (long long)v[0], (long long)v[1],
+                   (long long)v[2]);
+}
+
+static void print_ints(seg_buf *b, const char *name, const int *v)
+{
+    seg_buf_printf(b, " %s [%d, %d, %d]", name, v[0], v[1], v[2]);
+}
+
+static void print_conv(const kir_conv *c, seg_buf *b)
+{
+    seg_buf_printf(b, "kernel conv_fwd\n  batch %lld\n", (long long)c->n);
+    seg_buf_printf(b, "  x f32 c %lld layout NCDHW", (long long)c->cin);
+    if (c->ib != 1)
+        seg_buf_printf(b, "%dc", c->ib);
+    print_dims(b, "dhw", c->in);
+    seg_buf_printf(b, "\n  y f32 c %lld layout NCDHW%dc", (long long)c->cout, c->vl);
+    print_dims(b, "dhw", c->out);
+    seg_buf_printf(b, "\n  window");
+    print_ints(b, "k", c->k);
+    print_ints(b, "s", c->s);
+    print_ints(b, "p", c->p);
+    print_ints(b, "d", c->d);
+    seg_buf_printf(b, "\n  tile oc_blocks %d ow %d ic_chunk %d\n  epilogue", c->rc, c->rw,
+                   c->ic_chunk);
+    if (!c->epi)
+        seg_buf_printf(b, " none");
+    if (c->epi & KIR_EPI_BIAS)
+        seg_buf_printf(b, " bias");
+    if (c->epi & KIR_EPI_RESIDUAL)
+        seg_buf_printf(b, " residual");
+    if (c->epi & KIR_EPI_RELU)
+        seg_buf_printf(b, " relu");
+    seg_buf_printf(b, "\n");
+}
+
+void kir_print(const kir_kernel *k, seg_buf *out)
+{
+    switch (k->kind) {
+    case KIR_CONV_FWD:
+        print_conv(&k->conv, out);
+        return;
+    }
+    SEG_UNREACHABLE();
+}
