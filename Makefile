@@ -104,3 +104,11 @@ LDLIBS      += $(LLVM_LIBS)
 # GFLOP/s of JIT convolution vs the im2col+sgemm reference, and % of peak.
 $(B)/conv_bench: bench/conv_bench.c $(B)/libsegc.a
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $@ $< $(B)/libsegc.a $(LDLIBS)
+
+# ------------------------------------------------------------ sample data
+# A real T1 MRI head volume, its brain mask and tissue labels from Debian's
+# insighttoolkit5-examples, as NIfTI in data/itk/ (docs/sample-data.md).
+# Downloads only when data/itk is missing or fails its checks.
+sample-data: deps
+	@$(MAKE) --no-print-directory $(B)/segc
+	@sh scripts/sample_data.sh $(B)

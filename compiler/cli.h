@@ -33,6 +33,12 @@ typedef struct cli_opts {
     const char *output;      /* --output: NIfTI file for the first output */
     uint64_t seed;           /* --seed, default 0 */
     int threads;             /* --threads, 0 = not given */
+    int default_b;           /* 1 = the B=1 in settings was added, not given */
+    const char *schedule;    /* --schedule NAME, NULL = the last schedule */
+    int verbose;             /* --verbose */
+    const char *out;         /* --out RUN_DIR */
+    const char *resume;      /* --resume RUN_DIR */
+    const char *init;        /* --init CKPT */
 } cli_opts;
 
 /* A loaded program and one elaborated net (cli_front.c). */
@@ -51,10 +57,42 @@ void cli_net_free(cli_net *n);
 /* "segc: error: " + message on stderr. */
 void cli_error(const char *fmt, ...) SEG_PRINTF(1, 2);
 
+/* --------------------------------------------- training (train_build.c) */
+
+typedef struct train_overrides {
+    int epochs;        /* --set epochs=N: cap every stage's epochs (0 = none) */
+    int steps;         /* --set steps=N: steps per epoch (0 = one pass over the data) */
+    uint64_t seed;     /* --seed */
+    int threads;       /* --threads */
+} train_overrides;
+
+/* One stage's compiled programs and runner settings. */
+typedef struct train_stage {
+    rt_stage_spec spec;
+    rt_program *train, *eval;
+    char *pred_name;
+    seg_arena *arena;  /* small strings */
+    ir_ad_stats stats;
+} train_stage;
+
+struct seg_schedule;
+/* Load data entry `index` of the schedule with its preprocessing. */
+int train_load_data(const struct seg_schedule *s, int index, rt_dataset *ds, rt_error *err);
+int train_classes(const struct seg_schedule *s, int index);
+/* Compile stage k (ts->arena must exist). */
+int train_build_stage(seg_program *p, const struct seg_schedule *s, int k, seg_diag *d,
+                      train_stage *ts, rt_error *err);
+/* Optimizer, stop rules, lr schedule, augmentation (after the streams' datasets are set). */
+int train_settings(const struct seg_schedule *s, int k, const train_overrides *ov,
+                   rt_stage_spec *sp, rt_error *err);
+void train_stage_free(train_stage *ts);
+
 /* The commands. */
 int cli_cmd_check(const cli_opts *o);
 int cli_cmd_ir(const cli_opts *o);
 int cli_cmd_params(const cli_opts *o);
 int cli_cmd_run(const cli_opts *o);
+int cli_cmd_plan(const cli_opts *o);  /* cli_plan.c */
+int cli_cmd_train(const cli_opts *o); /* cli_train.c */
 
 #endif

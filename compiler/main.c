@@ -26,6 +26,11 @@ enum {
     OPT_OUTPUT = 1 << 4,
     OPT_SEED = 1 << 5,
     OPT_THREADS = 1 << 6,
+    OPT_SCHEDULE = 1 << 7,
+    OPT_VERBOSE = 1 << 8,
+    OPT_OUT = 1 << 9,
+    OPT_RESUME = 1 << 10,
+    OPT_INIT = 1 << 11,
 };
 
 typedef struct cli_option {
@@ -46,6 +51,11 @@ static const cli_option options[] = {
      "write the first output as NIfTI, with the input's geometry"},
     {"--seed", "S", OPT_SEED, "seed for parameter initialisation and random inputs (default 0)"},
     {"--threads", "N", OPT_THREADS, "thread count (default: $SEGC_THREADS, else all CPUs)"},
+    {"--schedule", "NAME", OPT_SCHEDULE, "the schedule to use (default: the last schedule of FILE)"},
+    {"--verbose", NULL, OPT_VERBOSE, "list every item, not only the counts"},
+    {"--out", "RUN_DIR", OPT_OUT, "the run folder (default: runs/SCHEDULE-DATE-TIME)"},
+    {"--resume", "RUN_DIR", OPT_RESUME, "continue an interrupted run from its last checkpoint"},
+    {"--init", "CKPT", OPT_INIT, "start from a checkpoint's parameters where names match"},
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0] };
 
@@ -81,6 +91,27 @@ static const cli_command commands[] = {
      "[1, C, z, y, x], or [1, C, y, x] for a 2-D net) or seeded uniform noise\n"
      "in [0, 1). Prints each output's type with min/mean/max, and the wall\n"
      "time of the pass. Runtime failures exit 70.\n"},
+    {"train", "FILE", 1, 1,
+     OPT_SCHEDULE | OPT_SET | OPT_SEED | OPT_THREADS | OPT_OUT | OPT_RESUME | OPT_INIT | OPT_VERBOSE,
+     cli_cmd_train, "train a schedule's stages",
+     "Run a schedule (--schedule, default the last of FILE): load and\n"
+     "preprocess its data, then train each stage in order, inheriting\n"
+     "parameters by name. Prints one line per epoch (loss, validation Dice,\n"
+     "seconds, ETA) and a progress bar on a terminal. The run folder gets\n"
+     "metrics.csv, curves.svg, overlays/*.png, schedule.seg and\n"
+     "ckpt/last.safetensors (resumable with --resume RUN_DIR and the same\n"
+     "--seed) and ckpt/best-STAGE.safetensors. --set epochs=N caps every\n"
+     "stage's epochs; --set steps=N sets the steps per epoch. A NaN loss stops\n"
+     "with the op that made it, keeping the last good checkpoint (exit 70).\n"},
+    {"plan", "FILE", 1, 1, OPT_SCHEDULE | OPT_SET | OPT_VERBOSE, cli_cmd_plan,
+     "show what each training stage costs",
+     "Build every stage's training graph of a schedule (forward, loss and\n"
+     "backward; nothing runs) and print per stage: trainable and frozen\n"
+     "parameters, forward and backward GFLOP per step, the backward work that\n"
+     "freezing removes (against the same stage with nothing frozen), what each\n"
+     "frozen convolution keeps (--verbose lists them by weight), and the sum of\n"
+     "the training program's tensor sizes. --set takes only B, the batch size\n"
+     "(default: the schedule's batch); model arguments come from the schedule.\n"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -234,8 +265,12 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
     uint64_t u;
     switch (op->bit) {
     case OPT_NET: o->net = val; return CLI_OK;
+    case OPT_SCHEDULE: o->schedule = val; return CLI_OK;
     case OPT_INPUT: o->input = val; return CLI_OK;
     case OPT_OUTPUT: o->output = val; return CLI_OK;
+    case OPT_OUT: o->out = val; return CLI_OK;
+    case OPT_RESUME: o->resume = val; return CLI_OK;
+    case OPT_INIT: o->init = val; return CLI_OK;
     case OPT_SEED:
         if (parse_u64(val, &u))
             return usage_error(c, "--seed needs a non-negative integer, not '%s'", val);
@@ -279,7 +314,10 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
     if (!op->arg) {
         if (eq)
             return usage_error(c, "%s takes no value", op->name);
-        ps->o.train = 1; /* the only switch */
+        if (op->bit == OPT_VERBOSE)
+            ps->o.verbose = 1;
+        else
+            ps->o.train = 1;
         return CLI_OK;
     }
     const char *val = eq ? eq + 1 : NULL;
@@ -325,8 +363,10 @@ static int parse_args(cli_parse *ps, const cli_command *c, int argc, char **argv
         return usage_error(c, "missing %s argument", c->args);
     if (c->max_files >= 0 && ps->o.n_files > c->max_files)
         return usage_error(c, "unexpected argument '%s'", ps->o.files[c->max_files]);
-    if ((c->opts & OPT_SET) && !has_setting(&ps->o, "B"))
+    if ((c->opts & OPT_SET) && !has_setting(&ps->o, "B")) {
         add_setting(&ps->o, "B", "1");
+        ps->o.default_b = 1;
+    }
     return CLI_OK;
 }
 

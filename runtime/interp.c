@@ -17,6 +17,7 @@
  */
 #include "runtime.h"
 
+#include <math.h>
 #include <string.h>
 
 struct rt_interp {
@@ -174,4 +175,28 @@ int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err)
         return -1;
     }
     return 0;
+}
+
+static int tensor_nonfinite(const rt_tensor *t)
+{
+    if (t->type.dtype != RT_F32)
+        return 0;
+    const float *x = rt_f32(t);
+    int64_t n = rt_type_numel(&t->type);
+    for (int64_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 1;
+    return 0;
+}
+
+/* Scan in program order: the first instruction with a non-finite result
+ * whose inputs were all finite is where the NaN was born. */
+const char *rt_interp_first_nonfinite(rt_interp *it)
+{
+    for (int i = 0; i < it->prog->n_instrs; i++) {
+        const rt_instr *ins = &it->prog->instrs[i];
+        if (tensor_nonfinite(it->vals[ins->out]))
+            return ins->where ? ins->where : rt_op_table[ins->op].name;
+    }
+    return NULL;
 }

@@ -661,6 +661,8 @@ typedef struct rt_epoch_row {
     int epoch;              /* within the stage, from 1 */
     double loss;            /* mean training loss */
     double val_metric;      /* the stage's validation metric (NaN if none) */
+    double val_last;        /* validation Dice of the last class (lesion) */
+    double val_miou;        /* validation mean IoU */
 } rt_epoch_row;
 
 /* curves.svg: loss (top) and the validation metric (bottom) per epoch,
@@ -778,5 +780,125 @@ void rt_conv_weight_block(const float *w, float *dst, int64_t cout, int64_t cin,
                           int ib, int vl);
 /* Bias [cout] -> [cout rounded up to vl], zero padded; b may be NULL. */
 void rt_conv_bias_block(const float *b, float *dst, int64_t cout, int vl);
+
+/* ------------------------------------------------------------- training */
+/* runtime/train.c: runs one training stage of a schedule on the reference
+ * interpreter. The caller (the CLI) compiles the stage's programs and
+ * fills an rt_stage_spec; parameters pass between stages through an
+ * rt_store by name. Progress is reported through callbacks: the runtime
+ * prints nothing. */
+
+/* Named tensors that outlive a stage: parameters, buffers, and which
+ * stage last trained each. Owns copies. */
+typedef struct rt_store rt_store;
+rt_store *rt_store_new(void);
+void rt_store_free(rt_store *s);
+int rt_store_count(const rt_store *s);
+const char *rt_store_name(const rt_store *s, int i);
+rt_tensor *rt_store_get(const rt_store *s, const char *name);   /* or NULL */
+const char *rt_store_trained_by(const rt_store *s, const char *name); /* or NULL */
+/* Copy t in under name (replacing); trained_by may be NULL (keep). */
+void rt_store_put(rt_store *s, const char *name, const rt_tensor *t, const char *trained_by);
+
+#define RT_MAX_STREAMS 4
+
+typedef enum rt_label_kind {
+    RT_LABEL_NONE,  /* unlabelled stream */
+    RT_LABEL_MASK,  /* f32 [B, 1, spatial]: 1 where label > 0 */
+    RT_LABEL_INDEX, /* i32 [B, spatial]: class indices */
+} rt_label_kind;
+
+typedef struct rt_stream_spec {
+    const char *prefix;        /* input name prefix: "" primary, "unl." others */
+    const rt_dataset *ds;      /* cases to sample patches from */
+    rt_label_kind label;       /* how the label input is shaped */
+} rt_stream_spec;
+
+typedef struct rt_stage_spec {
+    const char *name;
+    int index;                     /* stage number in the schedule */
+    const rt_program *train;       /* outputs "loss" and "grad:<param>" */
+    const rt_program *eval;        /* inference graph (may be NULL: no validation) */
+    const char *pred_output;       /* eval output holding the prediction */
+    int pred_nested;               /* sigmoid channels are nested regions (BraTS style) */
+    const char *const *trainable;  /* parameters the optimizer updates */
+    int n_trainable;
+    rt_stream_spec streams[RT_MAX_STREAMS];
+    int n_streams;
+    const rt_dataset *val;         /* validation cases (may be NULL) */
+    int classes;                   /* label classes for metrics (>= 2) */
+    int nsp;                       /* spatial rank of the net input */
+    int64_t patch[3];              /* net input spatial size */
+    int channels;                  /* net input channels */
+    int batch;                     /* B */
+    int steps_per_epoch;
+    float fg_fraction;             /* forced-foreground share of each batch */
+    int augment;                   /* apply aug */
+    rt_augment_opts aug;
+    rt_optim_config optim;
+    rt_sched lr;                   /* per step */
+    int max_epochs;
+    int plateau;                   /* stop on a plateau of the EMA of the metric */
+    double plateau_ema;            /* ema = a * ema + (1 - a) * metric */
+    double plateau_delta;          /* improvement that counts */
+    int plateau_patience;          /* epochs without improvement */
+    double clip_norm;              /* 0 = no clipping */
+    uint64_t seed;
+    int threads;
+} rt_stage_spec;
+
+typedef struct rt_epoch_report {
+    int epoch;             /* from 1 */
+    int epochs;            /* the stage's maximum */
+    double loss;           /* mean training loss */
+    double dice_fg;        /* validation Dice, all foreground classes together */
+    double dice_last;      /* validation Dice of the last class (lesion) */
+    double miou;           /* mean IoU over classes */
+    double ema;            /* EMA of dice_fg */
+    double seconds;        /* wall time of the epoch incl. validation */
+    int best;              /* this epoch is the best so far */
+    int stop;              /* the stop rule fired */
+    double best_ema;       /* plateau state, for checkpoints (see rt_resume) */
+    int bad_epochs;
+    double best_metric;
+    uint64_t step;         /* steps done in the stage */
+} rt_epoch_report;
+
+typedef struct rt_train_hooks {
+    void *user;
+    /* after every step (for a progress bar); may be NULL */
+    void (*step)(void *user, const rt_stage_spec *s, int epoch, int step, double loss);
+    /* after every epoch; the hook may write files (checkpoints); returning
+     * non-zero stops with that error (err must be set) */
+    int (*epoch)(void *user, const rt_stage_spec *s, const rt_epoch_report *r,
+                 rt_interp *train, rt_optim *optim, rt_error *err);
+} rt_train_hooks;
+
+/* Resume point inside a stage (all zero = start fresh). */
+typedef struct rt_resume {
+    int epoch;            /* epochs already done */
+    double ema, best_ema; /* plateau state */
+    int bad_epochs;
+    double best_metric;   /* validation Dice of the best epoch so far */
+    const rt_ckpt *ckpt;  /* optimizer state (may be NULL) */
+    rt_store *best;       /* best parameters so far (may be NULL) */
+} rt_resume;
+
+/* Train one stage. Parameters come from the store where names and types
+ * match (inherited), else from their initialisers; the best parameters
+ * (by validation Dice, or the last when there is no validation) go back
+ * into the store, marked trained_by for the trainable ones. */
+int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *resume,
+                   const rt_train_hooks *hooks, rt_error *err);
+/* Validation Dice etc. of the eval program with the store's parameters. */
+int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_error *err);
+/* Classes of validation case ci (s->val) into map (the case's voxels),
+ * by sliding-window inference with the eval program. */
+int rt_predict_case(const rt_stage_spec *s, rt_interp *eval, int ci, int32_t *map, rt_error *err);
+/* The `where` of the first instruction whose f32 result holds a NaN or
+ * Inf (after a run), or NULL. */
+const char *rt_interp_first_nonfinite(rt_interp *it);
+/* Copy every param/buffer value of it into the store (no trained_by). */
+void rt_store_from_interp(rt_store *s, rt_interp *it, const rt_program *p);
 
 #endif

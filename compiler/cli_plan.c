@@ -1,0 +1,411 @@
+/* cli_plan.c — `segc plan`: what each stage of a training schedule costs.
+ *
+ * For every stage we build its training graph (seg_stage_graph: frozen
+ * flags set, batch norms of frozen params in inference mode), expand
+ * grad() calls, and differentiate the output "loss" with ir_autodiff,
+ * exactly as the training driver will. Nothing runs; everything printed
+ * is counted on the graph:
+ *   - trainable and frozen parameters (scalars and tensors);
+ *   - forward FLOPs (nodes that existed before autodiff) and backward
+ *     FLOPs (nodes autodiff appended), per step;
+ *   - what freezing saves: a second copy of the graph with every
+ *     non-buffer param unfrozen (batch-norm modes untouched) is
+ *     differentiated too, and the backward node and FLOP counts compared;
+ *   - what each frozen convolution keeps: a data gradient only (it lies
+ *     between trainable params and the loss) or no backward at all;
+ *   - the sum of the lowered training program's tensor sizes (there is no
+ *     arena planner yet, so this is an upper bound, labelled as such).
+ * --set takes only B (the batch size); model arguments are the schedule's.
+ * Exit codes: 1 usage, 65 program errors (including autodiff failures).
+ */
+#include "cli.h"
+#include "../lang/schedule.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One differentiated copy of a stage graph. */
+typedef struct plan_side {
+    ir_graph *g;
+    int n_fwd;          /* nodes before autodiff */
+} plan_side;
+
+/* Everything printed for one stage. */
+typedef struct plan_stats {
+    int64_t train_scalars, frozen_scalars;
+    int train_tensors, frozen_tensors;
+    int64_t fwd_flops, bwd_flops, unfrozen_bwd_flops;
+    int fwd_nodes, bwd_nodes, unfrozen_bwd_nodes;
+    int conv_trainable, conv_data_only, conv_none; /* by weight param */
+    int64_t bytes_act, bytes_grad, bytes_param;
+} plan_stats;
+
+enum { CONV_TRAINABLE, CONV_DATA_ONLY, CONV_NONE };
+
+/* ------------------------------------------------------------ formatting */
+
+/* v with thousands separators ("1,604,032"). */
+static const char *grouped(int64_t v, char *buf, size_t n)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
+    size_t k = 0;
+    if (v < 0 && k + 1 < n)
+        buf[k++] = '-';
+    for (int i = 0; i < len && k + 1 < n; i++) {
+        buf[k++] = digits[i];
+        if ((len - i - 1) % 3 == 0 && i < len - 1 && k + 1 < n)
+            buf[k++] = ',';
+    }
+    buf[k] = 0;
+    return buf;
+}
+
+static double gflop(int64_t f) { return (double)f / 1e9; }
+
+/* Bytes as megabytes (10^6) with one decimal, grouped: "2,563.4". */
+static const char *mbytes(int64_t b, char *buf, size_t n)
+{
+    int64_t tenths = (b + 50000) / 100000;
+    char whole[32];
+    snprintf(buf, n, "%s.%d", grouped(tenths / 10, whole, sizeof whole), (int)(tenths % 10));
+    return buf;
+}
+
+/* ---------------------------------------------------------------- graphs */
+
+static ir_id find_output(const ir_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_outputs; i++)
+        if (strcmp(g->outputs[i].name, name) == 0)
+            return g->outputs[i].id;
+    return -1;
+}
+
+static void unfreeze_all(ir_graph *g)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == OP_PARAM && !g->nodes[i].param->is_buffer)
+            g->nodes[i].param->frozen = 0;
+}
+
+/* Copy the stage graph (expanding grad() calls), optionally unfreeze it,
+ * and append the backward pass of "loss". */
+static int side_build(const ir_graph *stage, int unfreeze, plan_side *sd, char *err, size_t n)
+{
+    memset(sd, 0, sizeof *sd);
+    sd->g = ir_expand_grads(stage, NULL, err, n);
+    if (!sd->g)
+        return -1;
+    if (unfreeze)
+        unfreeze_all(sd->g);
+    ir_id loss = find_output(sd->g, "loss");
+    if (loss < 0) {
+        snprintf(err, n, "the stage graph has no output 'loss'");
+        return -1;
+    }
+    sd->n_fwd = sd->g->n_nodes;
+    ir_id *param_grad = seg_xcalloc((size_t)sd->n_fwd, sizeof *param_grad);
+    int rc = ir_autodiff(sd->g, loss, param_grad, NULL, err, n);
+    seg_free(param_grad);
+    return rc;
+}
+
+static void side_free(plan_side *sd)
+{
+    if (sd->g)
+        ir_graph_free(sd->g);
+    memset(sd, 0, sizeof *sd);
+}
+
+/* ---------------------------------------------------------------- counts */
+
+static void count_params(const plan_side *sd, plan_stats *st)
+{
+    for (int i = 0; i < sd->n_fwd; i++) {
+        const ir_node *n = &sd->g->nodes[i];
+        if (n->op != OP_PARAM || n->param->is_buffer)
+            continue;
+        int64_t k = rt_type_numel(&n->type);
+        if (n->param->frozen) {
+            st->frozen_scalars += k;
+            st->frozen_tensors++;
+        } else {
+            st->train_scalars += k;
+            st->train_tensors++;
+        }
+    }
+}
+
+/* FLOPs of the forward part [0, n_fwd) and of the backward part. */
+static void count_flops(const plan_side *sd, int64_t *fwd, int64_t *bwd)
+{
+    *fwd = *bwd = 0;
+    for (int i = 0; i < sd->g->n_nodes; i++)
+        *(i < sd->n_fwd ? fwd : bwd) += ir_node_flops(sd->g, i);
+}
+
+/* What the conv(s) with weight w keep: a frozen weight whose data gradient
+ * is computed (conv_bwd_data, or conv for a transposed conv, reading w)
+ * keeps the data gradient only; otherwise it has no backward. */
+static int conv_kind(const plan_side *sd, ir_id w)
+{
+    if (!sd->g->nodes[w].param->frozen)
+        return CONV_TRAINABLE;
+    for (int i = sd->n_fwd; i < sd->g->n_nodes; i++) {
+        const ir_node *n = &sd->g->nodes[i];
+        if ((n->op == OP_CONV_BWD_DATA || n->op == OP_CONV) && n->n_in > 1 && n->in[1] == w)
+            return CONV_DATA_ONLY;
+    }
+    return CONV_NONE;
+}
+
+/* Convolutions by weight parameter (a shared weight counts once); with
+ * verbose set, one line per frozen one. */
+static void count_convs(const plan_side *sd, plan_stats *st, FILE *verbose)
+{
+    unsigned char *seen = seg_xcalloc((size_t)sd->n_fwd, 1);
+    for (int i = 0; i < sd->n_fwd; i++) {
+        const ir_node *n = &sd->g->nodes[i];
+        if ((n->op != OP_CONV && n->op != OP_CONV_T) || n->n_in < 2)
+            continue;
+        ir_id w = n->in[1];
+        const ir_node *wn = &sd->g->nodes[w];
+        if (wn->op != OP_PARAM || wn->param->is_buffer || seen[w])
+            continue;
+        seen[w] = 1;
+        int kind = conv_kind(sd, w);
+        st->conv_trainable += kind == CONV_TRAINABLE;
+        st->conv_data_only += kind == CONV_DATA_ONLY;
+        st->conv_none += kind == CONV_NONE;
+        if (verbose && kind != CONV_TRAINABLE)
+            fprintf(verbose, "    %-40s %s\n", wn->name,
+                    kind == CONV_DATA_ONLY ? "data gradient only" : "no backward");
+    }
+    seg_free(seen);
+}
+
+/* Sum of every value's size in the lowered training program. */
+static void count_memory(const plan_side *sd, plan_stats *st)
+{
+    rt_program *p = ir_lower(sd->g);
+    for (int i = 0; i < p->n_values; i++) {
+        const rt_value *v = &p->values[i];
+        int64_t b = rt_type_numel(&v->type) * (int64_t)rt_dtype_size(v->type.dtype);
+        if (v->kind == RT_VAL_PARAM || v->kind == RT_VAL_BUFFER)
+            st->bytes_param += b;
+        else if (i >= sd->n_fwd)
+            st->bytes_grad += b;
+        else
+            st->bytes_act += b;
+    }
+    rt_program_free(p);
+}
+
+/* ---------------------------------------------------------------- output */
+
+/* "  label     12.345 GFLOP  (12,345,678,901 FLOP" — the caller closes it. */
+static void print_flops(FILE *out, const char *label, int64_t flops)
+{
+    char a[32];
+    fprintf(out, "  %-30s %13.3f GFLOP  (%s FLOP", label, gflop(flops),
+            grouped(flops, a, sizeof a));
+}
+
+static void print_counts(FILE *out, const plan_stats *st)
+{
+    char a[32], b[32];
+    fprintf(out, "  %-30s %13s scalars in %d tensors\n", "trainable params",
+            grouped(st->train_scalars, a, sizeof a), st->train_tensors);
+    fprintf(out, "  %-30s %13s scalars in %d tensors\n", "frozen params",
+            grouped(st->frozen_scalars, a, sizeof a), st->frozen_tensors);
+    print_flops(out, "forward", st->fwd_flops);
+    fprintf(out, ", %s nodes)\n", grouped(st->fwd_nodes, a, sizeof a));
+    print_flops(out, "backward", st->bwd_flops);
+    fprintf(out, ", %s nodes)\n", grouped(st->bwd_nodes, a, sizeof a));
+    print_flops(out, "per step (forward + backward)", st->fwd_flops + st->bwd_flops);
+    fputs(")\n", out);
+    int64_t saved = st->unfrozen_bwd_flops - st->bwd_flops;
+    double pct = st->unfrozen_bwd_flops ? 100.0 * (double)saved / (double)st->unfrozen_bwd_flops
+                                        : 0.0;
+    print_flops(out, "backward removed by freezing", saved);
+    fprintf(out, ", %.1f%% of unfrozen; %s of %s nodes)\n", pct,
+            grouped(st->unfrozen_bwd_nodes - st->bwd_nodes, a, sizeof a),
+            grouped(st->unfrozen_bwd_nodes, b, sizeof b));
+}
+
+static void print_convs_memory(FILE *out, const plan_stats *st)
+{
+    char a[40], b[40], c[40];
+    fprintf(out, "  %-30s %13d trainable, %d frozen with data gradient only, "
+            "%d frozen with no backward\n", "convolutions",
+            st->conv_trainable, st->conv_data_only, st->conv_none);
+    int64_t total = st->bytes_act + st->bytes_grad + st->bytes_param;
+    fprintf(out, "  %-30s %13s MB  sum of tensor sizes (no arena reuse yet), %s bytes\n",
+            "memory", mbytes(total, a, sizeof a), grouped(total, b, sizeof b));
+    fprintf(out, "  %-30s %13s MB  activations, %s MB gradients, %s MB params\n", "",
+            mbytes(st->bytes_act, a, sizeof a), mbytes(st->bytes_grad, b, sizeof b),
+            mbytes(st->bytes_param, c, sizeof c));
+}
+
+/* ---------------------------------------------------------------- stages */
+
+/* Differentiate both copies of one stage graph and fill st; the frozen
+ * convolutions' lines go to verbose (NULL = counts only). */
+static int stage_stats(const ir_graph *g, plan_stats *st, FILE *verbose, char *err, size_t n)
+{
+    plan_side fr, un;
+    memset(st, 0, sizeof *st);
+    int rc = side_build(g, 0, &fr, err, n);
+    if (rc == 0)
+        rc = side_build(g, 1, &un, err, n);
+    else
+        memset(&un, 0, sizeof un);
+    if (rc == 0) {
+        int64_t ufwd;
+        count_params(&fr, st);
+        count_flops(&fr, &st->fwd_flops, &st->bwd_flops);
+        count_flops(&un, &ufwd, &st->unfrozen_bwd_flops);
+        st->fwd_nodes = fr.n_fwd;
+        st->bwd_nodes = fr.g->n_nodes - fr.n_fwd;
+        st->unfrozen_bwd_nodes = un.g->n_nodes - un.n_fwd;
+        count_convs(&fr, st, verbose);
+        count_memory(&fr, st);
+    }
+    side_free(&fr);
+    side_free(&un);
+    return rc;
+}
+
+static int plan_stage(seg_program *p, const seg_schedule *s, int i, const cli_opts *o,
+                      seg_diag *d)
+{
+    const seg_stage *sg = &s->stages[i];
+    ir_graph *g = seg_stage_graph(p, s, i, 1, d);
+    if (!g || seg_diag_error_count(d) > 0) {
+        if (g)
+            ir_graph_free(g);
+        return CLI_BAD_PROGRAM;
+    }
+    printf("\nstage %s (%d of %d), batch %d\n", sg->name, i + 1, s->n_stages, sg->batch);
+    plan_stats st;
+    char err[512];
+    char *list = NULL;
+    size_t len = 0;
+    FILE *verbose = o->verbose ? open_memstream(&list, &len) : NULL;
+    int rc = stage_stats(g, &st, verbose, err, sizeof err);
+    ir_graph_free(g);
+    if (verbose)
+        fclose(verbose);
+    if (rc == 0) {
+        print_counts(stdout, &st);
+        print_convs_memory(stdout, &st);
+        if (len)
+            printf("  frozen convolutions, by weight:\n%s", list);
+    } else
+        cli_error("stage '%s': %s", sg->name, err);
+    free(list);
+    return rc ? CLI_BAD_PROGRAM : CLI_OK;
+}
+
+/* ------------------------------------------------------------- options */
+
+/* --schedule NAME, or the last schedule of the file. */
+static const seg_schedule *pick_schedule(const cli_opts *o, const seg_program *p)
+{
+    const char **names = NULL;
+    int n = seg_program_schedules(p, &names);
+    if (n == 0) {
+        cli_error("%s declares no schedule", o->files[0]);
+        return NULL;
+    }
+    const char *want = o->schedule ? o->schedule : names[n - 1];
+    const seg_schedule *s = seg_program_schedule(p, want);
+    if (s)
+        return s;
+    fprintf(stderr, "segc: error: %s has no schedule named '%s' (schedules:", o->files[0], want);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+    fputs(")\n", stderr);
+    return NULL;
+}
+
+/* --set B=N overrides every stage's batch; *batch stays 0 without it. */
+static int parse_batch(const cli_opts *o, int *batch)
+{
+    *batch = 0;
+    for (int i = 0; i < o->n_settings; i++) {
+        const seg_setting *kv = &o->settings[i];
+        if (strcmp(kv->key, "B") != 0) {
+            cli_error("plan: --set takes only B (the batch size), not '%s'; model "
+                      "arguments come from the schedule", kv->key);
+            return CLI_USAGE;
+        }
+        if (o->default_b)
+            continue;
+        char *end;
+        errno = 0;
+        long v = strtol(kv->value, &end, 10);
+        if (*kv->value == 0 || *end || errno || v < 1 || v > 1 << 20) {
+            cli_error("plan: B needs a positive integer, not '%s'", kv->value);
+            return CLI_USAGE;
+        }
+        *batch = (int)v;
+    }
+    return CLI_OK;
+}
+
+static int file_readable(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error("cannot read '%s': %s", path, strerror(errno));
+        return 0;
+    }
+    fclose(f);
+    return 1;
+}
+
+/* Every stage of s, with the batch overridden when batch > 0. */
+static int plan_schedule(seg_program *p, const seg_schedule *s, int batch, const cli_opts *o,
+                         seg_diag *d)
+{
+    seg_schedule copy = *s;
+    seg_stage *stages = seg_xcalloc((size_t)s->n_stages + 1, sizeof *stages);
+    for (int i = 0; i < s->n_stages; i++) {
+        stages[i] = s->stages[i];
+        if (batch > 0)
+            stages[i].batch = batch;
+    }
+    copy.stages = stages;
+    printf("plan of schedule %s in %s: %d stage%s, training graphs (nothing runs)\n", s->name,
+           o->files[0], s->n_stages, s->n_stages == 1 ? "" : "s");
+    int rc = CLI_OK;
+    for (int i = 0; i < s->n_stages && rc == CLI_OK; i++)
+        rc = plan_stage(p, &copy, i, o, d);
+    seg_free(stages);
+    return rc;
+}
+
+int cli_cmd_plan(const cli_opts *o)
+{
+    int batch;
+    int rc = parse_batch(o, &batch);
+    if (rc != CLI_OK)
+        return rc;
+    if (!file_readable(o->files[0]))
+        return CLI_USAGE;
+    seg_diag *d = seg_diag_new(stderr);
+    seg_program *p = seg_load(o->files[0], d);
+    rc = p ? CLI_OK : CLI_BAD_PROGRAM;
+    const seg_schedule *s = p ? pick_schedule(o, p) : NULL;
+    if (p && !s)
+        rc = CLI_USAGE;
+    if (s)
+        rc = plan_schedule(p, s, batch, o, d);
+    if (p)
+        seg_program_free(p);
+    seg_diag_free(d);
+    return rc;
+}

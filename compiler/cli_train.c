@@ -1,0 +1,565 @@
+/* cli_train.c — `segc train FILE`: runs a schedule's stages in order and
+ * keeps a run folder:
+ *
+ *   RUN/schedule.seg         the program as run, with the command line on top
+ *   RUN/metrics.csv          one row per epoch
+ *   RUN/curves.svg           loss and validation Dice, stage boundaries marked
+ *   RUN/overlays/STAGE-caseN.png      predictions on validation slices, per stage
+ *   RUN/ckpt/last.safetensors         everything needed to resume (params,
+ *                                     buffers, optimizer state, counters)
+ *   RUN/ckpt/best-STAGE.safetensors   the stage's best network on validation
+ *
+ * All files are written atomically; a crash or a NaN keeps the last good
+ * checkpoint. Randomness is counter-based on (seed, step), so the step
+ * counters in the checkpoint metadata are the whole RNG state, and a
+ * resumed run reaches the same weights as an uninterrupted one.
+ */
+#include "cli.h"
+#include "../lang/schedule.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct train_run {
+    const cli_opts *o;
+    const seg_schedule *s;
+    const char *dir;
+    char *dir_owned;
+    rt_epoch_row *rows;          /* every epoch so far, all stages */
+    int n_rows, cap_rows;
+    rt_store *store;
+    int tty;                     /* stdout is a terminal: progress bar */
+    double stage_t0;
+    int stage_epochs_done;
+} train_run;
+
+/* ------------------------------------------------------------ run folder */
+
+static int make_dir(const char *path, rt_error *err)
+{
+    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+        return 0;
+    rt_error_set(err, "%s: cannot create folder: %s", path, strerror(errno));
+    return -1;
+}
+
+static char *path_in(const train_run *r, const char *leaf)
+{
+    size_t n = strlen(r->dir) + strlen(leaf) + 2;
+    char *p = seg_xrealloc(NULL, n);
+    snprintf(p, n, "%s/%s", r->dir, leaf);
+    return p;
+}
+
+static int copy_source(const train_run *r, rt_error *err)
+{
+    FILE *f = fopen(r->o->files[0], "rb");
+    seg_buf b = {0};
+    seg_buf_printf(&b, "# segc train %s --schedule %s --seed %llu\n", r->o->files[0], r->s->name,
+                   (unsigned long long)r->o->seed);
+    char chunk[4096];
+    size_t n;
+    while (f && (n = fread(chunk, 1, sizeof chunk - 1, f)) > 0) {
+        chunk[n] = 0;
+        seg_buf_printf(&b, "%s", chunk);
+    }
+    if (f)
+        fclose(f);
+    char *p = path_in(r, "schedule.seg");
+    int rc = rt_file_write_atomic(p, b.data, b.len, err);
+    seg_free(p);
+    seg_buf_free(&b);
+    return rc;
+}
+
+static int write_metrics(const train_run *r, rt_error *err)
+{
+    seg_buf b = {0};
+    seg_buf_printf(&b, "stage,epoch,loss,val_dice_fg,val_dice_last,val_miou\n");
+    for (int i = 0; i < r->n_rows; i++)
+        seg_buf_printf(&b, "%s,%d,%.6g,%.6g,%.6g,%.6g\n", r->rows[i].stage_name, r->rows[i].epoch,
+                       r->rows[i].loss, r->rows[i].val_metric, r->rows[i].val_last, r->rows[i].val_miou);
+    char *p = path_in(r, "metrics.csv");
+    int rc = rt_file_write_atomic(p, b.data, b.len, err);
+    seg_free(p);
+    seg_buf_free(&b);
+    if (rc == 0) {
+        p = path_in(r, "curves.svg");
+        rc = rt_report_curves(p, r->s->name, r->rows, r->n_rows, "validation Dice (foreground)", err);
+        seg_free(p);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+static void meta_num(rt_ckpt *c, const char *key, double v)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    rt_ckpt_set_meta(c, key, buf);
+}
+
+/* Params and buffers: the running stage's live values, then whatever the
+ * store holds that this stage does not use. */
+static void add_state(rt_ckpt *c, const train_run *r, const rt_stage_spec *s, rt_interp *it)
+{
+    const rt_program *p = s->train;
+    for (int i = 0; i < p->n_values; i++) {
+        const rt_value *v = &p->values[i];
+        if (v->kind == RT_VAL_PARAM || v->kind == RT_VAL_BUFFER)
+            rt_ckpt_add_tensor(c, v->name, rt_interp_value_at(it, i));
+    }
+    for (int i = 0; i < rt_store_count(r->store); i++) {
+        const char *n = rt_store_name(r->store, i);
+        if (!rt_interp_value(it, n))
+            rt_ckpt_add_tensor(c, n, rt_store_get(r->store, n));
+    }
+}
+
+static void add_trained_by(rt_ckpt *c, const train_run *r, const rt_stage_spec *s)
+{
+    char key[600];
+    for (int i = 0; i < rt_store_count(r->store); i++) {
+        const char *n = rt_store_name(r->store, i), *by = rt_store_trained_by(r->store, n);
+        if (by) {
+            snprintf(key, sizeof key, "trained_by.%s", n);
+            rt_ckpt_set_meta(c, key, by);
+        }
+    }
+    for (int i = 0; i < s->n_trainable; i++) {
+        snprintf(key, sizeof key, "trained_by.%s", s->trainable[i]);
+        rt_ckpt_set_meta(c, key, s->name);
+    }
+}
+
+static int save_last(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
+                     rt_interp *it, rt_optim *opt, rt_error *err)
+{
+    rt_ckpt *c = rt_ckpt_new();
+    add_state(c, r, s, it);
+    rt_optim_save(opt, c);
+    rt_ckpt_set_meta(c, "schedule", r->s->name);
+    rt_ckpt_set_meta(c, "stage", s->name);
+    meta_num(c, "stage_index", s->index);
+    meta_num(c, "epoch", e->epoch);
+    meta_num(c, "stage_done", e->stop || e->epoch >= e->epochs);
+    meta_num(c, "step", (double)e->step);
+    meta_num(c, "seed", (double)s->seed);
+    meta_num(c, "ema", e->ema);
+    meta_num(c, "best_ema", e->best_ema);
+    meta_num(c, "bad_epochs", e->bad_epochs);
+    meta_num(c, "best_metric", e->best_metric);
+    add_trained_by(c, r, s);
+    char *p = path_in(r, "ckpt/last.safetensors");
+    int rc = rt_ckpt_write(c, p, err);
+    seg_free(p);
+    rt_ckpt_free(c);
+    return rc;
+}
+
+static int save_best(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
+                     rt_interp *it, rt_error *err)
+{
+    rt_ckpt *c = rt_ckpt_new();
+    add_state(c, r, s, it);
+    rt_ckpt_set_meta(c, "schedule", r->s->name);
+    rt_ckpt_set_meta(c, "stage", s->name);
+    meta_num(c, "epoch", e->epoch);
+    meta_num(c, "val_dice_fg", e->dice_fg);
+    add_trained_by(c, r, s);
+    char leaf[300];
+    snprintf(leaf, sizeof leaf, "ckpt/best-%s.safetensors", s->name);
+    char *p = path_in(r, leaf);
+    int rc = rt_ckpt_write(c, p, err);
+    seg_free(p);
+    rt_ckpt_free(c);
+    return rc;
+}
+
+/* ------------------------------------------------------------ reporting */
+
+static void on_step(void *user, const rt_stage_spec *s, int epoch, int step, double loss)
+{
+    train_run *r = user;
+    if (!r->tty)
+        return;
+    int width = 30, done = width * step / s->steps_per_epoch;
+    printf("\r  %s %d/%d [", s->name, epoch, s->max_epochs);
+    for (int i = 0; i < width; i++)
+        putchar(i < done ? '#' : '.');
+    printf("] %d/%d loss %.4f ", step, s->steps_per_epoch, loss);
+    fflush(stdout);
+}
+
+static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e, rt_interp *it,
+                    rt_optim *opt, rt_error *err)
+{
+    train_run *r = user;
+    if (r->tty)
+        printf("\r%*s\r", 90, "");
+    r->stage_epochs_done++;
+    double eta = e->seconds * (e->epochs - e->epoch);
+    printf("%-8s epoch %3d/%-3d loss %.4f  val dice %.4f (ema %.4f) lesion %.4f  mIoU %.4f  %5.1fs  eta %.0fs%s\n",
+           s->name, e->epoch, e->epochs, e->loss, e->dice_fg, e->ema, e->dice_last, e->miou,
+           e->seconds, eta, e->best ? "  *" : "");
+    fflush(stdout);
+    if (r->n_rows == r->cap_rows) {
+        r->cap_rows = r->cap_rows ? 2 * r->cap_rows : 64;
+        r->rows = seg_xrealloc(r->rows, (size_t)r->cap_rows * sizeof *r->rows);
+    }
+    r->rows[r->n_rows++] = (rt_epoch_row){s->index, s->name, e->epoch, e->loss, e->dice_fg,
+                                          e->dice_last, e->miou};
+    if (write_metrics(r, err))
+        return -1;
+    if (e->best && save_best(r, s, e, it, err))
+        return -1;
+    return save_last(r, s, e, it, opt, err);
+}
+
+/* The middle slice of the first validation cases, predicted with the
+ * stage's result (now in the store). */
+static int write_overlays(train_run *r, const rt_stage_spec *s, rt_error *err)
+{
+    if (!s->eval || !s->val)
+        return 0;
+    rt_interp *ev = rt_interp_new(s->eval, s->seed, s->threads);
+    for (int i = 0; i < s->eval->n_values; i++) {
+        const rt_value *v = &s->eval->values[i];
+        rt_tensor *have = v->name ? rt_store_get(r->store, v->name) : NULL;
+        if ((v->kind == RT_VAL_PARAM || v->kind == RT_VAL_BUFFER) && have &&
+            rt_type_equal(&have->type, &v->type))
+            memcpy(rt_interp_value_at(ev, i)->data, have->data,
+                   (size_t)rt_type_numel(&v->type) * rt_dtype_size(v->type.dtype));
+    }
+    int rc = 0;
+    for (int ci = 0; ci < s->val->n && ci < 3 && rc == 0; ci++) {
+        const rt_case *c = &s->val->cases[ci];
+        int32_t *map = seg_xcalloc((size_t)rt_case_numel(c), sizeof *map);
+        rc = rt_predict_case(s, ev, ci, map, err);
+        int64_t z = c->nsp == 3 ? c->size[0] / 2 : 0;
+        int h = (int)c->size[c->nsp - 2], w = (int)c->size[c->nsp - 1];
+        char leaf[300];
+        snprintf(leaf, sizeof leaf, "overlays/%s-case%d.png", s->name, ci);
+        char *p = path_in(r, leaf);
+        if (rc == 0)
+            rc = rt_report_overlay(p, c->image + z * h * w, c->label + z * h * w, map + z * h * w, h, w, err);
+        seg_free(p);
+        seg_free(map);
+    }
+    rt_interp_free(ev);
+    return rc;
+}
+
+/* ------------------------------------------------------------- resume */
+
+typedef struct resume_state {
+    rt_ckpt *last;          /* RUN/ckpt/last.safetensors */
+    int stage;              /* stage it was written in */
+    int epoch;
+    int done;               /* that stage had finished */
+} resume_state;
+
+static double meta_d(const rt_ckpt *c, const char *k)
+{
+    const char *v = rt_ckpt_meta(c, k);
+    return v ? strtod(v, NULL) : 0;
+}
+
+static int store_load(rt_store *st, const rt_ckpt *c)
+{
+    for (int i = 0; i < rt_ckpt_count(c); i++) {
+        const rt_ckpt_entry *e = rt_ckpt_at(c, i);
+        if (!strncmp(e->name, RT_OPTIM_PREFIX, strlen(RT_OPTIM_PREFIX)) || e->dtype != RT_CKPT_F32)
+            continue;
+        rt_type t = {.dtype = RT_F32, .rank = e->rank};
+        memcpy(t.dim, e->dim, sizeof t.dim);
+        rt_tensor *x = rt_tensor_new(&t);
+        memcpy(x->data, e->data, (size_t)e->nbytes);
+        char key[600];
+        snprintf(key, sizeof key, "trained_by.%s", e->name);
+        rt_store_put(st, e->name, x, rt_ckpt_meta(c, key));
+        rt_tensor_free(x);
+    }
+    return 0;
+}
+
+static int resume_open(train_run *r, resume_state *rs, rt_error *err)
+{
+    char *p = path_in(r, "ckpt/last.safetensors");
+    rs->last = rt_ckpt_read(p, err);
+    seg_free(p);
+    if (!rs->last)
+        return -1;
+    const char *sched = rt_ckpt_meta(rs->last, "schedule");
+    if (!sched || strcmp(sched, r->s->name)) {
+        rt_error_set(err, "%s: the checkpoint is of schedule '%s', not '%s'", r->dir,
+                     sched ? sched : "?", r->s->name);
+        return -1;
+    }
+    if ((uint64_t)meta_d(rs->last, "seed") != r->o->seed) {
+        rt_error_set(err, "%s: the run used --seed %.0f; resume with the same seed", r->dir,
+                     meta_d(rs->last, "seed"));
+        return -1;
+    }
+    rs->stage = (int)meta_d(rs->last, "stage_index");
+    rs->epoch = (int)meta_d(rs->last, "epoch");
+    rs->done = meta_d(rs->last, "stage_done") != 0;
+    return store_load(r->store, rs->last);
+}
+
+/* ---------------------------------------------------------------- --init */
+
+static int init_from(train_run *r, const char *path, rt_error *err)
+{
+    rt_ckpt *c = rt_ckpt_read(path, err);
+    if (!c)
+        return -1;
+    store_load(r->store, c);
+    printf("init: %d tensors from %s\n", rt_ckpt_count(c), path);
+    rt_ckpt_free(c);
+    return 0;
+}
+
+/* ----------------------------------------------------------------- stages */
+
+static void print_inheritance(const train_run *r, const rt_stage_spec *s)
+{
+    int inherited = 0, fresh = 0, dropped = 0;
+    const rt_program *p = s->train;
+    for (int i = 0; i < p->n_values; i++) {
+        const rt_value *v = &p->values[i];
+        if (v->kind != RT_VAL_PARAM && v->kind != RT_VAL_BUFFER)
+            continue;
+        rt_tensor *t = rt_store_get(r->store, v->name);
+        if (t && rt_type_equal(&t->type, &v->type))
+            inherited++;
+        else
+            fresh++;
+    }
+    for (int i = 0; i < rt_store_count(r->store); i++) {
+        int used = 0;
+        for (int j = 0; j < p->n_values && !used; j++)
+            used = p->values[j].name && !strcmp(p->values[j].name, rt_store_name(r->store, i));
+        dropped += !used;
+    }
+    printf("stage %s: %d tensors inherited, %d new, %d dropped; training %d tensors%s\n", s->name,
+           inherited, fresh, dropped, s->n_trainable, r->o->verbose ? ":" : "");
+    for (int i = 0; r->o->verbose && i < s->n_trainable; i++)
+        printf("  train %s\n", s->trainable[i]);
+}
+
+static int val_stream(const seg_schedule *s, const seg_stage *st)
+{
+    const seg_scall *const *lists[3] = {st->until, st->validate, &st->checkpoint};
+    int ns[3] = {st->n_until, st->n_validate, st->checkpoint ? 1 : 0};
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; i < ns[l]; i++)
+            for (int a = 0; a < lists[l][i]->n; a++) {
+                const seg_sv *v = &lists[l][i]->args[a];
+                if (v->kind == SEG_SV_CALL)
+                    for (int b = 0; b < v->call->n; b++)
+                        if (v->call->args[b].kind == SEG_SV_STREAM)
+                            return (int)v->call->args[b].i;
+            }
+    for (int i = 0; i < s->n_data; i++)
+        if (!strcmp(s->data[i].name, "val"))
+            return i;
+    return -1;
+}
+
+static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dataset *data,
+                     const train_overrides *ov, const resume_state *rs, rt_error *err)
+{
+    const seg_stage *st = &r->s->stages[k];
+    train_stage ts = {.arena = seg_arena_new()};
+    int rc = train_build_stage(prog, r->s, k, d, &ts, err);
+    rt_stage_spec *sp = &ts.spec;
+    for (int i = 0; rc == 0 && i < st->n_streams; i++)
+        sp->streams[i].ds = &data[st->streams[i]];
+    int v = val_stream(r->s, st);
+    sp->val = v >= 0 ? &data[v] : NULL;
+    sp->classes = train_classes(r->s, st->streams[0]);
+    if (rc == 0)
+        rc = train_settings(r->s, k, ov, sp, err);
+    rt_resume res = {0};
+    rt_store *best = NULL;
+    if (rc == 0 && rs && rs->stage == k) {
+        res.epoch = rs->epoch;
+        res.ema = meta_d(rs->last, "ema");
+        res.best_ema = meta_d(rs->last, "best_ema");
+        res.bad_epochs = (int)meta_d(rs->last, "bad_epochs");
+        res.best_metric = meta_d(rs->last, "best_metric");
+        res.ckpt = rs->last;
+        char leaf[300];
+        snprintf(leaf, sizeof leaf, "ckpt/best-%s.safetensors", st->name);
+        char *p = path_in(r, leaf);
+        rt_ckpt *b = rt_ckpt_read(p, err);
+        seg_free(p);
+        if (b) {
+            best = rt_store_new();
+            store_load(best, b);
+            res.best = best;
+            rt_ckpt_free(b);
+        }
+        printf("stage %s: resuming after epoch %d\n", st->name, rs->epoch);
+    }
+    if (rc == 0) {
+        print_inheritance(r, sp);
+        rt_train_hooks h = {r, on_step, on_epoch};
+        r->stage_epochs_done = 0;
+        rc = rt_train_stage(sp, r->store, res.epoch ? &res : NULL, &h, err);
+    }
+    if (rc == 0)
+        rc = write_overlays(r, sp, err);
+    rt_store_free(best);
+    train_stage_free(&ts);
+    return rc;
+}
+
+/* ------------------------------------------------------------- command */
+
+static int parse_overrides(const cli_opts *o, train_overrides *ov)
+{
+    memset(ov, 0, sizeof *ov);
+    ov->seed = o->seed;
+    ov->threads = o->threads > 0 ? o->threads : rt_pool_default_threads();
+    for (int i = 0; i < o->n_settings; i++) {
+        const seg_setting *s = &o->settings[i];
+        char *end;
+        long v = strtol(s->value, &end, 10);
+        if (!strcmp(s->key, "B") && o->default_b)
+            continue;
+        if (*end || v <= 0 || (strcmp(s->key, "epochs") && strcmp(s->key, "steps"))) {
+            cli_error("train: --set takes epochs=N or steps=N (positive integers), not '%s=%s'",
+                      s->key, s->value);
+            return CLI_USAGE;
+        }
+        *(strcmp(s->key, "epochs") ? &ov->steps : &ov->epochs) = (int)v;
+    }
+    return CLI_OK;
+}
+
+static const seg_schedule *pick_schedule(const cli_opts *o, seg_program *p)
+{
+    const char **names;
+    int n = seg_program_schedules(p, &names);
+    const char *want = o->schedule ? o->schedule : n ? names[n - 1] : NULL;
+    const seg_schedule *s = want ? seg_program_schedule(p, want) : NULL;
+    if (!s)
+        cli_error("%s: %s", o->files[0], want ? "no such schedule" : "the file has no schedule");
+    if (!s && want)
+        for (int i = 0; i < n; i++)
+            fprintf(stderr, "  schedule %s\n", names[i]);
+    return s;
+}
+
+static int default_dir(train_run *r)
+{
+    char buf[512];
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    snprintf(buf, sizeof buf, "runs/%s-%04d%02d%02d-%02d%02d%02d", r->s->name, tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    r->dir_owned = seg_xstrdup(buf);
+    r->dir = r->dir_owned;
+    return 0;
+}
+
+static int prepare_dir(train_run *r, rt_error *err)
+{
+    if (make_dir("runs", err) && !r->o->out && !r->o->resume)
+        return -1;
+    if (make_dir(r->dir, err))
+        return -1;
+    char *c = path_in(r, "ckpt"), *v = path_in(r, "overlays");
+    int rc = make_dir(c, err) || make_dir(v, err);
+    seg_free(c);
+    seg_free(v);
+    return rc ? -1 : (r->o->resume ? 0 : copy_source(r, err));
+}
+
+static int load_all_data(const seg_schedule *s, rt_dataset *data, rt_error *err)
+{
+    for (int i = 0; i < s->n_data; i++) {
+        if (train_load_data(s, i, &data[i], err))
+            return -1;
+        printf("data %s: %d cases\n", s->data[i].name, data[i].n);
+    }
+    return 0;
+}
+
+static int train_body(train_run *r, seg_program *prog, seg_diag *d, const train_overrides *ov,
+                      rt_error *err)
+{
+    const seg_schedule *s = r->s;
+    rt_dataset *data = seg_xcalloc((size_t)(s->n_data ? s->n_data : 1), sizeof *data);
+    resume_state rs = {0};
+    int rc = prepare_dir(r, err);
+    if (rc == 0 && r->o->resume)
+        rc = resume_open(r, &rs, err);
+    if (rc == 0 && r->o->init)
+        rc = init_from(r, r->o->init, err);
+    if (rc == 0)
+        rc = load_all_data(s, data, err);
+    int first = r->o->resume ? rs.stage + rs.done : 0;
+    for (int k = first; rc == 0 && k < s->n_stages; k++)
+        rc = run_stage(r, prog, d, k, data, ov, r->o->resume && k == rs.stage ? &rs : NULL, err);
+    for (int i = 0; i < s->n_data; i++)
+        rt_dataset_free(&data[i]);
+    seg_free(data);
+    rt_ckpt_free(rs.last);
+    return rc;
+}
+
+static void final_summary(const train_run *r)
+{
+    for (int k = 0; k < r->s->n_stages; k++) {
+        double best = NAN, last_les = NAN;
+        for (int i = 0; i < r->n_rows; i++)
+            if (r->rows[i].stage == k && (isnan(best) || r->rows[i].val_metric > best))
+                best = r->rows[i].val_metric, last_les = r->rows[i].val_last;
+        if (!isnan(best))
+            printf("stage %s: best validation Dice %.4f (foreground), lesion Dice %.4f\n",
+                   r->s->stages[k].name, best, last_les);
+    }
+    printf("run folder: %s\n", r->dir);
+}
+
+int cli_cmd_train(const cli_opts *o)
+{
+    train_overrides ov;
+    int code = parse_overrides(o, &ov);
+    if (code)
+        return code;
+    seg_diag *d = seg_diag_new(stderr);
+    seg_program *prog = seg_load(o->files[0], d);
+    train_run r = {.o = o, .tty = isatty(1)};
+    code = CLI_BAD_PROGRAM;
+    if (prog && (r.s = pick_schedule(o, prog)) != NULL) {
+        r.dir = o->resume ? o->resume : o->out;
+        if (!r.dir)
+            default_dir(&r);
+        r.store = rt_store_new();
+        rt_error err = {{0}};
+        double t0 = (double)time(NULL);
+        code = train_body(&r, prog, d, &ov, &err) ? CLI_RUNTIME : CLI_OK;
+        if (code)
+            cli_error("%s", err.msg);
+        else
+            final_summary(&r);
+        printf("wall time: %.0f s\n", (double)time(NULL) - t0);
+        rt_store_free(r.store);
+    }
+    seg_free(r.rows);
+    seg_free(r.dir_owned);
+    seg_program_free(prog);
+    seg_diag_free(d);
+    return code;
+}

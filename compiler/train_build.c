@@ -1,0 +1,386 @@
+/* train_build.c — turns a checked schedule (lang/schedule.h) into what the
+ * runtime's stage runner needs: datasets with their preprocessing, and per
+ * stage the compiled training and evaluation programs and settings.
+ *
+ * The training program of a stage is the stage graph (every model, the
+ * loss, frozen flags already set by sema) with grad() expanded, the
+ * backward graph appended by ir_autodiff and one output "grad:<param>" per
+ * trainable parameter. Everything is checked here, before any step runs:
+ * a learning rate of NaN, a patch that does not match the net, an empty
+ * dataset, a constant image all fail with a message naming the setting or
+ * the case.
+ */
+#include "cli.h"
+#include "../lang/schedule.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ----------------------------------------------------------- datasets */
+
+/* Keys of synthetic() that are not generator options. */
+static int synth_meta_key(const char *k)
+{
+    static const char *const keys[] = {"kind", "labels", "label", "distance", "lesions"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(k, keys[i]))
+            return 1;
+    return 0;
+}
+
+static int sv_numbers(const seg_sv *v, double *out, int max)
+{
+    if (v->kind == SEG_SV_INT || v->kind == SEG_SV_FLOAT || v->kind == SEG_SV_BOOL) {
+        out[0] = v->kind == SEG_SV_FLOAT ? v->f : (double)v->i;
+        return 1;
+    }
+    if (v->kind != SEG_SV_LIST)
+        return 0;
+    int n = 0;
+    for (int i = 0; i < v->n_items && n < max; i++)
+        n += sv_numbers(&v->items[i], out + n, max - n);
+    return n;
+}
+
+static int load_synthetic(const seg_scall *src, rt_dataset *ds, rt_error *err)
+{
+    rt_synth_opts o;
+    if (rt_synth_opts_init(&o, seg_scall_str(src, "kind", ""), err))
+        return -1;
+    for (int i = 0; i < src->n; i++) {
+        double v[8];
+        if (!src->given[i] || synth_meta_key(src->keys[i]))
+            continue;
+        int n = sv_numbers(&src->args[i], v, 8);
+        if (n > 0 && rt_synth_opts_set(&o, src->keys[i], v, n, err))
+            return -1;
+    }
+    if (rt_synth_opts_check(&o, err))
+        return -1;
+    return rt_dataset_synthetic(ds, &o, err);
+}
+
+static int load_files(const seg_scall *src, rt_dataset *ds, rt_error *err)
+{
+    int classes = (int)seg_scall_int(src, "classes", 2);
+    const char *list = seg_scall_str(src, "list", NULL);
+    if (list)
+        return rt_dataset_list(ds, list, classes, err);
+    const char *images = seg_scall_str(src, "images", NULL);
+    const char *labels = seg_scall_str(src, "labels", NULL);
+    if (!images || !labels) {
+        rt_error_set(err, "%s(): give images and labels globs, or list", src->name);
+        return -1;
+    }
+    return rt_dataset_glob(ds, images, labels, classes, err);
+}
+
+static int preprocess(const seg_schedule *s, rt_dataset *ds, rt_error *err)
+{
+    for (int k = 0; k < s->n_preprocess; k++) {
+        const seg_scall *p = s->preprocess[k];
+        for (int i = 0; i < ds->n; i++) {
+            rt_case *c = &ds->cases[i];
+            int rc = 0;
+            if (!strcmp(p->name, "clip"))
+                rt_case_clip(c, (float)seg_scall_num(p, "lo", 0), (float)seg_scall_num(p, "hi", 1));
+            else if (!strcmp(p->name, "minmax"))
+                rc = rt_case_minmax(c, err);
+            else if (!strcmp(p->name, "zscore"))
+                rc = rt_case_zscore(c, err);
+            else if (!strcmp(p->name, "resample")) {
+                double v[3] = {1, 1, 1};
+                int n = sv_numbers(seg_scall_arg(p, "spacing"), v, 3);
+                float sp[3] = {(float)v[0], (float)v[n > 1], (float)v[n > 2 ? 2 : 0]};
+                rc = rt_case_resample(c, sp, err);
+            }
+            if (rc)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int train_load_data(const seg_schedule *s, int index, rt_dataset *ds, rt_error *err)
+{
+    const seg_scall *src = s->data[index].source;
+    int rc = !strcmp(src->name, "synthetic") ? load_synthetic(src, ds, err) : load_files(src, ds, err);
+    if (rc == 0 && ds->n == 0) {
+        rt_error_set(err, "data '%s' has no cases", s->data[index].name);
+        return -1;
+    }
+    if (rc == 0)
+        rc = preprocess(s, ds, err);
+    if (rc) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        rt_error_set(err, "data '%s': %s", s->data[index].name, msg);
+    }
+    return rc;
+}
+
+int train_classes(const seg_schedule *s, int index)
+{
+    const seg_scall *src = s->data[index].source;
+    if (!strcmp(src->name, "synthetic"))
+        return 3; /* background, organ, lesion */
+    return (int)seg_scall_int(src, "classes", 2);
+}
+
+/* ----------------------------------------------------------- programs */
+
+static ir_id find_output(const ir_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_outputs; i++)
+        if (!strcmp(g->outputs[i].name, name))
+            return g->outputs[i].id;
+    return -1;
+}
+
+static ir_id find_input(const ir_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == OP_INPUT && !strcmp(g->nodes[i].name, name))
+            return i;
+    return -1;
+}
+
+/* Expand grad(), differentiate, expose gradients of the trainable params. */
+static rt_program *compile_train(ir_graph *g, const seg_stage *st, ir_ad_stats *stats, rt_error *err)
+{
+    char msg[256];
+    ir_graph *x = ir_expand_grads(g, stats, msg, sizeof msg);
+    if (!x) {
+        rt_error_set(err, "stage '%s': %s", st->name, msg);
+        return NULL;
+    }
+    ir_id loss = find_output(x, "loss");
+    ir_id *grads = seg_xcalloc((size_t)x->n_nodes, sizeof *grads);
+    rt_program *p = NULL;
+    if (ir_autodiff(x, loss, grads, stats, msg, sizeof msg) < 0) {
+        rt_error_set(err, "stage '%s': %s", st->name, msg);
+    } else {
+        for (ir_id v = 0; v < x->n_nodes && v < loss; v++)
+            if (grads[v] >= 0)
+                ir_add_output(x, seg_arena_printf(x->arena, "grad:%s", x->nodes[v].name), grads[v]);
+        p = ir_lower(x);
+    }
+    seg_free(grads);
+    ir_graph_free(x);
+    return p;
+}
+
+static rt_program *compile_eval(ir_graph *g, const seg_stage *st, rt_error *err)
+{
+    char msg[256];
+    ir_graph *x = ir_expand_grads(g, NULL, msg, sizeof msg);
+    if (!x) {
+        rt_error_set(err, "stage '%s': %s", st->name, msg);
+        return NULL;
+    }
+    rt_program *p = ir_lower(x);
+    ir_graph_free(x);
+    return p;
+}
+
+/* The prediction: the first output that is not the loss and has the
+ * image's rank. Sigmoid channels are read as nested regions. */
+static int pick_prediction(const ir_graph *g, rt_stage_spec *sp, train_stage *ts)
+{
+    ir_id img = find_input(g, "image");
+    for (int i = 0; i < g->n_outputs; i++) {
+        const ir_node *n = &g->nodes[g->outputs[i].id];
+        if (!strcmp(g->outputs[i].name, "loss") || n->type.rank != g->nodes[img].type.rank)
+            continue;
+        ts->pred_name = seg_xstrdup(g->outputs[i].name);
+        sp->pred_output = ts->pred_name;
+        sp->pred_nested = n->op == OP_SIGMOID;
+        return 0;
+    }
+    return -1;
+}
+
+static int net_geometry(const ir_graph *g, rt_stage_spec *sp, rt_error *err)
+{
+    ir_id img = find_input(g, "image");
+    if (img < 0) {
+        rt_error_set(err, "stage '%s': the model has no input named 'image'", sp->name);
+        return -1;
+    }
+    const rt_type *t = &g->nodes[img].type;
+    sp->batch = (int)t->dim[0];
+    sp->channels = (int)t->dim[1];
+    sp->nsp = t->rank - 2;
+    for (int i = 0; i < 3; i++)
+        sp->patch[i] = i < sp->nsp ? t->dim[2 + i] : 1;
+    return 0;
+}
+
+static rt_label_kind label_kind(const ir_graph *g, const char *prefix)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%slabel", prefix);
+    ir_id l = find_input(g, name);
+    if (l < 0)
+        return RT_LABEL_NONE;
+    return g->nodes[l].type.dtype == RT_I32 ? RT_LABEL_INDEX : RT_LABEL_MASK;
+}
+
+int train_build_stage(seg_program *p, const seg_schedule *s, int k, seg_diag *d,
+                      train_stage *ts, rt_error *err)
+{
+    const seg_stage *st = &s->stages[k];
+    rt_stage_spec *sp = &ts->spec;
+    sp->name = st->name;
+    sp->index = k;
+    ir_graph *g = seg_stage_graph(p, s, k, 1, d);
+    ir_graph *ge = g ? seg_stage_graph(p, s, k, 0, d) : NULL;
+    int rc = -1;
+    if (!g || !ge) {
+        rt_error_set(err, "stage '%s' does not compile", st->name);
+        goto done;
+    }
+    if (net_geometry(g, sp, err))
+        goto done;
+    ts->train = compile_train(g, st, &ts->stats, err);
+    ts->eval = ts->train ? compile_eval(ge, st, err) : NULL;
+    if (!ts->eval)
+        goto done;
+    sp->train = ts->train;
+    sp->eval = ts->eval;
+    if (pick_prediction(ge, sp, ts)) {
+        sp->eval = NULL; /* nothing to validate */
+    }
+    for (int i = 0; i < st->n_streams; i++) {
+        sp->streams[i].prefix = i == 0 ? "" : seg_arena_printf(ts->arena, "%s.", s->data[st->streams[i]].name);
+        sp->streams[i].label = label_kind(g, sp->streams[i].prefix);
+    }
+    sp->n_streams = st->n_streams;
+    sp->trainable = st->trainable;
+    sp->n_trainable = st->n_trainable;
+    rc = 0;
+done:
+    ir_graph_free(g);
+    ir_graph_free(ge);
+    return rc;
+}
+
+void train_stage_free(train_stage *ts)
+{
+    rt_program_free(ts->train);
+    rt_program_free(ts->eval);
+    seg_free(ts->pred_name);
+    seg_arena_free(ts->arena);
+    memset(ts, 0, sizeof *ts);
+}
+
+/* ------------------------------------------------------------ settings */
+
+static int optimizer_of(const seg_stage *st, rt_optim_config *c, rt_error *err)
+{
+    const seg_scall *o = st->optimizer;
+    const char *kind = o ? o->name : "adam";
+    rt_optim_config_init(c, !strcmp(kind, "sgd") ? RT_OPTIM_SGD
+                            : !strcmp(kind, "adamw") ? RT_OPTIM_ADAMW : RT_OPTIM_ADAM);
+    if (o) {
+        c->lr = seg_scall_num(o, "lr", c->lr);
+        c->weight_decay = seg_scall_num(o, "weight_decay", c->weight_decay);
+        c->momentum = seg_scall_num(o, "momentum", c->momentum);
+        c->nesterov = (int)seg_scall_int(o, "nesterov", 0);
+        c->beta1 = seg_scall_num(o, "beta1", c->beta1);
+        c->beta2 = seg_scall_num(o, "beta2", c->beta2);
+        c->eps = seg_scall_num(o, "eps", c->eps);
+    }
+    if (!isfinite(c->lr) || c->lr <= 0) {
+        rt_error_set(err, "stage '%s': optimizer %s(): lr must be a positive number, not %g",
+                     st->name, kind, c->lr);
+        return -1;
+    }
+    return 0;
+}
+
+static void stop_rules(const seg_stage *st, rt_stage_spec *sp)
+{
+    sp->max_epochs = 0;
+    for (int i = 0; i < st->n_until; i++) {
+        const seg_scall *u = st->until[i];
+        if (!strcmp(u->name, "epochs"))
+            sp->max_epochs = (int)seg_scall_int(u, "n", 50);
+        else if (!strcmp(u->name, "steps"))
+            sp->max_epochs = (int)((seg_scall_int(u, "n", 1000) + sp->steps_per_epoch - 1) /
+                                   sp->steps_per_epoch);
+        else if (!strcmp(u->name, "plateau")) {
+            sp->plateau = 1;
+            sp->plateau_patience = (int)seg_scall_int(u, "patience", 5);
+            sp->plateau_delta = seg_scall_num(u, "delta", 0);
+            sp->plateau_ema = seg_scall_num(u, "ema", 0);
+        }
+    }
+    if (sp->max_epochs <= 0)
+        sp->max_epochs = 50; /* a plateau rule alone still needs a bound */
+}
+
+static void lr_schedule(const seg_stage *st, rt_stage_spec *sp)
+{
+    const seg_scall *l = st->lr;
+    double total = (double)sp->max_epochs * sp->steps_per_epoch;
+    const char *kind = l ? l->name : "constant";
+    rt_sched_kind k = !strcmp(kind, "poly") ? RT_SCHED_POLY : !strcmp(kind, "cosine") ? RT_SCHED_COSINE
+                      : !strcmp(kind, "step") ? RT_SCHED_STEP : RT_SCHED_CONSTANT;
+    rt_sched_init(&sp->lr, k, sp->optim.lr);
+    sp->lr.total = total;
+    if (l) {
+        sp->lr.power = seg_scall_num(l, "power", 0.9);
+        sp->lr.eta_min = seg_scall_num(l, "min", 0);
+        sp->lr.step_size = seg_scall_num(l, "every", 1) * sp->steps_per_epoch;
+        sp->lr.gamma = seg_scall_num(l, "gamma", 0.1);
+    }
+}
+
+static void augmentation(const seg_schedule *s, rt_stage_spec *sp)
+{
+    rt_augment_opts *a = &sp->aug;
+    rt_augment_opts_init(a, (uint64_t)s->seed);
+    a->p_flip = a->p_rot90 = a->p_scale = a->p_shift = a->p_noise = 0;
+    for (int i = 0; i < s->n_augment; i++) {
+        const seg_scall *c = s->augment[i];
+        float p = (float)seg_scall_num(c, "p", 0);
+        if (!strcmp(c->name, "flip"))
+            a->p_flip = p;
+        else if (!strcmp(c->name, "rot90"))
+            a->p_rot90 = p;
+        else if (!strcmp(c->name, "scale")) {
+            a->p_scale = p;
+            a->scale_lo = (float)seg_scall_num(c, "lo", 0.75);
+            a->scale_hi = (float)seg_scall_num(c, "hi", 1.25);
+        } else if (!strcmp(c->name, "shift")) {
+            a->p_shift = p;
+            a->shift = (float)seg_scall_num(c, "amount", 0.1);
+        } else if (!strcmp(c->name, "noise")) {
+            a->p_noise = p;
+            a->noise_max = (float)seg_scall_num(c, "max", 0.1);
+        }
+    }
+    sp->augment = s->n_augment > 0;
+}
+
+int train_settings(const seg_schedule *s, int k, const train_overrides *ov, rt_stage_spec *sp,
+                   rt_error *err)
+{
+    const seg_stage *st = &s->stages[k];
+    if (optimizer_of(st, &sp->optim, err))
+        return -1;
+    const rt_dataset *primary = sp->streams[0].ds;
+    sp->steps_per_epoch = ov->steps > 0 ? ov->steps : (primary->n + sp->batch - 1) / sp->batch;
+    stop_rules(st, sp);
+    if (ov->epochs > 0 && ov->epochs < sp->max_epochs)
+        sp->max_epochs = ov->epochs;
+    lr_schedule(st, sp);
+    if (rt_sched_check(&sp->lr, err))
+        return -1;
+    augmentation(s, sp);
+    sp->fg_fraction = 0.33f;
+    sp->seed = ov->seed;
+    sp->threads = ov->threads;
+    return 0;
+}

@@ -1,0 +1,571 @@
+/* train.c — runs one training stage on the reference interpreter.
+ *
+ * A step: sample a batch of patches from every stream (foreground
+ * oversampling, deterministic in (seed, epoch, batch)), augment it
+ * (deterministic in (seed, step)), set the program's inputs, run forward +
+ * backward, check the loss is finite, optionally clip, and let the
+ * optimizer update the trainable parameters in place inside the
+ * interpreter (the grads are the program's "grad:<param>" outputs).
+ *
+ * An epoch ends with validation: the eval program (inference-mode batch
+ * norm, no dropout) runs over every validation case in tiles of the net's
+ * input size (sliding window without overlap; the last tile of an axis is
+ * aligned to the end), and the per-voxel classes feed one confusion matrix
+ * for the whole set. The stop rule is a plateau of an exponential moving
+ * average of the foreground Dice, with a patience, or the epoch limit.
+ *
+ * Everything that varies from run to run is a function of the seed and
+ * the step counters, so a resumed run reaches the same weights.
+ */
+#include "runtime.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct trainer {
+    const rt_stage_spec *s;
+    rt_interp *train;
+    rt_interp *eval;
+    rt_optim *optim;
+    rt_batch batch[RT_MAX_STREAMS];
+    rt_tensor *label_buf[RT_MAX_STREAMS]; /* converted label input */
+    rt_tensor *image_buf[RT_MAX_STREAMS];
+    rt_tensor *dist_buf[RT_MAX_STREAMS];
+    rt_tensor *progress;                  /* rank-0 f32 */
+    uint64_t step;                        /* global step in the stage */
+} trainer;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int64_t patch_voxels(const rt_stage_spec *s)
+{
+    int64_t v = 1;
+    for (int i = 0; i < s->nsp; i++)
+        v *= s->patch[i];
+    return v;
+}
+
+/* Input tensor types of one stream. */
+static rt_type input_type(const rt_stage_spec *s, int channels, int with_channel_axis,
+                          rt_dtype dt)
+{
+    rt_type t = {.dtype = dt, .rank = 0};
+    t.dim[t.rank++] = s->batch;
+    if (with_channel_axis)
+        t.dim[t.rank++] = channels;
+    for (int i = 0; i < s->nsp; i++)
+        t.dim[t.rank++] = s->patch[i];
+    return t;
+}
+
+static int program_has(const rt_program *p, const char *name)
+{
+    for (int i = 0; i < p->n_values; i++)
+        if (p->values[i].name && p->values[i].kind == RT_VAL_INPUT && !strcmp(p->values[i].name, name))
+            return 1;
+    return 0;
+}
+
+static void batch_alloc(const rt_stage_spec *s, rt_batch *b, int want_dist)
+{
+    int64_t v = patch_voxels(s);
+    b->n = s->batch;
+    b->channels = s->channels;
+    b->nsp = s->nsp;
+    for (int i = 0; i < 3; i++)
+        b->size[i] = i < s->nsp ? s->patch[i] : 1;
+    b->image = seg_xcalloc((size_t)(s->batch * s->channels * v), sizeof(float));
+    b->label = seg_xcalloc((size_t)(s->batch * v), sizeof(int32_t));
+    b->dist = want_dist ? seg_xcalloc((size_t)(s->batch * v), sizeof(float)) : NULL;
+}
+
+static void batch_release(rt_batch *b)
+{
+    seg_free(b->image);
+    seg_free(b->label);
+    seg_free(b->dist);
+    memset(b, 0, sizeof *b);
+}
+
+static char *input_name(const char *prefix, const char *field, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s%s", prefix, field);
+    return buf;
+}
+
+static void trainer_buffers(trainer *t)
+{
+    const rt_stage_spec *s = t->s;
+    for (int k = 0; k < s->n_streams; k++) {
+        char name[128];
+        int want_dist = program_has(s->train, input_name(s->streams[k].prefix, "dist", name, sizeof name));
+        batch_alloc(s, &t->batch[k], want_dist);
+        rt_type it = input_type(s, s->channels, 1, RT_F32);
+        t->image_buf[k] = rt_tensor_new(&it);
+        rt_type lt = s->streams[k].label == RT_LABEL_INDEX ? input_type(s, 1, 0, RT_I32)
+                                                          : input_type(s, 1, 1, RT_F32);
+        t->label_buf[k] = rt_tensor_new(&lt);
+        rt_type dt = input_type(s, 1, 1, RT_F32);
+        t->dist_buf[k] = rt_tensor_new(&dt);
+    }
+    rt_type pt = {.dtype = RT_F32, .rank = 0};
+    t->progress = rt_tensor_new(&pt);
+}
+
+/* Copy a filled batch into the input tensors of a program. */
+static int feed(trainer *t, rt_interp *it, const rt_program *p, int k, rt_error *err)
+{
+    const rt_stage_spec *s = t->s;
+    const rt_batch *b = &t->batch[k];
+    int64_t v = patch_voxels(s) * s->batch;
+    char name[128];
+    memcpy(t->image_buf[k]->data, b->image, (size_t)(v * s->channels) * sizeof(float));
+    if (rt_interp_set_input(it, input_name(s->streams[k].prefix, "image", name, sizeof name),
+                            t->image_buf[k], err))
+        return -1;
+    if (program_has(p, input_name(s->streams[k].prefix, "label", name, sizeof name))) {
+        if (s->streams[k].label == RT_LABEL_INDEX)
+            memcpy(t->label_buf[k]->data, b->label, (size_t)v * sizeof(int32_t));
+        else
+            for (int64_t i = 0; i < v; i++)
+                rt_f32(t->label_buf[k])[i] = b->label[i] > 0;
+        if (rt_interp_set_input(it, name, t->label_buf[k], err))
+            return -1;
+    }
+    if (b->dist && program_has(p, input_name(s->streams[k].prefix, "dist", name, sizeof name))) {
+        memcpy(t->dist_buf[k]->data, b->dist, (size_t)v * sizeof(float));
+        if (rt_interp_set_input(it, name, t->dist_buf[k], err))
+            return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------- parameters */
+
+/* Start from the store where names and types match. */
+static void inherit(const rt_stage_spec *s, rt_interp *it, const rt_store *store)
+{
+    for (int i = 0; i < s->train->n_values; i++) {
+        const rt_value *v = &s->train->values[i];
+        if (v->kind != RT_VAL_PARAM && v->kind != RT_VAL_BUFFER)
+            continue;
+        rt_tensor *have = rt_store_get(store, v->name);
+        rt_tensor *dst = rt_interp_value_at(it, i);
+        if (have && rt_type_equal(&have->type, &dst->type))
+            memcpy(dst->data, have->data,
+                   (size_t)rt_type_numel(&have->type) * rt_dtype_size(have->type.dtype));
+    }
+}
+
+/* Copy params and buffers by name between two interpreters. */
+static void copy_state(const rt_program *from_p, rt_interp *from, const rt_program *to_p,
+                       rt_interp *to)
+{
+    for (int i = 0; i < to_p->n_values; i++) {
+        const rt_value *v = &to_p->values[i];
+        if (v->kind != RT_VAL_PARAM && v->kind != RT_VAL_BUFFER)
+            continue;
+        rt_tensor *src = rt_interp_value(from, v->name);
+        rt_tensor *dst = rt_interp_value_at(to, i);
+        (void)from_p;
+        if (src && rt_type_equal(&src->type, &dst->type))
+            memcpy(dst->data, src->data,
+                   (size_t)rt_type_numel(&src->type) * rt_dtype_size(src->type.dtype));
+    }
+}
+
+static int build_optimizer(trainer *t, rt_error *err)
+{
+    const rt_stage_spec *s = t->s;
+    t->optim = rt_optim_new(&s->optim, err);
+    if (!t->optim)
+        return -1;
+    for (int i = 0; i < s->n_trainable; i++) {
+        char gname[512];
+        snprintf(gname, sizeof gname, "grad:%s", s->trainable[i]);
+        rt_tensor *p = rt_interp_value(t->train, s->trainable[i]);
+        rt_tensor *g = rt_interp_output(t->train, gname);
+        if (!p || !g) {
+            rt_error_set(err, "stage '%s': parameter '%s' has no gradient in the training program",
+                         s->name, s->trainable[i]);
+            return -1;
+        }
+        rt_optim_add(t->optim, s->trainable[i], rt_f32(p), rt_f32(g), (size_t)rt_type_numel(&p->type));
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- steps */
+
+static int sample(trainer *t, uint64_t epoch, uint64_t index, rt_error *err)
+{
+    const rt_stage_spec *s = t->s;
+    for (int k = 0; k < s->n_streams; k++) {
+        rt_sampler sm;
+        rt_patch patches[256];
+        SEG_ASSERT(s->batch <= 256);
+        rt_sampler_init(&sm, s->nsp, s->patch, s->batch, s->seed * 31 + (uint64_t)k * 7919 + (uint64_t)s->index);
+        sm.fg_fraction = s->streams[k].label == RT_LABEL_NONE ? 0 : s->fg_fraction;
+        if (rt_sampler_batch(&sm, s->streams[k].ds, epoch, index, patches, err) ||
+            rt_batch_fill(&t->batch[k], s->streams[k].ds, patches, err))
+            return -1;
+        if (s->augment) {
+            rt_augment_opts a = s->aug;
+            a.seed = s->seed * 131 + (uint64_t)k + 17 * (uint64_t)s->index;
+            rt_augment_batch(&a, t->step, &t->batch[k]);
+        }
+    }
+    return 0;
+}
+
+static int one_step(trainer *t, uint64_t epoch, uint64_t index, uint64_t total, double *loss,
+                    rt_error *err)
+{
+    const rt_stage_spec *s = t->s;
+    if (sample(t, epoch, index, err))
+        return -1;
+    for (int k = 0; k < s->n_streams; k++)
+        if (feed(t, t->train, s->train, k, err))
+            return -1;
+    if (program_has(s->train, "progress")) {
+        rt_f32(t->progress)[0] = total ? (float)((double)t->step / (double)total) : 0;
+        if (rt_interp_set_input(t->train, "progress", t->progress, err))
+            return -1;
+    }
+    rt_optim_set_lr(t->optim, rt_sched_value(&s->lr, (double)t->step));
+    if (rt_interp_run(t->train, t->step, err))
+        return -1;
+    *loss = rt_f32(rt_interp_output(t->train, "loss"))[0];
+    if (!isfinite(*loss)) {
+        const char *at = rt_interp_first_nonfinite(t->train);
+        rt_error_set(err, "stage '%s', epoch %llu, step %llu: the loss is %s; the first "
+                     "non-finite value comes from %s", s->name, (unsigned long long)epoch + 1,
+                     (unsigned long long)t->step, isnan(*loss) ? "NaN" : "infinite",
+                     at ? at : "an input");
+        return -1;
+    }
+    if (s->clip_norm > 0)
+        rt_optim_clip_grad_norm(t->optim, s->clip_norm);
+    rt_optim_step(t->optim);
+    t->step++;
+    return 0;
+}
+
+/* ----------------------------------------------------------- validation */
+
+/* Classes per voxel from the prediction tile(s). */
+static void classes_of(const rt_stage_spec *s, const rt_tensor *pred, int32_t *cls)
+{
+    int c = (int)pred->type.dim[1];
+    int64_t v = patch_voxels(s);
+    if (!s->pred_nested || c == 1) {
+        rt_predict_classes(rt_f32(pred), s->batch, c, v, cls);
+        return;
+    }
+    for (int b = 0; b < s->batch; b++)
+        for (int64_t i = 0; i < v; i++) {
+            int k = 0;
+            for (int j = 0; j < c; j++)
+                if (rt_f32(pred)[(b * c + j) * v + i] > 0.5f)
+                    k = j + 1;
+            cls[b * v + i] = k;
+        }
+}
+
+/* Tile origins along one axis: 0, p, 2p, ..., with the last aligned to the end. */
+static int tile_starts(int64_t size, int64_t p, int64_t *out)
+{
+    int n = 0;
+    for (int64_t o = 0;; o += p) {
+        if (o + p >= size) {
+            out[n++] = size > p ? size - p : 0;
+            return n;
+        }
+        out[n++] = o;
+    }
+}
+
+typedef struct val_tiles {
+    rt_patch *p;
+    int n, cap;
+} val_tiles;
+
+static void tiles_of_case(const rt_stage_spec *s, int ci, val_tiles *vt)
+{
+    const rt_case *c = &s->val->cases[ci];
+    int64_t st[3][1024];
+    int ns[3] = {1, 1, 1};
+    for (int a = 0; a < 3; a++)
+        st[a][0] = 0;
+    for (int a = 0; a < s->nsp; a++)
+        ns[a] = tile_starts(c->size[a], s->patch[a], st[a]);
+    for (int z = 0; z < ns[0]; z++)
+        for (int y = 0; y < ns[1]; y++)
+            for (int x = 0; x < ns[2]; x++) {
+                if (vt->n == vt->cap) {
+                    vt->cap = vt->cap ? vt->cap * 2 : 64;
+                    vt->p = seg_xrealloc(vt->p, (size_t)vt->cap * sizeof *vt->p);
+                }
+                rt_patch *p = &vt->p[vt->n++];
+                memset(p, 0, sizeof *p);
+                p->case_index = ci;
+                p->origin[0] = st[0][z], p->origin[1] = st[1][y], p->origin[2] = st[2][x];
+            }
+}
+
+/* Write tile classes back into a whole-case class map. */
+static void paste(const rt_stage_spec *s, const rt_patch *p, const int32_t *cls, int32_t *map)
+{
+    const rt_case *c = &s->val->cases[p->case_index];
+    int64_t pz = s->nsp == 3 ? s->patch[0] : 1, py = s->patch[s->nsp - 2], px = s->patch[s->nsp - 1];
+    int64_t sy = c->size[s->nsp - 2], sx = c->size[s->nsp - 1];
+    int64_t oz = s->nsp == 3 ? p->origin[0] : 0, oy = p->origin[s->nsp - 2], ox = p->origin[s->nsp - 1];
+    int64_t sz = s->nsp == 3 ? c->size[0] : 1;
+    for (int64_t z = 0; z < pz; z++)
+        for (int64_t y = 0; y < py; y++)
+            for (int64_t x = 0; x < px; x++) {
+                int64_t gz = oz + z, gy = oy + y, gx = ox + x;
+                if (gz >= sz || gy >= sy || gx >= sx)
+                    continue;
+                map[(gz * sy + gy) * sx + gx] = cls[(z * py + y) * px + x];
+            }
+}
+
+typedef struct val_scratch {
+    rt_batch b;
+    rt_tensor *img;
+    int32_t *cls;
+} val_scratch;
+
+static void scratch_init(const rt_stage_spec *s, val_scratch *w)
+{
+    memset(w, 0, sizeof *w);
+    batch_alloc(s, &w->b, 0);
+    rt_type it = input_type(s, s->channels, 1, RT_F32);
+    w->img = rt_tensor_new(&it);
+    w->cls = seg_xcalloc((size_t)(patch_voxels(s) * s->batch), sizeof *w->cls);
+}
+
+static void scratch_free(val_scratch *w)
+{
+    batch_release(&w->b);
+    rt_tensor_free(w->img);
+    seg_free(w->cls);
+}
+
+static int predict_tiles(const rt_stage_spec *s, rt_interp *eval, const val_tiles *vt,
+                         val_scratch *w, int32_t *map, rt_error *err)
+{
+    int64_t v = patch_voxels(s);
+    for (int t0 = 0; t0 < vt->n; t0 += s->batch) {
+        rt_patch group[256];
+        for (int j = 0; j < s->batch; j++)
+            group[j] = vt->p[t0 + j < vt->n ? t0 + j : vt->n - 1];
+        if (rt_batch_fill(&w->b, s->val, group, err))
+            return -1;
+        memcpy(w->img->data, w->b.image, (size_t)(v * s->batch * s->channels) * sizeof(float));
+        if (rt_interp_set_input(eval, "image", w->img, err) || rt_interp_run(eval, 0, err))
+            return -1;
+        classes_of(s, rt_interp_output(eval, s->pred_output), w->cls);
+        for (int j = 0; j < s->batch && t0 + j < vt->n; j++)
+            paste(s, &group[j], w->cls + j * v, map);
+    }
+    return 0;
+}
+
+static int predict_case(const rt_stage_spec *s, rt_interp *eval, int ci, val_scratch *w,
+                        int32_t *map, rt_error *err)
+{
+    val_tiles vt = {0};
+    tiles_of_case(s, ci, &vt);
+    int rc = predict_tiles(s, eval, &vt, w, map, err);
+    seg_free(vt.p);
+    return rc;
+}
+
+int rt_predict_case(const rt_stage_spec *s, rt_interp *eval, int ci, int32_t *map, rt_error *err)
+{
+    val_scratch w;
+    scratch_init(s, &w);
+    int rc = predict_case(s, eval, ci, &w, map, err);
+    scratch_free(&w);
+    return rc;
+}
+
+int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_error *err)
+{
+    rt_confusion_init(conf, s->classes);
+    val_scratch w;
+    scratch_init(s, &w);
+    int rc = 0;
+    for (int ci = 0; ci < s->val->n && rc == 0; ci++) {
+        const rt_case *c = &s->val->cases[ci];
+        int32_t *map = seg_xcalloc((size_t)rt_case_numel(c), sizeof *map);
+        rc = predict_case(s, eval, ci, &w, map, err);
+        if (rc == 0)
+            rt_confusion_add(conf, map, c->label, rt_case_numel(c));
+        seg_free(map);
+    }
+    scratch_free(&w);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- epochs */
+
+typedef struct plateau_state {
+    double ema, best;
+    int bad, started;
+} plateau_state;
+
+/* Returns 1 when the rule fires. best tracks the EMA. */
+static int plateau_update(const rt_stage_spec *s, plateau_state *ps, double metric)
+{
+    ps->ema = ps->started ? s->plateau_ema * ps->ema + (1 - s->plateau_ema) * metric : metric;
+    ps->started = 1;
+    if (ps->ema > ps->best + s->plateau_delta) {
+        ps->best = ps->ema;
+        ps->bad = 0;
+        return 0;
+    }
+    return ++ps->bad >= s->plateau_patience;
+}
+
+static int run_epoch(trainer *t, int e, double *mean_loss, const rt_train_hooks *h, rt_error *err)
+{
+    const rt_stage_spec *s = t->s;
+    uint64_t total = (uint64_t)s->max_epochs * (uint64_t)s->steps_per_epoch;
+    double sum = 0;
+    for (int i = 0; i < s->steps_per_epoch; i++) {
+        double loss;
+        if (one_step(t, (uint64_t)e, (uint64_t)i, total, &loss, err))
+            return -1;
+        sum += loss;
+        if (h && h->step)
+            h->step(h->user, s, e + 1, i + 1, loss);
+    }
+    *mean_loss = sum / s->steps_per_epoch;
+    return 0;
+}
+
+static void trainer_free(trainer *t)
+{
+    for (int k = 0; k < RT_MAX_STREAMS; k++) {
+        batch_release(&t->batch[k]);
+        rt_tensor_free(t->image_buf[k]);
+        rt_tensor_free(t->label_buf[k]);
+        rt_tensor_free(t->dist_buf[k]);
+    }
+    rt_tensor_free(t->progress);
+    rt_optim_free(t->optim);
+    rt_interp_free(t->train);
+    rt_interp_free(t->eval);
+}
+
+static int epoch_validate(trainer *t, rt_epoch_report *r, rt_error *err)
+{
+    const rt_stage_spec *s = t->s;
+    r->dice_fg = r->dice_last = r->miou = NAN;
+    if (!t->eval || !s->val || s->val->n == 0)
+        return 0;
+    copy_state(s->train, t->train, s->eval, t->eval);
+    rt_confusion conf, fg;
+    if (rt_validate(s, t->eval, &conf, err))
+        return -1;
+    rt_confusion_foreground(&conf, &fg);
+    r->dice_fg = rt_confusion_dice(&fg, 1);
+    r->dice_last = rt_confusion_dice(&conf, s->classes - 1);
+    r->miou = rt_confusion_miou(&conf);
+    return 0;
+}
+
+/* Keep the best parameters (all of them: frozen ones too, so a stage's
+ * result is one consistent network). */
+static void snapshot(const rt_stage_spec *s, trainer *t, rt_store *best)
+{
+    rt_store_from_interp(best, t->train, s->train);
+}
+
+static void publish(const rt_stage_spec *s, rt_store *from, rt_store *store)
+{
+    for (int i = 0; i < rt_store_count(from); i++) {
+        const char *n = rt_store_name(from, i);
+        const char *by = NULL;
+        for (int j = 0; j < s->n_trainable; j++)
+            if (!strcmp(s->trainable[j], n))
+                by = s->name;
+        rt_store_put(store, n, rt_store_get(from, n), by);
+    }
+}
+
+static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_train_hooks *h,
+                      rt_error *err)
+{
+    const rt_stage_spec *s = t->s;
+    plateau_state ps = {0, -INFINITY, 0, 0};
+    double best_metric = -INFINITY;
+    int e0 = rs ? rs->epoch : 0;
+    if (e0 > 0) {
+        ps.ema = rs->ema, ps.best = rs->best_ema, ps.bad = rs->bad_epochs, ps.started = 1;
+        best_metric = rs->best_metric;
+    }
+    t->step = (uint64_t)e0 * (uint64_t)s->steps_per_epoch;
+    for (int e = e0; e < s->max_epochs; e++) {
+        double t0 = now_seconds();
+        rt_epoch_report r = {.epoch = e + 1, .epochs = s->max_epochs};
+        if (run_epoch(t, e, &r.loss, h, err) || epoch_validate(t, &r, err))
+            return -1;
+        double metric = isnan(r.dice_fg) ? -r.loss : r.dice_fg;
+        r.stop = s->plateau && !isnan(r.dice_fg) && plateau_update(s, &ps, r.dice_fg);
+        r.ema = ps.ema;
+        r.best = metric > best_metric;
+        if (r.best) {
+            best_metric = metric;
+            snapshot(s, t, best);
+        }
+        r.seconds = now_seconds() - t0;
+        r.best_ema = ps.best, r.bad_epochs = ps.bad, r.best_metric = best_metric;
+        r.step = t->step;
+        if (h && h->epoch && h->epoch(h->user, s, &r, t->train, t->optim, err))
+            return -1;
+        if (r.stop)
+            break;
+    }
+    return 0;
+}
+
+int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *resume,
+                   const rt_train_hooks *hooks, rt_error *err)
+{
+    trainer t = {.s = s};
+    int rc = -1;
+    rt_store *best = rt_store_new();
+    t.train = rt_interp_new(s->train, s->seed, s->threads);
+    inherit(s, t.train, store);
+    if (s->eval)
+        t.eval = rt_interp_new(s->eval, s->seed, s->threads);
+    trainer_buffers(&t);
+    if (build_optimizer(&t, err))
+        goto done;
+    if (resume && resume->ckpt && rt_optim_load(t.optim, resume->ckpt, err))
+        goto done;
+    if (resume && resume->best)
+        for (int i = 0; i < rt_store_count(resume->best); i++)
+            rt_store_put(best, rt_store_name(resume->best, i),
+                         rt_store_get(resume->best, rt_store_name(resume->best, i)), NULL);
+    if (stage_loop(&t, best, resume, hooks, err))
+        goto done;
+    if (rt_store_count(best) == 0) /* resumed at the very end: keep what we have */
+        snapshot(s, &t, best);
+    publish(s, best, store);
+    rc = 0;
+done:
+    rt_store_free(best);
+    trainer_free(&t);
+    return rc;
+}
