@@ -11,9 +11,9 @@
  *   for each chunk of input blocks:              runtime loop (often one)
  *     for each tile of the row:                  interior tiles: one loop
  *       acc[rc][width] = 0 (first chunk) or y    explicit <vl x float> values
- *       for icb in chunk, kd in taps(od), kh in taps(oh), ic < ib:
- *         for kw (unrolled): wv[j] = w[ocb+j][icb][kd][kh][kw][ic][:]
- *           for r (unrolled): acc[j][r] = fma(wv[j], splat(x[..][iw(r,kw)][ic]), acc[j][r])
+ *       for icb in chunk, kd in taps(od), kh in taps(oh), kw, ic < ib:
+ *         wv[j] = w[ocb+j][icb][kd][kh][kw][ic][:]
+ *         for r (unrolled): acc[j][r] = fma(wv[j], splat(x[..][iw(r,kw)][ic]), acc[j][r])
  *       y = acc, or on the last chunk relu(acc + bias + residual)
  *
  * Padding along D and H is handled by clamping the kd/kh tap ranges at
@@ -38,7 +38,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v1" /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v2" /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC 32
 
@@ -231,30 +231,51 @@ static void tile_init(cg *c, const cg_row *r, LLVMValueRef ow0, int width, LLVMV
     }
 }
 
-/* One input channel ic of one (icb, kd, kh): all kw taps of the tile.
- * xq points at input x position ow0*s - p of the row; wj at the taps. */
-static void tile_taps(cg *c, const cg_row *r, LLVMValueRef xq, LLVMValueRef *wj, LLVMValueRef ic,
-                      int64_t ow0_const, int width, LLVMValueRef *acc)
+/* Input channel ic of one tap column kw: rc weight vectors times `width`
+ * broadcast inputs. xk points at the input of position ow0 for this kw,
+ * wk[j] at the weights of this kw; kw_const < 0 means every tap is valid
+ * (interior tile), else border positions whose tap leaves the row are
+ * skipped. */
+static void tile_tap(cg *c, const cg_row *r, LLVMValueRef xk, LLVMValueRef *wk, LLVMValueRef ic,
+                     int64_t ow0_const, int kw_const, int width, LLVMValueRef *acc)
 {
     const kir_conv *k = c->k;
-    for (int kw = 0; kw < k->k[2]; kw++) {
-        LLVMValueRef wv[CG_MAX_RC];
+    LLVMValueRef wv[CG_MAX_RC];
+    for (int j = 0; j < r->rc; j++)
+        wv[j] = loadv(c, at(c, wk[j], mulc(c, ic, k->vl)));
+    for (int q = 0; q < width; q++) {
+        if (kw_const >= 0 && !tap_ok(k, ow0_const + q, kw_const))
+            continue;
+        int64_t off = (int64_t)q * k->s[2] * k->ib;
+        LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xk, addc(c, ic, off)), "");
+        LLVMValueRef xv = splat(c, xs);
         for (int j = 0; j < r->rc; j++)
-            wv[j] = loadv(c, at(c, wj[j], add(c, ci(c, (int64_t)kw * k->ib * k->vl),
-                                              mulc(c, ic, k->vl))));
-        for (int q = 0; q < width; q++) {
-            if (ow0_const >= 0 && !tap_ok(k, ow0_const + q, kw))
-                continue;
-            int64_t off = ((int64_t)q * k->s[2] + (int64_t)kw * k->d[2]) * k->ib;
-            LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xq, addc(c, ic, off)), "");
-            LLVMValueRef xv = splat(c, xs);
-            for (int j = 0; j < r->rc; j++)
-                acc[j * width + q] = fma3(c, wv[j], xv, acc[j * width + q]);
-        }
+            acc[j * width + q] = fma3(c, wv[j], xv, acc[j * width + q]);
     }
 }
 
-/* The kh body: pointers for this input row, then the ic loop. */
+/* One tap column kw (a value; constant for border tiles): the ic loop.
+ * Each kw gets its own loop so that no input broadcast is shared between
+ * taps: sharing would keep ~width more registers live and spill. */
+static void tile_column(cg *c, const cg_row *r, LLVMValueRef xq, LLVMValueRef *wj, LLVMValueRef kw,
+                        int64_t ow0_const, int kw_const, int width, LLVMValueRef *acc)
+{
+    const kir_conv *k = c->k;
+    LLVMValueRef xk = at(c, xq, mulc(c, kw, (int64_t)k->d[2] * k->ib)), wk[CG_MAX_RC];
+    for (int j = 0; j < r->rc; j++)
+        wk[j] = at(c, wj[j], mulc(c, kw, (int64_t)k->ib * k->vl));
+    if (k->ib == 1) {
+        tile_tap(c, r, xk, wk, ci(c, 0), ow0_const, kw_const, width, acc);
+        return;
+    }
+    cg_loop lc;
+    loop_begin(c, &lc, ci(c, 0), ci(c, k->ib), acc, r->rc * width);
+    tile_tap(c, r, xk, wk, lc.iv, ow0_const, kw_const, width, acc);
+    loop_end(c, &lc, acc);
+}
+
+/* The kh body: pointers for this input row, then every tap column:
+ * a runtime kw loop for interior tiles, unrolled for border tiles. */
 static void tile_row(cg *c, const cg_row *r, LLVMValueRef xc, LLVMValueRef wc, LLVMValueRef id,
                      LLVMValueRef kd, LLVMValueRef kh, LLVMValueRef ow0, int64_t ow0_const,
                      int width, LLVMValueRef *acc)
@@ -269,15 +290,16 @@ static void tile_row(cg *c, const cg_row *r, LLVMValueRef xc, LLVMValueRef wc, L
     LLVMValueRef wj[CG_MAX_RC];
     for (int j = 0; j < r->rc; j++)
         wj[j] = at(c, r->w[j], wk);
-    int n = r->rc * width;
-    if (k->ib == 1) {
-        tile_taps(c, r, xq, wj, ci(c, 0), ow0_const, width, acc);
+    if (ow0_const >= 0 || k->k[2] == 1) {
+        for (int kw = 0; kw < k->k[2]; kw++)
+            tile_column(c, r, xq, wj, ci(c, kw), ow0_const < 0 ? 0 : ow0_const,
+                        ow0_const < 0 ? -1 : kw, width, acc);
         return;
     }
-    cg_loop lc;
-    loop_begin(c, &lc, ci(c, 0), ci(c, k->ib), acc, n);
-    tile_taps(c, r, xq, wj, lc.iv, ow0_const, width, acc);
-    loop_end(c, &lc, acc);
+    cg_loop lw;
+    loop_begin(c, &lw, ci(c, 0), ci(c, k->k[2]), acc, r->rc * width);
+    tile_column(c, r, xq, wj, lw.iv, 0, -1, width, acc);
+    loop_end(c, &lw, acc);
 }
 
 /* Store acc: the epilogue on the last chunk, raw partial sums otherwise. */
