@@ -39,6 +39,8 @@ typedef struct cli_opts {
     const char *out;         /* --out RUN_DIR */
     const char *resume;      /* --resume RUN_DIR */
     const char *init;        /* --init CKPT */
+    const char *stage;       /* --stage NAME (ir) */
+    int grad;                /* --grad (ir) */
 } cli_opts;
 
 /* A loaded program and one elaborated net (cli_front.c). */
@@ -94,5 +96,6 @@ int cli_cmd_params(const cli_opts *o);
 int cli_cmd_run(const cli_opts *o);
 int cli_cmd_plan(const cli_opts *o);  /* cli_plan.c */
 int cli_cmd_train(const cli_opts *o); /* cli_train.c */
+int cli_stage_ir(const cli_opts *o);  /* cli_train.c: ir --stage [--grad] */
 
 #endif

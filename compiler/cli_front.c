@@ -108,6 +108,8 @@ int cli_cmd_check(const cli_opts *o)
 
 int cli_cmd_ir(const cli_opts *o)
 {
+    if (o->stage)
+        return cli_stage_ir(o);
     cli_net n;
     int rc = cli_net_load(o, o->train, &n);
     if (rc == CLI_OK)

@@ -197,6 +197,18 @@ static void on_step(void *user, const rt_stage_spec *s, int epoch, int step, dou
     fflush(stdout);
 }
 
+/* Test hook: SEGC_TEST_CRASH_AFTER_EPOCH=N stops the run like a kill
+ * right after the N-th epoch's checkpoint (counted over all stages), so
+ * the resume test is deterministic. */
+static int simulated_crash(const train_run *r, rt_error *err)
+{
+    const char *v = getenv("SEGC_TEST_CRASH_AFTER_EPOCH");
+    if (!v || atoi(v) != r->n_rows)
+        return 0;
+    rt_error_set(err, "simulated crash after epoch %d (SEGC_TEST_CRASH_AFTER_EPOCH)", r->n_rows);
+    return -1;
+}
+
 static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e, rt_interp *it,
                     rt_optim *opt, rt_error *err)
 {
@@ -219,7 +231,9 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
         return -1;
     if (e->best && save_best(r, s, e, it, err))
         return -1;
-    return save_last(r, s, e, it, opt, err);
+    if (save_last(r, s, e, it, opt, err))
+        return -1;
+    return simulated_crash(r, err);
 }
 
 /* The middle slice of the first validation cases, predicted with the
@@ -525,9 +539,11 @@ static void final_summary(const train_run *r)
         for (int i = 0; i < r->n_rows; i++)
             if (r->rows[i].stage == k && (isnan(best) || r->rows[i].val_metric > best))
                 best = r->rows[i].val_metric, last_les = r->rows[i].val_last;
-        if (!isnan(best))
-            printf("stage %s: best validation Dice %.4f (foreground), lesion Dice %.4f\n",
+        if (!isnan(best) && !isnan(last_les))
+            printf("stage %s: best validation Dice %.4f (foreground), last class (lesion) Dice %.4f\n",
                    r->s->stages[k].name, best, last_les);
+        else if (!isnan(best))
+            printf("stage %s: best validation Dice %.4f (foreground)\n", r->s->stages[k].name, best);
     }
     printf("run folder: %s\n", r->dir);
 }
@@ -559,6 +575,64 @@ int cli_cmd_train(const cli_opts *o)
     }
     seg_free(r.rows);
     seg_free(r.dir_owned);
+    seg_program_free(prog);
+    seg_diag_free(d);
+    return code;
+}
+
+/* ------------------------------------------------------ ir --stage --grad */
+
+static int stage_index(const seg_schedule *s, const char *name)
+{
+    for (int k = 0; k < s->n_stages; k++)
+        if (!strcmp(s->stages[k].name, name))
+            return k;
+    return -1;
+}
+
+static int print_stage_graph(seg_program *p, const seg_schedule *s, int k, int grad, seg_diag *d)
+{
+    ir_graph *g = seg_stage_graph(p, s, k, 1, d);
+    if (!g)
+        return CLI_BAD_PROGRAM;
+    char msg[256];
+    ir_graph *x = ir_expand_grads(g, NULL, msg, sizeof msg);
+    ir_graph_free(g);
+    int code = CLI_OK;
+    ir_id *grads = x ? seg_xcalloc((size_t)x->n_nodes, sizeof *grads) : NULL;
+    ir_id loss = -1;
+    for (int i = 0; x && i < x->n_outputs; i++)
+        if (!strcmp(x->outputs[i].name, "loss"))
+            loss = x->outputs[i].id;
+    if (!x || (grad && ir_autodiff(x, loss, grads, NULL, msg, sizeof msg) < 0)) {
+        cli_error("stage '%s': %s", s->stages[k].name, msg);
+        code = CLI_RUNTIME;
+    } else {
+        for (ir_id v = 0; grad && v < loss; v++)
+            if (grads[v] >= 0)
+                ir_add_output(x, seg_arena_printf(x->arena, "grad:%s", x->nodes[v].name), grads[v]);
+        ir_print(x, stdout);
+    }
+    seg_free(grads);
+    ir_graph_free(x);
+    return code;
+}
+
+int cli_stage_ir(const cli_opts *o)
+{
+    seg_diag *d = seg_diag_new(stderr);
+    seg_program *prog = seg_load(o->files[0], d);
+    int code = CLI_BAD_PROGRAM;
+    const seg_schedule *s = prog ? pick_schedule(o, prog) : NULL;
+    if (s) {
+        int k = stage_index(s, o->stage);
+        if (k < 0) {
+            cli_error("schedule '%s' has no stage '%s'", s->name, o->stage);
+            code = CLI_USAGE;
+        } else {
+            code = print_stage_graph(prog, s, k, o->grad, d);
+        }
+    }
     seg_program_free(prog);
     seg_diag_free(d);
     return code;

@@ -34,11 +34,12 @@
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
 
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v2" /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v3" /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC 32
 
@@ -154,7 +155,7 @@ static void loop_begin(cg *c, cg_loop *l, LLVMValueRef lo, LLVMValueRef hi, LLVM
 
 /* Close the loop: vals are the values at the end of the body; afterwards
  * they are the phis (the values on exit). */
-static void loop_end(cg *c, cg_loop *l, LLVMValueRef *vals)
+static LLVMValueRef loop_end(cg *c, cg_loop *l, LLVMValueRef *vals)
 {
     LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
     LLVMValueRef next = LLVMBuildNSWAdd(c->b, l->iv, ci(c, 1), "");
@@ -163,8 +164,25 @@ static void loop_end(cg *c, cg_loop *l, LLVMValueRef *vals)
         LLVMAddIncoming(l->phis[i], &vals[i], &latch, 1);
         vals[i] = l->phis[i];
     }
-    LLVMBuildBr(c->b, l->head);
+    LLVMValueRef br = LLVMBuildBr(c->b, l->head);
     LLVMPositionBuilderAtEnd(c->b, l->exit);
+    return br;
+}
+
+/* Mark the loop whose back edge is br "do not unroll": unrolling the kw
+ * loop would let CSE share input broadcasts between taps, which keeps
+ * them live and spills accumulators. The loop ID is the usual
+ * self-referential node !0 = !{!0, !{"llvm.loop.unroll.disable"}}. */
+static void loop_no_unroll(cg *c, LLVMValueRef br)
+{
+    const char *key = "llvm.loop.unroll.disable";
+    LLVMMetadataRef str = LLVMMDStringInContext2(c->ctx, key, strlen(key));
+    LLVMMetadataRef ops[2] = {LLVMTemporaryMDNode(c->ctx, NULL, 0),
+                              LLVMMDNodeInContext2(c->ctx, &str, 1)};
+    LLVMMetadataRef id = LLVMMDNodeInContext2(c->ctx, ops, 2);
+    LLVMMetadataReplaceAllUsesWith(ops[0], id); /* also frees the temporary */
+    LLVMSetMetadata(br, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9),
+                    LLVMMetadataAsValue(c->ctx, id));
 }
 
 /* -------------------------------------------------------------- tiles */
@@ -231,51 +249,80 @@ static void tile_init(cg *c, const cg_row *r, LLVMValueRef ow0, int width, LLVMV
     }
 }
 
-/* Input channel ic of one tap column kw: rc weight vectors times `width`
- * broadcast inputs. xk points at the input of position ow0 for this kw,
- * wk[j] at the weights of this kw; kw_const < 0 means every tap is valid
- * (interior tile), else border positions whose tap leaves the row are
- * skipped. */
-static void tile_tap(cg *c, const cg_row *r, LLVMValueRef xk, LLVMValueRef *wk, LLVMValueRef ic,
-                     int64_t ow0_const, int kw_const, int width, LLVMValueRef *acc)
+/* Where one tap column kw of a tile reads. */
+typedef struct cg_tap {
+    LLVMValueRef xk;             /* x at the tap of position ow0 */
+    LLVMValueRef wk[CG_MAX_RC];  /* weights of this kw per output block */
+    LLVMValueRef xrow;           /* the input row (guarded mode) */
+    LLVMValueRef iw;             /* input x of the tap of ow0 (guarded mode) */
+    int64_t ow0_const;           /* border tile position, -1 = interior */
+    int kw_const;                /* compile-time kw, -1 = runtime */
+} cg_tap;
+
+/* The input value for position q, or 0 when its tap is in the padding:
+ * used by border tiles with a runtime kw (plain inputs only). */
+static LLVMValueRef tap_guarded(cg *c, const cg_tap *t, int q)
+{
+    const kir_conv *k = c->k;
+    LLVMValueRef iw = addc(c, t->iw, (int64_t)q * k->s[2]);
+    LLVMValueRef ok = LLVMBuildICmp(c->b, LLVMIntULT, iw, ci(c, k->in[2]), "");
+    LLVMValueRef safe = LLVMBuildSelect(c->b, ok, iw, ci(c, 0), "");
+    LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, t->xrow, safe), "");
+    return LLVMBuildSelect(c->b, ok, xs, LLVMConstReal(c->f32, 0), "");
+}
+
+/* Input channel ic of one tap column: rc weight vectors times `width`
+ * broadcast inputs. Border positions whose tap leaves the row are
+ * skipped (constant kw) or read as 0 (runtime kw). */
+static void tile_tap(cg *c, const cg_tap *t, int rc, LLVMValueRef ic, int width, LLVMValueRef *acc)
 {
     const kir_conv *k = c->k;
     LLVMValueRef wv[CG_MAX_RC];
-    for (int j = 0; j < r->rc; j++)
-        wv[j] = loadv(c, at(c, wk[j], mulc(c, ic, k->vl)));
+    for (int j = 0; j < rc; j++)
+        wv[j] = loadv(c, at(c, t->wk[j], mulc(c, ic, k->vl)));
     for (int q = 0; q < width; q++) {
-        if (kw_const >= 0 && !tap_ok(k, ow0_const + q, kw_const))
-            continue;
-        int64_t off = (int64_t)q * k->s[2] * k->ib;
-        LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xk, addc(c, ic, off)), "");
+        LLVMValueRef xs;
+        if (t->ow0_const < 0) {
+            xs = LLVMBuildLoad2(c->b, c->f32, at(c, t->xk, addc(c, ic, (int64_t)q * k->s[2] * k->ib)), "");
+        } else if (t->kw_const >= 0) {
+            if (!tap_ok(k, t->ow0_const + q, t->kw_const))
+                continue;
+            xs = LLVMBuildLoad2(c->b, c->f32, at(c, t->xk, addc(c, ic, (int64_t)q * k->s[2] * k->ib)), "");
+        } else {
+            xs = tap_guarded(c, t, q);
+        }
         LLVMValueRef xv = splat(c, xs);
-        for (int j = 0; j < r->rc; j++)
+        for (int j = 0; j < rc; j++)
             acc[j * width + q] = fma3(c, wv[j], xv, acc[j * width + q]);
     }
 }
 
-/* One tap column kw (a value; constant for border tiles): the ic loop.
- * Each kw gets its own loop so that no input broadcast is shared between
- * taps: sharing would keep ~width more registers live and spill. */
-static void tile_column(cg *c, const cg_row *r, LLVMValueRef xq, LLVMValueRef *wj, LLVMValueRef kw,
-                        int64_t ow0_const, int kw_const, int width, LLVMValueRef *acc)
+/* One tap column kw (a value): its own ic loop, so that no input
+ * broadcast is shared between taps. */
+static void tile_column(cg *c, const cg_row *r, LLVMValueRef xrow, LLVMValueRef iw0,
+                        LLVMValueRef *wj, LLVMValueRef kw, int64_t ow0_const, int kw_const,
+                        int width, LLVMValueRef *acc)
 {
     const kir_conv *k = c->k;
-    LLVMValueRef xk = at(c, xq, mulc(c, kw, (int64_t)k->d[2] * k->ib)), wk[CG_MAX_RC];
+    cg_tap t = {.xrow = xrow, .ow0_const = ow0_const, .kw_const = kw_const};
+    t.iw = add(c, iw0, mulc(c, kw, k->d[2]));
+    t.xk = at(c, xrow, mulc(c, t.iw, k->ib));
     for (int j = 0; j < r->rc; j++)
-        wk[j] = at(c, wj[j], mulc(c, kw, (int64_t)k->ib * k->vl));
+        t.wk[j] = at(c, wj[j], mulc(c, kw, (int64_t)k->ib * k->vl));
     if (k->ib == 1) {
-        tile_tap(c, r, xk, wk, ci(c, 0), ow0_const, kw_const, width, acc);
+        tile_tap(c, &t, r->rc, ci(c, 0), width, acc);
         return;
     }
     cg_loop lc;
     loop_begin(c, &lc, ci(c, 0), ci(c, k->ib), acc, r->rc * width);
-    tile_tap(c, r, xk, wk, lc.iv, ow0_const, kw_const, width, acc);
+    tile_tap(c, &t, r->rc, lc.iv, width, acc);
     loop_end(c, &lc, acc);
 }
 
-/* The kh body: pointers for this input row, then every tap column:
- * a runtime kw loop for interior tiles, unrolled for border tiles. */
+/* The kh body: pointers for this input row, then every tap column. A
+ * runtime kw loop (not unrolled) for interior tiles and for border tiles
+ * of plain inputs (guarded reads); border tiles of blocked inputs unroll
+ * kw and drop out-of-row taps at compile time. */
 static void tile_row(cg *c, const cg_row *r, LLVMValueRef xc, LLVMValueRef wc, LLVMValueRef id,
                      LLVMValueRef kd, LLVMValueRef kh, LLVMValueRef ow0, int64_t ow0_const,
                      int width, LLVMValueRef *acc)
@@ -284,22 +331,21 @@ static void tile_row(cg *c, const cg_row *r, LLVMValueRef xc, LLVMValueRef wc, L
     LLVMValueRef ih = add(c, r->base_h, mulc(c, kh, k->d[1]));
     LLVMValueRef xrow = at(c, xc, mulc(c, add(c, mulc(c, id, k->in[1]), ih), k->in[2] * k->ib));
     LLVMValueRef iw0 = addc(c, mulc(c, ow0, k->s[2]), -(int64_t)k->p[2]);
-    LLVMValueRef xq = at(c, xrow, mulc(c, iw0, k->ib));
     LLVMValueRef wk = add(c, wc, mulc(c, add(c, mulc(c, kd, k->k[1]), kh),
                                       (int64_t)k->k[2] * k->ib * k->vl));
     LLVMValueRef wj[CG_MAX_RC];
     for (int j = 0; j < r->rc; j++)
         wj[j] = at(c, r->w[j], wk);
-    if (ow0_const >= 0 || k->k[2] == 1) {
+    if (k->k[2] == 1 || (ow0_const >= 0 && k->ib > 1)) {
         for (int kw = 0; kw < k->k[2]; kw++)
-            tile_column(c, r, xq, wj, ci(c, kw), ow0_const < 0 ? 0 : ow0_const,
-                        ow0_const < 0 ? -1 : kw, width, acc);
+            tile_column(c, r, xrow, iw0, wj, ci(c, kw), ow0_const, ow0_const < 0 ? -1 : kw,
+                        width, acc);
         return;
     }
     cg_loop lw;
     loop_begin(c, &lw, ci(c, 0), ci(c, k->k[2]), acc, r->rc * width);
-    tile_column(c, r, xq, wj, lw.iv, 0, -1, width, acc);
-    loop_end(c, &lw, acc);
+    tile_column(c, r, xrow, iw0, wj, lw.iv, ow0_const, -1, width, acc);
+    loop_no_unroll(c, loop_end(c, &lw, acc));
 }
 
 /* Store acc: the epilogue on the last chunk, raw partial sums otherwise. */

@@ -31,6 +31,8 @@ enum {
     OPT_OUT = 1 << 9,
     OPT_RESUME = 1 << 10,
     OPT_INIT = 1 << 11,
+    OPT_STAGE = 1 << 12,
+    OPT_GRAD = 1 << 13,
 };
 
 typedef struct cli_option {
@@ -55,6 +57,8 @@ static const cli_option options[] = {
     {"--verbose", NULL, OPT_VERBOSE, "list every item, not only the counts"},
     {"--out", "RUN_DIR", OPT_OUT, "the run folder (default: runs/SCHEDULE-DATE-TIME)"},
     {"--resume", "RUN_DIR", OPT_RESUME, "continue an interrupted run from its last checkpoint"},
+    {"--stage", "NAME", OPT_STAGE, "a training stage of the schedule instead of a net"},
+    {"--grad", NULL, OPT_GRAD, "with --stage: append the backward graph (autodiff, freeze pruning)"},
     {"--init", "CKPT", OPT_INIT, "start from a checkpoint's parameters where names match"},
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0] };
@@ -76,9 +80,13 @@ static const cli_command commands[] = {
      "default parameters and every schedule. Prints nothing when all files\n"
      "are fine; otherwise prints each error as FILE:LINE:COL: error: ... and\n"
      "exits 65.\n"},
-    {"ir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_TRAIN, cli_cmd_ir, "print a net's graph IR",
+    {"ir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_TRAIN | OPT_SCHEDULE | OPT_STAGE | OPT_GRAD,
+     cli_cmd_ir, "print a net's graph IR",
      "Elaborate a net into its dataflow graph and print it, one node per line\n"
-     "with its op, attributes, type and source line.\n"},
+     "with its op, attributes, type and source line. With --stage NAME, print\n"
+     "that training stage's graph instead (every model and the loss, frozen\n"
+     "parameters marked); --grad appends the backward graph as autodiff and\n"
+     "freeze pruning leave it, with one output per parameter gradient.\n"},
     {"params", "FILE", 1, 1, OPT_NET | OPT_SET, cli_cmd_params, "list a net's parameters",
      "Elaborate a net and list its parameters and buffers with their shapes\n"
      "and element counts, then the totals.\n"},
@@ -271,6 +279,7 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
     case OPT_OUT: o->out = val; return CLI_OK;
     case OPT_RESUME: o->resume = val; return CLI_OK;
     case OPT_INIT: o->init = val; return CLI_OK;
+    case OPT_STAGE: o->stage = val; return CLI_OK;
     case OPT_SEED:
         if (parse_u64(val, &u))
             return usage_error(c, "--seed needs a non-negative integer, not '%s'", val);
@@ -316,6 +325,8 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
             return usage_error(c, "%s takes no value", op->name);
         if (op->bit == OPT_VERBOSE)
             ps->o.verbose = 1;
+        else if (op->bit == OPT_GRAD)
+            ps->o.grad = 1;
         else
             ps->o.train = 1;
         return CLI_OK;

@@ -194,7 +194,9 @@ static int pick_prediction(const ir_graph *g, rt_stage_spec *sp, train_stage *ts
             continue;
         ts->pred_name = seg_xstrdup(g->outputs[i].name);
         sp->pred_output = ts->pred_name;
+        int c = (int)n->type.dim[1];
         sp->pred_nested = n->op == OP_SIGMOID;
+        sp->pred_classes = c == 1 ? 2 : sp->pred_nested ? c + 1 : c;
         return 0;
     }
     return -1;

@@ -821,6 +821,7 @@ typedef struct rt_stage_spec {
     const rt_program *eval;        /* inference graph (may be NULL: no validation) */
     const char *pred_output;       /* eval output holding the prediction */
     int pred_nested;               /* sigmoid channels are nested regions (BraTS style) */
+    int pred_classes;              /* classes the prediction can tell apart */
     const char *const *trainable;  /* parameters the optimizer updates */
     int n_trainable;
     rt_stream_spec streams[RT_MAX_STREAMS];
@@ -852,7 +853,8 @@ typedef struct rt_epoch_report {
     int epochs;            /* the stage's maximum */
     double loss;           /* mean training loss */
     double dice_fg;        /* validation Dice, all foreground classes together */
-    double dice_last;      /* validation Dice of the last class (lesion) */
+    double dice_last;      /* validation Dice of the last class (lesion); NaN
+                              when the prediction cannot express it */
     double miou;           /* mean IoU over classes */
     double ema;            /* EMA of dice_fg */
     double seconds;        /* wall time of the epoch incl. validation */

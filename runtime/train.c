@@ -479,7 +479,7 @@ static int epoch_validate(trainer *t, rt_epoch_report *r, rt_error *err)
         return -1;
     rt_confusion_foreground(&conf, &fg);
     r->dice_fg = rt_confusion_dice(&fg, 1);
-    r->dice_last = rt_confusion_dice(&conf, s->classes - 1);
+    r->dice_last = s->pred_classes >= s->classes ? rt_confusion_dice(&conf, s->classes - 1) : NAN;
     r->miou = rt_confusion_miou(&conf);
     return 0;
 }

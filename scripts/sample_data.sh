@@ -139,18 +139,18 @@ verify() {
     set -- $dims
     nx=$1 ny=$2 nz=$3
 
-    probe "$dir/t1.nii.gz" $nx $ny $nz || return 1
+    probe "$dir/t1.nii.gz" "$nx" "$ny" "$nz" || return 1
     num_ok "max > min" || { echo "$me: $dir/t1.nii.gz is constant ($p_min)" >&2; return 1; }
     t1_stats="min $p_min, mean $p_mean, max $p_max"
 
-    probe "$dir/brain_mask.nii.gz" $nx $ny $nz || return 1
+    probe "$dir/brain_mask.nii.gz" "$nx" "$ny" "$nz" || return 1
     num_ok "min == 0 && max == 1 && frac == 0 && mean > 0.01 && mean < 0.9" || {
         echo "$me: $dir/brain_mask.nii.gz is not a 0/1 brain mask (min $p_min, mean $p_mean, max $p_max)" >&2
         return 1
     }
     brain=$p_mean
 
-    probe "$dir/tissue_labels.nii.gz" $nx $ny $nz || return 1
+    probe "$dir/tissue_labels.nii.gz" "$nx" "$ny" "$nz" || return 1
     num_ok "min >= 0 && max < $TISSUE_CLASSES && frac == 0" || {
         echo "$me: $dir/tissue_labels.nii.gz is not a label map in 0..$((TISSUE_CLASSES - 1))" \
              "(min $p_min, max $p_max, fractional part up to $p_frac)" >&2

@@ -1,0 +1,50 @@
+#!/bin/sh
+# segc train: a two-stage run leaves a complete run folder; an interrupted
+# run resumed with --resume reaches bit-identical weights; a NaN loss stops
+# with the op that made it and keeps the last good checkpoint; bad settings
+# fail before training.
+. tests/cli/lib.inc
+fail() { echo "FAIL: $*"; exit 1; }
+F=tests/cli/train/tiny.seg
+
+"$SEGC" train $F --schedule s --out "$T/a" --seed 5 --threads 1 > "$T/a.log" 2>&1 || fail "train failed: $(tail -3 "$T/a.log")"
+for f in metrics.csv curves.svg schedule.seg ckpt/last.safetensors ckpt/best-one.safetensors \
+         ckpt/best-two.safetensors overlays/one-case0.png overlays/two-case0.png; do
+    [ -s "$T/a/$f" ] || fail "run folder lacks $f"
+done
+[ "$(wc -l < "$T/a/metrics.csv")" = 6 ] || fail "metrics.csv should have a header and 5 epochs"
+grep -q "stage two: 4 tensors inherited, 2 new" "$T/a.log" || fail "inheritance line missing: $(grep 'stage two' "$T/a.log")"
+grep -q "run folder: $T/a" "$T/a.log" || fail "no run folder line"
+grep -q "best validation Dice" "$T/a.log" || fail "no final Dice"
+
+# interrupted after epoch 2 of stage one, then resumed: same weights, bit for bit
+SEGC_TEST_CRASH_AFTER_EPOCH=2 "$SEGC" train $F --schedule s --out "$T/b" --seed 5 --threads 1 > "$T/b1.log" 2>&1
+[ $? = 70 ] || fail "the simulated crash should exit 70"
+"$SEGC" train $F --schedule s --resume "$T/b" --seed 5 --threads 1 > "$T/b2.log" 2>&1 || fail "resume failed: $(tail -3 "$T/b2.log")"
+grep -q "resuming after epoch 2" "$T/b2.log" || fail "resume did not start after epoch 2"
+cmp -s "$T/a/ckpt/last.safetensors" "$T/b/ckpt/last.safetensors" || fail "resumed weights differ from the uninterrupted run"
+cmp -s "$T/a/ckpt/best-two.safetensors" "$T/b/ckpt/best-two.safetensors" || fail "resumed best checkpoint differs"
+
+# same seed, 2 threads: same weights
+"$SEGC" train $F --schedule s --out "$T/c" --seed 5 --threads 2 > "$T/c.log" 2>&1 || fail "2-thread run failed"
+cmp -s "$T/a/ckpt/last.safetensors" "$T/c/ckpt/last.safetensors" || fail "2 threads give different weights"
+
+# resume with another seed is refused
+"$SEGC" train $F --schedule s --resume "$T/b" --seed 6 > "$T/d.log" 2>&1
+[ $? = 70 ] && grep -q "same seed" "$T/d.log" || fail "seed mismatch not refused"
+
+# NaN: stops, names the op, exit 70
+"$SEGC" train $F --schedule nan --out "$T/n" > "$T/n.log" 2>&1
+[ $? = 70 ] || fail "NaN loss should exit 70"
+grep -q "stage 'boom', epoch 1, step 0: the loss is NaN; the first non-finite value comes from .*tiny.seg:.*log" "$T/n.log" \
+    || fail "NaN message: $(cat "$T/n.log")"
+
+# a bad learning rate is refused before training
+"$SEGC" train $F --schedule badlr --out "$T/l" > "$T/l.log" 2>&1
+[ $? = 70 ] && grep -q "lr must be a positive number" "$T/l.log" || fail "bad lr: $(cat "$T/l.log")"
+grep -q "epoch" "$T/l.log" && fail "training started despite a bad lr"
+
+# --set other than epochs/steps is a usage error
+"$SEGC" train $F --set lr=3 > "$T/u.log" 2>&1
+[ $? = 1 ] || fail "--set lr=3 should be a usage error"
+exit 0
