@@ -36,6 +36,7 @@ typedef struct train_run {
     int tty;                     /* stdout is a terminal: progress bar */
     double stage_t0;
     int stage_epochs_done;
+    int first_stage;             /* the first stage this invocation runs */
 } train_run;
 
 /* ------------------------------------------------------------ run folder */
@@ -368,6 +369,30 @@ static void print_inheritance(const train_run *r, const rt_stage_spec *s)
         printf("  train %s\n", s->trainable[i]);
 }
 
+/* A checkpoint (--init, --resume) whose tensors have a net parameter's
+ * name but another shape is an error listing every mismatch. */
+static int check_store_types(const train_run *r, const rt_stage_spec *s, const char *src,
+                             rt_error *err)
+{
+    seg_buf b = {0};
+    int bad = 0;
+    for (int i = 0; i < s->train->n_values; i++) {
+        const rt_value *v = &s->train->values[i];
+        rt_tensor *t = v->name ? rt_store_get(r->store, v->name) : NULL;
+        if ((v->kind != RT_VAL_PARAM && v->kind != RT_VAL_BUFFER) || !t || rt_type_equal(&t->type, &v->type))
+            continue;
+        char a[96], c[96];
+        seg_buf_printf(&b, "\n  %s: checkpoint %s, net %s", v->name, rt_type_str(&t->type, a, sizeof a),
+                       rt_type_str(&v->type, c, sizeof c));
+        bad++;
+    }
+    if (bad)
+        rt_error_set(err, "%s: %d tensor%s do not match stage '%s':%s", src, bad, bad > 1 ? "s" : "",
+                     s->name, b.data);
+    seg_buf_free(&b);
+    return bad ? -1 : 0;
+}
+
 static int val_stream(const seg_schedule *s, const seg_stage *st)
 {
     const seg_scall *const *lists[3] = {st->until, st->validate, &st->checkpoint};
@@ -423,6 +448,8 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
         }
         printf("stage %s: resuming after epoch %d\n", st->name, rs->epoch);
     }
+    if (rc == 0 && r->first_stage == k && (r->o->init || r->o->resume))
+        rc = check_store_types(r, sp, r->o->init ? r->o->init : r->o->resume, err);
     if (rc == 0) {
         print_inheritance(r, sp);
         rt_train_hooks h = {r, on_step, on_epoch};
@@ -523,6 +550,7 @@ static int train_body(train_run *r, seg_program *prog, seg_diag *d, const train_
     if (rc == 0)
         rc = load_all_data(s, data, err);
     int first = r->o->resume ? rs.stage + rs.done : 0;
+    r->first_stage = first;
     for (int k = first; rc == 0 && k < s->n_stages; k++)
         rc = run_stage(r, prog, d, k, data, ov, r->o->resume && k == rs.stage ? &rs : NULL, err);
     for (int i = 0; i < s->n_data; i++)

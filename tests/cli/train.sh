@@ -44,6 +44,16 @@ grep -q "stage 'boom', epoch 1, step 0: the loss is NaN; the first non-finite va
 [ $? = 70 ] && grep -q "lr must be a positive number" "$T/l.log" || fail "bad lr: $(cat "$T/l.log")"
 grep -q "epoch" "$T/l.log" && fail "training started despite a bad lr"
 
+# --init: matching names load; a shape mismatch is listed
+"$SEGC" train $F --schedule s --out "$T/i" --init "$T/a/ckpt/best-one.safetensors" --set epochs=1 > "$T/i.log" 2>&1 \
+    || fail "--init failed: $(tail -3 "$T/i.log")"
+grep -q "init: 4 tensors" "$T/i.log" || fail "--init did not load: $(head -3 "$T/i.log")"
+sed 's/conv(image, 4, k = 3/conv(image, 5, k = 3/' $F > "$T/wide.seg"
+"$SEGC" train "$T/wide.seg" --schedule s --out "$T/w" --init "$T/a/ckpt/best-one.safetensors" > "$T/w.log" 2>&1
+[ $? = 70 ] || fail "--init with mismatched shapes should fail"
+grep -q "level.1.conv0.weight: checkpoint f32\[4, 1, 3, 3, 3\], net f32\[5, 1, 3, 3, 3\]" "$T/w.log" \
+    || fail "mismatch not listed: $(cat "$T/w.log")"
+
 # --set other than epochs/steps is a usage error
 "$SEGC" train $F --set lr=3 > "$T/u.log" 2>&1
 [ $? = 1 ] || fail "--set lr=3 should be a usage error"
