@@ -336,6 +336,7 @@ static void lr_schedule(const seg_stage *st, rt_stage_spec *sp)
         sp->lr.eta_min = seg_scall_num(l, "min", 0);
         sp->lr.step_size = seg_scall_num(l, "every", 1) * sp->steps_per_epoch;
         sp->lr.gamma = seg_scall_num(l, "gamma", 0.1);
+        sp->lr.warmup = seg_scall_num(l, "warmup", 0);
     }
 }
 
@@ -374,6 +375,7 @@ int train_settings(const seg_schedule *s, int k, const train_overrides *ov, rt_s
         return -1;
     const rt_dataset *primary = sp->streams[0].ds;
     sp->steps_per_epoch = ov->steps > 0 ? ov->steps : (primary->n + sp->batch - 1) / sp->batch;
+    sp->clip_norm = st->optimizer ? seg_scall_num(st->optimizer, "clip", 0) : 0;
     stop_rules(st, sp);
     if (ov->epochs > 0 && ov->epochs < sp->max_epochs)
         sp->max_epochs = ov->epochs;

@@ -25,7 +25,7 @@ typedef struct sched_fn {
 
 #define FILE_SPEC "images = none; labels = none, list = none, classes = 2, label = \"mask\", " \
                   "distance = false"
-#define ADAM_SPEC "; lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = "
+#define ADAM_SPEC "; lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, clip = 0.0, weight_decay = "
 
 static const sched_fn sched_fns[] = {
     {"data source", "synthetic",
@@ -48,11 +48,11 @@ static const sched_fn sched_fns[] = {
     {"augmentation", "noise", "; p = 0.1, max = 0.1"},
     {"optimizer", "adam", ADAM_SPEC "0.0"},
     {"optimizer", "adamw", ADAM_SPEC "0.01"},
-    {"optimizer", "sgd", "; lr = 0.01, momentum = 0.0, weight_decay = 0.0, nesterov = false"},
-    {"learning-rate schedule", "constant", ""},
-    {"learning-rate schedule", "poly", "power = 0.9"},
-    {"learning-rate schedule", "cosine", "; min = 0.0"},
-    {"learning-rate schedule", "step", "every; gamma = 0.1"},
+    {"optimizer", "sgd", "; lr = 0.01, momentum = 0.0, weight_decay = 0.0, nesterov = false, clip = 0.0"},
+    {"learning-rate schedule", "constant", "; warmup = 0"},
+    {"learning-rate schedule", "poly", "power = 0.9; warmup = 0"},
+    {"learning-rate schedule", "cosine", "; min = 0.0, warmup = 0"},
+    {"learning-rate schedule", "step", "every; gamma = 0.1, warmup = 0"},
     {"stop rule", "epochs", "n"},
     {"stop rule", "steps", "n"},
     {"stop rule", "plateau", "metric; patience = 5, delta = 0.0, ema = 0.0, mode = \"max\""},

@@ -30,10 +30,12 @@
  *                  scale(; p = 0.15, lo = 0.75, hi = 1.25),
  *                  shift(; p = 0.15, amount = 0.1), noise(; p = 0.1, max = 0.1)
  *   optimizer      adam(; lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8,
- *                  weight_decay = 0), adamw(same, weight_decay = 0.01),
- *                  sgd(; lr = 0.01, momentum = 0, weight_decay = 0, nesterov = false)
- *   lr             constant(), poly(power = 0.9), cosine(; min = 0),
- *                  step(every; gamma = 0.1)
+ *                  clip = 0, weight_decay = 0), adamw(same, weight_decay = 0.01),
+ *                  sgd(; lr = 0.01, momentum = 0, weight_decay = 0, nesterov = false,
+ *                  clip = 0)      clip > 0: gradient clipping by global norm
+ *   lr             constant(; warmup = 0), poly(power = 0.9; warmup = 0),
+ *                  cosine(; min = 0, warmup = 0), step(every; gamma = 0.1, warmup = 0)
+ *                  warmup: linear warm-up over that many steps
  *   until          epochs(n), steps(n),
  *                  plateau(metric; patience = 5, delta = 0, ema = 0, mode = "max")
  *   metrics        dice(data), iou(data), miou(data), loss(data)

@@ -143,7 +143,8 @@ static int jit_make_lljit(rt_jit *j, rt_error *err)
         return -1;
     /* ownership: tm is consumed by the JTMB, the JTMB by the builder, the
      * builder by LLVMOrcCreateLLJIT (even when it fails). */
-    LLVMOrcJITTargetMachineBuilderRef jtmb = LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm);
+    LLVMOrcJITTargetMachineBuilderRef jtmb =
+        LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm);
     LLVMOrcLLJITBuilderRef builder = LLVMOrcCreateLLJITBuilder();
     LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, jtmb);
     LLVMErrorRef e = LLVMOrcCreateLLJIT(&j->lljit, builder);

@@ -1,13 +1,18 @@
 #!/bin/sh
-# demo.sh — the main job on built-in data. Usage: sh scripts/demo.sh BUILD_DIR
-# Until the training executor lands this checks every model, lists the
-# Boosting U-Net's parameters and runs its forward pass at 1x1x64^3.
+# demo.sh — the main job on built-in data: S1, the staged Boosting U-Net,
+# trained end to end on synthetic 3D lesion phantoms.
+# Usage: sh scripts/demo.sh BUILD_DIR
+#
+# Schedule `demo` of models/boosting_unet3d.seg: stage grow1 trains the
+# 3-level U-Net (base 32), stage grow2 grows it to 4 levels with everything
+# grow1 trained frozen. Training patches 32^3 from 64^3 phantoms, batch 2,
+# validation on whole 64^3 volumes by sliding window.
 set -e
 B=${1:-build}
 SEGC="$B/segc"
-echo "== segc check models/*.seg"
-"$SEGC" check models/*.seg
-echo "== segc params models/boosting_unet3d.seg --net unet (4 levels, base 32)"
-"$SEGC" params models/boosting_unet3d.seg --net unet | tail -3
-echo "== forward pass of the 4-level Boosting U-Net on a 1x1x64^3 volume (interpreter, 2 threads)"
-"$SEGC" run models/boosting_unet3d.seg --net unet --threads 2 --seed 1
+OUT="runs/demo-$(date +%Y%m%d-%H%M%S)"
+THREADS=${SEGC_THREADS:-2}
+echo "== segc plan (what each stage trains and costs)"
+"$SEGC" plan models/boosting_unet3d.seg --schedule demo
+echo "== segc train models/boosting_unet3d.seg --schedule demo --threads $THREADS --out $OUT"
+"$SEGC" train models/boosting_unet3d.seg --schedule demo --threads "$THREADS" --out "$OUT"
