@@ -41,6 +41,7 @@ typedef struct cli_opts {
     const char *init;        /* --init CKPT */
     const char *stage;       /* --stage NAME (ir) */
     int grad;                /* --grad (ir) */
+    int jit;                 /* --jit or SEGC_JIT=1 (run, train): JIT convolutions */
 } cli_opts;
 
 /* A loaded program and one elaborated net (cli_front.c). */

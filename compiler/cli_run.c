@@ -11,6 +11,8 @@
  * source, every output's type and min/mean/max, and the wall time of the
  * pass; --output writes the first output as NIfTI ([1, C, z, y, x] ->
  * x, y, z, C) with the input volume's header when the grids agree.
+ * --jit runs the convolutions on JIT kernels (compiler/jitprog.c), built
+ * before the timed pass.
  */
 #include "cli.h"
 
@@ -249,7 +251,7 @@ static int cli_write_output(const cli_opts *o, const rt_program *p, rt_interp *i
 
 /* ------------------------------------------------------------- the pass */
 
-static int cli_forward(const rt_program *p, rt_interp *it, int threads)
+static int cli_forward(const rt_program *p, rt_interp *it, int threads, int jit)
 {
     rt_error err = {{0}};
     double t0 = cli_now_ms();
@@ -261,8 +263,8 @@ static int cli_forward(const rt_program *p, rt_interp *it, int threads)
     }
     for (int i = 0; i < p->n_outputs; i++)
         cli_print_stats(p->output_names[i], rt_interp_value_at(it, p->outputs[i]));
-    printf("time: %.3f ms (one forward pass, interpreter, %d thread%s)\n", ms, threads,
-           threads == 1 ? "" : "s");
+    printf("time: %.3f ms (one forward pass, interpreter%s, %d thread%s)\n", ms,
+           jit ? " + JIT convolutions" : "", threads, threads == 1 ? "" : "s");
     return CLI_OK;
 }
 
@@ -277,15 +279,24 @@ static int cli_run_program(const cli_opts *o, const cli_net *n, const rt_program
         rc = CLI_RUNTIME;
     }
     rt_interp *it = rc == CLI_OK ? rt_interp_new(p, o->seed, threads) : NULL;
+    jit_program *jp = rc == CLI_OK && o->jit ? jit_program_build(p, NULL, &err) : NULL;
+    if (rc == CLI_OK && o->jit && !jp) {
+        cli_error("%s", err.msg);
+        rc = CLI_RUNTIME;
+    } else if (jp) {
+        jit_program_describe(jp, "forward", stdout);
+        rt_interp_set_conv_kernels(it, jit_program_table(jp));
+    }
     if (rc == CLI_OK && o->input)
         rc = cli_bind_volume(o, n, p, it, &vol);
     else if (rc == CLI_OK)
         cli_bind_random(o, p, it);
     if (rc == CLI_OK)
-        rc = cli_forward(p, it, threads);
+        rc = cli_forward(p, it, threads, o->jit);
     if (rc == CLI_OK && o->output)
         rc = cli_write_output(o, p, it, o->input ? &vol : NULL);
     rt_interp_free(it);
+    jit_program_free(jp);
     rt_volume_free(&vol);
     return rc;
 }

@@ -218,9 +218,9 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
         printf("\r%*s\r", 90, "");
     r->stage_epochs_done++;
     double eta = e->seconds * (e->epochs - e->epoch);
-    printf("%-8s epoch %3d/%-3d loss %.4f  val dice %.4f (ema %.4f) lesion %.4f  mIoU %.4f  %5.1fs  eta %.0fs%s\n",
-           s->name, e->epoch, e->epochs, e->loss, e->dice_fg, e->ema, e->dice_last, e->miou,
-           e->seconds, eta, e->best ? "  *" : "");
+    printf("%-8s epoch %3d/%-3d loss %.4f  val dice %.4f (ema %.4f) last class %.4f  mIoU %.4f  "
+           "%5.1fs (%.2fs/step)  eta %.0fs%s\n", s->name, e->epoch, e->epochs, e->loss, e->dice_fg,
+           e->ema, e->dice_last, e->miou, e->seconds, e->step_seconds, eta, e->best ? "  *" : "");
     fflush(stdout);
     if (r->n_rows == r->cap_rows) {
         r->cap_rows = r->cap_rows ? 2 * r->cap_rows : 64;
@@ -244,6 +244,7 @@ static int write_overlays(train_run *r, const rt_stage_spec *s, rt_error *err)
     if (!s->eval || !s->val)
         return 0;
     rt_interp *ev = rt_interp_new(s->eval, s->seed, s->threads);
+    rt_interp_set_conv_kernels(ev, s->eval_jit);
     for (int i = 0; i < s->eval->n_values; i++) {
         const rt_value *v = &s->eval->values[i];
         rt_tensor *have = v->name ? rt_store_get(r->store, v->name) : NULL;
@@ -448,6 +449,9 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
         }
         printf("stage %s: resuming after epoch %d\n", st->name, rs->epoch);
     }
+    jit_stage js = {0};
+    if (rc == 0 && r->o->jit && (rc = jit_stage_attach(&js, sp, err)) == 0)
+        jit_program_describe(js.train, st->name, stdout);
     if (rc == 0 && r->first_stage == k && (r->o->init || r->o->resume))
         rc = check_store_types(r, sp, r->o->init ? r->o->init : r->o->resume, err);
     if (rc == 0) {
@@ -459,6 +463,7 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
     if (rc == 0)
         rc = write_overlays(r, sp, err);
     rt_store_free(best);
+    jit_stage_free(&js);
     train_stage_free(&ts);
     return rc;
 }

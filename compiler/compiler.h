@@ -215,4 +215,45 @@ void cg_kernel_free(rt_jit *j, cg_kernel *k);
 void cg_conv_run(const cg_kernel *k, rt_pool *p, const float *x, const float *w,
                  const float *bias, const float *res, float *y);
 
+/* ------------------------------------------------------- jit programs */
+
+/* JIT kernels for a whole rt_program (compiler/jitprog.c), run by the
+ * interpreter through its conv hook (rt_interp_set_conv_kernels). Every
+ * OP_CONV the generator supports (f32, groups 1, 1-3 spatial axes, any
+ * stride, padding, dilation; bias when the instruction has one) gets a
+ * kernel, compiled or loaded from the object cache, one per distinct
+ * shape. A ReLU that is the only user of a conv's result (and the result
+ * is no program output) becomes the kernel's epilogue and is skipped; the
+ * conv's own value is then left unwritten. Other instructions keep their
+ * reference kernels. */
+typedef struct jit_program jit_program;
+
+typedef struct jit_program_stats {
+    int convs;        /* OP_CONV instructions */
+    int kernels;      /* of them, run by JIT kernels */
+    int fused_relus;  /* ReLUs folded into a kernel's epilogue */
+    int distinct;     /* distinct kernels built */
+    int from_cache;   /* of those, objects loaded from the cache */
+    double seconds;   /* wall time of the build */
+} jit_program_stats;
+
+/* Kernels for p (which must outlive the result), linked into j; j NULL:
+ * a JIT of its own. NULL with err set when the JIT or a kernel build
+ * fails. */
+jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err);
+const rt_conv_table *jit_program_table(const jit_program *jp);
+const jit_program_stats *jit_program_stats_of(const jit_program *jp);
+/* One line: "jit WHAT: 14 of 15 convolutions on JIT kernels (...)". */
+void jit_program_describe(const jit_program *jp, const char *what, FILE *out);
+void jit_program_free(jit_program *jp);
+
+/* Both programs of a training stage on one JIT, attached to spec
+ * (train_jit, eval_jit). Zero-initialise js; free after the stage ran. */
+typedef struct jit_stage {
+    rt_jit *jit;
+    jit_program *train, *eval;
+} jit_stage;
+int jit_stage_attach(jit_stage *js, rt_stage_spec *spec, rt_error *err);
+void jit_stage_free(jit_stage *js);
+
 #endif

@@ -33,6 +33,7 @@ enum {
     OPT_INIT = 1 << 11,
     OPT_STAGE = 1 << 12,
     OPT_GRAD = 1 << 13,
+    OPT_JIT = 1 << 14,
 };
 
 typedef struct cli_option {
@@ -60,6 +61,7 @@ static const cli_option options[] = {
     {"--stage", "NAME", OPT_STAGE, "a training stage of the schedule instead of a net"},
     {"--grad", NULL, OPT_GRAD, "with --stage: append the backward graph (autodiff, freeze pruning)"},
     {"--init", "CKPT", OPT_INIT, "start from a checkpoint's parameters where names match"},
+    {"--jit", NULL, OPT_JIT, "run convolutions on JIT-compiled kernels (also $SEGC_JIT=1)"},
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0] };
 
@@ -91,7 +93,8 @@ static const cli_command commands[] = {
      "Elaborate a net and list its parameters and buffers with their shapes\n"
      "and element counts, then the totals.\n"},
     {"run", "FILE", 1, 1,
-     OPT_NET | OPT_SET | OPT_TRAIN | OPT_INPUT | OPT_OUTPUT | OPT_SEED | OPT_THREADS, cli_cmd_run,
+     OPT_NET | OPT_SET | OPT_TRAIN | OPT_INPUT | OPT_OUTPUT | OPT_SEED | OPT_THREADS | OPT_JIT,
+     cli_cmd_run,
      "run one forward pass in the interpreter",
      "Run one forward pass of a net in the reference interpreter, with\n"
      "parameters initialised from --seed. The input is a NIfTI volume\n"
@@ -100,7 +103,8 @@ static const cli_command commands[] = {
      "in [0, 1). Prints each output's type with min/mean/max, and the wall\n"
      "time of the pass. Runtime failures exit 70.\n"},
     {"train", "FILE", 1, 1,
-     OPT_SCHEDULE | OPT_SET | OPT_SEED | OPT_THREADS | OPT_OUT | OPT_RESUME | OPT_INIT | OPT_VERBOSE,
+     OPT_SCHEDULE | OPT_SET | OPT_SEED | OPT_THREADS | OPT_OUT | OPT_RESUME | OPT_INIT | OPT_VERBOSE |
+         OPT_JIT,
      cli_cmd_train, "train a schedule's stages",
      "Run a schedule (--schedule, default the last of FILE): load and\n"
      "preprocess its data, then train each stage in order, inheriting\n"
@@ -169,6 +173,7 @@ static void print_main_help(FILE *out)
     fprintf(out, "  %-26s %s\n", "--help, -h", "show help");
     fputs("\nenvironment:\n"
           "  SEGC_THREADS               thread count when --threads is not given\n"
+          "  SEGC_JIT                   1 = --jit for the commands that take it\n"
           "  SEG_PATH                   extra folders searched by import\n"
           "\nexit status: 0 success, 1 usage error, 65 the program has errors,\n"
           "70 runtime failure.\n", out);
@@ -327,6 +332,8 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
             ps->o.verbose = 1;
         else if (op->bit == OPT_GRAD)
             ps->o.grad = 1;
+        else if (op->bit == OPT_JIT)
+            ps->o.jit = 1;
         else
             ps->o.train = 1;
         return CLI_OK;
@@ -374,6 +381,9 @@ static int parse_args(cli_parse *ps, const cli_command *c, int argc, char **argv
         return usage_error(c, "missing %s argument", c->args);
     if (c->max_files >= 0 && ps->o.n_files > c->max_files)
         return usage_error(c, "unexpected argument '%s'", ps->o.files[c->max_files]);
+    const char *jit = getenv("SEGC_JIT");
+    if ((c->opts & OPT_JIT) && jit && strcmp(jit, "1") == 0)
+        ps->o.jit = 1;
     if ((c->opts & OPT_SET) && !has_setting(&ps->o, "B")) {
         add_setting(&ps->o, "B", "1");
         ps->o.default_b = 1;

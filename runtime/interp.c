@@ -14,6 +14,13 @@
  * location in front ("net.seg:12:5: conv: ...").
  *
  * The program is borrowed: it must outlive the interpreter.
+ *
+ * Opt-in JIT hook (rt_interp_set_conv_kernels): a table from the compiler
+ * names instructions that run a generated convolution kernel through
+ * rt_conv_kernel_run (runtime/jitconv.c) on a pool of the interpreter's
+ * thread count, and instructions folded into an earlier kernel (a fused
+ * ReLU), which are skipped. Everything else still runs its reference
+ * kernel, so the interpreter stays the oracle when no table is set.
  */
 #include "runtime.h"
 
@@ -27,6 +34,9 @@ struct rt_interp {
     int max_in;             /* capacity of args */
     int threads;            /* thread budget passed to kernels */
     uint64_t seed;          /* parameter initialisation seed */
+    const rt_conv_table *conv; /* JIT kernels per instruction, NULL = none */
+    rt_pool *pool;          /* for them: made on first use, threads > 1 */
+    rt_conv_scratch scratch; /* their blocked operands */
 };
 
 static int interp_max_inputs(const rt_program *p)
@@ -69,6 +79,8 @@ void rt_interp_free(rt_interp *it)
         rt_tensor_free(it->vals[i]);
     seg_free(it->vals);
     seg_free(it->args);
+    rt_pool_free(it->pool);
+    rt_conv_scratch_free(&it->scratch);
     seg_free(it);
 }
 
@@ -139,7 +151,29 @@ int rt_interp_set_input(rt_interp *it, const char *name, const rt_tensor *t, rt_
     return 0;
 }
 
-static int interp_step(rt_interp *it, const rt_instr *ins, rt_ctx *ctx)
+void rt_interp_set_conv_kernels(rt_interp *it, const rt_conv_table *t)
+{
+    SEG_ASSERT(!t || t->n_instrs == it->prog->n_instrs);
+    it->conv = t;
+    if (t && !it->pool && it->threads > 1)
+        it->pool = rt_pool_new(it->threads);
+}
+
+/* Instruction i through the JIT table: 1 = done, 0 = not in the table. */
+static int interp_jit_step(rt_interp *it, int i, const rt_instr *ins)
+{
+    if (it->conv->fused[i])
+        return 1;
+    const rt_conv_kernel *k = it->conv->kernel[i];
+    if (!k)
+        return 0;
+    rt_tensor *y = it->vals[k->relu_out >= 0 ? k->relu_out : ins->out];
+    rt_conv_kernel_run(k, it->pool, it->args[0], it->args[1], ins->n_in > 2 ? it->args[2] : NULL,
+                       y, &it->scratch);
+    return 1;
+}
+
+static int interp_step(rt_interp *it, int i, const rt_instr *ins, rt_ctx *ctx)
 {
     SEG_ASSERT(ins->n_in <= it->max_in);
     for (int k = 0; k < ins->n_in; k++) {
@@ -147,6 +181,8 @@ static int interp_step(rt_interp *it, const rt_instr *ins, rt_ctx *ctx)
         it->args[k] = it->vals[ins->in[k]];
     }
     SEG_ASSERT(ins->out >= 0 && ins->out < it->prog->n_values);
+    if (it->conv && interp_jit_step(it, i, ins))
+        return 0;
     return rt_kernel_run(ins->op, &ins->attrs, it->args, ins->n_in, it->vals[ins->out], ctx);
 }
 
@@ -169,7 +205,7 @@ int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err)
     rt_ctx ctx = {.step = step, .threads = it->threads, .err = &local};
     for (int i = 0; i < it->prog->n_instrs; i++) {
         const rt_instr *ins = &it->prog->instrs[i];
-        if (interp_step(it, ins, &ctx) == 0)
+        if (interp_step(it, i, ins, &ctx) == 0)
             continue;
         interp_report(ins, local.msg, err);
         return -1;

@@ -152,6 +152,16 @@ static int is_edge(const int32_t *t, int h, int w, int y, int x)
            (x == 0 || t[y * w + x - 1] != v) || (x == w - 1 || t[y * w + x + 1] != v);
 }
 
+/* Nearest-neighbour upscaling so a 64x64 slice is big enough to read. */
+static uint8_t *upscale(const uint8_t *rgb, int h, int w, int f)
+{
+    uint8_t *big = seg_xcalloc((size_t)h * f * w * f * 3, 1);
+    for (int y = 0; y < h * f; y++)
+        for (int x = 0; x < w * f; x++)
+            memcpy(big + 3 * ((size_t)y * w * f + x), rgb + 3 * ((size_t)(y / f) * w + x / f), 3);
+    return big;
+}
+
 int rt_report_overlay(const char *path, const float *image, const int32_t *truth,
                       const int32_t *pred, int h, int w, rt_error *err)
 {
@@ -166,7 +176,12 @@ int rt_report_overlay(const char *path, const float *image, const int32_t *truth
             overlay_pixel(rgb + 3 * i, (image[i] - lo) * scale, truth ? truth[i] : 0,
                           pred ? pred[i] : 0, truth ? is_edge(truth, h, w, y, x) : 0);
         }
-    int rc = rt_png_write(path, w, h, 3, 8, rgb, err);
+    int f = 1;
+    while ((h < w ? h : w) * f < 256 && f < 8)
+        f++;
+    uint8_t *big = upscale(rgb, h, w, f);
+    int rc = rt_png_write(path, w * f, h * f, 3, 8, big, err);
+    seg_free(big);
     seg_free(rgb);
     return rc;
 }

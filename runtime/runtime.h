@@ -781,6 +781,60 @@ void rt_conv_weight_block(const float *w, float *dst, int64_t cout, int64_t cin,
 /* Bias [cout] -> [cout rounded up to vl], zero padded; b may be NULL. */
 void rt_conv_bias_block(const float *b, float *dst, int64_t cout, int vl);
 
+/* ----------------------------------------------- JIT kernels in programs */
+
+/* Generated convolution kernels run inside the interpreter (runtime/
+ * jitconv.c). The compiler (compiler/jitprog.c) compiles them and hands
+ * over plain data: an entry point and the numbers the driver needs to feed
+ * it, so the runtime never sees the kernel IR or LLVM. */
+
+/* The generated entry point: tasks [task_begin, task_end) of blocked y
+ * (same signature as the compiler's cg_conv_fn). */
+typedef void (*rt_conv_fn)(const float *x, const float *w, const float *bias, const float *res,
+                           float *y, int64_t task_begin, int64_t task_end);
+
+/* One compiled OP_CONV instruction (f32, groups 1). */
+typedef struct rt_conv_kernel {
+    rt_conv_fn fn;           /* the code; owned by whoever built the table */
+    int64_t tasks;           /* parallel tasks of fn */
+    int64_t n, cin, cout;    /* batch, logical channels */
+    int64_t in_vol, out_vol; /* spatial voxels of x and of y */
+    int64_t kvol;            /* kernel taps */
+    int vl;                  /* output channel block (NCDHW{vl}c y) */
+    int ib;                  /* input block: vl (blocked x) or 1 (x used as is) */
+    int relu_out;            /* value a fused ReLU writes (y goes there and the conv's
+                                own value is left unwritten); -1 = no fusion */
+    int64_t x_floats, w_floats, b_floats, y_floats; /* blocked operand sizes */
+} rt_conv_kernel;
+
+/* Per-instruction kernels of one program. */
+typedef struct rt_conv_table {
+    int n_instrs;                         /* the program's instruction count */
+    const rt_conv_kernel *const *kernel;  /* per instruction: NULL = reference kernel */
+    const unsigned char *fused;           /* per instruction: 1 = done by an earlier
+                                             kernel's epilogue, skipped */
+} rt_conv_table;
+
+/* Blocked operands of the driver; grows, reused across calls. Zero-init. */
+typedef struct rt_conv_scratch {
+    float *x, *w, *b, *y;
+    int64_t cap_x, cap_w, cap_b, cap_y; /* floats allocated */
+} rt_conv_scratch;
+void rt_conv_scratch_free(rt_conv_scratch *s);
+
+/* The driver: x to NCDHW{vl}c (unless ib = 1), pack w and bias (b may be
+ * NULL: zeros) — every call, since weights change between runs — run the
+ * kernel's tasks on p (NULL = this thread), and y back to NCDHW. y must
+ * have the conv's output type. Bit-identical for any thread count. */
+void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
+                        const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_conv_scratch *s);
+
+/* From the next run on, instructions with a kernel in t run it (on a pool
+ * of the interpreter's thread count) instead of rt_kernel_run; fused ones
+ * are skipped. t must be built for the interpreter's program and outlive
+ * its use; NULL returns to the reference kernels. */
+void rt_interp_set_conv_kernels(rt_interp *it, const rt_conv_table *t);
+
 /* ------------------------------------------------------------- training */
 /* runtime/train.c: runs one training stage of a schedule on the reference
  * interpreter. The caller (the CLI) compiles the stage's programs and
@@ -846,6 +900,9 @@ typedef struct rt_stage_spec {
     double clip_norm;              /* 0 = no clipping */
     uint64_t seed;
     int threads;
+    /* JIT kernels for the train / eval programs (rt_interp_set_conv_kernels);
+     * NULL = reference kernels only */
+    const rt_conv_table *train_jit, *eval_jit;
 } rt_stage_spec;
 
 typedef struct rt_epoch_report {
@@ -858,6 +915,7 @@ typedef struct rt_epoch_report {
     double miou;           /* mean IoU over classes */
     double ema;            /* EMA of dice_fg */
     double seconds;        /* wall time of the epoch incl. validation */
+    double step_seconds;   /* mean wall time of one training step */
     int best;              /* this epoch is the best so far */
     int stop;              /* the stop rule fired */
     double best_ema;       /* plateau state, for checkpoints (see rt_resume) */

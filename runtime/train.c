@@ -518,7 +518,10 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
     for (int e = e0; e < s->max_epochs; e++) {
         double t0 = now_seconds();
         rt_epoch_report r = {.epoch = e + 1, .epochs = s->max_epochs};
-        if (run_epoch(t, e, &r.loss, h, err) || epoch_validate(t, &r, err))
+        if (run_epoch(t, e, &r.loss, h, err))
+            return -1;
+        r.step_seconds = (now_seconds() - t0) / s->steps_per_epoch;
+        if (epoch_validate(t, &r, err))
             return -1;
         double metric = isnan(r.dice_fg) ? -r.loss : r.dice_fg;
         r.stop = s->plateau && !isnan(r.dice_fg) && plateau_update(s, &ps, r.dice_fg);
@@ -546,9 +549,12 @@ int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *res
     int rc = -1;
     rt_store *best = rt_store_new();
     t.train = rt_interp_new(s->train, s->seed, s->threads);
+    rt_interp_set_conv_kernels(t.train, s->train_jit);
     inherit(s, t.train, store);
-    if (s->eval)
+    if (s->eval) {
         t.eval = rt_interp_new(s->eval, s->seed, s->threads);
+        rt_interp_set_conv_kernels(t.eval, s->eval_jit);
+    }
     trainer_buffers(&t);
     if (build_optimizer(&t, err))
         goto done;

@@ -1,0 +1,259 @@
+/* jitprog.c — JIT kernels for a whole program: the compiler side of the
+ * interpreter's conv hook (compiler.h "jit programs", runtime.h "JIT
+ * kernels in programs").
+ *
+ * jit_program_build walks the instructions once. An OP_CONV whose types
+ * the generator takes (f32 x, weight, optional bias; groups 1; 1-3
+ * spatial axes) is described as kernel IR by kir_conv_init, which also
+ * rejects windows that do not fit; anything it refuses stays on the
+ * reference kernel. Kernels are keyed by their kir text, so convolutions
+ * of the same shape share one build (and a build is a cache load when the
+ * object is on disk). The runtime gets plain rt_conv_kernel records: the
+ * entry point plus the sizes its driver needs.
+ *
+ * ReLU fusion is done only where it is safe without further analysis:
+ * the conv's result has exactly one user, that user is a ReLU, and the
+ * result is not a program output. Then nothing else can read the pre-ReLU
+ * value, so the kernel writes relu(conv + bias) straight into the ReLU's
+ * value and the ReLU instruction is skipped. Training programs keep their
+ * ReLUs unfused (the ReLU's gradient reads the conv's result).
+ */
+#include "compiler/compiler.h"
+
+#include <string.h>
+#include <time.h>
+
+struct jit_program {
+    rt_jit *jit;                  /* where the kernels live */
+    int owns_jit;                 /* jit_program_free frees it */
+    rt_conv_kernel *slot;         /* per instruction (used where kernel[i] set) */
+    const rt_conv_kernel **kernel;/* per instruction, NULL = reference */
+    unsigned char *fused;         /* per instruction */
+    cg_kernel **built;            /* distinct kernels */
+    char **keys;                  /* their kir text */
+    int n_built;
+    rt_conv_table table;
+    jit_program_stats stats;
+};
+
+static double jp_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ------------------------------------------------------------- analysis */
+
+/* Users of each value (instruction inputs; a program output counts as a
+ * user that is no instruction, -2) and, when there is exactly one, which
+ * instruction it is. */
+static void jp_users(const rt_program *p, int *count, int *user)
+{
+    for (int v = 0; v < p->n_values; v++)
+        user[v] = -1;
+    for (int i = 0; i < p->n_instrs; i++)
+        for (int k = 0; k < p->instrs[i].n_in; k++) {
+            int v = p->instrs[i].in[k];
+            count[v]++;
+            user[v] = i;
+        }
+    for (int o = 0; o < p->n_outputs; o++) {
+        count[p->outputs[o]]++;
+        user[p->outputs[o]] = -2;
+    }
+}
+
+/* The ReLU instruction to fuse into conv instruction i, or -1. */
+static int jp_fusable_relu(const rt_program *p, int i, const int *count, const int *user)
+{
+    int v = p->instrs[i].out, r = user[v];
+    if (count[v] != 1 || r <= i)
+        return -1;
+    const rt_instr *ri = &p->instrs[r];
+    return ri->op == OP_RELU && ri->n_in == 1 && ri->in[0] == v ? r : -1;
+}
+
+static int jp_f32(const rt_type *t, int rank)
+{
+    return t->dtype == RT_F32 && t->rank == rank;
+}
+
+/* Kernel IR for conv instruction ins, or -1 when the JIT does not take it. */
+static int jp_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, int vl,
+                       kir_kernel *kk)
+{
+    const rt_attrs *a = &ins->attrs;
+    int nsp = a->nsp, rank = nsp + 2;
+    if (ins->op != OP_CONV || nsp < 1 || nsp > 3 || a->groups != 1 || ins->n_in < 2)
+        return -1;
+    const rt_type *x = &p->values[ins->in[0]].type, *w = &p->values[ins->in[1]].type;
+    const rt_type *y = &p->values[ins->out].type;
+    if (!jp_f32(x, rank) || !jp_f32(w, rank) || !jp_f32(y, rank) || w->dim[1] != x->dim[1])
+        return -1;
+    if (ins->n_in > 2 && !(jp_f32(&p->values[ins->in[2]].type, 1) &&
+                           p->values[ins->in[2]].type.dim[0] == w->dim[0]))
+        return -1;
+    char msg[256];
+    if (kir_conv_init(kk, nsp, x->dim[0], x->dim[1], w->dim[0], &x->dim[2], &w->dim[2], a,
+                      epi | (ins->n_in > 2 ? KIR_EPI_BIAS : 0u), vl, msg, sizeof msg))
+        return -1;
+    const kir_conv *c = &kk->conv;
+    if (y->dim[0] != c->n || y->dim[1] != c->cout)
+        return -1;
+    for (int s = 0; s < nsp; s++)
+        if (y->dim[2 + s] != c->out[3 - nsp + s])
+            return -1;
+    return 0;
+}
+
+/* -------------------------------------------------------------- building */
+
+/* The kernel for kk: an earlier build of the same text, or a new one. */
+static cg_kernel *jp_kernel(jit_program *jp, const kir_kernel *kk, rt_error *err)
+{
+    seg_buf key = {0};
+    kir_print(kk, &key);
+    for (int i = 0; i < jp->n_built; i++)
+        if (strcmp(jp->keys[i], key.data) == 0) {
+            seg_buf_free(&key);
+            return jp->built[i];
+        }
+    cg_kernel *k = cg_kernel_build(jp->jit, kk, err);
+    if (!k) {
+        seg_buf_free(&key);
+        return NULL;
+    }
+    jp->built = seg_xrealloc(jp->built, (size_t)(jp->n_built + 1) * sizeof *jp->built);
+    jp->keys = seg_xrealloc(jp->keys, (size_t)(jp->n_built + 1) * sizeof *jp->keys);
+    jp->built[jp->n_built] = k;
+    jp->keys[jp->n_built++] = seg_xstrdup(key.data);
+    jp->stats.from_cache += k->from_cache;
+    seg_buf_free(&key);
+    return k;
+}
+
+/* The runtime's view of kernel k. */
+static void jp_slot(rt_conv_kernel *s, const cg_kernel *k, int relu_out)
+{
+    const kir_conv *c = &k->kir.conv;
+    *s = (rt_conv_kernel){
+        .fn = k->conv, .tasks = kir_conv_tasks(c), .n = c->n, .cin = c->cin, .cout = c->cout,
+        .in_vol = c->in[0] * c->in[1] * c->in[2], .out_vol = c->out[0] * c->out[1] * c->out[2],
+        .kvol = (int64_t)c->k[0] * c->k[1] * c->k[2], .vl = c->vl, .ib = c->ib,
+        .relu_out = relu_out, .x_floats = kir_conv_x_floats(c), .w_floats = kir_conv_w_floats(c),
+        .b_floats = kir_conv_b_floats(c), .y_floats = kir_conv_y_floats(c)};
+}
+
+/* Instruction i: a kernel when the JIT takes it. */
+static int jp_instr(jit_program *jp, const rt_program *p, int i, const int *count,
+                    const int *user, rt_error *err)
+{
+    const rt_instr *ins = &p->instrs[i];
+    if (ins->op != OP_CONV)
+        return 0;
+    jp->stats.convs++;
+    int relu = jp_fusable_relu(p, i, count, user);
+    kir_kernel kk;
+    int vl = rt_jit_vector_width(jp->jit);
+    if (jp_conv_kir(p, ins, relu >= 0 ? KIR_EPI_RELU : 0u, vl, &kk))
+        return 0;
+    cg_kernel *k = jp_kernel(jp, &kk, err);
+    if (!k)
+        return -1;
+    jp_slot(&jp->slot[i], k, relu >= 0 ? p->instrs[relu].out : -1);
+    jp->kernel[i] = &jp->slot[i];
+    jp->stats.kernels++;
+    if (relu >= 0) {
+        jp->fused[relu] = 1;
+        jp->stats.fused_relus++;
+    }
+    return 0;
+}
+
+static int jp_build_all(jit_program *jp, const rt_program *p, rt_error *err)
+{
+    size_t nv = (size_t)(p->n_values > 0 ? p->n_values : 1);
+    int *count = seg_xcalloc(nv, sizeof *count), *user = seg_xcalloc(nv, sizeof *user);
+    jp_users(p, count, user);
+    int rc = 0;
+    for (int i = 0; i < p->n_instrs && rc == 0; i++)
+        rc = jp_instr(jp, p, i, count, user, err);
+    seg_free(count);
+    seg_free(user);
+    return rc;
+}
+
+jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
+{
+    double t0 = jp_now();
+    jit_program *jp = seg_xcalloc(1, sizeof *jp);
+    jp->jit = j ? j : rt_jit_new(err);
+    jp->owns_jit = !j;
+    size_t ni = (size_t)(p->n_instrs > 0 ? p->n_instrs : 1);
+    jp->slot = seg_xcalloc(ni, sizeof *jp->slot);
+    jp->kernel = seg_xcalloc(ni, sizeof *jp->kernel);
+    jp->fused = seg_xcalloc(ni, sizeof *jp->fused);
+    jp->table = (rt_conv_table){p->n_instrs, jp->kernel, jp->fused};
+    if (!jp->jit || jp_build_all(jp, p, err)) {
+        jit_program_free(jp);
+        return NULL;
+    }
+    jp->stats.distinct = jp->n_built;
+    jp->stats.seconds = jp_now() - t0;
+    return jp;
+}
+
+const rt_conv_table *jit_program_table(const jit_program *jp) { return &jp->table; }
+const jit_program_stats *jit_program_stats_of(const jit_program *jp) { return &jp->stats; }
+
+void jit_program_describe(const jit_program *jp, const char *what, FILE *out)
+{
+    const jit_program_stats *s = &jp->stats;
+    fprintf(out, "jit %s: %d of %d convolutions on JIT kernels (%d distinct, %d from the cache, "
+            "%d ReLUs fused), built in %.2f s\n", what, s->kernels, s->convs, s->distinct,
+            s->from_cache, s->fused_relus, s->seconds);
+}
+
+void jit_program_free(jit_program *jp)
+{
+    if (!jp)
+        return;
+    for (int i = 0; i < jp->n_built; i++) {
+        cg_kernel_free(jp->jit, jp->built[i]);
+        seg_free(jp->keys[i]);
+    }
+    seg_free(jp->built);
+    seg_free(jp->keys);
+    seg_free(jp->slot);
+    seg_free(jp->kernel);
+    seg_free(jp->fused);
+    if (jp->owns_jit)
+        rt_jit_free(jp->jit);
+    seg_free(jp);
+}
+
+/* ---------------------------------------------------------------- stages */
+
+int jit_stage_attach(jit_stage *js, rt_stage_spec *spec, rt_error *err)
+{
+    js->jit = js->jit ? js->jit : rt_jit_new(err);
+    if (!js->jit)
+        return -1;
+    js->train = jit_program_build(spec->train, js->jit, err);
+    if (!js->train)
+        return -1;
+    if (spec->eval && !(js->eval = jit_program_build(spec->eval, js->jit, err)))
+        return -1;
+    spec->train_jit = jit_program_table(js->train);
+    spec->eval_jit = js->eval ? jit_program_table(js->eval) : NULL;
+    return 0;
+}
+
+void jit_stage_free(jit_stage *js)
+{
+    jit_program_free(js->train);
+    jit_program_free(js->eval);
+    rt_jit_free(js->jit);
+    memset(js, 0, sizeof *js);
+}

@@ -1,0 +1,139 @@
+/* jitconv.c — the runtime driver of generated convolution kernels inside
+ * a program run (see "JIT kernels in programs" in runtime.h).
+ *
+ * One call: the input goes from NCDHW to NCDHW{vl}c (a kernel whose input
+ * is plain NCDHW, ib = 1, reads the tensor in place), the weight and bias
+ * are packed (every call: training changes them every step, and packing
+ * is a small fraction of the convolution), the kernel runs its tasks on
+ * the pool, and the blocked output is copied back to NCDHW. The layout
+ * copies also run on the pool, in tasks of (sample, channel block, run of
+ * voxels); being copies, they give the same bits for any thread count, and
+ * so does the kernel (each task writes its own rows in a fixed order).
+ *
+ * Scratch buffers grow to the largest operand seen and are reused, so a
+ * run allocates nothing once warm. No initialisation is needed: blocking
+ * writes the padded lanes as zeros and the kernel writes all of y.
+ */
+#include "runtime/runtime.h"
+
+#include <string.h>
+
+#define JC_RUN 2048 /* voxels per layout-copy task: 2048 x 16 lanes x 4 B = 128 KB */
+
+static void jc_reserve(float **buf, int64_t *cap, int64_t want)
+{
+    if (want <= *cap)
+        return;
+    *buf = seg_xrealloc(*buf, (size_t)want * sizeof(float));
+    *cap = want;
+}
+
+void rt_conv_scratch_free(rt_conv_scratch *s)
+{
+    seg_free(s->x);
+    seg_free(s->w);
+    seg_free(s->b);
+    seg_free(s->y);
+    memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------- layout copies */
+
+/* A layout copy between plain [n][c][vol] and blocked [n][cb][vol][vl]. */
+typedef struct jc_copy {
+    const float *src;
+    float *dst;
+    int64_t c, cb, vol, runs; /* channels, blocks, voxels, runs per block */
+    int vl;
+} jc_copy;
+
+/* Task t = (sample * cb + block) * runs + run: voxels [q0, q1) of a block. */
+static void jc_task_range(const jc_copy *c, int64_t t, int64_t *nb, int64_t *q0, int64_t *q1)
+{
+    *nb = t / c->runs;
+    *q0 = t % c->runs * JC_RUN;
+    *q1 = *q0 + JC_RUN < c->vol ? *q0 + JC_RUN : c->vol;
+}
+
+static void jc_block_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const jc_copy *c = arg;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t nb, q0, q1;
+        jc_task_range(c, t, &nb, &q0, &q1);
+        int64_t i = nb / c->cb, b = nb % c->cb, lanes = c->c - b * c->vl;
+        lanes = lanes < c->vl ? lanes : c->vl;
+        const float *s = c->src + (i * c->c + b * c->vl) * c->vol;
+        float *d = c->dst + nb * c->vol * c->vl;
+        for (int64_t q = q0; q < q1; q++) {
+            for (int64_t l = 0; l < lanes; l++)
+                d[q * c->vl + l] = s[l * c->vol + q];
+            for (int64_t l = lanes; l < c->vl; l++)
+                d[q * c->vl + l] = 0.0f;
+        }
+    }
+}
+
+static void jc_unblock_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const jc_copy *c = arg;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t nb, q0, q1;
+        jc_task_range(c, t, &nb, &q0, &q1);
+        int64_t i = nb / c->cb, b = nb % c->cb, lanes = c->c - b * c->vl;
+        lanes = lanes < c->vl ? lanes : c->vl;
+        const float *s = c->src + nb * c->vol * c->vl;
+        float *d = c->dst + (i * c->c + b * c->vl) * c->vol;
+        for (int64_t l = 0; l < lanes; l++)
+            for (int64_t q = q0; q < q1; q++)
+                d[l * c->vol + q] = s[q * c->vl + l];
+    }
+}
+
+/* Plain -> blocked (to_blocked) or blocked -> plain, on the pool. */
+static void jc_layout(rt_pool *p, const float *src, float *dst, int64_t n, int64_t c,
+                      int64_t vol, int vl, int to_blocked)
+{
+    jc_copy cp = {src, dst, c, rt_blocked_channels(c, vl) / vl, vol, (vol + JC_RUN - 1) / JC_RUN,
+                  vl};
+    rt_pool_run(p, n * cp.cb * cp.runs, to_blocked ? jc_block_task : jc_unblock_task, &cp);
+}
+
+/* -------------------------------------------------------------- driver */
+
+typedef struct jc_job {
+    rt_conv_fn fn;
+    const float *x, *w, *b;
+    float *y;
+} jc_job;
+
+static void jc_conv_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const jc_job *j = arg;
+    j->fn(j->x, j->w, j->b, NULL, j->y, begin, end);
+}
+
+void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
+                        const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_conv_scratch *s)
+{
+    SEG_ASSERT(rt_type_numel(&x->type) == k->n * k->cin * k->in_vol);
+    SEG_ASSERT(rt_type_numel(&w->type) == k->cout * k->cin * k->kvol);
+    SEG_ASSERT(rt_type_numel(&y->type) == k->n * k->cout * k->out_vol);
+    SEG_ASSERT(!b || rt_type_numel(&b->type) == k->cout);
+    jc_reserve(&s->w, &s->cap_w, k->w_floats);
+    jc_reserve(&s->b, &s->cap_b, k->b_floats);
+    jc_reserve(&s->y, &s->cap_y, k->y_floats);
+    jc_job job = {k->fn, rt_f32(x), s->w, s->b, s->y};
+    if (k->ib != 1) {
+        jc_reserve(&s->x, &s->cap_x, k->x_floats);
+        jc_layout(p, rt_f32(x), s->x, k->n, k->cin, k->in_vol, k->ib, 1);
+        job.x = s->x;
+    }
+    rt_conv_weight_block(rt_f32(w), s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
+    rt_conv_bias_block(b ? rt_f32(b) : NULL, s->b, k->cout, k->vl);
+    rt_pool_run(p, k->tasks, jc_conv_task, &job);
+    jc_layout(p, s->y, rt_f32(y), k->n, k->cout, k->out_vol, k->vl, 0);
+}
