@@ -109,6 +109,20 @@ void ops_vol2col(const ops_geom *g, const float *img, int64_t channels, int64_t 
 void ops_col2vol(const ops_geom *g, const float *col, int64_t channels, int64_t q0,
                  int64_t nq, float *img);
 
+/* --------------------------------------------------- upsample tables */
+
+/* Output index -> two source indices and their weights, for one axis
+ * (upsample_axis.c; shared by the forward and backward kernels). */
+typedef struct ops_up_axis {
+    int64_t *i0, *i1; /* source indices (i1 = i0 for nearest) */
+    float *l0, *l1;   /* weights (1, 0 for nearest) */
+    int copy;         /* one source, weight 1: nearest, or an axis added to reach 3-D */
+} ops_up_axis;
+
+/* Tables for in -> out along one axis; added = an axis padded in to reach 3-D. */
+void ops_up_axis_init(ops_up_axis *t, int mode, int64_t in, int64_t out, int added);
+void ops_up_axis_free(ops_up_axis *t);
+
 /* -------------------------------------------------------------- kernels */
 
 int ops_const(const ops_call *c);          /* const */

@@ -22,71 +22,9 @@
 
 #include <math.h>
 
-/* Output index -> two source indices and their weights, for one axis. */
-typedef struct up_axis {
-    int64_t *i0, *i1; /* source indices (i1 = i0 for nearest) */
-    float *l0, *l1;   /* weights (1, 0 for nearest) */
-    int copy;         /* take i0 alone: nearest, or an axis added to reach 3-D */
-} up_axis;
-
-static void axis_nearest(up_axis *t, int64_t in, int64_t out)
-{
-    float scale = (float)in / (float)out;
-    for (int64_t o = 0; o < out; o++) {
-        int64_t s = out == in ? o : out == 2 * in ? o >> 1 : (int64_t)floorf((float)o * scale);
-        t->i0[o] = t->i1[o] = s < in - 1 ? s : in - 1;
-        t->l0[o] = 1;
-        t->l1[o] = 0;
-    }
-}
-
-static void axis_linear(up_axis *t, int64_t in, int64_t out)
-{
-    float scale = (float)in / (float)out;
-    for (int64_t o = 0; o < out; o++) {
-        if (out == in) {
-            t->i0[o] = t->i1[o] = o;
-            t->l0[o] = 1;
-            t->l1[o] = 0;
-            continue;
-        }
-        float r = scale * ((float)o + 0.5f) - 0.5f;
-        if (r < 0)
-            r = 0;
-        int64_t i0 = (int64_t)floorf(r);
-        if (i0 > in - 1)
-            i0 = in - 1;
-        float l1 = fminf(fmaxf(r - (float)i0, 0.0f), 1.0f);
-        t->i0[o] = i0;
-        t->i1[o] = i0 + (i0 < in - 1 ? 1 : 0);
-        t->l1[o] = l1;
-        t->l0[o] = 1.0f - l1;
-    }
-}
-
-static void axis_init(up_axis *t, int mode, int64_t in, int64_t out, int added)
-{
-    t->copy = mode == RT_UP_NEAREST || added;
-    t->i0 = seg_xcalloc((size_t)out, sizeof(int64_t));
-    t->i1 = seg_xcalloc((size_t)out, sizeof(int64_t));
-    t->l0 = seg_xcalloc((size_t)out, sizeof(float));
-    t->l1 = seg_xcalloc((size_t)out, sizeof(float));
-    if (mode == RT_UP_NEAREST)
-        axis_nearest(t, in, out);
-    else
-        axis_linear(t, in, out);
-}
-
-static void axis_free(up_axis *t)
-{
-    seg_free(t->i0);
-    seg_free(t->i1);
-    seg_free(t->l0);
-    seg_free(t->l1);
-}
 
 /* Interpolate along x on the input row `row`. */
-static float lerp_x(const up_axis *ax, const float *row, int64_t o)
+static float lerp_x(const ops_up_axis *ax, const float *row, int64_t o)
 {
     if (ax->copy)
         return row[ax->i0[o]];
@@ -94,7 +32,7 @@ static float lerp_x(const up_axis *ax, const float *row, int64_t o)
 }
 
 /* Interpolate along y then x inside the input plane `pl` (width w). */
-static float lerp_yx(const up_axis *t, const float *pl, int64_t w, int64_t oy, int64_t ox)
+static float lerp_yx(const ops_up_axis *t, const float *pl, int64_t w, int64_t oy, int64_t ox)
 {
     if (t[1].copy)
         return lerp_x(&t[2], pl + t[1].i0[oy] * w, ox);
@@ -102,7 +40,7 @@ static float lerp_yx(const up_axis *t, const float *pl, int64_t w, int64_t oy, i
            t[1].l1[oy] * lerp_x(&t[2], pl + t[1].i1[oy] * w, ox);
 }
 
-static void upsample_plane(const up_axis t[3], const int64_t in[3], const int64_t out[3],
+static void upsample_plane(const ops_up_axis t[3], const int64_t in[3], const int64_t out[3],
                            const float *src, float *dst)
 {
     int64_t hw = in[1] * in[2];
@@ -144,14 +82,14 @@ int ops_upsample(const ops_call *c)
         in[3 - c->a->nsp + i] = it->dim[2 + i];
         out[3 - c->a->nsp + i] = ot->dim[2 + i];
     }
-    up_axis t[3];
+    ops_up_axis t[3];
     for (int j = 0; j < 3; j++)
-        axis_init(&t[j], c->a->mode, in[j], out[j], j < 3 - c->a->nsp);
+        ops_up_axis_init(&t[j], c->a->mode, in[j], out[j], j < 3 - c->a->nsp);
     int64_t planes = it->dim[0] * it->dim[1];
     int64_t in_plane = in[0] * in[1] * in[2], out_plane = out[0] * out[1] * out[2];
     for (int64_t p = 0; p < planes; p++)
         upsample_plane(t, in, out, rt_f32(c->in[0]) + p * in_plane, rt_f32(c->out) + p * out_plane);
     for (int j = 0; j < 3; j++)
-        axis_free(&t[j]);
+        ops_up_axis_free(&t[j]);
     return 0;
 }
