@@ -54,6 +54,11 @@ sed 's/conv(image, 4, k = 3/conv(image, 5, k = 3/' $F > "$T/wide.seg"
 grep -q "level.1.conv0.weight: checkpoint f32\[4, 1, 3, 3, 3\], net f32\[5, 1, 3, 3, 3\]" "$T/w.log" \
     || fail "mismatch not listed: $(cat "$T/w.log")"
 
+# two data streams in one step: both are inputs of the training graph and fed
+"$SEGC" ir $F --schedule twostreams --stage semi | grep -q 'input "unl.image"' || fail "no unl.image input"
+"$SEGC" train $F --schedule twostreams --out "$T/t" > "$T/t.log" 2>&1 || fail "two-stream training failed: $(tail -3 "$T/t.log")"
+grep -q "semi     epoch   2/2" "$T/t.log" || fail "two-stream stage did not run 2 epochs"
+
 # --set other than epochs/steps is a usage error
 "$SEGC" train $F --set lr=3 > "$T/u.log" 2>&1
 [ $? = 1 ] || fail "--set lr=3 should be a usage error"
