@@ -42,6 +42,8 @@ typedef struct cli_opts {
     const char *stage;       /* --stage NAME (ir) */
     int grad;                /* --grad (ir) */
     int jit;                 /* --jit or SEGC_JIT=1 (run, train): JIT convolutions */
+    int steps;               /* --steps N (bench), 0 = not given */
+    int infer;               /* --infer (bench): an inference step, not training */
 } cli_opts;
 
 /* A loaded program and one elaborated net (cli_front.c). */
@@ -98,5 +100,6 @@ int cli_cmd_run(const cli_opts *o);
 int cli_cmd_plan(const cli_opts *o);  /* cli_plan.c */
 int cli_cmd_train(const cli_opts *o); /* cli_train.c */
 int cli_stage_ir(const cli_opts *o);  /* cli_train.c: ir --stage [--grad] */
+int cli_cmd_bench(const cli_opts *o); /* cli_bench.c */
 
 #endif

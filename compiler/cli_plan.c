@@ -13,8 +13,11 @@
  *     differentiated too, and the backward node and FLOP counts compared;
  *   - what each frozen convolution keeps: a data gradient only (it lies
  *     between trainable params and the loss) or no backward at all;
- *   - the sum of the lowered training program's tensor sizes (there is no
- *     arena planner yet, so this is an upper bound, labelled as such).
+ *   - the sum of the lowered training program's tensor sizes, and the
+ *     arena the memory planner (compiler/memplan.c) gives its temps: the
+ *     peak bytes of one step, what the trainer allocates, plus the
+ *     params, buffers and inputs that live outside the arena. The program
+ *     is the trainer's: outputs "loss", the model's, and "grad:<param>".
  * --set takes only B (the batch size); model arguments are the schedule's.
  * Exit codes: 1 usage, 65 program errors (including autodiff failures).
  */
@@ -39,6 +42,7 @@ typedef struct plan_stats {
     int fwd_nodes, bwd_nodes, unfrozen_bwd_nodes;
     int conv_trainable, conv_data_only, conv_none; /* by weight param */
     int64_t bytes_act, bytes_grad, bytes_param;
+    int64_t bytes_arena, bytes_fixed; /* planned arena; params/buffers/inputs */
 } plan_stats;
 
 enum { CONV_TRAINABLE, CONV_DATA_ONLY, CONV_NONE };
@@ -108,6 +112,11 @@ static int side_build(const ir_graph *stage, int unfreeze, plan_side *sd, char *
     sd->n_fwd = sd->g->n_nodes;
     ir_id *param_grad = seg_xcalloc((size_t)sd->n_fwd, sizeof *param_grad);
     int rc = ir_autodiff(sd->g, loss, param_grad, NULL, err, n);
+    /* the gradients are outputs, as in the trainer's program (train_build.c) */
+    for (ir_id v = 0; rc >= 0 && v < sd->n_fwd && v < loss; v++)
+        if (param_grad[v] >= 0)
+            ir_add_output(sd->g, seg_arena_printf(sd->g->arena, "grad:%s", sd->g->nodes[v].name),
+                          param_grad[v]);
     seg_free(param_grad);
     return rc;
 }
@@ -200,6 +209,9 @@ static void count_memory(const plan_side *sd, plan_stats *st)
         else
             st->bytes_act += b;
     }
+    const rt_mem_plan *m = mem_plan_build(p, p->arena);
+    st->bytes_arena = m->arena_bytes;
+    st->bytes_fixed = m->fixed_bytes;
     rt_program_free(p);
 }
 
@@ -242,8 +254,11 @@ static void print_convs_memory(FILE *out, const plan_stats *st)
             "%d frozen with no backward\n", "convolutions",
             st->conv_trainable, st->conv_data_only, st->conv_none);
     int64_t total = st->bytes_act + st->bytes_grad + st->bytes_param;
-    fprintf(out, "  %-30s %13s MB  sum of tensor sizes (no arena reuse yet), %s bytes\n",
-            "memory", mbytes(total, a, sizeof a), grouped(total, b, sizeof b));
+    fprintf(out, "  %-30s %13s MB  sum of tensor sizes, %s bytes\n", "memory",
+            mbytes(total, a, sizeof a), grouped(total, b, sizeof b));
+    fprintf(out, "  %-30s %13s MB  planned arena (peak of one step), %s bytes, + %s MB params/inputs\n",
+            "", mbytes(st->bytes_arena, a, sizeof a), grouped(st->bytes_arena, b, sizeof b),
+            mbytes(st->bytes_fixed, c, sizeof c));
     fprintf(out, "  %-30s %13s MB  activations, %s MB gradients, %s MB params\n", "",
             mbytes(st->bytes_act, a, sizeof a), mbytes(st->bytes_grad, b, sizeof b),
             mbytes(st->bytes_param, c, sizeof c));

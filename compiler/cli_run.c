@@ -311,6 +311,7 @@ int cli_cmd_run(const cli_opts *o)
     rc = cli_net_load(o, o->train, &n);
     if (rc == CLI_OK) {
         rt_program *p = ir_lower(n.graph);
+        mem_plan_attach(p); /* temps in one arena (compiler/memplan.c) */
         rc = cli_run_program(o, &n, p, threads);
         rt_program_free(p);
     }

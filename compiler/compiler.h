@@ -126,6 +126,18 @@ int64_t ir_node_flops(const ir_graph *g, ir_id id);
  * non-leaf node). The program is independent of the graph afterwards. */
 rt_program *ir_lower(const ir_graph *g);
 
+/* ------------------------------------------------------- memory plans */
+
+/* Static arena offsets for every temp of p (compiler/memplan.c; runtime.h
+ * "memory plans"): liveness intervals from definition to last reader
+ * (program outputs to the end), then greedy-by-size best-fit placement
+ * with 64-byte alignment. Deterministic. The plan is allocated in arena
+ * and describes p as it is now. */
+const rt_mem_plan *mem_plan_build(const rt_program *p, seg_arena *arena);
+/* p->plan = a plan of p in p's own arena (no-op if p has one), so every
+ * interpreter made on p with rt_interp_new runs on one arena. */
+void mem_plan_attach(rt_program *p);
+
 /* ------------------------------------------------- kernel IR / codegen */
 
 /* Kernel IR (compiler/kir.c): one loop nest over blocked tensors, as a

@@ -12,11 +12,15 @@
  * entry point plus the sizes its driver needs.
  *
  * ReLU fusion is done only where it is safe without further analysis:
- * the conv's result has exactly one user, that user is a ReLU, and the
- * result is not a program output. Then nothing else can read the pre-ReLU
- * value, so the kernel writes relu(conv + bias) straight into the ReLU's
- * value and the ReLU instruction is skipped. Training programs keep their
- * ReLUs unfused (the ReLU's gradient reads the conv's result).
+ * the conv's result has exactly one user, that user is a ReLU and the
+ * very next instruction, and the result is not a program output. Then
+ * nothing else can read the pre-ReLU value, so the kernel writes
+ * relu(conv + bias) straight into the ReLU's value and the ReLU
+ * instruction is skipped. Being the next instruction matters under a
+ * memory plan: the ReLU's buffer may then only be shared with values that
+ * die at the conv (its own inputs), and the driver reads those completely
+ * before it writes the output. Training programs mostly keep their ReLUs
+ * unfused (the ReLU's gradient reads the conv's result).
  */
 #include "compiler/compiler.h"
 
@@ -68,7 +72,7 @@ static void jp_users(const rt_program *p, int *count, int *user)
 static int jp_fusable_relu(const rt_program *p, int i, const int *count, const int *user)
 {
     int v = p->instrs[i].out, r = user[v];
-    if (count[v] != 1 || r <= i)
+    if (count[v] != 1 || r != i + 1)
         return -1;
     const rt_instr *ri = &p->instrs[r];
     return ri->op == OP_RELU && ri->n_in == 1 && ri->in[0] == v ? r : -1;

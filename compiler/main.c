@@ -34,6 +34,8 @@ enum {
     OPT_STAGE = 1 << 12,
     OPT_GRAD = 1 << 13,
     OPT_JIT = 1 << 14,
+    OPT_STEPS = 1 << 15,
+    OPT_INFER = 1 << 16,
 };
 
 typedef struct cli_option {
@@ -62,6 +64,8 @@ static const cli_option options[] = {
     {"--grad", NULL, OPT_GRAD, "with --stage: append the backward graph (autodiff, freeze pruning)"},
     {"--init", "CKPT", OPT_INIT, "start from a checkpoint's parameters where names match"},
     {"--jit", NULL, OPT_JIT, "run convolutions on JIT-compiled kernels (also $SEGC_JIT=1)"},
+    {"--steps", "N", OPT_STEPS, "timed steps (default 5), after 1-2 warm-up steps"},
+    {"--infer", NULL, OPT_INFER, "time an inference step (a net's forward, or a stage's eval)"},
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0] };
 
@@ -124,6 +128,20 @@ static const cli_command commands[] = {
      "frozen convolution keeps (--verbose lists them by weight), and the sum of\n"
      "the training program's tensor sizes. --set takes only B, the batch size\n"
      "(default: the schedule's batch); model arguments come from the schedule.\n"},
+    {"bench", "FILE", 1, 1,
+     OPT_SCHEDULE | OPT_STAGE | OPT_NET | OPT_INFER | OPT_SET | OPT_SEED | OPT_THREADS |
+         OPT_STEPS | OPT_JIT,
+     cli_cmd_bench, "time a training or inference step",
+     "Compile one step and time it on seeded random inputs: a training step of\n"
+     "a schedule's stage (--stage; forward, backward and the optimizer update,\n"
+     "as `segc train` runs it), the stage's evaluation step with --infer, or a\n"
+     "net's inference forward with --net (or a file without schedules).\n"
+     "After 1-2 warm-up steps, --steps timed steps run; prints the median step\n"
+     "time, GFLOP per step, GFLOP/s and the share of this machine's FP32 FMA\n"
+     "peak on the same thread count, peak RSS, and compile times (with --jit\n"
+     "the JIT build, cold and warm), then one machine-readable 'result:' line.\n"
+     "With a stage, --set takes only B (the batch size); with a net, its\n"
+     "parameters (default B=1).\n"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -290,6 +308,11 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
             return usage_error(c, "--seed needs a non-negative integer, not '%s'", val);
         o->seed = u;
         return CLI_OK;
+    case OPT_STEPS:
+        if (parse_u64(val, &u) || u < 1 || u > 100000)
+            return usage_error(c, "--steps needs a count from 1 to 100000, not '%s'", val);
+        o->steps = (int)u;
+        return CLI_OK;
     case OPT_THREADS:
         if (parse_u64(val, &u) || u < 1 || u > 1024)
             return usage_error(c, "--threads needs a count from 1 to 1024, not '%s'", val);
@@ -334,6 +357,8 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
             ps->o.grad = 1;
         else if (op->bit == OPT_JIT)
             ps->o.jit = 1;
+        else if (op->bit == OPT_INFER)
+            ps->o.infer = 1;
         else
             ps->o.train = 1;
         return CLI_OK;

@@ -21,6 +21,13 @@
  * thread count, and instructions folded into an earlier kernel (a fused
  * ReLU), which are skipped. Everything else still runs its reference
  * kernel, so the interpreter stays the oracle when no table is set.
+ *
+ * Memory plan (runtime.h "memory plans"): rt_interp_new uses the
+ * program's plan when it has one (unless $SEGC_ARENA=0), and then every
+ * temp is a view into one arena at the offset the compiler chose
+ * (compiler/memplan.c); inputs, params and buffers keep their own
+ * tensors. The output of each reference kernel is zeroed before it runs,
+ * so results are bit-identical to the one-tensor-per-value mode.
  */
 #include "runtime.h"
 
@@ -37,6 +44,11 @@ struct rt_interp {
     const rt_conv_table *conv; /* JIT kernels per instruction, NULL = none */
     rt_pool *pool;          /* for them: made on first use, threads > 1 */
     rt_conv_scratch scratch; /* their blocked operands */
+    /* Memory plan (runtime.h "memory plans"): temps are views into arena. */
+    const rt_mem_plan *plan; /* NULL = one tensor per value */
+    char *arena;             /* RT_MEM_ALIGN-aligned, inside arena_base */
+    void *arena_base;        /* the allocation */
+    uint64_t last_step;      /* step of the last run, for rt_interp_first_nonfinite */
 };
 
 static int interp_max_inputs(const rt_program *p)
@@ -59,13 +71,27 @@ static void interp_alloc_value(rt_interp *it, int i)
 rt_interp *rt_interp_new(const rt_program *p, uint64_t seed, int threads)
 {
     SEG_ASSERT(p);
+    return rt_interp_new_planned(p, rt_mem_plan_enabled() ? p->plan : NULL, seed, threads);
+}
+
+rt_interp *rt_interp_new_planned(const rt_program *p, const rt_mem_plan *m, uint64_t seed,
+                                 int threads)
+{
+    SEG_ASSERT(p);
+    rt_error perr = {{0}};
+    if (m && rt_mem_plan_check(p, m, &perr))
+        seg_panic(__FILE__, __LINE__, "bad memory plan: %s", perr.msg);
     rt_interp *it = seg_xcalloc(1, sizeof *it);
     it->prog = p;
     it->seed = seed;
     it->threads = threads > 0 ? threads : 1;
     it->vals = seg_xcalloc((size_t)(p->n_values > 0 ? p->n_values : 1), sizeof *it->vals);
+    it->plan = m;
+    if (m)
+        it->arena = rt_mem_arena_bind(p, m, it->vals, &it->arena_base);
     for (int i = 0; i < p->n_values; i++)
-        interp_alloc_value(it, i);
+        if (!it->vals[i]) /* planned temps are bound already */
+            interp_alloc_value(it, i);
     it->max_in = interp_max_inputs(p);
     it->args = seg_xcalloc((size_t)it->max_in, sizeof *it->args);
     return it;
@@ -81,8 +107,11 @@ void rt_interp_free(rt_interp *it)
     seg_free(it->args);
     rt_pool_free(it->pool);
     rt_conv_scratch_free(&it->scratch);
+    seg_free(it->arena_base);
     seg_free(it);
 }
+
+int64_t rt_interp_arena_bytes(const rt_interp *it) { return it->plan ? it->plan->arena_bytes : 0; }
 
 /* Index of the named input/param/buffer value, or -1. */
 static int interp_find(const rt_interp *it, const char *name)
@@ -155,6 +184,8 @@ void rt_interp_set_conv_kernels(rt_interp *it, const rt_conv_table *t)
 {
     SEG_ASSERT(!t || t->n_instrs == it->prog->n_instrs);
     it->conv = t;
+    if (t && it->plan) /* a kernel writing a value before its planned interval */
+        rt_mem_unshare_early_writes(it->prog, it->plan, t, it->vals);
     if (t && !it->pool && it->threads > 1)
         it->pool = rt_pool_new(it->threads);
 }
@@ -183,6 +214,9 @@ static int interp_step(rt_interp *it, int i, const rt_instr *ins, rt_ctx *ctx)
     SEG_ASSERT(ins->out >= 0 && ins->out < it->prog->n_values);
     if (it->conv && interp_jit_step(it, i, ins))
         return 0;
+    rt_tensor *out = it->vals[ins->out];
+    if (it->arena && out->data != NULL && !out->owns_data) /* bytes of an earlier value */
+        memset(out->data, 0, (size_t)rt_type_numel(&out->type) * rt_dtype_size(out->type.dtype));
     return rt_kernel_run(ins->op, &ins->attrs, it->args, ins->n_in, it->vals[ins->out], ctx);
 }
 
@@ -203,6 +237,7 @@ int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err)
 {
     rt_error local = {{0}};
     rt_ctx ctx = {.step = step, .threads = it->threads, .err = &local};
+    it->last_step = step;
     for (int i = 0; i < it->prog->n_instrs; i++) {
         const rt_instr *ins = &it->prog->instrs[i];
         if (interp_step(it, i, ins, &ctx) == 0)
@@ -227,12 +262,53 @@ static int tensor_nonfinite(const rt_tensor *t)
 
 /* Scan in program order: the first instruction with a non-finite result
  * whose inputs were all finite is where the NaN was born. */
+static const char *interp_first_nonfinite_planned(rt_interp *it);
+
 const char *rt_interp_first_nonfinite(rt_interp *it)
 {
+    if (it->arena)
+        return interp_first_nonfinite_planned(it);
     for (int i = 0; i < it->prog->n_instrs; i++) {
         const rt_instr *ins = &it->prog->instrs[i];
         if (tensor_nonfinite(it->vals[ins->out]))
             return ins->where ? ins->where : rt_op_table[ins->op].name;
     }
     return NULL;
+}
+
+/* With an arena, a temp's bytes may hold a later value by the end of a
+ * run, so run the last step again and test each result as it is made.
+ * Buffers (BN running stats, written by STATEFUL ops) are restored
+ * afterwards, so the re-run changes nothing. */
+static const char *interp_first_nonfinite_planned(rt_interp *it)
+{
+    const rt_program *p = it->prog;
+    rt_tensor **saved = seg_xcalloc((size_t)(p->n_values > 0 ? p->n_values : 1), sizeof *saved);
+    for (int v = 0; v < p->n_values; v++)
+        if (p->values[v].kind == RT_VAL_BUFFER) {
+            saved[v] = rt_tensor_new(&p->values[v].type);
+            memcpy(saved[v]->data, it->vals[v]->data,
+                   (size_t)rt_type_numel(&p->values[v].type) * rt_dtype_size(p->values[v].type.dtype));
+        }
+    rt_error local = {{0}};
+    rt_ctx ctx = {.step = it->last_step, .threads = it->threads, .err = &local};
+    const char *at = NULL;
+    for (int i = 0; i < p->n_instrs && !at; i++) {
+        const rt_instr *ins = &p->instrs[i];
+        if (interp_step(it, i, ins, &ctx))
+            break;
+        const rt_conv_kernel *k = it->conv ? it->conv->kernel[i] : NULL;
+        if (it->conv && it->conv->fused[i])
+            continue; /* its result was tested with the kernel that made it */
+        if (tensor_nonfinite(it->vals[k && k->relu_out >= 0 ? k->relu_out : ins->out]))
+            at = ins->where ? ins->where : rt_op_table[ins->op].name;
+    }
+    for (int v = 0; v < p->n_values; v++)
+        if (saved[v]) {
+            memcpy(it->vals[v]->data, saved[v]->data,
+                   (size_t)rt_type_numel(&p->values[v].type) * rt_dtype_size(p->values[v].type.dtype));
+            rt_tensor_free(saved[v]);
+        }
+    seg_free(saved);
+    return at;
 }

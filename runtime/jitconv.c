@@ -13,12 +13,18 @@
  * Scratch buffers grow to the largest operand seen and are reused, so a
  * run allocates nothing once warm. No initialisation is needed: blocking
  * writes the padded lanes as zeros and the kernel writes all of y.
+ *
+ * Invariant: the output tensor is written only by the final copy, after
+ * the kernel has finished reading x, w and bias, so the output may share
+ * memory with any of them (a memory plan reusing a dying input's buffer;
+ * jitprog.c's ReLU fusion relies on it).
  */
 #include "runtime/runtime.h"
 
 #include <string.h>
 
 #define JC_RUN 2048 /* voxels per layout-copy task: 2048 x 16 lanes x 4 B = 128 KB */
+#define JC_TILE 64  /* voxels per transposition tile (x 16 lanes x 4 B = 4 KB) */
 
 static void jc_reserve(float **buf, int64_t *cap, int64_t want)
 {
@@ -55,41 +61,64 @@ static void jc_task_range(const jc_copy *c, int64_t t, int64_t *nb, int64_t *q0,
     *q1 = *q0 + JC_RUN < c->vol ? *q0 + JC_RUN : c->vol;
 }
 
-static void jc_block_task(void *arg, int64_t begin, int64_t end, int thread)
+/* Voxels [q0, q1) of one block, plain -> blocked: JC_TILE voxels at a
+ * time, lane by lane, so the reads are contiguous and the strided writes
+ * stay within one small L1 tile; padded lanes are zeroed. */
+static void jc_block_run(const jc_copy *c, const float *s, float *d, int64_t lanes, int64_t q0,
+                         int64_t q1)
 {
-    (void)thread;
-    const jc_copy *c = arg;
+    int vl = c->vl;
+    for (int64_t t0 = q0; t0 < q1; t0 += JC_TILE) {
+        int64_t m = q1 - t0 < JC_TILE ? q1 - t0 : JC_TILE;
+        float *tile = d + t0 * vl;
+        for (int64_t l = 0; l < lanes; l++)
+            for (int64_t q = 0; q < m; q++)
+                tile[q * vl + l] = s[l * c->vol + t0 + q];
+        for (int64_t q = 0; lanes < vl && q < m; q++)
+            memset(tile + q * vl + lanes, 0, (size_t)(vl - lanes) * sizeof(float));
+    }
+}
+
+/* Voxels [q0, q1) of one block, blocked -> plain (the same walk). */
+static void jc_unblock_run(const jc_copy *c, const float *s, float *d, int64_t lanes, int64_t q0,
+                           int64_t q1)
+{
+    int vl = c->vl;
+    for (int64_t t0 = q0; t0 < q1; t0 += JC_TILE) {
+        int64_t m = q1 - t0 < JC_TILE ? q1 - t0 : JC_TILE;
+        const float *tile = s + t0 * vl;
+        for (int64_t l = 0; l < lanes; l++)
+            for (int64_t q = 0; q < m; q++)
+                d[l * c->vol + t0 + q] = tile[q * vl + l];
+    }
+}
+
+/* Tasks [begin, end) of a layout copy in either direction. */
+static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_blocked)
+{
     for (int64_t t = begin; t < end; t++) {
         int64_t nb, q0, q1;
         jc_task_range(c, t, &nb, &q0, &q1);
         int64_t i = nb / c->cb, b = nb % c->cb, lanes = c->c - b * c->vl;
         lanes = lanes < c->vl ? lanes : c->vl;
-        const float *s = c->src + (i * c->c + b * c->vl) * c->vol;
-        float *d = c->dst + nb * c->vol * c->vl;
-        for (int64_t q = q0; q < q1; q++) {
-            for (int64_t l = 0; l < lanes; l++)
-                d[q * c->vl + l] = s[l * c->vol + q];
-            for (int64_t l = lanes; l < c->vl; l++)
-                d[q * c->vl + l] = 0.0f;
-        }
+        int64_t blocked = nb * c->vol * c->vl, plain = (i * c->c + b * c->vl) * c->vol;
+        if (to_blocked)
+            jc_block_run(c, c->src + plain, c->dst + blocked, lanes, q0, q1);
+        else
+            jc_unblock_run(c, c->src + blocked, c->dst + plain, lanes, q0, q1);
     }
+}
+
+static void jc_block_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    jc_copy_tasks(arg, begin, end, 1);
 }
 
 static void jc_unblock_task(void *arg, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
-    const jc_copy *c = arg;
-    for (int64_t t = begin; t < end; t++) {
-        int64_t nb, q0, q1;
-        jc_task_range(c, t, &nb, &q0, &q1);
-        int64_t i = nb / c->cb, b = nb % c->cb, lanes = c->c - b * c->vl;
-        lanes = lanes < c->vl ? lanes : c->vl;
-        const float *s = c->src + nb * c->vol * c->vl;
-        float *d = c->dst + (i * c->c + b * c->vl) * c->vol;
-        for (int64_t l = 0; l < lanes; l++)
-            for (int64_t q = q0; q < q1; q++)
-                d[l * c->vol + q] = s[q * c->vl + l];
-    }
+    jc_copy_tasks(arg, begin, end, 0);
 }
 
 /* Plain -> blocked (to_blocked) or blocked -> plain, on the pool. */

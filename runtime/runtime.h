@@ -246,6 +246,9 @@ typedef struct rt_program {
     int *outputs;              /* value indices of the named outputs */
     const char **output_names;
     int n_outputs;
+    /* Static arena offsets of the temps (compiler/memplan.c, in the
+     * program's arena; see "memory plans" below); NULL = unplanned. */
+    const struct rt_mem_plan *plan;
 } rt_program;
 
 void rt_program_free(rt_program *p);
@@ -270,6 +273,60 @@ rt_tensor *rt_interp_value_at(rt_interp *it, int index);
 /* Initialise one parameter tensor from its rt_init, with a stream derived
  * from its name, so a seed gives the same weights in any order. */
 void rt_param_init(rt_tensor *t, const rt_init *init, const char *name, uint64_t seed);
+
+/* -------------------------------------------------------- memory plans */
+
+/* One arena for all temporaries of a program (DESIGN.md §5 "Memory"). The
+ * compiler (compiler/memplan.c) makes the plan; the interpreter
+ * (runtime/interp.c, runtime/arena_plan.c) only consumes the offsets.
+ *
+ * Temp v lives over the inclusive instruction interval [first[v],
+ * last[v]]: from its defining instruction to its last reader, or to
+ * n_instrs for a program output. Temps whose intervals intersect never
+ * share bytes, so no instruction's output aliases one of its inputs, and
+ * program outputs ("loss", "grad:*") are intact after a run, at the same
+ * address in every run (the optimizer keeps pointers to them). Inputs,
+ * params and buffers are not planned (offset -1): they persist in their
+ * own storage. */
+#define RT_MEM_ALIGN 64 /* every offset and planned size is a multiple */
+
+typedef struct rt_mem_plan {
+    int n_values, n_instrs;  /* the program's */
+    int64_t *offset;         /* per value: byte offset in the arena; -1 = not planned */
+    int64_t *bytes;          /* per value: its size in bytes */
+    int *first, *last;       /* per value: live interval of a temp; -1 = not planned */
+    int64_t arena_bytes;     /* the arena: peak bytes of one run */
+    int64_t temp_bytes;      /* sum of the temps' sizes (one buffer each) */
+    int64_t fixed_bytes;     /* inputs, params and buffers (outside the arena) */
+    int64_t live_peak_bytes; /* lower bound: most (rounded) temp bytes live at once */
+} rt_mem_plan;
+
+/* 0 when m is a sound plan for p: sizes match, intervals cover each temp's
+ * definition, readers and output use, every temp lies inside the arena on
+ * an aligned offset, and temps live at the same time do not overlap.
+ * Otherwise -1 with err naming the first violation. */
+int rt_mem_plan_check(const rt_program *p, const rt_mem_plan *m, rt_error *err);
+/* An interpreter on plan m (checked; a broken plan is an internal error):
+ * every temp is a view (owns_data 0) into one zeroed arena, and each
+ * reference kernel's output is zeroed before it runs, since the bytes hold
+ * an earlier value. m NULL: one tensor per value, as rt_interp_new. */
+rt_interp *rt_interp_new_planned(const rt_program *p, const rt_mem_plan *m, uint64_t seed,
+                                 int threads);
+/* rt_interp_new uses p->plan unless $SEGC_ARENA is "0" (1 = use it). */
+int rt_mem_plan_enabled(void);
+/* Bytes of the interpreter's arena, 0 when unplanned. */
+int64_t rt_interp_arena_bytes(const rt_interp *it);
+
+/* Interpreter internals (runtime/arena_plan.c), used by runtime/interp.c. */
+/* Allocate the arena of m (zeroed, RT_MEM_ALIGN-aligned; *base is what to
+ * seg_free) and put a view tensor into vals[v] for every planned value. */
+char *rt_mem_arena_bind(const rt_program *p, const rt_mem_plan *m, rt_tensor **vals,
+                        void **base);
+struct rt_conv_table; /* "JIT kernels in programs" below */
+/* Give every value a JIT kernel of t writes before the plan says it is
+ * live (a fused ReLU's value outside the plan's rule) its own storage. */
+void rt_mem_unshare_early_writes(const rt_program *p, const rt_mem_plan *m,
+                                 const struct rt_conv_table *t, rt_tensor **vals);
 
 /* -------------------------------------------------------------- volumes */
 

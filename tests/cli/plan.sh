@@ -44,7 +44,15 @@ err_empty
 out_has "plan of schedule boosting in $MODEL: 2 stages"
 out_has "stage grow1 (1 of 2), batch 2"
 out_has "stage grow2 (2 of 2), batch 2"
-out_has "sum of tensor sizes (no arena reuse yet)"
+out_has "sum of tensor sizes, "
+out_has "planned arena (peak of one step), "
+# the planned arena (MB, the line after "memory") is well below the sum of sizes
+mb() { tr -d , | awk '{ printf "%d", $1 }'; }
+for st in grow1 grow2; do
+    sum=$(stage_line $st memory | sed 's/^  memory *//' | mb)
+    arena=$(awk -v st="stage $st " 'index($0, st) == 1 { on = 1 } on && /planned arena/ { print $1; exit }' "$T/out" | mb)
+    [ -n "$arena" ] && [ "$arena" -gt 0 ] && [ $((arena * 2)) -lt "$sum" ] || fail "$st: arena $arena MB, sum $sum MB"
+done
 [ "$(stage_field grow1 'trainable params')" = "$p3" ] || fail "grow1 trainable != $p3"
 [ "$(stage_field grow1 'frozen params')" = 0 ] || fail "grow1 froze something"
 [ "$(stage_field grow2 'trainable params')" = $((enc4 + dec3)) ] || fail "grow2 trainable != $enc4 + $dec3"

@@ -119,7 +119,7 @@ TEST(interp_kernel_error_names_the_source)
     rt_attrs_init(&ins.attrs);
     int outs[1] = {2};
     const char *names[1] = {"g"};
-    rt_program p = {NULL, vals, 3, &ins, 1, outs, names, 1};
+    rt_program p = {NULL, vals, 3, &ins, 1, outs, names, 1, NULL};
     rt_interp *it = rt_interp_new(&p, 0, 1);
     rt_error err = {{0}};
     CHECK_INT(rt_interp_run(it, 0, &err), -1);

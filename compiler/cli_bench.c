@@ -1,0 +1,746 @@
+/* cli_bench.c — `segc bench`: how fast one step of a program runs here.
+ *
+ * What is timed (each a fresh rt_interp with parameters from --seed):
+ *   - a training step of a schedule's stage (--stage, default when the
+ *     schedule has one stage): the program `segc train` runs — the stage
+ *     graph with grad() expanded, the backward of "loss" (autodiff with
+ *     freeze pruning) and one "grad:<param>" output per trainable
+ *     parameter — followed by the stage optimizer's update of the
+ *     trainable parameters;
+ *   - the stage's evaluation program with --stage and --infer (forward
+ *     and loss, batch norms in inference mode);
+ *   - one inference forward of a net with --net (or a file without
+ *     schedules), as `segc run` does it.
+ * Inputs are seeded random data of the right types, bound once: f32
+ * images uniform in [0, 1), f32 labels 0/1, i32 labels class ids of the
+ * stream's data, "progress" 0.5. The numbers measure speed only.
+ *
+ * Warm-up steps (1, or 2 from 5 timed steps on) run first, then --steps N
+ * (default 5) timed steps; the median wall time counts. Reported: the
+ * median (and min/max), GFLOP per step (the sum of ir_node_flops over the
+ * graph that was lowered; the optimizer's few FLOPs per parameter are not
+ * counted), GFLOP/s, the share of this machine's FP32 peak, peak RSS
+ * (getrusage; the program's temporaries live in the memory planner's
+ * arena, as in `segc run` and `segc train`), and compile times: front
+ * end, graph build, autodiff, lowering with the memory plan, and with
+ * --jit the JIT build (cold, as the cache has it) and a second build on a
+ * fresh JIT (warm: every object from the disk cache).
+ *
+ * Peak: a JIT-compiled loop of independent vector FMAs (24 accumulators
+ * of the JIT's width, as in bench/conv_bench.c) on a pool of the same
+ * thread count, each thread's FLOPs over its own CPU time, summed, best
+ * of a few runs; measured once per thread count per process. Step times
+ * are wall clock, so on a busy machine the share of peak is a lower bound.
+ *
+ * The last line is machine-readable for bench/run.sh:
+ *   result: step_ms=... gflop=... gflops=... peak_pct=... ...
+ */
+#include "cli.h"
+#include "../lang/schedule.h"
+
+#include <errno.h>
+#include <llvm-c/Core.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+void openblas_set_num_threads(int); /* from OpenBLAS; we include no BLAS header */
+
+enum { BENCH_MAX_THREADS = 1024, BENCH_DEFAULT_STEPS = 5 };
+
+static double bench_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double bench_thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ peak */
+
+#define PEAK_ITERS 2000000L /* ~10-20 ms per call near peak */
+#define PEAK_CHAINS 24      /* independent accumulators: > FMA latency x pipes */
+#define PEAK_REPS 5
+
+typedef float (*peak_fn)(int64_t iters);
+
+/* float segc_bench_peak(i64 iters): PEAK_CHAINS vector accumulators, each
+ * acc = fma(acc, a, b) once per iteration, summed at the end. */
+static LLVMModuleRef peak_module(LLVMContextRef ctx, int vl)
+{
+    LLVMModuleRef m = LLVMModuleCreateWithNameInContext("segc_bench_peak", ctx);
+    LLVMTypeRef f32 = LLVMFloatTypeInContext(ctx), i64 = LLVMInt64TypeInContext(ctx);
+    LLVMTypeRef vt = LLVMVectorType(f32, (unsigned)vl);
+    LLVMValueRef fn = LLVMAddFunction(m, "segc_bench_peak", LLVMFunctionType(f32, &i64, 1, 0));
+    char width[16];
+    snprintf(width, sizeof width, "%d", vl * 32);
+    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(ctx, "min-legal-vector-width", 22, width,
+                                                      (unsigned)strlen(width)));
+    unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
+    LLVMValueRef fma = LLVMGetIntrinsicDeclaration(m, id, &vt, 1);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(ctx, id, &vt, 1);
+    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
+    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry"),
+                      loop = LLVMAppendBasicBlockInContext(ctx, fn, "loop"),
+                      done = LLVMAppendBasicBlockInContext(ctx, fn, "done");
+    LLVMPositionBuilderAtEnd(b, entry);
+    LLVMBuildBr(b, loop);
+    LLVMPositionBuilderAtEnd(b, loop);
+    LLVMValueRef i = LLVMBuildPhi(b, i64, "i"), acc[PEAK_CHAINS], next[PEAK_CHAINS];
+    LLVMValueRef zero = LLVMConstInt(i64, 0, 0), one = LLVMConstInt(i64, 1, 0);
+    LLVMValueRef ea[64], eb[64];
+    for (int k = 0; k < vl; k++) {
+        ea[k] = LLVMConstReal(f32, 0.999);
+        eb[k] = LLVMConstReal(f32, 1e-6);
+    }
+    LLVMValueRef a = LLVMConstVector(ea, (unsigned)vl), c = LLVMConstVector(eb, (unsigned)vl);
+    for (int k = 0; k < PEAK_CHAINS; k++) {
+        LLVMValueRef init[64];
+        for (int l = 0; l < vl; l++)
+            init[l] = LLVMConstReal(f32, k);
+        LLVMValueRef iv = LLVMConstVector(init, (unsigned)vl);
+        acc[k] = LLVMBuildPhi(b, vt, ""); /* all phis first, then the FMAs */
+        LLVMAddIncoming(acc[k], &iv, &entry, 1);
+    }
+    for (int k = 0; k < PEAK_CHAINS; k++) {
+        LLVMValueRef args[3] = {acc[k], a, c};
+        next[k] = LLVMBuildCall2(b, fty, fma, args, 3, "");
+    }
+    LLVMValueRef in = LLVMBuildAdd(b, i, one, "");
+    LLVMAddIncoming(i, &zero, &entry, 1);
+    LLVMAddIncoming(i, &in, &loop, 1);
+    for (int k = 0; k < PEAK_CHAINS; k++)
+        LLVMAddIncoming(acc[k], &next[k], &loop, 1);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, in, LLVMGetParam(fn, 0), ""), loop, done);
+    LLVMPositionBuilderAtEnd(b, done);
+    LLVMValueRef sum = next[0];
+    for (int k = 1; k < PEAK_CHAINS; k++)
+        sum = LLVMBuildFAdd(b, sum, next[k], "");
+    LLVMBuildRet(b, LLVMBuildExtractElement(b, sum, zero, ""));
+    LLVMDisposeBuilder(b);
+    return m;
+}
+
+typedef struct peak_job {
+    peak_fn fn;
+    double *cpu;          /* CPU seconds per pool thread */
+    volatile float *sink; /* keeps the result alive */
+} peak_job;
+
+static void peak_task(void *arg, int64_t b, int64_t e, int t)
+{
+    peak_job *pj = arg;
+    double t0 = bench_thread_cpu_s();
+    for (int64_t i = b; i < e; i++)
+        pj->sink[t] = pj->fn(PEAK_ITERS);
+    pj->cpu[t] = bench_thread_cpu_s() - t0;
+}
+
+/* GFLOP/s of the FMA loop on `threads` threads, or 0 when the JIT is not
+ * available (err says why). */
+static double peak_measure(int threads, int *lanes, rt_error *err)
+{
+    rt_jit *jit = rt_jit_new(err);
+    if (!jit)
+        return 0;
+    int vl = rt_jit_vector_width(jit);
+    *lanes = vl;
+    rt_jit_tsc *tsc = rt_jit_tsc_new();
+    LLVMModuleRef m = peak_module(rt_jit_tsc_context(tsc), vl);
+    rt_jit_code *code = NULL;
+    int rc = rt_jit_add_module(jit, tsc, m, "segc_bench_peak", &code, err);
+    rt_jit_tsc_free(tsc);
+    double best = 0;
+    if (rc == 0) {
+        peak_job pj;
+        void *addr = rt_jit_code_addr(code);
+        memcpy(&pj.fn, &addr, sizeof addr);
+        pj.cpu = seg_xcalloc((size_t)threads, sizeof *pj.cpu);
+        pj.sink = seg_xcalloc((size_t)threads, sizeof(float));
+        rt_pool *pool = rt_pool_new(threads);
+        for (int rep = 0; rep < PEAK_REPS; rep++) {
+            rt_pool_run(pool, threads, peak_task, &pj);
+            double gf = 0;
+            for (int t = 0; t < threads; t++)
+                gf += pj.cpu[t] > 0
+                          ? (double)PEAK_ITERS * PEAK_CHAINS * vl * 2 / pj.cpu[t] * 1e-9
+                          : 0;
+            best = gf > best ? gf : best;
+        }
+        rt_pool_free(pool);
+        seg_free(pj.cpu);
+        seg_free((void *)pj.sink);
+        rt_jit_release(jit, code, err);
+    }
+    rt_jit_free(jit);
+    return best;
+}
+
+/* The FP32 FMA peak for a thread count, measured once per process. */
+static double peak_gflops(int threads, int *lanes, rt_error *err)
+{
+    typedef struct peak_entry {
+        int threads, lanes;
+        double gflops;
+    } peak_entry;
+    static peak_entry cache[8];
+    static int n_cache;
+    for (int i = 0; i < n_cache; i++)
+        if (cache[i].threads == threads) {
+            *lanes = cache[i].lanes;
+            return cache[i].gflops;
+        }
+    double g = peak_measure(threads, lanes, err);
+    if (g > 0 && n_cache < 8)
+        cache[n_cache++] = (peak_entry){threads, *lanes, g};
+    return g;
+}
+
+/* ----------------------------------------------------------- the program */
+
+typedef enum bench_mode { BENCH_NET, BENCH_STAGE_TRAIN, BENCH_STAGE_EVAL } bench_mode;
+
+/* What is benchmarked and what it cost to compile. */
+typedef struct bench {
+    const cli_opts *o;
+    int threads, steps, warmup;
+    bench_mode mode;
+    seg_diag *diag;
+    seg_program *prog;
+    const seg_schedule *sched;    /* stage modes */
+    seg_schedule sched_copy;      /* with --set B applied */
+    seg_stage *stages;            /* sched_copy's stages */
+    int stage;                    /* index in sched */
+    char *net_name;               /* BENCH_NET, owned */
+    int batch;                    /* 0 = the schedule's */
+    rt_program *p;
+    int64_t fwd_flops, bwd_flops;
+    double ms_front, ms_graph, ms_grad, ms_lower;
+    double ms_jit_cold, ms_jit_warm;
+    int jit_kernels, jit_convs, jit_cold_cached, jit_warm_cached;
+    int64_t arena_bytes;          /* the interpreter's arena, 0 = unplanned */
+} bench;
+
+/* --schedule NAME, or the last schedule of the file; NULL after an error. */
+static const seg_schedule *bench_schedule(const bench *b)
+{
+    const char **names = NULL;
+    int n = seg_program_schedules(b->prog, &names);
+    const char *want = b->o->schedule ? b->o->schedule : names[n - 1];
+    const seg_schedule *s = seg_program_schedule(b->prog, want);
+    if (s)
+        return s;
+    fprintf(stderr, "segc: error: %s has no schedule named '%s' (schedules:", b->o->files[0], want);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+    fputs(")\n", stderr);
+    return NULL;
+}
+
+/* --stage NAME, or the only stage. */
+static int bench_stage_index(const bench *b, const seg_schedule *s)
+{
+    for (int k = 0; k < s->n_stages; k++)
+        if (b->o->stage ? !strcmp(s->stages[k].name, b->o->stage) : s->n_stages == 1)
+            return k;
+    if (b->o->stage)
+        fprintf(stderr, "segc: error: schedule '%s' has no stage '%s' (stages:", s->name,
+                b->o->stage);
+    else
+        fprintf(stderr, "segc: error: schedule '%s' has %d stages; choose one with --stage "
+                "(stages:", s->name, s->n_stages);
+    for (int k = 0; k < s->n_stages; k++)
+        fprintf(stderr, "%s %s", k ? "," : "", s->stages[k].name);
+    fputs(")\n", stderr);
+    return -1;
+}
+
+/* In stage modes --set takes only B, the batch size. */
+static int bench_batch(bench *b)
+{
+    const cli_opts *o = b->o;
+    for (int i = 0; i < o->n_settings; i++) {
+        const seg_setting *kv = &o->settings[i];
+        if (strcmp(kv->key, "B") != 0) {
+            cli_error("bench: with a stage, --set takes only B (the batch size), not '%s'; "
+                      "model arguments come from the schedule", kv->key);
+            return CLI_USAGE;
+        }
+        if (o->default_b)
+            continue;
+        char *end;
+        errno = 0;
+        long v = strtol(kv->value, &end, 10);
+        if (*kv->value == 0 || *end || errno || v < 1 || v > 1 << 20) {
+            cli_error("bench: B needs a positive integer, not '%s'", kv->value);
+            return CLI_USAGE;
+        }
+        b->batch = (int)v;
+    }
+    return CLI_OK;
+}
+
+/* Which program: a net's forward, or a stage's training or eval step. */
+static int bench_pick(bench *b)
+{
+    const cli_opts *o = b->o;
+    const char **names = NULL;
+    int n_sched = seg_program_schedules(b->prog, &names);
+    if (o->net && (o->stage || o->schedule)) {
+        cli_error("bench: give --net or --schedule/--stage, not both");
+        return CLI_USAGE;
+    }
+    if (n_sched == 0 && (o->stage || o->schedule)) {
+        cli_error("bench: %s has no schedule", o->files[0]);
+        return CLI_USAGE;
+    }
+    if (o->net || n_sched == 0 || (o->infer && !o->stage && !o->schedule)) {
+        b->mode = BENCH_NET;
+        int n_nets = seg_program_nets(b->prog, &names);
+        for (int i = 0; o->net && i < n_nets; i++)
+            if (!strcmp(names[i], o->net))
+                return CLI_OK;
+        if (!o->net && n_nets > 0)
+            return CLI_OK;
+        fprintf(stderr, "segc: error: %s has no net named '%s' (nets:", o->files[0],
+                o->net ? o->net : "");
+        for (int i = 0; i < n_nets; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+        fputs(")\n", stderr);
+        return CLI_USAGE;
+    }
+    b->mode = o->infer ? BENCH_STAGE_EVAL : BENCH_STAGE_TRAIN;
+    if (!(b->sched = bench_schedule(b)))
+        return CLI_USAGE;
+    if ((b->stage = bench_stage_index(b, b->sched)) < 0)
+        return CLI_USAGE;
+    int rc = bench_batch(b);
+    if (rc != CLI_OK)
+        return rc;
+    b->sched_copy = *b->sched;
+    b->stages = seg_xcalloc((size_t)b->sched->n_stages, sizeof *b->stages);
+    for (int k = 0; k < b->sched->n_stages; k++) {
+        b->stages[k] = b->sched->stages[k];
+        if (b->batch > 0)
+            b->stages[k].batch = b->batch;
+    }
+    b->sched_copy.stages = b->stages;
+    return CLI_OK;
+}
+
+static ir_id bench_find_output(const ir_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_outputs; i++)
+        if (!strcmp(g->outputs[i].name, name))
+            return g->outputs[i].id;
+    return -1;
+}
+
+static int64_t bench_flops(const ir_graph *g, int from, int to)
+{
+    int64_t f = 0;
+    for (int i = from; i < to; i++)
+        f += ir_node_flops(g, i);
+    return f;
+}
+
+static int bench_lower(bench *b, const ir_graph *g)
+{
+    double t0 = bench_now_ms();
+    b->p = ir_lower(g);
+    mem_plan_attach(b->p); /* temps in one arena, as `segc run` and `segc train` run them */
+    b->ms_lower = bench_now_ms() - t0;
+    return CLI_OK;
+}
+
+/* The training program, as train_build.c compiles it. */
+static int bench_build_train(bench *b, ir_graph *g)
+{
+    char msg[256];
+    double t0 = bench_now_ms();
+    ir_graph *x = ir_expand_grads(g, NULL, msg, sizeof msg);
+    ir_id loss = x ? bench_find_output(x, "loss") : -1;
+    int n_fwd = x ? x->n_nodes : 0;
+    ir_id *grads = x ? seg_xcalloc((size_t)x->n_nodes, sizeof *grads) : NULL;
+    int rc = CLI_OK;
+    if (!x || loss < 0 || ir_autodiff(x, loss, grads, NULL, msg, sizeof msg) < 0) {
+        cli_error("stage '%s': %s", b->sched->stages[b->stage].name,
+                  x && loss < 0 ? "the stage graph has no output 'loss'" : msg);
+        rc = CLI_BAD_PROGRAM;
+    } else {
+        for (ir_id v = 0; v < n_fwd && v < loss; v++)
+            if (grads[v] >= 0)
+                ir_add_output(x, seg_arena_printf(x->arena, "grad:%s", x->nodes[v].name),
+                              grads[v]);
+        b->ms_grad = bench_now_ms() - t0;
+        b->fwd_flops = bench_flops(x, 0, n_fwd);
+        b->bwd_flops = bench_flops(x, n_fwd, x->n_nodes);
+        rc = bench_lower(b, x);
+    }
+    seg_free(grads);
+    if (x)
+        ir_graph_free(x);
+    return rc;
+}
+
+static int bench_build_eval(bench *b, ir_graph *g)
+{
+    char msg[256];
+    double t0 = bench_now_ms();
+    ir_graph *x = ir_expand_grads(g, NULL, msg, sizeof msg);
+    if (!x) {
+        cli_error("stage '%s': %s", b->sched->stages[b->stage].name, msg);
+        return CLI_BAD_PROGRAM;
+    }
+    b->ms_grad = bench_now_ms() - t0;
+    b->fwd_flops = bench_flops(x, 0, x->n_nodes);
+    int rc = bench_lower(b, x);
+    ir_graph_free(x);
+    return rc;
+}
+
+/* Load the file and compile the program, timing each phase. */
+static int bench_compile(bench *b)
+{
+    const cli_opts *o = b->o;
+    FILE *f = fopen(o->files[0], "r");
+    if (!f) {
+        cli_error("cannot read '%s': %s", o->files[0], strerror(errno));
+        return CLI_USAGE;
+    }
+    fclose(f);
+    double t0 = bench_now_ms();
+    b->prog = seg_load(o->files[0], b->diag);
+    b->ms_front = bench_now_ms() - t0;
+    if (!b->prog)
+        return CLI_BAD_PROGRAM;
+    int rc = bench_pick(b);
+    if (rc != CLI_OK)
+        return rc;
+    t0 = bench_now_ms();
+    if (b->mode == BENCH_NET) {
+        ir_graph *g = seg_elaborate_net(b->prog, o->net, o->settings, o->n_settings, 0, b->diag);
+        b->ms_graph = bench_now_ms() - t0;
+        if (!g || seg_diag_error_count(b->diag) > 0) {
+            if (g)
+                ir_graph_free(g);
+            return CLI_BAD_PROGRAM;
+        }
+        b->net_name = seg_xstrdup(g->name);
+        b->fwd_flops = bench_flops(g, 0, g->n_nodes);
+        rc = bench_lower(b, g);
+        ir_graph_free(g);
+        return rc;
+    }
+    ir_graph *g = seg_stage_graph(b->prog, &b->sched_copy, b->stage,
+                                  b->mode == BENCH_STAGE_TRAIN, b->diag);
+    b->ms_graph = bench_now_ms() - t0;
+    if (!g || seg_diag_error_count(b->diag) > 0) {
+        if (g)
+            ir_graph_free(g);
+        return CLI_BAD_PROGRAM;
+    }
+    rc = b->mode == BENCH_STAGE_TRAIN ? bench_build_train(b, g) : bench_build_eval(b, g);
+    ir_graph_free(g);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- inputs */
+
+static int bench_ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && !strcmp(s + n - k, tail);
+}
+
+/* Label classes of the stream whose inputs are named prefix + "label". */
+static int bench_classes(const bench *b, const char *name)
+{
+    if (b->mode == BENCH_NET)
+        return 2;
+    const seg_stage *st = &b->sched->stages[b->stage];
+    for (int i = st->n_streams - 1; i >= 0; i--) {
+        const char *pre = i == 0 ? "" : b->sched->data[st->streams[i]].name;
+        size_t n = strlen(pre);
+        if (!strncmp(name, pre, n) && (i == 0 || name[n] == '.'))
+            return train_classes(b->sched, st->streams[i]);
+    }
+    return 2;
+}
+
+/* Seeded data of the input's type: labels 0/1 (f32, u8) or class ids
+ * (i32), "progress" 0.5, everything else uniform in [0, 1). */
+static void bench_fill(const bench *b, rt_tensor *t, const char *name)
+{
+    uint32_t stream = rt_hash_str(name);
+    int64_t n = rt_type_numel(&t->type);
+    int label = bench_ends_with(name, "label");
+    int classes = t->type.dtype == RT_I32 ? bench_classes(b, name) : 2;
+    for (int64_t k = 0; k < n; k++) {
+        float u = rt_rand_uniform01(b->o->seed, stream, 1, (uint64_t)k);
+        switch (t->type.dtype) {
+        case RT_F32:
+            rt_f32(t)[k] = !strcmp(name, "progress") ? 0.5f : label ? (float)(u >= 0.5f) : u;
+            break;
+        case RT_I32: rt_i32(t)[k] = (int32_t)(u * (float)classes) % classes; break;
+        case RT_U8: rt_u8(t)[k] = (uint8_t)(u >= 0.5f); break;
+        default: SEG_UNREACHABLE();
+        }
+    }
+}
+
+static void bench_inputs(const bench *b, rt_interp *it)
+{
+    for (int i = 0; i < b->p->n_values; i++)
+        if (b->p->values[i].kind == RT_VAL_INPUT)
+            bench_fill(b, rt_interp_value_at(it, i), b->p->values[i].name);
+}
+
+/* The stage's optimizer over its trainable parameters (train.c's setup). */
+static rt_optim *bench_optim(const bench *b, rt_interp *it, const char **kind, rt_error *err)
+{
+    const seg_stage *st = &b->sched->stages[b->stage];
+    const seg_scall *o = st->optimizer;
+    *kind = o ? o->name : "adam";
+    rt_optim_config c;
+    rt_optim_config_init(&c, !strcmp(*kind, "sgd")     ? RT_OPTIM_SGD
+                             : !strcmp(*kind, "adamw") ? RT_OPTIM_ADAMW
+                                                       : RT_OPTIM_ADAM);
+    if (o) {
+        c.lr = seg_scall_num(o, "lr", c.lr);
+        c.weight_decay = seg_scall_num(o, "weight_decay", c.weight_decay);
+        c.momentum = seg_scall_num(o, "momentum", c.momentum);
+        c.nesterov = (int)seg_scall_int(o, "nesterov", 0);
+    }
+    rt_optim *opt = rt_optim_new(&c, err);
+    for (int i = 0; opt && i < st->n_trainable; i++) {
+        char gname[512];
+        snprintf(gname, sizeof gname, "grad:%s", st->trainable[i]);
+        rt_tensor *p = rt_interp_value(it, st->trainable[i]);
+        rt_tensor *g = rt_interp_output(it, gname);
+        if (p && g)
+            rt_optim_add(opt, st->trainable[i], rt_f32(p), rt_f32(g),
+                         (size_t)rt_type_numel(&p->type));
+    }
+    return opt;
+}
+
+/* ------------------------------------------------------------------- jit */
+
+/* Cold: a new JIT and every kernel (compiled, or loaded when the disk
+ * cache has it); warm: the same on a second JIT, all from the cache now. */
+static jit_program *bench_jit(bench *b, rt_jit **jit, rt_error *err)
+{
+    double t0 = bench_now_ms();
+    *jit = rt_jit_new(err);
+    jit_program *jp = *jit ? jit_program_build(b->p, *jit, err) : NULL;
+    b->ms_jit_cold = bench_now_ms() - t0;
+    if (!jp)
+        return NULL;
+    const jit_program_stats *s = jit_program_stats_of(jp);
+    b->jit_kernels = s->kernels;
+    b->jit_convs = s->convs;
+    b->jit_cold_cached = s->from_cache;
+    t0 = bench_now_ms();
+    rt_jit *j2 = rt_jit_new(err);
+    jit_program *warm = j2 ? jit_program_build(b->p, j2, err) : NULL;
+    b->ms_jit_warm = bench_now_ms() - t0;
+    b->jit_warm_cached = warm ? jit_program_stats_of(warm)->from_cache : 0;
+    jit_program_free(warm);
+    rt_jit_free(j2);
+    if (!warm)
+        b->ms_jit_warm = -1;
+    return jp;
+}
+
+/* ------------------------------------------------------------------ runs */
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Warm-up, then the timed steps; times[] sorted on return. */
+static int bench_steps(bench *b, rt_interp *it, rt_optim *opt, double *times, rt_error *err)
+{
+    for (int s = 0; s < b->warmup + b->steps; s++) {
+        double t0 = bench_now_ms();
+        if (rt_interp_run(it, (uint64_t)s, err))
+            return -1;
+        if (opt)
+            rt_optim_step(opt);
+        double ms = bench_now_ms() - t0;
+        if (s >= b->warmup)
+            times[s - b->warmup] = ms;
+    }
+    qsort(times, (size_t)b->steps, sizeof *times, bench_cmp_double);
+    return 0;
+}
+
+static double bench_median(const double *t, int n)
+{
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* ---------------------------------------------------------------- report */
+
+static void bench_title(const bench *b, const char *optim)
+{
+    const char *file = b->o->files[0];
+    if (b->mode == BENCH_NET) {
+        printf("segc bench: inference forward of net %s (%s), batch norms in inference mode\n",
+               b->net_name, file);
+        return;
+    }
+    const seg_stage *st = &b->stages[b->stage];
+    if (b->mode == BENCH_STAGE_TRAIN)
+        printf("segc bench: training step of stage %s of schedule %s (%s): forward, backward, "
+               "%s update of %d trainable tensors (%d frozen), batch %d\n", st->name,
+               b->sched->name, file, optim, st->n_trainable, st->n_frozen, st->batch);
+    else
+        printf("segc bench: evaluation step of stage %s of schedule %s (%s): forward and loss, "
+               "batch %d\n", st->name, b->sched->name, file, st->batch);
+}
+
+static void bench_report(const bench *b, const double *times, const char *optim)
+{
+    double med = bench_median(times, b->steps);
+    double gflop = (double)(b->fwd_flops + b->bwd_flops) / 1e9;
+    double gfs = med > 0 ? gflop / (med / 1e3) : 0;
+    rt_error err = {{0}};
+    int lanes = 0;
+    double peak = peak_gflops(b->threads, &lanes, &err);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double rss_mb = (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
+    double compile = b->ms_front + b->ms_graph + b->ms_grad + b->ms_lower;
+    bench_title(b, optim);
+    printf("  %-14s %d instructions, %d threads (pool and OpenBLAS), %s\n", "program",
+           b->p->n_instrs, b->threads,
+           b->o->jit ? "JIT convolutions, reference kernels elsewhere" : "reference kernels");
+    printf("  %-14s %.3f ms median of %d (min %.3f, max %.3f) after %d warm-up step%s\n",
+           "step time", med, b->steps, times[0], times[b->steps - 1], b->warmup,
+           b->warmup == 1 ? "" : "s");
+    if (b->mode == BENCH_STAGE_TRAIN)
+        printf("  %-14s %.3f GFLOP per step (forward %.3f, backward %.3f)\n", "work", gflop,
+               (double)b->fwd_flops / 1e9, (double)b->bwd_flops / 1e9);
+    else
+        printf("  %-14s %.3f GFLOP per step\n", "work", gflop);
+    printf("  %-14s %.2f GFLOP/s\n", "speed", gfs);
+    if (peak > 0)
+        printf("  %-14s %.1f%% of %.1f GFLOP/s (FP32 FMA peak on %d thread%s, %d lanes)\n",
+               "of peak", 100 * gfs / peak, peak, b->threads, b->threads == 1 ? "" : "s", lanes);
+    else
+        printf("  %-14s unknown: %s\n", "of peak", err.msg);
+    if (b->arena_bytes > 0)
+        printf("  %-14s %.1f MB (temporaries in a planned arena of %.1f MB)\n", "peak RSS",
+               rss_mb, (double)b->arena_bytes / (1024.0 * 1024.0));
+    else
+        printf("  %-14s %.1f MB (one buffer per temporary)\n", "peak RSS", rss_mb);
+    printf("  %-14s %.2f ms (front end %.2f, graph %.2f, %s %.2f, lower + memory plan %.2f)\n",
+           "compile", compile, b->ms_front, b->ms_graph,
+           b->mode == BENCH_STAGE_TRAIN ? "autodiff" : "grad expansion", b->ms_grad, b->ms_lower);
+    if (b->o->jit)
+        printf("  %-14s %.1f ms cold (%d of %d convolutions, %d kernels from the cache), "
+               "%.1f ms warm (%d from the cache)\n", "jit compile", b->ms_jit_cold,
+               b->jit_kernels, b->jit_convs, b->jit_cold_cached, b->ms_jit_warm,
+               b->jit_warm_cached);
+    printf("result: step_ms=%.3f min_ms=%.3f max_ms=%.3f steps=%d threads=%d gflop=%.4f "
+           "gflops=%.2f peak_gflops=%.1f peak_pct=%.2f rss_mb=%.1f arena_mb=%.1f compile_ms=%.2f "
+           "jit=%d jit_cold_ms=%.1f jit_warm_ms=%.1f\n", med, times[0], times[b->steps - 1],
+           b->steps, b->threads, gflop, gfs, peak, peak > 0 ? 100 * gfs / peak : 0.0, rss_mb,
+           (double)b->arena_bytes / (1024.0 * 1024.0), compile, b->o->jit, b->ms_jit_cold,
+           b->ms_jit_warm);
+}
+
+/* --------------------------------------------------------------- command */
+
+/* --threads, else SEGC_THREADS, else every online CPU; always passed on to
+ * OpenBLAS, so both thread pools have the same size. */
+static int bench_threads(const cli_opts *o, int *threads)
+{
+    *threads = o->threads;
+    const char *env = getenv("SEGC_THREADS");
+    if (!*threads && env && *env) {
+        char *end;
+        long v = strtol(env, &end, 10);
+        if (*end || v < 1 || v > BENCH_MAX_THREADS) {
+            cli_error("SEGC_THREADS='%s' is not a thread count (1..%d)", env, BENCH_MAX_THREADS);
+            return CLI_USAGE;
+        }
+        *threads = (int)v;
+    }
+    if (!*threads) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        *threads = cpus < 1 ? 1 : cpus > BENCH_MAX_THREADS ? BENCH_MAX_THREADS : (int)cpus;
+    }
+    openblas_set_num_threads(*threads);
+    return CLI_OK;
+}
+
+static int bench_run(bench *b)
+{
+    rt_error err = {{0}};
+    rt_jit *jit = NULL;
+    jit_program *jp = b->o->jit ? bench_jit(b, &jit, &err) : NULL;
+    if (b->o->jit && !jp) {
+        cli_error("%s", err.msg);
+        rt_jit_free(jit);
+        return CLI_RUNTIME;
+    }
+    rt_interp *it = rt_interp_new(b->p, b->o->seed, b->threads);
+    if (jp)
+        rt_interp_set_conv_kernels(it, jit_program_table(jp));
+    b->arena_bytes = rt_interp_arena_bytes(it);
+    bench_inputs(b, it);
+    const char *optim = "";
+    rt_optim *opt = b->mode == BENCH_STAGE_TRAIN ? bench_optim(b, it, &optim, &err) : NULL;
+    int rc = b->mode == BENCH_STAGE_TRAIN && !opt ? -1 : 0;
+    double *times = seg_xcalloc((size_t)b->steps, sizeof *times);
+    if (rc == 0)
+        rc = bench_steps(b, it, opt, times, &err);
+    if (rc == 0)
+        bench_report(b, times, optim);
+    else
+        cli_error("%s", err.msg);
+    seg_free(times);
+    rt_optim_free(opt);
+    rt_interp_free(it);
+    jit_program_free(jp);
+    rt_jit_free(jit);
+    return rc ? CLI_RUNTIME : CLI_OK;
+}
+
+int cli_cmd_bench(const cli_opts *o)
+{
+    bench b;
+    memset(&b, 0, sizeof b);
+    b.o = o;
+    int rc = bench_threads(o, &b.threads);
+    if (rc != CLI_OK)
+        return rc;
+    b.steps = o->steps > 0 ? o->steps : BENCH_DEFAULT_STEPS;
+    b.warmup = b.steps >= 5 ? 2 : 1;
+    b.diag = seg_diag_new(stderr);
+    rc = bench_compile(&b);
+    if (rc == CLI_OK)
+        rc = bench_run(&b);
+    rt_program_free(b.p);
+    seg_free(b.net_name);
+    seg_free(b.stages);
+    if (b.prog)
+        seg_program_free(b.prog);
+    seg_diag_free(b.diag);
+    fflush(stdout);
+    return rc;
+}

@@ -1,0 +1,215 @@
+/* memplan.c — static memory plan of an rt_program (compiler.h "memory
+ * plans", runtime.h "memory plans").
+ *
+ * The compiler knows every shape and every lifetime, so all temporaries
+ * of a program (activations, gradients, workspaces of a training step)
+ * share one arena at fixed byte offsets. Inputs, parameters and buffers
+ * are not planned: they persist across runs in their own storage.
+ *
+ * Liveness. A temp v lives over the inclusive instruction interval
+ * [first, last]: first is the instruction that defines it, last the last
+ * instruction that reads it (STATEFUL ops are readers like any other), or
+ * n_instrs for a program output ("loss", "grad:*", model outputs), which
+ * must survive the run. A value nobody reads lives at its definition only.
+ * Because the interval is inclusive, an instruction's output and each of
+ * its inputs are live together at that instruction and so never share
+ * bytes: kernels may assume their output does not alias an input.
+ *
+ * JIT ReLU fusion (compiler/jitprog.c) lets a conv kernel at instruction
+ * i write the result of the ReLU r > i that is the only user of the conv's
+ * value (not a program output). The ReLU's value is then written at i, so
+ * its interval starts at i here, whether or not a JIT will run the
+ * program (the cost is nil: r is usually i + 1). The interpreter checks
+ * the plan against any kernel table it is given (runtime/arena_plan.c).
+ *
+ * Placement: greedy by size, best fit. Temps are taken largest first
+ * (ties: earlier definition, then lower value index), each at the lowest
+ * offset of the smallest gap between already placed values whose
+ * intervals intersect its own, else above all of them. Sizes are rounded
+ * up to RT_MEM_ALIGN (64 bytes) and so are offsets. Everything is a
+ * function of the program, so the plan is deterministic.
+ */
+#include "compiler.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t mp_bytes(const rt_value *v)
+{
+    return rt_type_numel(&v->type) * (int64_t)rt_dtype_size(v->type.dtype);
+}
+
+static int64_t mp_round(int64_t b) { return (b + RT_MEM_ALIGN - 1) / RT_MEM_ALIGN * RT_MEM_ALIGN; }
+
+/* The ReLU instruction whose value conv instruction i may write (the rule
+ * of jitprog.c's jp_fusable_relu), or -1. readers[v] counts instruction
+ * inputs and program outputs; reader[v] is the last reading instruction. */
+static int mp_fusable_relu(const rt_program *p, int i, const int *readers, const int *reader,
+                           const unsigned char *is_output)
+{
+    const rt_instr *ins = &p->instrs[i];
+    int v = ins->out, r = reader[v];
+    if (ins->op != OP_CONV || readers[v] != 1 || is_output[v] || r <= i)
+        return -1;
+    const rt_instr *ri = &p->instrs[r];
+    return ri->op == OP_RELU && ri->n_in == 1 && ri->in[0] == v ? r : -1;
+}
+
+/* first/last of every temp; -1 for other values. */
+static void mp_liveness(const rt_program *p, rt_mem_plan *m)
+{
+    size_t nv = (size_t)(p->n_values > 0 ? p->n_values : 1);
+    int *readers = seg_xcalloc(nv, sizeof *readers), *reader = seg_xcalloc(nv, sizeof *reader);
+    unsigned char *is_output = seg_xcalloc(nv, 1);
+    for (int v = 0; v < p->n_values; v++)
+        m->first[v] = m->last[v] = reader[v] = -1;
+    for (int i = 0; i < p->n_instrs; i++) {
+        const rt_instr *ins = &p->instrs[i];
+        SEG_ASSERT(ins->out >= 0 && ins->out < p->n_values);
+        m->first[ins->out] = i;
+        if (m->last[ins->out] < i)
+            m->last[ins->out] = i;
+        for (int k = 0; k < ins->n_in; k++) {
+            int v = ins->in[k];
+            SEG_ASSERT(v >= 0 && v < p->n_values);
+            m->last[v] = i; /* instructions come in order: i is the latest */
+            readers[v]++;
+            reader[v] = i;
+        }
+    }
+    for (int o = 0; o < p->n_outputs; o++) {
+        m->last[p->outputs[o]] = p->n_instrs;
+        readers[p->outputs[o]]++;
+        is_output[p->outputs[o]] = 1;
+    }
+    for (int i = 0; i < p->n_instrs; i++) {
+        int r = mp_fusable_relu(p, i, readers, reader, is_output);
+        if (r >= 0 && m->first[p->instrs[r].out] > i)
+            m->first[p->instrs[r].out] = i;
+    }
+    for (int v = 0; v < p->n_values; v++)
+        if (p->values[v].kind != RT_VAL_TEMP)
+            m->first[v] = m->last[v] = -1;
+        else
+            SEG_ASSERT(m->first[v] >= 0); /* every temp has its instruction */
+    seg_free(readers);
+    seg_free(reader);
+    seg_free(is_output);
+}
+
+/* Placement order: larger first, then earlier definition, then index. */
+typedef struct mp_item {
+    int v;
+    int first, last;
+    int64_t size; /* rounded */
+    int64_t off;
+} mp_item;
+
+static int mp_by_size(const void *a, const void *b)
+{
+    const mp_item *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
+    return (x->v > y->v) - (x->v < y->v);
+}
+
+/* Offset for it among the placed items (sorted by offset): the smallest
+ * gap between time-overlapping neighbours that fits, else above them. */
+static int64_t mp_best_fit(const mp_item *it, mp_item *const *placed, int n_placed)
+{
+    int64_t end = 0, best = -1, best_gap = 0;
+    for (int j = 0; j < n_placed; j++) {
+        const mp_item *q = placed[j];
+        if (q->first > it->last || it->first > q->last)
+            continue;
+        int64_t gap = q->off - end;
+        if (gap >= it->size && (best < 0 || gap < best_gap)) {
+            best = end;
+            best_gap = gap;
+        }
+        if (q->off + q->size > end)
+            end = q->off + q->size;
+    }
+    return best >= 0 ? best : end;
+}
+
+static void mp_place(const rt_program *p, rt_mem_plan *m)
+{
+    size_t nv = (size_t)(p->n_values > 0 ? p->n_values : 1);
+    mp_item *items = seg_xcalloc(nv, sizeof *items);
+    mp_item **placed = seg_xcalloc(nv, sizeof *placed);
+    int n = 0, n_placed = 0;
+    for (int v = 0; v < p->n_values; v++) {
+        m->offset[v] = -1;
+        m->bytes[v] = mp_bytes(&p->values[v]);
+        if (p->values[v].kind != RT_VAL_TEMP) {
+            m->fixed_bytes += m->bytes[v];
+            continue;
+        }
+        m->temp_bytes += m->bytes[v];
+        items[n++] = (mp_item){v, m->first[v], m->last[v], mp_round(m->bytes[v]), 0};
+    }
+    qsort(items, (size_t)n, sizeof *items, mp_by_size);
+    for (int k = 0; k < n; k++) {
+        mp_item *it = &items[k];
+        if (it->size == 0) { /* nothing to hold: any offset will do */
+            m->offset[it->v] = 0;
+            continue;
+        }
+        it->off = mp_best_fit(it, placed, n_placed);
+        int at = n_placed;
+        while (at > 0 && placed[at - 1]->off > it->off) {
+            placed[at] = placed[at - 1];
+            at--;
+        }
+        placed[at] = it;
+        n_placed++;
+        m->offset[it->v] = it->off;
+        if (it->off + it->size > m->arena_bytes)
+            m->arena_bytes = it->off + it->size;
+    }
+    seg_free(items);
+    seg_free(placed);
+}
+
+/* The largest number of temp bytes live at any one instruction. */
+static void mp_peak(const rt_program *p, rt_mem_plan *m)
+{
+    int64_t *delta = seg_xcalloc((size_t)p->n_instrs + 2, sizeof *delta);
+    for (int v = 0; v < p->n_values; v++)
+        if (m->first[v] >= 0) {
+            delta[m->first[v]] += mp_round(m->bytes[v]);
+            delta[m->last[v] + 1] -= mp_round(m->bytes[v]);
+        }
+    int64_t live = 0;
+    for (int i = 0; i <= p->n_instrs; i++) {
+        live += delta[i];
+        if (live > m->live_peak_bytes)
+            m->live_peak_bytes = live;
+    }
+    seg_free(delta);
+}
+
+const rt_mem_plan *mem_plan_build(const rt_program *p, seg_arena *arena)
+{
+    rt_mem_plan *m = seg_arena_alloc(arena, sizeof *m);
+    size_t nv = (size_t)(p->n_values > 0 ? p->n_values : 1);
+    m->n_values = p->n_values;
+    m->n_instrs = p->n_instrs;
+    m->offset = seg_arena_alloc(arena, nv * sizeof *m->offset);
+    m->bytes = seg_arena_alloc(arena, nv * sizeof *m->bytes);
+    m->first = seg_arena_alloc(arena, nv * sizeof *m->first);
+    m->last = seg_arena_alloc(arena, nv * sizeof *m->last);
+    mp_liveness(p, m);
+    mp_place(p, m);
+    mp_peak(p, m);
+    return m;
+}
+
+void mem_plan_attach(rt_program *p)
+{
+    if (p && !p->plan)
+        p->plan = mem_plan_build(p, p->arena);
+}
