@@ -24,9 +24,9 @@
 #   unet2d 256^2 train    the S4 U-Net (models/unet2d.seg) at 256^2 in a generated
 #                         schedule: BCE on logits + Dice, Adam
 #   unet2d 256^2 infer    net unet2d --set size=256, inference forward
-# Every case runs three times: segc (reference kernels), segc --jit (JIT
-# convolutions; a fresh SEGC_CACHE_DIR per case, so "cold" is a real
-# compile) and bench/torch_bench.py. PyTorch runs with
+# Every case runs three times: segc with reference kernels (--no-jit where
+# the binary has it), segc --jit (JIT convolutions; a fresh SEGC_CACHE_DIR
+# per case, so "cold" is a real compile) and bench/torch_bench.py. PyTorch runs with
 # OMP_WAIT_POLICY=PASSIVE: with OpenMP's default spinning, 2 threads on a
 # 2-CPU VM can be many times slower than 1 (see bench/README.md).
 set -u
@@ -40,6 +40,12 @@ FILTER=${BENCH_FILTER:-}
 PY=${BENCH_PYTHON:-/usr/bin/python3}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/segc-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT INT TERM
+# a private copy: a rebuild during the run must not swap the binary under it
+cp "$SEGC" "$TMP/segc" || exit 1
+SEGC="$TMP/segc"
+# the reference run: --no-jit where JIT kernels are the default, else no flag
+NOJIT=""
+"$SEGC" help bench | grep -q -- --no-jit && NOJIT=--no-jit
 DATE=$(date +%Y-%m-%d)
 OUT="$ROOT/bench/results/bench-$DATE.md"
 mkdir -p "$ROOT/bench/results"
@@ -138,7 +144,7 @@ one() {
     case $label in *"$FILTER"*) ;; *) return 0 ;; esac
     n=$((n + 1))
     printf 'bench: %-28s ' "$label"
-    r=$(segc_one "$n-ref" "$steps" "$@")
+    r=$(segc_one "$n-ref" "$steps" "$@" $NOJIT)
     j=$(segc_one "$n-jit" "$steps" "$@" --jit)
     # shellcheck disable=SC2086
     t=$(torch_one "$n" "$steps" $targs)

@@ -41,7 +41,9 @@ typedef struct cli_opts {
     const char *init;        /* --init CKPT */
     const char *stage;       /* --stage NAME (ir) */
     int grad;                /* --grad (ir) */
-    int jit;                 /* --jit or SEGC_JIT=1 (run, train): JIT convolutions */
+    int jit;                 /* run, train, bench: JIT convolutions (the default;
+                                0 with --no-jit or SEGC_JIT=0) */
+    const char *emit_llvm;   /* --emit-llvm DIR (kir) */
     int steps;               /* --steps N (bench), 0 = not given */
     int infer;               /* --infer (bench): an inference step, not training */
 } cli_opts;
@@ -101,5 +103,7 @@ int cli_cmd_plan(const cli_opts *o);  /* cli_plan.c */
 int cli_cmd_train(const cli_opts *o); /* cli_train.c */
 int cli_stage_ir(const cli_opts *o);  /* cli_train.c: ir --stage [--grad] */
 int cli_cmd_bench(const cli_opts *o); /* cli_bench.c */
+int cli_cmd_kir(const cli_opts *o);   /* cli_jit.c */
+int cli_cmd_cache(const cli_opts *o); /* cli_jit.c */
 
 #endif

@@ -22,9 +22,10 @@
  * counted), GFLOP/s, the share of this machine's FP32 peak, peak RSS
  * (getrusage; the program's temporaries live in the memory planner's
  * arena, as in `segc run` and `segc train`), and compile times: front
- * end, graph build, autodiff, lowering with the memory plan, and with
- * --jit the JIT build (cold, as the cache has it) and a second build on a
- * fresh JIT (warm: every object from the disk cache).
+ * end, graph build, autodiff, lowering with the memory plan, and when
+ * convolutions run on JIT kernels (--jit / --no-jit, as for run and
+ * train) the JIT build (cold, as the cache has it) and a second build on
+ * a fresh JIT (warm: every object from the disk cache).
  *
  * Peak: a JIT-compiled loop of independent vector FMAs (24 accumulators
  * of the JIT's width, as in bench/conv_bench.c) on a pool of the same

@@ -31,6 +31,19 @@
  * Everything a task writes is its own and its summation order is fixed,
  * so results do not depend on the thread count.
  *
+ * Weight gradient (KIR_CONV_BWD_W). void sym(x, dy, -, -, partials,
+ * task_begin, task_end), task t = (part, ocb, icb): the task owns the
+ * packed partial [kvol][ib][vl] at partials + t * kvol*ib*vl, zeroes it,
+ * and for each (n, od, oh) row of its part (a fixed range of rows), each
+ * valid (kd, kh) and each kw (a loop not unrolled) loads the ib partial
+ * vectors as accumulators, runs over the output x positions whose tap is
+ * inside the input row (range computed at run time, so no padding tests
+ * in the loop): acc[ic] += dy[ow][:] * splat(x[ow*s + kw*d - p][ic])
+ * (one vector load and ib broadcast FMAs per position, 16 independent
+ * chains for blocked x), and stores them back. A row's data (one dy row,
+ * k^2 input rows) stays in L1/L2 while all its taps use it. Summation
+ * order depends only on the shape, never on the thread count.
+ *
  * Building: the kir text plus a codegen version is the description; with
  * the JIT's target it keys the object cache. A hit links the stored object;
  * a miss builds the module in a fresh LLVMContext, verifies it, compiles it
@@ -45,7 +58,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v3" /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v3" /* and conv_bwd_weight v1 */ /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC 32
 
@@ -595,9 +608,141 @@ static void cg_types(cg *c)
     c->fma_ty = LLVMIntrinsicGetType(c->ctx, id, &c->vt, 1);
 }
 
+/* ----------------------------------------------------- weight gradient */
+
+/* Positions [lo, hi) of an output axis of size o whose tap pos*s + base
+ * lies in [0, n) (base a runtime value). */
+static void pos_range(cg *c, LLVMValueRef base, int64_t n, int64_t o, int s, LLVMValueRef *lo,
+                      LLVMValueRef *hi)
+{
+    LLVMBuilderRef b = c->b;
+    LLVMValueRef neg = LLVMBuildSDiv(b, LLVMBuildSub(b, ci(c, s - 1), base, ""), ci(c, s), "");
+    *lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, base, ci(c, 0), ""), neg, ci(c, 0), "");
+    LLVMValueRef m = LLVMBuildSub(b, ci(c, n - 1), base, "");
+    LLVMValueRef h = addc(c, LLVMBuildSDiv(b, m, ci(c, s), ""), 1);
+    h = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, h, ci(c, o), ""), h, ci(c, o), "");
+    *hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, m, ci(c, 0), ""), ci(c, 0), h, "");
+}
+
+/* One tap column kw of one (row, kd, kh): acc[ic] = partial dw[tap][ic],
+ * then for every output x whose tap is inside the input row
+ * acc[ic] += dy[ow] * x[ow*s + kw*d - p][ic], stored back. */
+static void bwd_w_column(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow,
+                         LLVMValueRef kw)
+{
+    const kir_conv *k = c->k;
+    LLVMValueRef bw = addc(c, mulc(c, kw, k->d[2]), -(int64_t)k->p[2]), lo, hi;
+    pos_range(c, bw, k->in[2], k->out[2], k->s[2], &lo, &hi);
+    LLVMValueRef wp = at(c, wrow, mulc(c, kw, (int64_t)k->ib * k->vl)), acc[CG_MAX_ACC];
+    for (int i = 0; i < k->ib; i++)
+        acc[i] = loadv(c, at(c, wp, ci(c, (int64_t)i * k->vl)));
+    cg_loop lo_;
+    loop_begin(c, &lo_, lo, hi, acc, k->ib);
+    LLVMValueRef v = loadv(c, at(c, dyrow, mulc(c, lo_.iv, k->vl)));
+    LLVMValueRef xp = at(c, xrow, mulc(c, add(c, mulc(c, lo_.iv, k->s[2]), bw), k->ib));
+    for (int i = 0; i < k->ib; i++) {
+        LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xp, ci(c, i)), "");
+        acc[i] = fma3(c, v, splat(c, xs), acc[i]);
+    }
+    loop_end(c, &lo_, acc);
+    for (int i = 0; i < k->ib; i++)
+        storev(c, acc[i], at(c, wp, ci(c, (int64_t)i * k->vl)));
+}
+
+/* One (n, od, oh) row of dy against every tap of the task's blocks. */
+static void bwd_w_row(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp,
+                      LLVMValueRef ocb, LLVMValueRef icb, LLVMValueRef row)
+{
+    const kir_conv *k = c->k;
+    LLVMValueRef oh = LLVMBuildURem(c->b, row, ci(c, k->out[1]), "oh");
+    LLVMValueRef q = LLVMBuildUDiv(c->b, row, ci(c, k->out[1]), "");
+    LLVMValueRef od = LLVMBuildURem(c->b, q, ci(c, k->out[0]), "od");
+    LLVMValueRef n = LLVMBuildUDiv(c->b, q, ci(c, k->out[0]), "n");
+    LLVMValueRef yi = add(c, mulc(c, add(c, mulc(c, add(c, mulc(c, n, c->ocb), ocb), k->out[0]),
+                                         od), k->out[1]), oh);
+    LLVMValueRef dyrow = at(c, dy, mulc(c, yi, k->out[2] * k->vl));
+    LLVMValueRef xc = at(c, x, mulc(c, add(c, mulc(c, n, c->icb), icb),
+                                    k->in[0] * k->in[1] * k->in[2] * k->ib));
+    LLVMValueRef base_d = addc(c, mulc(c, od, k->s[0]), -(int64_t)k->p[0]);
+    LLVMValueRef base_h = addc(c, mulc(c, oh, k->s[1]), -(int64_t)k->p[1]);
+    LLVMValueRef kd_lo, kd_hi, kh_lo, kh_hi;
+    tap_range(c, base_d, k->in[0], k->k[0], k->d[0], &kd_lo, &kd_hi);
+    tap_range(c, base_h, k->in[1], k->k[1], k->d[1], &kh_lo, &kh_hi);
+    cg_loop ld, lh, lw;
+    loop_begin(c, &ld, kd_lo, kd_hi, NULL, 0);
+    LLVMValueRef id = add(c, base_d, mulc(c, ld.iv, k->d[0]));
+    loop_begin(c, &lh, kh_lo, kh_hi, NULL, 0);
+    LLVMValueRef ih = add(c, base_h, mulc(c, lh.iv, k->d[1]));
+    LLVMValueRef xrow = at(c, xc, mulc(c, add(c, mulc(c, id, k->in[1]), ih), k->in[2] * k->ib));
+    LLVMValueRef wrow = at(c, dwp, mulc(c, add(c, mulc(c, ld.iv, k->k[1]), lh.iv),
+                                        (int64_t)k->k[2] * k->ib * k->vl));
+    if (k->k[2] == 1) {
+        bwd_w_column(c, dyrow, xrow, wrow, ci(c, 0));
+    } else {
+        loop_begin(c, &lw, ci(c, 0), ci(c, k->k[2]), NULL, 0);
+        bwd_w_column(c, dyrow, xrow, wrow, lw.iv);
+        loop_no_unroll(c, loop_end(c, &lw, NULL));
+    }
+    loop_end(c, &lh, NULL);
+    loop_end(c, &ld, NULL);
+}
+
+/* void sym(x, dy, -, -, partials, task_begin, task_end): task t =
+ * (part * OCB + ocb) * ICB + icb zeroes its packed partial [kvol][ib][vl]
+ * and adds rows [part * R / parts, (part + 1) * R / parts) of the
+ * R = n * OD * OH rows of dy, in order. */
+static void emit_bwd_w(cg *c, const char *symbol)
+{
+    const kir_conv *k = c->k;
+    LLVMTypeRef params[7] = {c->ptr, c->ptr, c->ptr, c->ptr, c->ptr, c->i64, c->i64};
+    LLVMTypeRef ty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, 7, 0);
+    LLVMValueRef fn = LLVMAddFunction(c->mod, symbol, ty);
+    fn_attrs(c, fn);
+    c->fn = fn;
+    LLVMPositionBuilderAtEnd(c->b, block(c, "entry"));
+    LLVMValueRef x = LLVMGetParam(fn, 0), dy = LLVMGetParam(fn, 1), out = LLVMGetParam(fn, 4);
+    int64_t pk = c->kvol * k->ib * k->vl, rows = k->n * k->out[0] * k->out[1];
+    cg_loop lt, lz, lr;
+    loop_begin(c, &lt, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), NULL, 0);
+    LLVMValueRef icb = LLVMBuildURem(c->b, lt.iv, ci(c, c->icb), "icb");
+    LLVMValueRef q = LLVMBuildUDiv(c->b, lt.iv, ci(c, c->icb), "");
+    LLVMValueRef ocb = LLVMBuildURem(c->b, q, ci(c, c->ocb), "ocb");
+    LLVMValueRef part = LLVMBuildUDiv(c->b, q, ci(c, c->ocb), "part");
+    LLVMValueRef dwp = at(c, out, mulc(c, lt.iv, pk)); /* task index = partial index */
+    loop_begin(c, &lz, ci(c, 0), ci(c, c->kvol * k->ib), NULL, 0);
+    storev(c, LLVMConstNull(c->vt), at(c, dwp, mulc(c, lz.iv, k->vl)));
+    loop_end(c, &lz, NULL);
+    LLVMValueRef r0 = LLVMBuildUDiv(c->b, mulc(c, part, rows), ci(c, k->parts), "");
+    LLVMValueRef r1 = LLVMBuildUDiv(c->b, mulc(c, addc(c, part, 1), rows), ci(c, k->parts), "");
+    loop_begin(c, &lr, r0, r1, NULL, 0);
+    bwd_w_row(c, x, dy, dwp, ocb, icb, lr.iv);
+    loop_end(c, &lr, NULL);
+    loop_end(c, &lt, NULL);
+    LLVMBuildRetVoid(c->b);
+}
+
+static struct LLVMOpaqueModule *cg_bwd_w_module(const kir_kernel *kk,
+                                                struct LLVMOpaqueContext *ctx, const char *symbol)
+{
+    const kir_conv *k = &kk->conv;
+    SEG_ASSERT(k->ib >= 1 && k->ib <= CG_MAX_ACC && k->parts >= 1);
+    cg c = {.ctx = ctx, .k = k};
+    c.mod = LLVMModuleCreateWithNameInContext(symbol, ctx);
+    c.b = LLVMCreateBuilderInContext(ctx);
+    c.icb = (k->cin + k->ib - 1) / k->ib;
+    c.ocb = (k->cout + k->vl - 1) / k->vl;
+    c.kvol = (int64_t)k->k[0] * k->k[1] * k->k[2];
+    cg_types(&c);
+    emit_bwd_w(&c, symbol);
+    LLVMDisposeBuilder(c.b);
+    return c.mod;
+}
+
 struct LLVMOpaqueModule *cg_conv_module(const kir_kernel *kk, struct LLVMOpaqueContext *ctx,
                                         const char *symbol)
 {
+    if (kk->kind == KIR_CONV_BWD_W)
+        return cg_bwd_w_module(kk, ctx, symbol);
     SEG_ASSERT(kk->kind == KIR_CONV_FWD);
     const kir_conv *k = &kk->conv;
     SEG_ASSERT(k->rc >= 1 && k->rc <= CG_MAX_RC && k->rc * k->rw <= CG_MAX_ACC);
@@ -702,7 +847,7 @@ static void conv_task(void *arg, int64_t begin, int64_t end, int thread)
 void cg_conv_run(const cg_kernel *k, rt_pool *p, const float *x, const float *w,
                  const float *bias, const float *res, float *y)
 {
-    SEG_ASSERT(k->kir.kind == KIR_CONV_FWD);
+    SEG_ASSERT(k->kir.kind == KIR_CONV_FWD || k->kir.kind == KIR_CONV_BWD_W);
     conv_job jb = {k->conv, x, w, bias, res, y};
     rt_pool_run(p, kir_conv_tasks(&k->kir.conv), conv_task, &jb);
 }

@@ -147,7 +147,8 @@ void mem_plan_attach(rt_program *p);
  * loads it through runtime/jit. For now: direct convolution forward. */
 
 typedef enum kir_kind {
-    KIR_CONV_FWD, /* direct convolution forward, NCDHW{vl}c output */
+    KIR_CONV_FWD,   /* direct convolution forward, NCDHW{vl}c output */
+    KIR_CONV_BWD_W, /* weight gradient: direct reduction over blocked x, dy */
 } kir_kind;
 
 /* Fused epilogue of a convolution, applied in this order:
@@ -173,11 +174,12 @@ typedef struct kir_conv {
     int rw;             /* register tile: output x positions (at most) */
     int ic_chunk;       /* input blocks per pass over a row; partial sums live in y */
     unsigned epi;       /* KIR_EPI_* */
+    int parts;          /* KIR_CONV_BWD_W: fixed split of the reduction rows */
 } kir_conv;
 
 typedef struct kir_kernel {
     kir_kind kind; /* which arm below */
-    kir_conv conv; /* KIR_CONV_FWD */
+    kir_conv conv; /* KIR_CONV_FWD and KIR_CONV_BWD_W */
 } kir_kernel;
 
 /* A forward convolution with nsp (1..3) spatial axes: x [n, cin, in_sp...],
@@ -189,14 +191,24 @@ typedef struct kir_kernel {
 int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
                   const int64_t *in_sp, const int64_t *ksz, const rt_attrs *a, unsigned epi,
                   int vl, char *err, size_t errlen);
+/* The weight gradient of that convolution (KIR_CONV_BWD_W): x as for the
+ * forward kernel (ib = 1 for cin <= KIR_PLAIN_CIN), dy NCDHW{vl}c, and
+ * the result as `parts` partial packed weights ([parts][cout/vl][cin/ib]
+ * [kvol][ib][vl]), one per fixed range of (n, od, oh) rows, which the
+ * driver sums in part order: bit-identical for any thread count. */
+int kir_conv_bwd_w_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
+                        const int64_t *in_sp, const int64_t *ksz, const rt_attrs *a, int vl,
+                        char *err, size_t errlen);
 /* Choose rc, rw and ic_chunk for the host's register file and caches. */
 void kir_conv_plan(kir_conv *c);
 /* Stable multi-line text: kind, shapes, layouts, blocking, epilogue. */
 void kir_print(const kir_kernel *k, seg_buf *out);
-/* Parallel tasks: (n, output-channel group, od, oh) rows. */
+/* Parallel tasks: (n, output-channel group, od, oh) rows; for
+ * KIR_CONV_BWD_W (part, output block, input block). */
 int64_t kir_conv_tasks(const kir_conv *c);
 /* Floats of the blocked operands: x (plain if ib = 1), packed weight,
- * padded bias, y (and residual). */
+ * padded bias, y (and residual). For KIR_CONV_BWD_W the "weight" is the
+ * partial results (all parts) and y is the blocked dy. */
 int64_t kir_conv_x_floats(const kir_conv *c);
 int64_t kir_conv_w_floats(const kir_conv *c);
 int64_t kir_conv_b_floats(const kir_conv *c);
@@ -236,14 +248,20 @@ void cg_conv_run(const cg_kernel *k, rt_pool *p, const float *x, const float *w,
  * kernel, compiled or loaded from the object cache, one per distinct
  * shape. A ReLU that is the only user of a conv's result (and the result
  * is no program output) becomes the kernel's epilogue and is skipped; the
- * conv's own value is then left unwritten. Other instructions keep their
- * reference kernels. */
+ * conv's own value is then left unwritten. Gradients: OP_CONV_BWD_DATA
+ * of stride-1 convs runs on forward kernels (flipped, transposed weight),
+ * OP_CONV_BWD_WEIGHT on KIR_CONV_BWD_W kernels (groups 1). Other
+ * instructions keep their reference kernels. */
 typedef struct jit_program jit_program;
 
 typedef struct jit_program_stats {
     int convs;        /* OP_CONV instructions */
     int kernels;      /* of them, run by JIT kernels */
     int fused_relus;  /* ReLUs folded into a kernel's epilogue */
+    int bwd_data;     /* OP_CONV_BWD_DATA instructions */
+    int bwd_data_jit; /* of them, on JIT kernels (stride 1: forward kernels) */
+    int bwd_weight;   /* OP_CONV_BWD_WEIGHT instructions */
+    int bwd_weight_jit; /* of them, on JIT kernels */
     int distinct;     /* distinct kernels built */
     int from_cache;   /* of those, objects loaded from the cache */
     double seconds;   /* wall time of the build */

@@ -11,6 +11,15 @@
  * object is on disk). The runtime gets plain rt_conv_kernel records: the
  * entry point plus the sizes its driver needs.
  *
+ * Gradients of convolutions: an OP_CONV_BWD_DATA of a stride-1 conv
+ * (groups 1, padding at most the dilated window) is a forward convolution
+ * of dy with the flipped, transposed weight and padding d*(k-1) - p, so it
+ * gets a forward kernel (shared with any conv of that shape; the driver
+ * packs the weight accordingly); strided ones and conv_t roles with an
+ * output padding stay on the reference kernel. An OP_CONV_BWD_WEIGHT
+ * whose dy has the conv output size of x (groups 1, any stride, padding,
+ * dilation) gets a KIR_CONV_BWD_W reduction kernel.
+ *
  * ReLU fusion is done only where it is safe without further analysis:
  * the conv's result has exactly one user, that user is a ReLU and the
  * very next instruction, and the result is not a program output. Then
@@ -111,6 +120,62 @@ static int jp_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, i
     return 0;
 }
 
+/* Kernel IR for an OP_CONV_BWD_DATA (dy, w) -> dx that is the data
+ * gradient of a stride-1 conv: a forward conv of dy with the flipped,
+ * transposed weight and padding d*(k-1) - p; -1 otherwise (stride > 1,
+ * conv_t roles with an output padding, padding wider than the window). */
+static int jp_bwd_data_kir(const rt_program *p, const rt_instr *ins, int vl, kir_kernel *kk)
+{
+    rt_attrs a = ins->attrs;
+    int nsp = a.nsp, rank = nsp + 2;
+    if (nsp < 1 || nsp > 3 || a.groups != 1 || ins->n_in != 2)
+        return -1;
+    const rt_type *dy = &p->values[ins->in[0]].type, *w = &p->values[ins->in[1]].type;
+    const rt_type *dx = &p->values[ins->out].type;
+    if (!jp_f32(dy, rank) || !jp_f32(w, rank) || !jp_f32(dx, rank) || w->dim[0] != dy->dim[1] ||
+        w->dim[1] != dx->dim[1] || dx->dim[0] != dy->dim[0])
+        return -1;
+    for (int s = 0; s < nsp; s++) {
+        if (a.stride[s] != 1 || a.out_pad[s] != 0)
+            return -1;
+        a.pad[s] = a.dilation[s] * (int)(w->dim[2 + s] - 1) - a.pad[s];
+        if (a.pad[s] < 0)
+            return -1;
+    }
+    char msg[256];
+    if (kir_conv_init(kk, nsp, dy->dim[0], dy->dim[1], dx->dim[1], &dy->dim[2], &w->dim[2], &a,
+                      0u, vl, msg, sizeof msg))
+        return -1;
+    for (int s = 0; s < nsp; s++)
+        if (dx->dim[2 + s] != kk->conv.out[3 - nsp + s])
+            return -1;
+    return 0;
+}
+
+/* Kernel IR for an OP_CONV_BWD_WEIGHT (x, dy) -> dw whose dy has the conv
+ * output size of x (a conv's weight gradient, or a conv_t's when its
+ * output padding leaves that true); -1 otherwise. */
+static int jp_bwd_weight_kir(const rt_program *p, const rt_instr *ins, int vl, kir_kernel *kk)
+{
+    const rt_attrs *a = &ins->attrs;
+    int nsp = a->nsp, rank = nsp + 2;
+    if (nsp < 1 || nsp > 3 || a->groups != 1 || ins->n_in != 2)
+        return -1;
+    const rt_type *x = &p->values[ins->in[0]].type, *dy = &p->values[ins->in[1]].type;
+    const rt_type *dw = &p->values[ins->out].type;
+    if (!jp_f32(x, rank) || !jp_f32(dy, rank) || !jp_f32(dw, rank) || dw->dim[0] != dy->dim[1] ||
+        dw->dim[1] != x->dim[1] || x->dim[0] != dy->dim[0])
+        return -1;
+    char msg[256];
+    if (kir_conv_bwd_w_init(kk, nsp, x->dim[0], x->dim[1], dy->dim[1], &x->dim[2], &dw->dim[2],
+                            a, vl, msg, sizeof msg))
+        return -1;
+    for (int s = 0; s < nsp; s++)
+        if (dy->dim[2 + s] != kk->conv.out[3 - nsp + s])
+            return -1;
+    return 0;
+}
+
 /* -------------------------------------------------------------- building */
 
 /* The kernel for kk: an earlier build of the same text, or a new one. */
@@ -138,15 +203,39 @@ static cg_kernel *jp_kernel(jit_program *jp, const kir_kernel *kk, rt_error *err
 }
 
 /* The runtime's view of kernel k. */
-static void jp_slot(rt_conv_kernel *s, const cg_kernel *k, int relu_out)
+static void jp_slot(rt_conv_kernel *s, const cg_kernel *k, int kind, int relu_out)
 {
     const kir_conv *c = &k->kir.conv;
     *s = (rt_conv_kernel){
-        .fn = k->conv, .tasks = kir_conv_tasks(c), .n = c->n, .cin = c->cin, .cout = c->cout,
+        .fn = k->conv, .kind = kind, .parts = c->parts, .tasks = kir_conv_tasks(c), .n = c->n, .cin = c->cin, .cout = c->cout,
         .in_vol = c->in[0] * c->in[1] * c->in[2], .out_vol = c->out[0] * c->out[1] * c->out[2],
         .kvol = (int64_t)c->k[0] * c->k[1] * c->k[2], .vl = c->vl, .ib = c->ib,
         .relu_out = relu_out, .x_floats = kir_conv_x_floats(c), .w_floats = kir_conv_w_floats(c),
         .b_floats = kir_conv_b_floats(c), .y_floats = kir_conv_y_floats(c)};
+}
+
+/* A conv gradient instruction i: a kernel when the JIT takes it. */
+static int jp_bwd_instr(jit_program *jp, const rt_program *p, int i, rt_error *err)
+{
+    const rt_instr *ins = &p->instrs[i];
+    int data = ins->op == OP_CONV_BWD_DATA, vl = rt_jit_vector_width(jp->jit);
+    kir_kernel kk;
+    if (data)
+        jp->stats.bwd_data++;
+    else
+        jp->stats.bwd_weight++;
+    if (data ? jp_bwd_data_kir(p, ins, vl, &kk) : jp_bwd_weight_kir(p, ins, vl, &kk))
+        return 0;
+    cg_kernel *k = jp_kernel(jp, &kk, err);
+    if (!k)
+        return -1;
+    jp_slot(&jp->slot[i], k, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, -1);
+    jp->kernel[i] = &jp->slot[i];
+    if (data)
+        jp->stats.bwd_data_jit++;
+    else
+        jp->stats.bwd_weight_jit++;
+    return 0;
 }
 
 /* Instruction i: a kernel when the JIT takes it. */
@@ -154,6 +243,8 @@ static int jp_instr(jit_program *jp, const rt_program *p, int i, const int *coun
                     const int *user, rt_error *err)
 {
     const rt_instr *ins = &p->instrs[i];
+    if (ins->op == OP_CONV_BWD_DATA || ins->op == OP_CONV_BWD_WEIGHT)
+        return jp_bwd_instr(jp, p, i, err);
     if (ins->op != OP_CONV)
         return 0;
     jp->stats.convs++;
@@ -165,7 +256,7 @@ static int jp_instr(jit_program *jp, const rt_program *p, int i, const int *coun
     cg_kernel *k = jp_kernel(jp, &kk, err);
     if (!k)
         return -1;
-    jp_slot(&jp->slot[i], k, relu >= 0 ? p->instrs[relu].out : -1);
+    jp_slot(&jp->slot[i], k, RT_CONV_FWD, relu >= 0 ? p->instrs[relu].out : -1);
     jp->kernel[i] = &jp->slot[i];
     jp->stats.kernels++;
     if (relu >= 0) {
@@ -217,6 +308,9 @@ void jit_program_describe(const jit_program *jp, const char *what, FILE *out)
     fprintf(out, "jit %s: %d of %d convolutions on JIT kernels (%d distinct, %d from the cache, "
             "%d ReLUs fused), built in %.2f s\n", what, s->kernels, s->convs, s->distinct,
             s->from_cache, s->fused_relus, s->seconds);
+    if (s->bwd_data || s->bwd_weight)
+        fprintf(out, "jit %s: gradients on JIT kernels: %d of %d data, %d of %d weight\n", what,
+                s->bwd_data_jit, s->bwd_data, s->bwd_weight_jit, s->bwd_weight);
 }
 
 void jit_program_free(jit_program *jp)

@@ -122,8 +122,32 @@ int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
     return 0;
 }
 
+/* Parts of the weight-gradient reduction: enough tasks to keep two to
+ * four threads busy (ocb * icb alone is often 1-4), a function of the
+ * shape only so the summation order never depends on the thread count. */
+#define KIR_BWD_W_TASKS 16
+
+int kir_conv_bwd_w_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
+                        const int64_t *in_sp, const int64_t *ksz, const rt_attrs *a, int vl,
+                        char *err, size_t errlen)
+{
+    if (kir_conv_init(k, nsp, n, cin, cout, in_sp, ksz, a, 0u, vl, err, errlen))
+        return -1;
+    kir_conv *c = &k->conv;
+    k->kind = KIR_CONV_BWD_W;
+    c->rc = 1;
+    c->rw = 0;
+    c->ic_chunk = 0;
+    int64_t base = conv_ocb(c) * conv_icb(c), rows = c->n * c->out[0] * c->out[1];
+    int64_t parts = ceil_div(KIR_BWD_W_TASKS, base);
+    c->parts = (int)(parts > rows ? rows : parts);
+    return 0;
+}
+
 int64_t kir_conv_tasks(const kir_conv *c)
 {
+    if (c->parts > 0)
+        return c->parts * conv_ocb(c) * conv_icb(c);
     return c->n * ceil_div(conv_ocb(c), c->rc) * c->out[0] * c->out[1];
 }
 
@@ -134,7 +158,7 @@ int64_t kir_conv_x_floats(const kir_conv *c)
 
 int64_t kir_conv_w_floats(const kir_conv *c)
 {
-    return conv_ocb(c) * c->vl * conv_icb(c) * c->ib * conv_kvol(c);
+    return (c->parts > 0 ? c->parts : 1) * conv_ocb(c) * c->vl * conv_icb(c) * c->ib * conv_kvol(c);
 }
 
 int64_t kir_conv_b_floats(const kir_conv *c) { return conv_ocb(c) * c->vl; }
@@ -182,11 +206,34 @@ static void print_conv(const kir_conv *c, seg_buf *b)
     seg_buf_printf(b, "\n");
 }
 
+/* The weight gradient: method direct (this generator), its partition. */
+static void print_conv_bwd_w(const kir_conv *c, seg_buf *b)
+{
+    seg_buf_printf(b, "kernel conv_bwd_weight\n  batch %lld\n", (long long)c->n);
+    seg_buf_printf(b, "  x f32 c %lld layout NCDHW", (long long)c->cin);
+    if (c->ib != 1)
+        seg_buf_printf(b, "%dc", c->ib);
+    print_dims(b, "dhw", c->in);
+    seg_buf_printf(b, "\n  dy f32 c %lld layout NCDHW%dc", (long long)c->cout, c->vl);
+    print_dims(b, "dhw", c->out);
+    seg_buf_printf(b, "\n  window");
+    print_ints(b, "k", c->k);
+    print_ints(b, "s", c->s);
+    print_ints(b, "p", c->p);
+    print_ints(b, "d", c->d);
+    seg_buf_printf(b, "\n  method direct (not im2col+sgemm)\n  tile oc_blocks 1 ic %d\n"
+                   "  reduce rows n*od*oh in %d fixed parts, summed in order\n", c->ib,
+                   c->parts);
+}
+
 void kir_print(const kir_kernel *k, seg_buf *out)
 {
     switch (k->kind) {
     case KIR_CONV_FWD:
         print_conv(&k->conv, out);
+        return;
+    case KIR_CONV_BWD_W:
+        print_conv_bwd_w(&k->conv, out);
         return;
     }
     SEG_UNREACHABLE();

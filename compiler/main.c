@@ -36,6 +36,8 @@ enum {
     OPT_JIT = 1 << 14,
     OPT_STEPS = 1 << 15,
     OPT_INFER = 1 << 16,
+    OPT_NO_JIT = 1 << 17,
+    OPT_EMIT_LLVM = 1 << 18,
 };
 
 typedef struct cli_option {
@@ -63,7 +65,11 @@ static const cli_option options[] = {
     {"--stage", "NAME", OPT_STAGE, "a training stage of the schedule instead of a net"},
     {"--grad", NULL, OPT_GRAD, "with --stage: append the backward graph (autodiff, freeze pruning)"},
     {"--init", "CKPT", OPT_INIT, "start from a checkpoint's parameters where names match"},
-    {"--jit", NULL, OPT_JIT, "run convolutions on JIT-compiled kernels (also $SEGC_JIT=1)"},
+    {"--jit", NULL, OPT_JIT, "accepted for compatibility: JIT kernels are the default"},
+    {"--no-jit", NULL, OPT_NO_JIT,
+     "run every op on the reference interpreter's kernels (also $SEGC_JIT=0)"},
+    {"--emit-llvm", "DIR", OPT_EMIT_LLVM,
+     "write each kernel's LLVM IR as DIR/NAME.ll and, optimised, DIR/NAME.opt.ll"},
     {"--steps", "N", OPT_STEPS, "timed steps (default 5), after 1-2 warm-up steps"},
     {"--infer", NULL, OPT_INFER, "time an inference step (a net's forward, or a stage's eval)"},
 };
@@ -97,18 +103,21 @@ static const cli_command commands[] = {
      "Elaborate a net and list its parameters and buffers with their shapes\n"
      "and element counts, then the totals.\n"},
     {"run", "FILE", 1, 1,
-     OPT_NET | OPT_SET | OPT_TRAIN | OPT_INPUT | OPT_OUTPUT | OPT_SEED | OPT_THREADS | OPT_JIT,
+     OPT_NET | OPT_SET | OPT_TRAIN | OPT_INPUT | OPT_OUTPUT | OPT_SEED | OPT_THREADS | OPT_JIT |
+         OPT_NO_JIT,
      cli_cmd_run,
-     "run one forward pass in the interpreter",
-     "Run one forward pass of a net in the reference interpreter, with\n"
-     "parameters initialised from --seed. The input is a NIfTI volume\n"
+     "run one forward pass",
+     "Run one forward pass of a net, with parameters initialised from --seed:\n"
+     "convolutions on JIT-compiled kernels (built first, or loaded from the\n"
+     "kernel cache), everything else on the reference interpreter; --no-jit\n"
+     "runs it all on the interpreter. The input is a NIfTI volume\n"
      "(--input; the net must have one input, which the volume fills as\n"
      "[1, C, z, y, x], or [1, C, y, x] for a 2-D net) or seeded uniform noise\n"
      "in [0, 1). Prints each output's type with min/mean/max, and the wall\n"
      "time of the pass. Runtime failures exit 70.\n"},
     {"train", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_SET | OPT_SEED | OPT_THREADS | OPT_OUT | OPT_RESUME | OPT_INIT | OPT_VERBOSE |
-         OPT_JIT,
+         OPT_JIT | OPT_NO_JIT,
      cli_cmd_train, "train a schedule's stages",
      "Run a schedule (--schedule, default the last of FILE): load and\n"
      "preprocess its data, then train each stage in order, inheriting\n"
@@ -118,7 +127,8 @@ static const cli_command commands[] = {
      "ckpt/last.safetensors (resumable with --resume RUN_DIR and the same\n"
      "--seed) and ckpt/best-STAGE.safetensors. --set epochs=N caps every\n"
      "stage's epochs; --set steps=N sets the steps per epoch. A NaN loss stops\n"
-     "with the op that made it, keeping the last good checkpoint (exit 70).\n"},
+     "with the op that made it, keeping the last good checkpoint (exit 70).\n"
+     "Convolutions run on JIT kernels unless --no-jit is given.\n"},
     {"plan", "FILE", 1, 1, OPT_SCHEDULE | OPT_SET | OPT_VERBOSE, cli_cmd_plan,
      "show what each training stage costs",
      "Build every stage's training graph of a schedule (forward, loss and\n"
@@ -130,7 +140,7 @@ static const cli_command commands[] = {
      "(default: the schedule's batch); model arguments come from the schedule.\n"},
     {"bench", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_STAGE | OPT_NET | OPT_INFER | OPT_SET | OPT_SEED | OPT_THREADS |
-         OPT_STEPS | OPT_JIT,
+         OPT_STEPS | OPT_JIT | OPT_NO_JIT,
      cli_cmd_bench, "time a training or inference step",
      "Compile one step and time it on seeded random inputs: a training step of\n"
      "a schedule's stage (--stage; forward, backward and the optimizer update,\n"
@@ -138,10 +148,28 @@ static const cli_command commands[] = {
      "net's inference forward with --net (or a file without schedules).\n"
      "After 1-2 warm-up steps, --steps timed steps run; prints the median step\n"
      "time, GFLOP per step, GFLOP/s and the share of this machine's FP32 FMA\n"
-     "peak on the same thread count, peak RSS, and compile times (with --jit\n"
-     "the JIT build, cold and warm), then one machine-readable 'result:' line.\n"
+     "peak on the same thread count, peak RSS, and compile times (the JIT\n"
+     "build, cold and warm, unless --no-jit), then one machine-readable\n"
+     "'result:' line.\n"
      "With a stage, --set takes only B (the batch size); with a net, its\n"
      "parameters (default B=1).\n"},
+    {"kir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_SCHEDULE | OPT_STAGE | OPT_EMIT_LLVM, cli_cmd_kir,
+     "show the JIT kernels of a program",
+     "Build the JIT kernels of a net's forward pass (as `segc run` does), or\n"
+     "with --stage NAME of a training stage's train and eval programs (as\n"
+     "`segc train` does), and list every instruction with its source location:\n"
+     "for each JIT kernel its kernel IR (shapes, layouts, register tile and\n"
+     "epilogue; the text that keys the kernel cache) and the scheme picked;\n"
+     "ReLUs fused into a kernel; and the instructions left on the reference\n"
+     "interpreter, with the reason. --emit-llvm DIR also writes each distinct\n"
+     "kernel's LLVM IR, as generated (NAME.ll) and after the JIT's\n"
+     "optimisation for this machine (NAME.opt.ll).\n"},
+    {"cache", "stats|clear", 1, 1, 0, cli_cmd_cache, "inspect or empty the JIT kernel cache",
+     "The JIT keeps compiled kernels in $SEGC_CACHE_DIR, else\n"
+     "$XDG_CACHE_HOME/segc, else ~/.cache/segc. `segc cache stats` prints the\n"
+     "folder, its entry count and their total size; `segc cache clear` deletes\n"
+     "segc's entries (other files stay). A damaged entry is detected when it is\n"
+     "loaded, deleted and rebuilt, so clearing is never needed for correctness.\n"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -191,7 +219,8 @@ static void print_main_help(FILE *out)
     fprintf(out, "  %-26s %s\n", "--help, -h", "show help");
     fputs("\nenvironment:\n"
           "  SEGC_THREADS               thread count when --threads is not given\n"
-          "  SEGC_JIT                   1 = --jit for the commands that take it\n"
+          "  SEGC_JIT                   0 = --no-jit for the commands that take it\n"
+          "  SEGC_CACHE_DIR             the JIT kernel cache folder (segc cache)\n"
           "  SEG_PATH                   extra folders searched by import\n"
           "\nexit status: 0 success, 1 usage error, 65 the program has errors,\n"
           "70 runtime failure.\n", out);
@@ -303,6 +332,7 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
     case OPT_RESUME: o->resume = val; return CLI_OK;
     case OPT_INIT: o->init = val; return CLI_OK;
     case OPT_STAGE: o->stage = val; return CLI_OK;
+    case OPT_EMIT_LLVM: o->emit_llvm = val; return CLI_OK;
     case OPT_SEED:
         if (parse_u64(val, &u))
             return usage_error(c, "--seed needs a non-negative integer, not '%s'", val);
@@ -355,8 +385,8 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
             ps->o.verbose = 1;
         else if (op->bit == OPT_GRAD)
             ps->o.grad = 1;
-        else if (op->bit == OPT_JIT)
-            ps->o.jit = 1;
+        else if (op->bit == OPT_JIT || op->bit == OPT_NO_JIT)
+            ; /* decided in parse_args, with $SEGC_JIT */
         else if (op->bit == OPT_INFER)
             ps->o.infer = 1;
         else
@@ -406,9 +436,18 @@ static int parse_args(cli_parse *ps, const cli_command *c, int argc, char **argv
         return usage_error(c, "missing %s argument", c->args);
     if (c->max_files >= 0 && ps->o.n_files > c->max_files)
         return usage_error(c, "unexpected argument '%s'", ps->o.files[c->max_files]);
-    const char *jit = getenv("SEGC_JIT");
-    if ((c->opts & OPT_JIT) && jit && strcmp(jit, "1") == 0)
-        ps->o.jit = 1;
+    if (c->opts & OPT_JIT) {
+        /* JIT kernels by default; --no-jit or SEGC_JIT=0 select the
+         * interpreter, and a flag beats the environment. */
+        const char *jit = getenv("SEGC_JIT");
+        if ((ps->seen & OPT_JIT) && (ps->seen & OPT_NO_JIT))
+            return usage_error(c, "--jit and --no-jit exclude each other");
+        if (jit && *jit && strcmp(jit, "0") != 0 && strcmp(jit, "1") != 0)
+            return usage_error(c, "SEGC_JIT must be 0 or 1, not '%s'", jit);
+        ps->o.jit = (ps->seen & OPT_NO_JIT)  ? 0
+                    : (ps->seen & OPT_JIT)   ? 1
+                    : !(jit && strcmp(jit, "0") == 0);
+    }
     if ((c->opts & OPT_SET) && !has_setting(&ps->o, "B")) {
         add_setting(&ps->o, "B", "1");
         ps->o.default_b = 1;

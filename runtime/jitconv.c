@@ -14,6 +14,13 @@
  * run allocates nothing once warm. No initialisation is needed: blocking
  * writes the padded lanes as zeros and the kernel writes all of y.
  *
+ * Gradients (rt_conv_kernel.kind): the data gradient of a stride-1 conv
+ * is this same forward run with the weight packed transposed and flipped
+ * (rt_conv_weight_block_tflip); the weight gradient blocks x and dy, runs
+ * its tasks into packed partials (one per task, a fixed partition of the
+ * reduction) and sums them in part order into dw, so it too gives the
+ * same bits for any thread count.
+ *
  * Invariant: the output tensor is written only by the final copy, after
  * the kernel has finished reading x, w and bias, so the output may share
  * memory with any of them (a memory plan reusing a dying input's buffer;
@@ -145,9 +152,35 @@ static void jc_conv_task(void *arg, int64_t begin, int64_t end, int thread)
     j->fn(j->x, j->w, j->b, NULL, j->y, begin, end);
 }
 
+/* Weight gradient: x (unless ib = 1) and dy to blocked layouts, the
+ * kernel writes one packed partial per task, summed in part order. */
+static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
+                          const rt_tensor *dy, rt_tensor *dw, rt_conv_scratch *s)
+{
+    SEG_ASSERT(rt_type_numel(&x->type) == k->n * k->cin * k->in_vol);
+    SEG_ASSERT(rt_type_numel(&dy->type) == k->n * k->cout * k->out_vol);
+    SEG_ASSERT(rt_type_numel(&dw->type) == k->cout * k->cin * k->kvol);
+    jc_reserve(&s->w, &s->cap_w, k->w_floats);
+    jc_reserve(&s->y, &s->cap_y, k->y_floats);
+    jc_job job = {k->fn, rt_f32(x), s->y, NULL, s->w};
+    if (k->ib != 1) {
+        jc_reserve(&s->x, &s->cap_x, k->x_floats);
+        jc_layout(p, rt_f32(x), s->x, k->n, k->cin, k->in_vol, k->ib, 1);
+        job.x = s->x;
+    }
+    jc_layout(p, rt_f32(dy), s->y, k->n, k->cout, k->out_vol, k->vl, 1);
+    rt_pool_run(p, k->tasks, jc_conv_task, &job);
+    rt_conv_weight_unblock_sum(s->w, k->parts, rt_f32(dw), k->cout, k->cin, k->kvol, k->ib,
+                               k->vl);
+}
+
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
                         const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_conv_scratch *s)
 {
+    if (k->kind == RT_CONV_BWD_WEIGHT) {
+        jc_bwd_weight(k, p, x, w, y, s);
+        return;
+    }
     SEG_ASSERT(rt_type_numel(&x->type) == k->n * k->cin * k->in_vol);
     SEG_ASSERT(rt_type_numel(&w->type) == k->cout * k->cin * k->kvol);
     SEG_ASSERT(rt_type_numel(&y->type) == k->n * k->cout * k->out_vol);
@@ -161,7 +194,10 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
         jc_layout(p, rt_f32(x), s->x, k->n, k->cin, k->in_vol, k->ib, 1);
         job.x = s->x;
     }
-    rt_conv_weight_block(rt_f32(w), s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
+    if (k->kind == RT_CONV_BWD_DATA) /* w is [cin][cout][kvol] of the kernel's view */
+        rt_conv_weight_block_tflip(rt_f32(w), s->w, k->cin, k->cout, k->kvol, k->ib, k->vl);
+    else
+        rt_conv_weight_block(rt_f32(w), s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
     rt_conv_bias_block(b ? rt_f32(b) : NULL, s->b, k->cout, k->vl);
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
     jc_layout(p, s->y, rt_f32(y), k->n, k->cout, k->out_vol, k->vl, 0);

@@ -835,6 +835,16 @@ void rt_layout_unblock(const float *src, float *dst, int64_t n, int64_t c, int64
  * padded; ib = 1 packs input channels unblocked (plain NCDHW input). */
 void rt_conv_weight_block(const float *w, float *dst, int64_t cout, int64_t cin, int64_t kvol,
                           int ib, int vl);
+/* The weight of the data gradient of a stride-1 conv with weight w
+ * [cout][cin][kvol]: a conv of dy with w transposed and flipped, i.e.
+ * w'[cin][cout][kvol - 1 - k], packed like rt_conv_weight_block (cin
+ * output channels, cout input channels). */
+void rt_conv_weight_block_tflip(const float *w, float *dst, int64_t cout, int64_t cin,
+                                int64_t kvol, int ib, int vl);
+/* dw [cout][cin][kvol] = sum over p < parts (in order) of packed partial
+ * weights src[p] (layout of rt_conv_weight_block; padding ignored). */
+void rt_conv_weight_unblock_sum(const float *src, int parts, float *dw, int64_t cout,
+                                int64_t cin, int64_t kvol, int ib, int vl);
 /* Bias [cout] -> [cout rounded up to vl], zero padded; b may be NULL. */
 void rt_conv_bias_block(const float *b, float *dst, int64_t cout, int vl);
 
@@ -850,9 +860,24 @@ void rt_conv_bias_block(const float *b, float *dst, int64_t cout, int vl);
 typedef void (*rt_conv_fn)(const float *x, const float *w, const float *bias, const float *res,
                            float *y, int64_t task_begin, int64_t task_end);
 
-/* One compiled OP_CONV instruction (f32, groups 1). */
+/* What a kernel's instruction computes (rt_conv_kernel.kind). */
+enum {
+    RT_CONV_FWD = 0,   /* OP_CONV (x, w, bias) -> y */
+    RT_CONV_BWD_DATA,  /* OP_CONV_BWD_DATA (dy, w) -> dx: a forward kernel over dy
+                          (cin = the conv's cout) with the weight packed by
+                          rt_conv_weight_block_tflip; stride 1 */
+    RT_CONV_BWD_WEIGHT /* OP_CONV_BWD_WEIGHT (x, dy) -> dw: fn(x, dy, NULL, NULL,
+                          partials) then rt_conv_weight_unblock_sum; in_vol/out_vol
+                          are x's and dy's, x_floats/y_floats blocked x/dy,
+                          w_floats all partials */
+};
+
+/* One compiled conv instruction (f32, groups 1). */
 typedef struct rt_conv_kernel {
     rt_conv_fn fn;           /* the code; owned by whoever built the table */
+    int kind;                /* RT_CONV_*; cin, cout are the forward kernel's (for
+                                RT_CONV_BWD_DATA: dy's and dx's channels) */
+    int parts;               /* RT_CONV_BWD_WEIGHT: partial results summed */
     int64_t tasks;           /* parallel tasks of fn */
     int64_t n, cin, cout;    /* batch, logical channels */
     int64_t in_vol, out_vol; /* spatial voxels of x and of y */

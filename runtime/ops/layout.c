@@ -72,3 +72,39 @@ void rt_conv_bias_block(const float *b, float *dst, int64_t cout, int vl)
     for (int64_t i = 0; i < n; i++)
         dst[i] = b && i < cout ? b[i] : 0.0f;
 }
+
+void rt_conv_weight_block_tflip(const float *w, float *dst, int64_t cout, int64_t cin,
+                                int64_t kvol, int ib, int vl)
+{
+    /* The packed kernel has cin output channels (lanes) and cout inputs. */
+    int64_t ob = rt_blocked_channels(cin, vl) / vl, icb = rt_blocked_channels(cout, ib) / ib;
+    for (int64_t o = 0; o < ob; o++)
+        for (int64_t i = 0; i < icb; i++)
+            for (int64_t k = 0; k < kvol; k++)
+                for (int64_t a = 0; a < ib; a++) {
+                    float *d = dst + (((o * icb + i) * kvol + k) * ib + a) * vl;
+                    int64_t co = i * ib + a; /* the original conv's output channel */
+                    for (int64_t l = 0; l < vl; l++) {
+                        int64_t ci = o * vl + l;
+                        d[l] = co < cout && ci < cin ? w[(co * cin + ci) * kvol + kvol - 1 - k]
+                                                     : 0.0f;
+                    }
+                }
+}
+
+void rt_conv_weight_unblock_sum(const float *src, int parts, float *dw, int64_t cout,
+                                int64_t cin, int64_t kvol, int ib, int vl)
+{
+    int64_t ob = rt_blocked_channels(cout, vl) / vl, icb = rt_blocked_channels(cin, ib) / ib;
+    int64_t part = ob * icb * kvol * ib * vl;
+    for (int64_t co = 0; co < cout; co++)
+        for (int64_t ci = 0; ci < cin; ci++)
+            for (int64_t k = 0; k < kvol; k++) {
+                int64_t at = ((((co / vl) * icb + ci / ib) * kvol + k) * ib + ci % ib) * vl +
+                             co % vl;
+                float s = src[at];
+                for (int p = 1; p < parts; p++)
+                    s += src[p * part + at];
+                dw[(co * cin + ci) * kvol + k] = s;
+            }
+}
