@@ -1,5 +1,5 @@
-/* cli_run.c — `segc run`: one forward pass of a net in the reference
- * interpreter.
+/* cli_run.c — `segc run`: one forward pass of a net, on the JIT kernels
+ * (the default) or the reference interpreter (--no-jit).
  *
  * The net is elaborated (B defaults to 1), lowered to an rt_program and
  * run once. Its inputs come either from a NIfTI volume (--input; the net
