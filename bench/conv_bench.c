@@ -48,75 +48,17 @@ static double now(void)
 /* ---------------------------------------------------------------- peak */
 
 #define PEAK_ITERS 4000000L /* ~15 ms per call at peak */
-#define PEAK_CHAINS 24 /* independent accumulators: > FMA latency x pipes */
+#define PEAK_CHAINS CG_PEAK_CHAINS /* fmas per iteration, per lane */
 
 typedef float (*peak_fn)(int64_t iters);
 
-/* float segc_peak(i64 iters): PEAK_CHAINS vector accumulators, each
- * acc = fma(acc, a, b) once per iteration, summed at the end. */
-static LLVMModuleRef peak_module(LLVMContextRef ctx, int vl)
-{
-    LLVMModuleRef m = LLVMModuleCreateWithNameInContext("segc_peak", ctx);
-    LLVMTypeRef f32 = LLVMFloatTypeInContext(ctx), i64 = LLVMInt64TypeInContext(ctx);
-    LLVMTypeRef vt = LLVMVectorType(f32, (unsigned)vl);
-    LLVMValueRef fn = LLVMAddFunction(m, "segc_peak", LLVMFunctionType(f32, &i64, 1, 0));
-    char width[16];
-    snprintf(width, sizeof width, "%d", vl * 32);
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateStringAttribute(ctx, "min-legal-vector-width", 22, width,
-                                                      (unsigned)strlen(width)));
-    unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
-    LLVMValueRef fma = LLVMGetIntrinsicDeclaration(m, id, &vt, 1);
-    LLVMTypeRef fty = LLVMIntrinsicGetType(ctx, id, &vt, 1);
-    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
-    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry"),
-                      loop = LLVMAppendBasicBlockInContext(ctx, fn, "loop"),
-                      done = LLVMAppendBasicBlockInContext(ctx, fn, "done");
-    LLVMPositionBuilderAtEnd(b, entry);
-    LLVMBuildBr(b, loop);
-    LLVMPositionBuilderAtEnd(b, loop);
-    LLVMValueRef i = LLVMBuildPhi(b, i64, "i"), acc[PEAK_CHAINS], next[PEAK_CHAINS];
-    LLVMValueRef zero = LLVMConstInt(i64, 0, 0), one = LLVMConstInt(i64, 1, 0);
-    LLVMValueRef sa = LLVMConstReal(f32, 0.999), sb = LLVMConstReal(f32, 1e-6);
-    LLVMValueRef ea[16], eb[16];
-    for (int k = 0; k < vl; k++) {
-        ea[k] = sa;
-        eb[k] = sb;
-    }
-    LLVMValueRef a = LLVMConstVector(ea, (unsigned)vl), c = LLVMConstVector(eb, (unsigned)vl);
-    for (int k = 0; k < PEAK_CHAINS; k++) {
-        LLVMValueRef init[16];
-        for (int l = 0; l < vl; l++)
-            init[l] = LLVMConstReal(f32, k);
-        LLVMValueRef iv = LLVMConstVector(init, (unsigned)vl);
-        acc[k] = LLVMBuildPhi(b, vt, ""); /* all phis first, then the FMAs */
-        LLVMAddIncoming(acc[k], &iv, &entry, 1);
-    }
-    for (int k = 0; k < PEAK_CHAINS; k++) {
-        LLVMValueRef args[3] = {acc[k], a, c};
-        next[k] = LLVMBuildCall2(b, fty, fma, args, 3, "");
-    }
-    LLVMValueRef in = LLVMBuildAdd(b, i, one, "");
-    LLVMAddIncoming(i, &zero, &entry, 1);
-    LLVMAddIncoming(i, &in, &loop, 1);
-    for (int k = 0; k < PEAK_CHAINS; k++)
-        LLVMAddIncoming(acc[k], &next[k], &loop, 1);
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, in, LLVMGetParam(fn, 0), ""), loop, done);
-    LLVMPositionBuilderAtEnd(b, done);
-    LLVMValueRef sum = next[0];
-    for (int k = 1; k < PEAK_CHAINS; k++)
-        sum = LLVMBuildFAdd(b, sum, next[k], "");
-    LLVMBuildRet(b, LLVMBuildExtractElement(b, sum, LLVMConstInt(i64, 0, 0), ""));
-    LLVMDisposeBuilder(b);
-    return m;
-}
 
 /* JIT the peak loop (IR route, not cached). */
 static peak_fn peak_build(rt_jit *jit, rt_jit_code **code)
 {
     rt_error err = {""};
     rt_jit_tsc *tsc = rt_jit_tsc_new();
-    LLVMModuleRef m = peak_module(rt_jit_tsc_context(tsc), rt_jit_vector_width(jit));
+    LLVMModuleRef m = cg_peak_module(rt_jit_tsc_context(tsc), rt_jit_vector_width(jit), "segc_peak");
     int rc = rt_jit_add_module(jit, tsc, m, "segc_peak", code, &err);
     rt_jit_tsc_free(tsc);
     if (rc) {

@@ -61,6 +61,9 @@ typedef struct cli_net {
  * cli_net_free afterwards. */
 int cli_net_load(const cli_opts *o, int training, cli_net *n);
 void cli_net_free(cli_net *n);
+/* --set B=N for stage commands (others are usage errors); cmd names the
+ * command in messages. */
+int cli_batch_setting(const cli_opts *o, const char *cmd, int *batch);
 /* "segc: error: " + message on stderr. */
 void cli_error(const char *fmt, ...) SEG_PRINTF(1, 2);
 

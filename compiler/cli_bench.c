@@ -68,68 +68,11 @@ static double bench_thread_cpu_s(void)
 /* ------------------------------------------------------------------ peak */
 
 #define PEAK_ITERS 2000000L /* ~10-20 ms per call near peak */
-#define PEAK_CHAINS 24      /* independent accumulators: > FMA latency x pipes */
+#define PEAK_CHAINS CG_PEAK_CHAINS /* fmas per iteration, per lane */
 #define PEAK_REPS 5
 
 typedef float (*peak_fn)(int64_t iters);
 
-/* float segc_bench_peak(i64 iters): PEAK_CHAINS vector accumulators, each
- * acc = fma(acc, a, b) once per iteration, summed at the end. */
-static LLVMModuleRef peak_module(LLVMContextRef ctx, int vl)
-{
-    LLVMModuleRef m = LLVMModuleCreateWithNameInContext("segc_bench_peak", ctx);
-    LLVMTypeRef f32 = LLVMFloatTypeInContext(ctx), i64 = LLVMInt64TypeInContext(ctx);
-    LLVMTypeRef vt = LLVMVectorType(f32, (unsigned)vl);
-    LLVMValueRef fn = LLVMAddFunction(m, "segc_bench_peak", LLVMFunctionType(f32, &i64, 1, 0));
-    char width[16];
-    snprintf(width, sizeof width, "%d", vl * 32);
-    LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateStringAttribute(ctx, "min-legal-vector-width", 22, width,
-                                                      (unsigned)strlen(width)));
-    unsigned id = LLVMLookupIntrinsicID("llvm.fma", 8);
-    LLVMValueRef fma = LLVMGetIntrinsicDeclaration(m, id, &vt, 1);
-    LLVMTypeRef fty = LLVMIntrinsicGetType(ctx, id, &vt, 1);
-    LLVMBuilderRef b = LLVMCreateBuilderInContext(ctx);
-    LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(ctx, fn, "entry"),
-                      loop = LLVMAppendBasicBlockInContext(ctx, fn, "loop"),
-                      done = LLVMAppendBasicBlockInContext(ctx, fn, "done");
-    LLVMPositionBuilderAtEnd(b, entry);
-    LLVMBuildBr(b, loop);
-    LLVMPositionBuilderAtEnd(b, loop);
-    LLVMValueRef i = LLVMBuildPhi(b, i64, "i"), acc[PEAK_CHAINS], next[PEAK_CHAINS];
-    LLVMValueRef zero = LLVMConstInt(i64, 0, 0), one = LLVMConstInt(i64, 1, 0);
-    LLVMValueRef ea[64], eb[64];
-    for (int k = 0; k < vl; k++) {
-        ea[k] = LLVMConstReal(f32, 0.999);
-        eb[k] = LLVMConstReal(f32, 1e-6);
-    }
-    LLVMValueRef a = LLVMConstVector(ea, (unsigned)vl), c = LLVMConstVector(eb, (unsigned)vl);
-    for (int k = 0; k < PEAK_CHAINS; k++) {
-        LLVMValueRef init[64];
-        for (int l = 0; l < vl; l++)
-            init[l] = LLVMConstReal(f32, k);
-        LLVMValueRef iv = LLVMConstVector(init, (unsigned)vl);
-        acc[k] = LLVMBuildPhi(b, vt, ""); /* all phis first, then the FMAs */
-        LLVMAddIncoming(acc[k], &iv, &entry, 1);
-    }
-    for (int k = 0; k < PEAK_CHAINS; k++) {
-        LLVMValueRef args[3] = {acc[k], a, c};
-        next[k] = LLVMBuildCall2(b, fty, fma, args, 3, "");
-    }
-    LLVMValueRef in = LLVMBuildAdd(b, i, one, "");
-    LLVMAddIncoming(i, &zero, &entry, 1);
-    LLVMAddIncoming(i, &in, &loop, 1);
-    for (int k = 0; k < PEAK_CHAINS; k++)
-        LLVMAddIncoming(acc[k], &next[k], &loop, 1);
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, in, LLVMGetParam(fn, 0), ""), loop, done);
-    LLVMPositionBuilderAtEnd(b, done);
-    LLVMValueRef sum = next[0];
-    for (int k = 1; k < PEAK_CHAINS; k++)
-        sum = LLVMBuildFAdd(b, sum, next[k], "");
-    LLVMBuildRet(b, LLVMBuildExtractElement(b, sum, zero, ""));
-    LLVMDisposeBuilder(b);
-    return m;
-}
 
 typedef struct peak_job {
     peak_fn fn;
@@ -156,7 +99,7 @@ static double peak_measure(int threads, int *lanes, rt_error *err)
     int vl = rt_jit_vector_width(jit);
     *lanes = vl;
     rt_jit_tsc *tsc = rt_jit_tsc_new();
-    LLVMModuleRef m = peak_module(rt_jit_tsc_context(tsc), vl);
+    LLVMModuleRef m = cg_peak_module(rt_jit_tsc_context(tsc), vl, "segc_bench_peak");
     rt_jit_code *code = NULL;
     int rc = rt_jit_add_module(jit, tsc, m, "segc_bench_peak", &code, err);
     rt_jit_tsc_free(tsc);
@@ -268,26 +211,7 @@ static int bench_stage_index(const bench *b, const seg_schedule *s)
 /* In stage modes --set takes only B, the batch size. */
 static int bench_batch(bench *b)
 {
-    const cli_opts *o = b->o;
-    for (int i = 0; i < o->n_settings; i++) {
-        const seg_setting *kv = &o->settings[i];
-        if (strcmp(kv->key, "B") != 0) {
-            cli_error("bench: with a stage, --set takes only B (the batch size), not '%s'; "
-                      "model arguments come from the schedule", kv->key);
-            return CLI_USAGE;
-        }
-        if (o->default_b)
-            continue;
-        char *end;
-        errno = 0;
-        long v = strtol(kv->value, &end, 10);
-        if (*kv->value == 0 || *end || errno || v < 1 || v > 1 << 20) {
-            cli_error("bench: B needs a positive integer, not '%s'", kv->value);
-            return CLI_USAGE;
-        }
-        b->batch = (int)v;
-    }
-    return CLI_OK;
+    return cli_batch_setting(b->o, "bench", &b->batch);
 }
 
 /* Which program: a net's forward, or a stage's training or eval step. */

@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 void cli_error(const char *fmt, ...)
@@ -126,4 +127,29 @@ int cli_cmd_params(const cli_opts *o)
         ir_print_params(n.graph, stdout);
     cli_net_free(&n);
     return rc;
+}
+
+/* Stage commands (plan, bench) take only B from --set: model arguments come
+ * from the schedule. *batch is left alone unless B was given. */
+int cli_batch_setting(const cli_opts *o, const char *cmd, int *batch)
+{
+    for (int i = 0; i < o->n_settings; i++) {
+        const seg_setting *kv = &o->settings[i];
+        if (strcmp(kv->key, "B") != 0) {
+            cli_error("%s: --set takes only B (the batch size), not '%s'; model "
+                      "arguments come from the schedule", cmd, kv->key);
+            return CLI_USAGE;
+        }
+        if (o->default_b)
+            continue;
+        char *end;
+        errno = 0;
+        long v = strtol(kv->value, &end, 10);
+        if (*kv->value == 0 || *end || errno || v < 1 || v > 1 << 20) {
+            cli_error("%s: B needs a positive integer, not '%s'", cmd, kv->value);
+            return CLI_USAGE;
+        }
+        *batch = (int)v;
+    }
+    return CLI_OK;
 }

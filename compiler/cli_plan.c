@@ -350,25 +350,7 @@ static const seg_schedule *pick_schedule(const cli_opts *o, const seg_program *p
 static int parse_batch(const cli_opts *o, int *batch)
 {
     *batch = 0;
-    for (int i = 0; i < o->n_settings; i++) {
-        const seg_setting *kv = &o->settings[i];
-        if (strcmp(kv->key, "B") != 0) {
-            cli_error("plan: --set takes only B (the batch size), not '%s'; model "
-                      "arguments come from the schedule", kv->key);
-            return CLI_USAGE;
-        }
-        if (o->default_b)
-            continue;
-        char *end;
-        errno = 0;
-        long v = strtol(kv->value, &end, 10);
-        if (*kv->value == 0 || *end || errno || v < 1 || v > 1 << 20) {
-            cli_error("plan: B needs a positive integer, not '%s'", kv->value);
-            return CLI_USAGE;
-        }
-        *batch = (int)v;
-    }
-    return CLI_OK;
+    return cli_batch_setting(o, "plan", batch);
 }
 
 static int file_readable(const char *path)

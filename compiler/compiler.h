@@ -219,6 +219,11 @@ int64_t kir_conv_y_floats(const kir_conv *c);
 typedef void (*cg_conv_fn)(const float *x, const float *w, const float *bias,
                            const float *res, float *y, int64_t task_begin, int64_t task_end);
 
+/* The FP32 FMA peak loop `float name(i64 iters)` (codegen_peak.c): each
+ * iteration does one fma on each of CG_PEAK_CHAINS vectors of vl floats. */
+#define CG_PEAK_CHAINS 24
+struct LLVMOpaqueModule *cg_peak_module(struct LLVMOpaqueContext *ctx, int vl, const char *name);
+
 /* LLVM module holding `symbol` for k, built in ctx (caller owns both). */
 struct LLVMOpaqueModule *cg_conv_module(const kir_kernel *k, struct LLVMOpaqueContext *ctx,
                                         const char *symbol);
