@@ -642,3 +642,40 @@ ir_graph *ir_expand_grads(const ir_graph *src, ir_ad_stats *stats, char *err, si
     seg_free(map);
     return dst;
 }
+
+static void unfreeze_params(ir_graph *g)
+{
+    for (ir_id v = 0; v < g->n_nodes; v++)
+        if (g->nodes[v].op == OP_PARAM && !g->nodes[v].param->is_buffer)
+            g->nodes[v].param->frozen = 0;
+}
+
+ir_graph *ir_training_graph(const ir_graph *stage, int unfreeze, int *n_forward,
+                            ir_ad_stats *stats, char *err, size_t errlen)
+{
+    ir_graph *x = ir_expand_grads(stage, stats, err, errlen);
+    if (!x)
+        return NULL;
+    if (unfreeze)
+        unfreeze_params(x);
+    ir_id loss = ir_find_output(x, "loss");
+    int n_fwd = x->n_nodes;
+    if (n_forward)
+        *n_forward = n_fwd;
+    if (loss < 0) {
+        snprintf(err, errlen, "the stage graph has no output 'loss'");
+        ir_graph_free(x);
+        return NULL;
+    }
+    ir_id *grads = seg_xcalloc((size_t)n_fwd, sizeof *grads);
+    int rc = ir_autodiff(x, loss, grads, stats, err, errlen);
+    for (ir_id v = 0; rc == 0 && v < loss; v++)
+        if (grads[v] >= 0)
+            ir_add_output(x, seg_arena_printf(x->arena, "grad:%s", x->nodes[v].name), grads[v]);
+    seg_free(grads);
+    if (rc) {
+        ir_graph_free(x);
+        return NULL;
+    }
+    return x;
+}

@@ -61,6 +61,8 @@ typedef struct cli_net {
  * cli_net_free afterwards. */
 int cli_net_load(const cli_opts *o, int training, cli_net *n);
 void cli_net_free(cli_net *n);
+/* --schedule NAME or the file's last schedule; NULL after an error. */
+const struct seg_schedule *cli_pick_schedule(const cli_opts *o, const seg_program *p);
 /* --set B=N for stage commands (others are usage errors); cmd names the
  * command in messages. */
 int cli_batch_setting(const cli_opts *o, const char *cmd, int *batch);

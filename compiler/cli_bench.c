@@ -174,21 +174,6 @@ typedef struct bench {
     int64_t arena_bytes;          /* the interpreter's arena, 0 = unplanned */
 } bench;
 
-/* --schedule NAME, or the last schedule of the file; NULL after an error. */
-static const seg_schedule *bench_schedule(const bench *b)
-{
-    const char **names = NULL;
-    int n = seg_program_schedules(b->prog, &names);
-    const char *want = b->o->schedule ? b->o->schedule : names[n - 1];
-    const seg_schedule *s = seg_program_schedule(b->prog, want);
-    if (s)
-        return s;
-    fprintf(stderr, "segc: error: %s has no schedule named '%s' (schedules:", b->o->files[0], want);
-    for (int i = 0; i < n; i++)
-        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
-    fputs(")\n", stderr);
-    return NULL;
-}
 
 /* --stage NAME, or the only stage. */
 static int bench_stage_index(const bench *b, const seg_schedule *s)
@@ -244,7 +229,7 @@ static int bench_pick(bench *b)
         return CLI_USAGE;
     }
     b->mode = o->infer ? BENCH_STAGE_EVAL : BENCH_STAGE_TRAIN;
-    if (!(b->sched = bench_schedule(b)))
+    if (!(b->sched = cli_pick_schedule(b->o, b->prog)))
         return CLI_USAGE;
     if ((b->stage = bench_stage_index(b, b->sched)) < 0)
         return CLI_USAGE;
@@ -260,14 +245,6 @@ static int bench_pick(bench *b)
     }
     b->sched_copy.stages = b->stages;
     return CLI_OK;
-}
-
-static ir_id bench_find_output(const ir_graph *g, const char *name)
-{
-    for (int i = 0; i < g->n_outputs; i++)
-        if (!strcmp(g->outputs[i].name, name))
-            return g->outputs[i].id;
-    return -1;
 }
 
 static int64_t bench_flops(const ir_graph *g, int from, int to)
@@ -292,28 +269,17 @@ static int bench_build_train(bench *b, ir_graph *g)
 {
     char msg[256];
     double t0 = bench_now_ms();
-    ir_graph *x = ir_expand_grads(g, NULL, msg, sizeof msg);
-    ir_id loss = x ? bench_find_output(x, "loss") : -1;
-    int n_fwd = x ? x->n_nodes : 0;
-    ir_id *grads = x ? seg_xcalloc((size_t)x->n_nodes, sizeof *grads) : NULL;
-    int rc = CLI_OK;
-    if (!x || loss < 0 || ir_autodiff(x, loss, grads, NULL, msg, sizeof msg) < 0) {
-        cli_error("stage '%s': %s", b->sched->stages[b->stage].name,
-                  x && loss < 0 ? "the stage graph has no output 'loss'" : msg);
-        rc = CLI_BAD_PROGRAM;
-    } else {
-        for (ir_id v = 0; v < n_fwd && v < loss; v++)
-            if (grads[v] >= 0)
-                ir_add_output(x, seg_arena_printf(x->arena, "grad:%s", x->nodes[v].name),
-                              grads[v]);
-        b->ms_grad = bench_now_ms() - t0;
-        b->fwd_flops = bench_flops(x, 0, n_fwd);
-        b->bwd_flops = bench_flops(x, n_fwd, x->n_nodes);
-        rc = bench_lower(b, x);
+    int n_fwd = 0;
+    ir_graph *x = ir_training_graph(g, 0, &n_fwd, NULL, msg, sizeof msg);
+    if (!x) {
+        cli_error("stage '%s': %s", b->sched->stages[b->stage].name, msg);
+        return CLI_BAD_PROGRAM;
     }
-    seg_free(grads);
-    if (x)
-        ir_graph_free(x);
+    b->ms_grad = bench_now_ms() - t0;
+    b->fwd_flops = bench_flops(x, 0, n_fwd);
+    b->bwd_flops = bench_flops(x, n_fwd, x->n_nodes);
+    int rc = bench_lower(b, x);
+    ir_graph_free(x);
     return rc;
 }
 

@@ -7,6 +7,7 @@
  * --net that names no net, is a command-line mistake and exits 1.
  */
 #include "cli.h"
+#include "../lang/schedule.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -152,4 +153,25 @@ int cli_batch_setting(const cli_opts *o, const char *cmd, int *batch)
         *batch = (int)v;
     }
     return CLI_OK;
+}
+
+/* --schedule NAME, or the last schedule of the file; NULL after printing
+ * why (listing the schedules there are). */
+const seg_schedule *cli_pick_schedule(const cli_opts *o, const seg_program *p)
+{
+    const char **names = NULL;
+    int n = seg_program_schedules(p, &names);
+    if (n == 0) {
+        cli_error("%s declares no schedule", o->files[0]);
+        return NULL;
+    }
+    const char *want = o->schedule ? o->schedule : names[n - 1];
+    const seg_schedule *s = seg_program_schedule(p, want);
+    if (s)
+        return s;
+    fprintf(stderr, "segc: error: %s has no schedule named '%s' (schedules:", o->files[0], want);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+    fputs(")\n", stderr);
+    return NULL;
 }

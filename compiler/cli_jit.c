@@ -234,16 +234,6 @@ static int kir_program(kir_state *st, const char *what, const rt_program *p)
     return rc;
 }
 
-static const seg_schedule *kir_schedule(const cli_opts *o, seg_program *p)
-{
-    const char **names;
-    int n = seg_program_schedules(p, &names);
-    const char *want = o->schedule ? o->schedule : n ? names[n - 1] : NULL;
-    const seg_schedule *s = want ? seg_program_schedule(p, want) : NULL;
-    if (!s)
-        cli_error("%s: %s", o->files[0], want ? "no such schedule" : "the file has no schedule");
-    return s;
-}
 
 /* --stage: the stage's train and eval programs. */
 static int kir_stage(kir_state *st, const cli_opts *o)
@@ -251,7 +241,7 @@ static int kir_stage(kir_state *st, const cli_opts *o)
     seg_diag *d = seg_diag_new(stderr);
     seg_program *prog = seg_load(o->files[0], d);
     int rc = CLI_BAD_PROGRAM;
-    const seg_schedule *s = prog ? kir_schedule(o, prog) : NULL;
+    const seg_schedule *s = prog ? cli_pick_schedule(o, prog) : NULL;
     int k = -1;
     for (int i = 0; s && i < s->n_stages; i++)
         if (!strcmp(s->stages[i].name, o->stage))

@@ -79,46 +79,13 @@ static const char *mbytes(int64_t b, char *buf, size_t n)
 
 /* ---------------------------------------------------------------- graphs */
 
-static ir_id find_output(const ir_graph *g, const char *name)
-{
-    for (int i = 0; i < g->n_outputs; i++)
-        if (strcmp(g->outputs[i].name, name) == 0)
-            return g->outputs[i].id;
-    return -1;
-}
-
-static void unfreeze_all(ir_graph *g)
-{
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == OP_PARAM && !g->nodes[i].param->is_buffer)
-            g->nodes[i].param->frozen = 0;
-}
-
-/* Copy the stage graph (expanding grad() calls), optionally unfreeze it,
- * and append the backward pass of "loss". */
+/* The stage's training step (as the trainer compiles it), optionally with
+ * every parameter unfrozen, to compare what freezing saves. */
 static int side_build(const ir_graph *stage, int unfreeze, plan_side *sd, char *err, size_t n)
 {
     memset(sd, 0, sizeof *sd);
-    sd->g = ir_expand_grads(stage, NULL, err, n);
-    if (!sd->g)
-        return -1;
-    if (unfreeze)
-        unfreeze_all(sd->g);
-    ir_id loss = find_output(sd->g, "loss");
-    if (loss < 0) {
-        snprintf(err, n, "the stage graph has no output 'loss'");
-        return -1;
-    }
-    sd->n_fwd = sd->g->n_nodes;
-    ir_id *param_grad = seg_xcalloc((size_t)sd->n_fwd, sizeof *param_grad);
-    int rc = ir_autodiff(sd->g, loss, param_grad, NULL, err, n);
-    /* the gradients are outputs, as in the trainer's program (train_build.c) */
-    for (ir_id v = 0; rc >= 0 && v < sd->n_fwd && v < loss; v++)
-        if (param_grad[v] >= 0)
-            ir_add_output(sd->g, seg_arena_printf(sd->g->arena, "grad:%s", sd->g->nodes[v].name),
-                          param_grad[v]);
-    seg_free(param_grad);
-    return rc;
+    sd->g = ir_training_graph(stage, unfreeze, &sd->n_fwd, NULL, err, n);
+    return sd->g ? 0 : -1;
 }
 
 static void side_free(plan_side *sd)
@@ -326,25 +293,6 @@ static int plan_stage(seg_program *p, const seg_schedule *s, int i, const cli_op
 
 /* ------------------------------------------------------------- options */
 
-/* --schedule NAME, or the last schedule of the file. */
-static const seg_schedule *pick_schedule(const cli_opts *o, const seg_program *p)
-{
-    const char **names = NULL;
-    int n = seg_program_schedules(p, &names);
-    if (n == 0) {
-        cli_error("%s declares no schedule", o->files[0]);
-        return NULL;
-    }
-    const char *want = o->schedule ? o->schedule : names[n - 1];
-    const seg_schedule *s = seg_program_schedule(p, want);
-    if (s)
-        return s;
-    fprintf(stderr, "segc: error: %s has no schedule named '%s' (schedules:", o->files[0], want);
-    for (int i = 0; i < n; i++)
-        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
-    fputs(")\n", stderr);
-    return NULL;
-}
 
 /* --set B=N overrides every stage's batch; *batch stays 0 without it. */
 static int parse_batch(const cli_opts *o, int *batch)
@@ -396,7 +344,7 @@ int cli_cmd_plan(const cli_opts *o)
     seg_diag *d = seg_diag_new(stderr);
     seg_program *p = seg_load(o->files[0], d);
     rc = p ? CLI_OK : CLI_BAD_PROGRAM;
-    const seg_schedule *s = p ? pick_schedule(o, p) : NULL;
+    const seg_schedule *s = p ? cli_pick_schedule(o, p) : NULL;
     if (p && !s)
         rc = CLI_USAGE;
     if (s)

@@ -491,19 +491,6 @@ static int parse_overrides(const cli_opts *o, train_overrides *ov)
     return CLI_OK;
 }
 
-static const seg_schedule *pick_schedule(const cli_opts *o, seg_program *p)
-{
-    const char **names;
-    int n = seg_program_schedules(p, &names);
-    const char *want = o->schedule ? o->schedule : n ? names[n - 1] : NULL;
-    const seg_schedule *s = want ? seg_program_schedule(p, want) : NULL;
-    if (!s)
-        cli_error("%s: %s", o->files[0], want ? "no such schedule" : "the file has no schedule");
-    if (!s && want)
-        for (int i = 0; i < n; i++)
-            fprintf(stderr, "  schedule %s\n", names[i]);
-    return s;
-}
 
 static int default_dir(train_run *r)
 {
@@ -591,7 +578,7 @@ int cli_cmd_train(const cli_opts *o)
     seg_program *prog = seg_load(o->files[0], d);
     train_run r = {.o = o, .tty = isatty(1)};
     code = CLI_BAD_PROGRAM;
-    if (prog && (r.s = pick_schedule(o, prog)) != NULL) {
+    if (prog && (r.s = cli_pick_schedule(o, prog)) != NULL) {
         r.dir = o->resume ? o->resume : o->out;
         if (!r.dir)
             default_dir(&r);
@@ -629,26 +616,16 @@ static int print_stage_graph(seg_program *p, const seg_schedule *s, int k, int g
     if (!g)
         return CLI_BAD_PROGRAM;
     char msg[256];
-    ir_graph *x = ir_expand_grads(g, NULL, msg, sizeof msg);
+    ir_graph *x = grad ? ir_training_graph(g, 0, NULL, NULL, msg, sizeof msg)
+                       : ir_expand_grads(g, NULL, msg, sizeof msg);
     ir_graph_free(g);
-    int code = CLI_OK;
-    ir_id *grads = x ? seg_xcalloc((size_t)x->n_nodes, sizeof *grads) : NULL;
-    ir_id loss = -1;
-    for (int i = 0; x && i < x->n_outputs; i++)
-        if (!strcmp(x->outputs[i].name, "loss"))
-            loss = x->outputs[i].id;
-    if (!x || (grad && ir_autodiff(x, loss, grads, NULL, msg, sizeof msg) < 0)) {
+    if (!x) {
         cli_error("stage '%s': %s", s->stages[k].name, msg);
-        code = CLI_RUNTIME;
-    } else {
-        for (ir_id v = 0; grad && v < loss; v++)
-            if (grads[v] >= 0)
-                ir_add_output(x, seg_arena_printf(x->arena, "grad:%s", x->nodes[v].name), grads[v]);
-        ir_print(x, stdout);
+        return CLI_RUNTIME;
     }
-    seg_free(grads);
+    ir_print(x, stdout);
     ir_graph_free(x);
-    return code;
+    return CLI_OK;
 }
 
 int cli_stage_ir(const cli_opts *o)
@@ -656,7 +633,7 @@ int cli_stage_ir(const cli_opts *o)
     seg_diag *d = seg_diag_new(stderr);
     seg_program *prog = seg_load(o->files[0], d);
     int code = CLI_BAD_PROGRAM;
-    const seg_schedule *s = prog ? pick_schedule(o, prog) : NULL;
+    const seg_schedule *s = prog ? cli_pick_schedule(o, prog) : NULL;
     if (s) {
         int k = stage_index(s, o->stage);
         if (k < 0) {

@@ -76,6 +76,9 @@ ir_id ir_add_op(ir_graph *g, rt_op op, const rt_attrs *a, const ir_id *in, int n
                 const rt_type *want, seg_span span, char *err, size_t errlen);
 
 void ir_add_output(ir_graph *g, const char *name, ir_id id);
+/* The node of a named output / input, or -1. */
+ir_id ir_find_output(const ir_graph *g, const char *name);
+ir_id ir_find_input(const ir_graph *g, const char *name);
 
 /* Shape and dtype rule of every op (compiler/shape.c). Returns 0, or -1
  * with a message such as "conv: input has 3 channels but weight expects 4". */
@@ -121,6 +124,15 @@ ir_graph *ir_expand_grads(const ir_graph *src, ir_ad_stats *stats, char *err, si
 /* Arithmetic cost of one node (2 per multiply-add in convolutions and
  * matmuls, about 1 per element elsewhere). */
 int64_t ir_node_flops(const ir_graph *g, ir_id id);
+
+/* The training step of a stage graph (one with an output "loss"): a copy
+ * with grad() expanded (ir_expand_grads), every parameter unfrozen when
+ * unfreeze is set (to measure what freezing saves), the backward pass of
+ * "loss" appended (ir_autodiff), and one output "grad:<param>" per
+ * parameter that gets a gradient. *n_forward receives the node count
+ * before the backward pass (may be NULL). NULL with err set on failure. */
+ir_graph *ir_training_graph(const ir_graph *stage, int unfreeze, int *n_forward,
+                            ir_ad_stats *stats, char *err, size_t errlen);
 
 /* Lower to the runtime's straight-line program (one instruction per
  * non-leaf node). The program is independent of the graph afterwards. */

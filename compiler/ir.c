@@ -172,3 +172,19 @@ int64_t ir_param_count(const ir_graph *g, int include_buffers)
     }
     return total;
 }
+
+ir_id ir_find_output(const ir_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n_outputs; i++)
+        if (strcmp(g->outputs[i].name, name) == 0)
+            return g->outputs[i].id;
+    return -1;
+}
+
+ir_id ir_find_input(const ir_graph *g, const char *name)
+{
+    for (ir_id i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == OP_INPUT && strcmp(g->nodes[i].name, name) == 0)
+            return i;
+    return -1;
+}

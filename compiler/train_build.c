@@ -129,43 +129,16 @@ int train_classes(const seg_schedule *s, int index)
 
 /* ----------------------------------------------------------- programs */
 
-static ir_id find_output(const ir_graph *g, const char *name)
-{
-    for (int i = 0; i < g->n_outputs; i++)
-        if (!strcmp(g->outputs[i].name, name))
-            return g->outputs[i].id;
-    return -1;
-}
-
-static ir_id find_input(const ir_graph *g, const char *name)
-{
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == OP_INPUT && !strcmp(g->nodes[i].name, name))
-            return i;
-    return -1;
-}
-
-/* Expand grad(), differentiate, expose gradients of the trainable params. */
+/* Differentiate the stage and expose the gradients of trainable params. */
 static rt_program *compile_train(ir_graph *g, const seg_stage *st, ir_ad_stats *stats, rt_error *err)
 {
     char msg[256];
-    ir_graph *x = ir_expand_grads(g, stats, msg, sizeof msg);
+    ir_graph *x = ir_training_graph(g, 0, NULL, stats, msg, sizeof msg);
     if (!x) {
         rt_error_set(err, "stage '%s': %s", st->name, msg);
         return NULL;
     }
-    ir_id loss = find_output(x, "loss");
-    ir_id *grads = seg_xcalloc((size_t)x->n_nodes, sizeof *grads);
-    rt_program *p = NULL;
-    if (ir_autodiff(x, loss, grads, stats, msg, sizeof msg) < 0) {
-        rt_error_set(err, "stage '%s': %s", st->name, msg);
-    } else {
-        for (ir_id v = 0; v < x->n_nodes && v < loss; v++)
-            if (grads[v] >= 0)
-                ir_add_output(x, seg_arena_printf(x->arena, "grad:%s", x->nodes[v].name), grads[v]);
-        p = ir_lower(x);
-    }
-    seg_free(grads);
+    rt_program *p = ir_lower(x);
     ir_graph_free(x);
     return p;
 }
@@ -187,7 +160,7 @@ static rt_program *compile_eval(ir_graph *g, const seg_stage *st, rt_error *err)
  * image's rank. Sigmoid channels are read as nested regions. */
 static int pick_prediction(const ir_graph *g, rt_stage_spec *sp, train_stage *ts)
 {
-    ir_id img = find_input(g, "image");
+    ir_id img = ir_find_input(g, "image");
     for (int i = 0; i < g->n_outputs; i++) {
         const ir_node *n = &g->nodes[g->outputs[i].id];
         if (!strcmp(g->outputs[i].name, "loss") || n->type.rank != g->nodes[img].type.rank)
@@ -204,7 +177,7 @@ static int pick_prediction(const ir_graph *g, rt_stage_spec *sp, train_stage *ts
 
 static int net_geometry(const ir_graph *g, rt_stage_spec *sp, rt_error *err)
 {
-    ir_id img = find_input(g, "image");
+    ir_id img = ir_find_input(g, "image");
     if (img < 0) {
         rt_error_set(err, "stage '%s': the model has no input named 'image'", sp->name);
         return -1;
@@ -222,7 +195,7 @@ static rt_label_kind label_kind(const ir_graph *g, const char *prefix)
 {
     char name[128];
     snprintf(name, sizeof name, "%slabel", prefix);
-    ir_id l = find_input(g, name);
+    ir_id l = ir_find_input(g, name);
     if (l < 0)
         return RT_LABEL_NONE;
     return g->nodes[l].type.dtype == RT_I32 ? RT_LABEL_INDEX : RT_LABEL_MASK;
