@@ -245,14 +245,7 @@ static int write_overlays(train_run *r, const rt_stage_spec *s, rt_error *err)
         return 0;
     rt_interp *ev = rt_interp_new(s->eval, s->seed, s->threads);
     rt_interp_set_conv_kernels(ev, s->eval_jit);
-    for (int i = 0; i < s->eval->n_values; i++) {
-        const rt_value *v = &s->eval->values[i];
-        rt_tensor *have = v->name ? rt_store_get(r->store, v->name) : NULL;
-        if ((v->kind == RT_VAL_PARAM || v->kind == RT_VAL_BUFFER) && have &&
-            rt_type_equal(&have->type, &v->type))
-            memcpy(rt_interp_value_at(ev, i)->data, have->data,
-                   (size_t)rt_type_numel(&v->type) * rt_dtype_size(v->type.dtype));
-    }
+    rt_store_to_interp(r->store, ev, s->eval);
     int rc = 0;
     for (int ci = 0; ci < s->val->n && ci < 3 && rc == 0; ci++) {
         const rt_case *c = &s->val->cases[ci];

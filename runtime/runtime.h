@@ -1040,6 +1040,9 @@ int rt_predict_case(const rt_stage_spec *s, rt_interp *eval, int ci, int32_t *ma
 /* The `where` of the first instruction whose f32 result holds a NaN or
  * Inf (after a run), or NULL. */
 const char *rt_interp_first_nonfinite(rt_interp *it);
+/* Load every param/buffer of p whose name and type the store holds into
+ * it (inheritance by name); returns how many were loaded. */
+int rt_store_to_interp(const rt_store *s, rt_interp *it, const rt_program *p);
 /* Copy every param/buffer value of it into the store (no trained_by). */
 void rt_store_from_interp(rt_store *s, rt_interp *it, const rt_program *p);
 

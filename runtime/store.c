@@ -90,3 +90,21 @@ void rt_store_from_interp(rt_store *s, rt_interp *it, const rt_program *p)
             rt_store_put(s, v->name, rt_interp_value_at(it, i), NULL);
     }
 }
+
+int rt_store_to_interp(const rt_store *s, rt_interp *it, const rt_program *p)
+{
+    int loaded = 0;
+    for (int i = 0; i < p->n_values; i++) {
+        const rt_value *v = &p->values[i];
+        if (v->kind != RT_VAL_PARAM && v->kind != RT_VAL_BUFFER)
+            continue;
+        rt_tensor *have = rt_store_get(s, v->name);
+        rt_tensor *dst = rt_interp_value_at(it, i);
+        if (!have || !rt_type_equal(&have->type, &dst->type))
+            continue;
+        memcpy(dst->data, have->data,
+               (size_t)rt_type_numel(&have->type) * rt_dtype_size(have->type.dtype));
+        loaded++;
+    }
+    return loaded;
+}

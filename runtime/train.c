@@ -148,24 +148,8 @@ static int feed(trainer *t, rt_interp *it, const rt_program *p, int k, rt_error 
 
 /* ---------------------------------------------------------- parameters */
 
-/* Start from the store where names and types match. */
-static void inherit(const rt_stage_spec *s, rt_interp *it, const rt_store *store)
-{
-    for (int i = 0; i < s->train->n_values; i++) {
-        const rt_value *v = &s->train->values[i];
-        if (v->kind != RT_VAL_PARAM && v->kind != RT_VAL_BUFFER)
-            continue;
-        rt_tensor *have = rt_store_get(store, v->name);
-        rt_tensor *dst = rt_interp_value_at(it, i);
-        if (have && rt_type_equal(&have->type, &dst->type))
-            memcpy(dst->data, have->data,
-                   (size_t)rt_type_numel(&have->type) * rt_dtype_size(have->type.dtype));
-    }
-}
-
 /* Copy params and buffers by name between two interpreters. */
-static void copy_state(const rt_program *from_p, rt_interp *from, const rt_program *to_p,
-                       rt_interp *to)
+static void copy_state(rt_interp *from, const rt_program *to_p, rt_interp *to)
 {
     for (int i = 0; i < to_p->n_values; i++) {
         const rt_value *v = &to_p->values[i];
@@ -173,7 +157,6 @@ static void copy_state(const rt_program *from_p, rt_interp *from, const rt_progr
             continue;
         rt_tensor *src = rt_interp_value(from, v->name);
         rt_tensor *dst = rt_interp_value_at(to, i);
-        (void)from_p;
         if (src && rt_type_equal(&src->type, &dst->type))
             memcpy(dst->data, src->data,
                    (size_t)rt_type_numel(&src->type) * rt_dtype_size(src->type.dtype));
@@ -473,7 +456,7 @@ static int epoch_validate(trainer *t, rt_epoch_report *r, rt_error *err)
     r->dice_fg = r->dice_last = r->miou = NAN;
     if (!t->eval || !s->val || s->val->n == 0)
         return 0;
-    copy_state(s->train, t->train, s->eval, t->eval);
+    copy_state(t->train, s->eval, t->eval);
     rt_confusion conf, fg;
     if (rt_validate(s, t->eval, &conf, err))
         return -1;
@@ -550,7 +533,7 @@ int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *res
     rt_store *best = rt_store_new();
     t.train = rt_interp_new(s->train, s->seed, s->threads);
     rt_interp_set_conv_kernels(t.train, s->train_jit);
-    inherit(s, t.train, store);
+    rt_store_to_interp(store, t.train, s->train);
     if (s->eval) {
         t.eval = rt_interp_new(s->eval, s->seed, s->threads);
         rt_interp_set_conv_kernels(t.eval, s->eval_jit);
