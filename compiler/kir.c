@@ -179,20 +179,28 @@ static void print_ints(seg_buf *b, const char *name, const int *v)
     seg_buf_printf(b, " %s [%d, %d, %d]", name, v[0], v[1], v[2]);
 }
 
-static void print_conv(const kir_conv *c, seg_buf *b)
+/* Header, operand layouts and window, shared by every conv kernel kind:
+ * `kind` names the kernel, `out_name` the blocked operand ("y" or "dy"). */
+static void print_conv_geometry(const kir_conv *c, seg_buf *b, const char *kind,
+                                const char *out_name)
 {
-    seg_buf_printf(b, "kernel conv_fwd\n  batch %lld\n", (long long)c->n);
+    seg_buf_printf(b, "kernel %s\n  batch %lld\n", kind, (long long)c->n);
     seg_buf_printf(b, "  x f32 c %lld layout NCDHW", (long long)c->cin);
     if (c->ib != 1)
         seg_buf_printf(b, "%dc", c->ib);
     print_dims(b, "dhw", c->in);
-    seg_buf_printf(b, "\n  y f32 c %lld layout NCDHW%dc", (long long)c->cout, c->vl);
+    seg_buf_printf(b, "\n  %s f32 c %lld layout NCDHW%dc", out_name, (long long)c->cout, c->vl);
     print_dims(b, "dhw", c->out);
     seg_buf_printf(b, "\n  window");
     print_ints(b, "k", c->k);
     print_ints(b, "s", c->s);
     print_ints(b, "p", c->p);
     print_ints(b, "d", c->d);
+}
+
+static void print_conv(const kir_conv *c, seg_buf *b)
+{
+    print_conv_geometry(c, b, "conv_fwd", "y");
     seg_buf_printf(b, "\n  tile oc_blocks %d ow %d ic_chunk %d\n  epilogue", c->rc, c->rw,
                    c->ic_chunk);
     if (!c->epi)
@@ -209,18 +217,7 @@ static void print_conv(const kir_conv *c, seg_buf *b)
 /* The weight gradient: method direct (this generator), its partition. */
 static void print_conv_bwd_w(const kir_conv *c, seg_buf *b)
 {
-    seg_buf_printf(b, "kernel conv_bwd_weight\n  batch %lld\n", (long long)c->n);
-    seg_buf_printf(b, "  x f32 c %lld layout NCDHW", (long long)c->cin);
-    if (c->ib != 1)
-        seg_buf_printf(b, "%dc", c->ib);
-    print_dims(b, "dhw", c->in);
-    seg_buf_printf(b, "\n  dy f32 c %lld layout NCDHW%dc", (long long)c->cout, c->vl);
-    print_dims(b, "dhw", c->out);
-    seg_buf_printf(b, "\n  window");
-    print_ints(b, "k", c->k);
-    print_ints(b, "s", c->s);
-    print_ints(b, "p", c->p);
-    print_ints(b, "d", c->d);
+    print_conv_geometry(c, b, "conv_bwd_weight", "dy");
     seg_buf_printf(b, "\n  method direct (not im2col+sgemm)\n  tile oc_blocks 1 ic %d\n"
                    "  reduce rows n*od*oh in %d fixed parts, summed in order\n", c->ib,
                    c->parts);

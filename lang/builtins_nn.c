@@ -171,7 +171,11 @@ static int64_t kernel_volume(const rt_attrs *at)
     return v;
 }
 
-sema_value sema_bi_conv(sema_state *st, const sema_builtin *bi, sema_args *a, seg_span span)
+/* conv and conv_t differ only in the op and in which side's channels
+ * make the weight's first axis and its fan-in (PyTorch: weight [out,
+ * in/g, k...] for conv, [in, out/g, k...] for conv_t; fan-in from dim 1). */
+static sema_value conv_common(sema_state *st, const sema_builtin *bi, sema_args *a, rt_op op,
+                              seg_span span)
 {
     ir_id x;
     rt_attrs at;
@@ -182,25 +186,20 @@ sema_value sema_bi_conv(sema_state *st, const sema_builtin *bi, sema_args *a, se
     int64_t cin = sema_type_of(st, x)->dim[1];
     if (conv_out(st, bi, a, cin, at.groups, &out, span))
         return sema_val_error();
-    int64_t per_group = cin / at.groups;
-    return conv_finish(st, bi, a, OP_CONV, x, &at, out, per_group,
+    int transposed = op == OP_CONV_T;
+    int64_t per_group = (transposed ? out : cin) / at.groups;
+    return conv_finish(st, bi, a, op, x, &at, transposed ? cin : out, per_group,
                        per_group * kernel_volume(&at), out, span);
+}
+
+sema_value sema_bi_conv(sema_state *st, const sema_builtin *bi, sema_args *a, seg_span span)
+{
+    return conv_common(st, bi, a, OP_CONV, span);
 }
 
 sema_value sema_bi_conv_t(sema_state *st, const sema_builtin *bi, sema_args *a, seg_span span)
 {
-    ir_id x;
-    rt_attrs at;
-    int64_t out;
-    int nsp = spatial_input(st, bi, a, &x, span);
-    if (nsp < 0 || conv_attrs(st, bi, a, nsp, &at))
-        return sema_val_error();
-    int64_t cin = sema_type_of(st, x)->dim[1];
-    if (conv_out(st, bi, a, cin, at.groups, &out, span))
-        return sema_val_error();
-    int64_t per_group = out / at.groups;
-    return conv_finish(st, bi, a, OP_CONV_T, x, &at, cin, per_group,
-                       per_group * kernel_volume(&at), out, span);
+    return conv_common(st, bi, a, OP_CONV_T, span);
 }
 
 /* y = x W^T (+ b): permute the weight, matmul, add the bias. */
