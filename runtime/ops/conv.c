@@ -43,6 +43,23 @@ void ops_geom_init(ops_geom *g, int nsp, const int64_t *img, const int64_t *grid
 }
 
 int64_t ops_geom_kvol(const ops_geom *g) { return g->k[0] * g->k[1] * g->k[2]; }
+
+void ops_geom_window(const ops_geom *g, int j, int64_t o, int64_t *k0, int64_t *k1)
+{
+    int64_t base = o * g->s[j] - g->p[j], d = g->d[j];
+    *k0 = base >= 0 ? 0 : (-base + d - 1) / d;
+    *k1 = g->in[j] - base <= 0 ? 0 : (g->in[j] - base + d - 1) / d;
+    if (*k1 > g->k[j])
+        *k1 = g->k[j];
+}
+
+int64_t ops_pool_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d)
+{
+    int64_t span = d * (k - 1) + 1;
+    if (s < 1 || k < 1 || d < 1 || p < 0 || in + 2 * p < span)
+        return -1;
+    return (in + 2 * p - span) / s + 1;
+}
 int64_t ops_geom_npos(const ops_geom *g) { return g->out[0] * g->out[1] * g->out[2]; }
 
 int64_t ops_col_chunk(int64_t rows, int64_t npos)

@@ -34,9 +34,8 @@ static int pool_setup(const ops_call *c, ops_geom *g, int dilated)
     int one[3] = {1, 1, 1};
     for (int i = 0; i < a->nsp; i++) {
         k[i] = a->kernel[i];
-        int64_t d = dilated ? a->dilation[i] : 1;
-        int64_t span = d * (k[i] - 1) + 1, in = x->type.dim[2 + i] + 2 * (int64_t)a->pad[i];
-        int64_t want = a->stride[i] < 1 || k[i] < 1 || in < span ? -1 : (in - span) / a->stride[i] + 1;
+        int64_t want = ops_pool_out_size(x->type.dim[2 + i], k[i], a->stride[i], a->pad[i],
+                                         dilated ? a->dilation[i] : 1);
         if (want < 1 || ot->dim[2 + i] != want)
             return ops_fail(c, "spatial axis %d: output size %lld, expected %lld", i,
                             (long long)ot->dim[2 + i], (long long)want);
@@ -46,21 +45,11 @@ static int pool_setup(const ops_call *c, ops_geom *g, int dilated)
     return 0;
 }
 
-/* Kernel offsets [*k0, *k1) of axis j whose taps o * s - p + k * d are in the input. */
-static void window(const ops_geom *g, int j, int64_t o, int64_t *k0, int64_t *k1)
-{
-    int64_t base = o * g->s[j] - g->p[j], d = g->d[j];
-    *k0 = base >= 0 ? 0 : (-base + d - 1) / d;
-    *k1 = g->in[j] - base <= 0 ? 0 : (g->in[j] - base + d - 1) / d;
-    if (*k1 > g->k[j])
-        *k1 = g->k[j];
-}
-
 static float max_at(const ops_geom *g, const float *src, const int64_t o[3])
 {
     int64_t k0[3], k1[3];
     for (int j = 0; j < 3; j++)
-        window(g, j, o[j], &k0[j], &k1[j]);
+        ops_geom_window(g, j, o[j], &k0[j], &k1[j]);
     float m = -INFINITY;
     for (int64_t kz = k0[0]; kz < k1[0]; kz++)
         for (int64_t ky = k0[1]; ky < k1[1]; ky++) {

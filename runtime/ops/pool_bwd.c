@@ -22,14 +22,6 @@
 #include <string.h>
 
 /* Output size of a pooling along one axis, or -1 if the window does not fit. */
-static int64_t pool_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d)
-{
-    int64_t span = d * (k - 1) + 1;
-    if (s < 1 || k < 1 || d < 1 || p < 0 || in + 2 * p < span)
-        return -1;
-    return (in + 2 * p - span) / s + 1;
-}
-
 /* Check dy against dx = c->out (and x, if given), fill g (image = dx) and
  * zero dx, which the kernels then accumulate into. */
 static int pool_bwd_setup(const ops_call *c, const rt_tensor *x, const rt_tensor *dy,
@@ -50,7 +42,7 @@ static int pool_bwd_setup(const ops_call *c, const rt_tensor *x, const rt_tensor
     int one[3] = {1, 1, 1};
     for (int i = 0; i < a->nsp; i++) {
         k[i] = a->kernel[i];
-        int64_t want = pool_size(xt->dim[2 + i], k[i], a->stride[i], a->pad[i],
+        int64_t want = ops_pool_out_size(xt->dim[2 + i], k[i], a->stride[i], a->pad[i],
                                  dilated ? a->dilation[i] : 1);
         if (want < 1 || dy->type.dim[2 + i] != want)
             return ops_fail(c, "spatial axis %d: gradient size %lld, expected %lld", i,
@@ -66,22 +58,12 @@ static int pool_bwd_setup(const ops_call *c, const rt_tensor *x, const rt_tensor
 
 /* ----------------------------------------------------------- maxpool */
 
-/* Kernel offsets [*k0, *k1) of axis j whose taps o * s - p + k * d are in the input. */
-static void window(const ops_geom *g, int j, int64_t o, int64_t *k0, int64_t *k1)
-{
-    int64_t base = o * g->s[j] - g->p[j], d = g->d[j];
-    *k0 = base >= 0 ? 0 : (-base + d - 1) / d;
-    *k1 = g->in[j] - base <= 0 ? 0 : (g->in[j] - base + d - 1) / d;
-    if (*k1 > g->k[j])
-        *k1 = g->k[j];
-}
-
 /* Plane offset of the first maximal (or last NaN) element of window o; -1 if empty. */
 static int64_t argmax_at(const ops_geom *g, const float *src, const int64_t o[3])
 {
     int64_t k0[3], k1[3];
     for (int j = 0; j < 3; j++) {
-        window(g, j, o[j], &k0[j], &k1[j]);
+        ops_geom_window(g, j, o[j], &k0[j], &k1[j]);
         if (k0[j] >= k1[j])
             return -1;
     }
