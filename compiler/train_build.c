@@ -346,6 +346,10 @@ int train_settings(const seg_schedule *s, int k, const train_overrides *ov, rt_s
                    rt_error *err)
 {
     const seg_stage *st = &s->stages[k];
+    if (sp->batch < 1 || sp->batch > RT_MAX_BATCH) {
+        rt_error_set(err, "stage '%s': batch %d is outside 1..%d", st->name, sp->batch, RT_MAX_BATCH);
+        return -1;
+    }
     if (optimizer_of(st, &sp->optim, err))
         return -1;
     const rt_dataset *primary = sp->streams[0].ds;

@@ -937,6 +937,7 @@ const char *rt_store_trained_by(const rt_store *s, const char *name); /* or NULL
 void rt_store_put(rt_store *s, const char *name, const rt_tensor *t, const char *trained_by);
 
 #define RT_MAX_STREAMS 4
+#define RT_MAX_BATCH 256 /* patches per step and stream */
 
 typedef enum rt_label_kind {
     RT_LABEL_NONE,  /* unlabelled stream */

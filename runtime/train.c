@@ -191,8 +191,7 @@ static int sample(trainer *t, uint64_t epoch, uint64_t index, rt_error *err)
     const rt_stage_spec *s = t->s;
     for (int k = 0; k < s->n_streams; k++) {
         rt_sampler sm;
-        rt_patch patches[256];
-        SEG_ASSERT(s->batch <= 256);
+        rt_patch patches[RT_MAX_BATCH];
         rt_sampler_init(&sm, s->nsp, s->patch, s->batch, s->seed * 31 + (uint64_t)k * 7919 + (uint64_t)s->index);
         sm.fg_fraction = s->streams[k].label == RT_LABEL_NONE ? 0 : s->fg_fraction;
         if (rt_sampler_batch(&sm, s->streams[k].ds, epoch, index, patches, err) ||
@@ -261,45 +260,34 @@ static void classes_of(const rt_stage_spec *s, const rt_tensor *pred, int32_t *c
         }
 }
 
-/* Tile origins along one axis: 0, p, 2p, ..., with the last aligned to the end. */
-static int tile_starts(int64_t size, int64_t p, int64_t *out)
+/* Tiles along one axis: 0, p, 2p, ..., the last aligned to the end. */
+static int64_t tile_count(int64_t size, int64_t p) { return size <= p ? 1 : (size + p - 1) / p; }
+
+static int64_t tile_start(int64_t size, int64_t p, int64_t i)
 {
-    int n = 0;
-    for (int64_t o = 0;; o += p) {
-        if (o + p >= size) {
-            out[n++] = size > p ? size - p : 0;
-            return n;
-        }
-        out[n++] = o;
-    }
+    int64_t o = i * p;
+    return o + p > size ? (size > p ? size - p : 0) : o;
 }
 
 typedef struct val_tiles {
     rt_patch *p;
-    int n, cap;
+    int64_t n;
 } val_tiles;
 
 static void tiles_of_case(const rt_stage_spec *s, int ci, val_tiles *vt)
 {
     const rt_case *c = &s->val->cases[ci];
-    int64_t st[3][1024];
-    int ns[3] = {1, 1, 1};
-    for (int a = 0; a < 3; a++)
-        st[a][0] = 0;
+    int64_t nt[3] = {1, 1, 1};
     for (int a = 0; a < s->nsp; a++)
-        ns[a] = tile_starts(c->size[a], s->patch[a], st[a]);
-    for (int z = 0; z < ns[0]; z++)
-        for (int y = 0; y < ns[1]; y++)
-            for (int x = 0; x < ns[2]; x++) {
-                if (vt->n == vt->cap) {
-                    vt->cap = vt->cap ? vt->cap * 2 : 64;
-                    vt->p = seg_xrealloc(vt->p, (size_t)vt->cap * sizeof *vt->p);
-                }
-                rt_patch *p = &vt->p[vt->n++];
-                memset(p, 0, sizeof *p);
-                p->case_index = ci;
-                p->origin[0] = st[0][z], p->origin[1] = st[1][y], p->origin[2] = st[2][x];
-            }
+        nt[a] = tile_count(c->size[a], s->patch[a]);
+    vt->n = nt[0] * nt[1] * nt[2];
+    vt->p = seg_xcalloc((size_t)vt->n, sizeof *vt->p);
+    for (int64_t i = 0; i < vt->n; i++) {
+        int64_t idx[3] = {i / (nt[1] * nt[2]), i / nt[2] % nt[1], i % nt[2]};
+        vt->p[i].case_index = ci;
+        for (int a = 0; a < 3; a++)
+            vt->p[i].origin[a] = a < s->nsp ? tile_start(c->size[a], s->patch[a], idx[a]) : 0;
+    }
 }
 
 /* Write tile classes back into a whole-case class map. */
@@ -346,8 +334,8 @@ static int predict_tiles(const rt_stage_spec *s, rt_interp *eval, const val_tile
                          val_scratch *w, int32_t *map, rt_error *err)
 {
     int64_t v = patch_voxels(s);
-    for (int t0 = 0; t0 < vt->n; t0 += s->batch) {
-        rt_patch group[256];
+    for (int64_t t0 = 0; t0 < vt->n; t0 += s->batch) {
+        rt_patch group[RT_MAX_BATCH];
         for (int j = 0; j < s->batch; j++)
             group[j] = vt->p[t0 + j < vt->n ? t0 + j : vt->n - 1];
         if (rt_batch_fill(&w->b, s->val, group, err))
