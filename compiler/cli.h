@@ -85,6 +85,7 @@ typedef struct train_stage {
     char *pred_name;
     seg_arena *arena;  /* small strings */
     ir_ad_stats stats;
+    int fuse;          /* set by the caller: fuse elementwise groups (for the JIT) */
 } train_stage;
 
 struct seg_schedule;

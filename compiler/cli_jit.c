@@ -250,7 +250,7 @@ static int kir_stage(kir_state *st, const cli_opts *o)
         cli_error("schedule '%s' has no stage '%s'", s->name, o->stage);
         rc = CLI_USAGE;
     } else if (s) {
-        train_stage ts = {.arena = seg_arena_new()};
+        train_stage ts = {.arena = seg_arena_new(), .fuse = 1};
         rt_error err = {{0}};
         if (train_build_stage(prog, s, k, d, &ts, &err)) {
             cli_error("%s", err.msg);
@@ -272,8 +272,7 @@ static int kir_net(kir_state *st, const cli_opts *o)
     cli_net n;
     int rc = cli_net_load(o, 0, &n);
     if (rc == CLI_OK) {
-        rt_program *p = ir_lower(n.graph);
-        mem_plan_attach(p);
+        rt_program *p = fuse_finish(ir_lower(n.graph), 1, NULL);
         rc = kir_program(st, "forward", p);
         rt_program_free(p);
     }

@@ -50,13 +50,6 @@ static int cli_threads(const cli_opts *o, int *threads)
     return CLI_OK;
 }
 
-static double cli_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* ------------------------------------------------------------- inputs */
 
 static int cli_count_inputs(const rt_program *p, int *first)
@@ -254,9 +247,9 @@ static int cli_write_output(const cli_opts *o, const rt_program *p, rt_interp *i
 static int cli_forward(const rt_program *p, rt_interp *it, int threads, int jit)
 {
     rt_error err = {{0}};
-    double t0 = cli_now_ms();
+    double t0 = (1e3 * seg_seconds());
     int rc = rt_interp_run(it, 0, &err);
-    double ms = cli_now_ms() - t0;
+    double ms = (1e3 * seg_seconds()) - t0;
     if (rc) {
         cli_error("%s", err.msg);
         return CLI_RUNTIME;
@@ -311,7 +304,7 @@ int cli_cmd_run(const cli_opts *o)
     rc = cli_net_load(o, o->train, &n);
     if (rc == CLI_OK) {
         rt_program *p = ir_lower(n.graph);
-        mem_plan_attach(p); /* temps in one arena (compiler/memplan.c) */
+        p = fuse_finish(p, o->jit, NULL); /* temps in one arena (compiler/memplan.c) */
         rc = cli_run_program(o, &n, p, threads);
         rt_program_free(p);
     }

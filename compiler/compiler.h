@@ -138,6 +138,38 @@ ir_graph *ir_training_graph(const ir_graph *stage, int unfreeze, int *n_forward,
  * non-leaf node). The program is independent of the graph afterwards. */
 rt_program *ir_lower(const ir_graph *g);
 
+/* ------------------------------------------------------------- fusion */
+
+/* compiler/fuse.c: op patterns (a lattice, as TVM's) and the pass that
+ * turns groups of elementwise ops, with a final sum/mean, into OP_FUSED
+ * instructions. Run after autodiff and before the memory plan. */
+typedef enum fuse_pattern {
+    FUSE_ELEMWISE,     /* pointwise, same shapes */
+    FUSE_BROADCAST,    /* pointwise with a broadcast input */
+    FUSE_INJECTIVE,    /* each output element from one input element */
+    FUSE_REDUCE,       /* reductions over axes */
+    FUSE_OUT_ELEMWISE, /* may absorb an elementwise epilogue (conv, matmul) */
+    FUSE_OPAQUE,       /* everything else */
+} fuse_pattern;
+
+#define FUSE_MAX_NODES 16  /* member ops of one group */
+#define FUSE_MAX_INPUTS 8  /* outside inputs of one group */
+
+typedef struct fuse_stats {
+    int instrs_before, instrs_after;
+    int groups;        /* OP_FUSED instructions made */
+    int fused_ops;     /* instructions they replace */
+    int fills_dropped; /* constant fills copied into their readers */
+} fuse_stats;
+
+fuse_pattern fuse_pattern_of(rt_op op);
+/* A new program with the groups fused (same values; p is unchanged and
+ * may be freed first). st may be NULL. */
+rt_program *fuse_program(const rt_program *p, fuse_stats *st);
+/* The program to run, from a freshly lowered p (taken over): fused when
+ * `fuse` (the JIT runs it), with its memory plan attached. */
+rt_program *fuse_finish(rt_program *p, int fuse, fuse_stats *st);
+
 /* ------------------------------------------------------- memory plans */
 
 /* Static arena offsets for every temp of p (compiler/memplan.c; runtime.h
@@ -281,6 +313,7 @@ typedef struct jit_program_stats {
     int bwd_weight_jit; /* of them, on JIT kernels */
     int distinct;     /* distinct kernels built */
     int from_cache;   /* of those, objects loaded from the cache */
+    int fast;         /* instructions on the runtime's fast kernels (rt_fast_kernel_for) */
     double seconds;   /* wall time of the build */
 } jit_program_stats;
 

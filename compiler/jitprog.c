@@ -42,19 +42,13 @@ struct jit_program {
     rt_conv_kernel *slot;         /* per instruction (used where kernel[i] set) */
     const rt_conv_kernel **kernel;/* per instruction, NULL = reference */
     unsigned char *fused;         /* per instruction */
+    rt_fast_fn *fast;             /* per instruction, NULL = none */
     cg_kernel **built;            /* distinct kernels */
     char **keys;                  /* their kir text */
     int n_built;
     rt_conv_table table;
     jit_program_stats stats;
 };
-
-static double jp_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ------------------------------------------------------------- analysis */
 
@@ -274,6 +268,9 @@ static int jp_build_all(jit_program *jp, const rt_program *p, rt_error *err)
     int rc = 0;
     for (int i = 0; i < p->n_instrs && rc == 0; i++)
         rc = jp_instr(jp, p, i, count, user, err);
+    for (int i = 0; i < p->n_instrs && rc == 0; i++)
+        if (!jp->kernel[i] && !jp->fused[i] && (jp->fast[i] = rt_fast_kernel_for(p, i)))
+            jp->stats.fast++;
     seg_free(count);
     seg_free(user);
     return rc;
@@ -281,7 +278,7 @@ static int jp_build_all(jit_program *jp, const rt_program *p, rt_error *err)
 
 jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
 {
-    double t0 = jp_now();
+    double t0 = seg_seconds();
     jit_program *jp = seg_xcalloc(1, sizeof *jp);
     jp->jit = j ? j : rt_jit_new(err);
     jp->owns_jit = !j;
@@ -289,13 +286,14 @@ jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
     jp->slot = seg_xcalloc(ni, sizeof *jp->slot);
     jp->kernel = seg_xcalloc(ni, sizeof *jp->kernel);
     jp->fused = seg_xcalloc(ni, sizeof *jp->fused);
-    jp->table = (rt_conv_table){p->n_instrs, jp->kernel, jp->fused};
+    jp->fast = seg_xcalloc(ni, sizeof *jp->fast);
+    jp->table = (rt_conv_table){p->n_instrs, jp->kernel, jp->fused, jp->fast};
     if (!jp->jit || jp_build_all(jp, p, err)) {
         jit_program_free(jp);
         return NULL;
     }
     jp->stats.distinct = jp->n_built;
-    jp->stats.seconds = jp_now() - t0;
+    jp->stats.seconds = seg_seconds() - t0;
     return jp;
 }
 
@@ -326,6 +324,7 @@ void jit_program_free(jit_program *jp)
     seg_free(jp->slot);
     seg_free(jp->kernel);
     seg_free(jp->fused);
+    seg_free(jp->fast);
     if (jp->owns_jit)
         rt_jit_free(jp->jit);
     seg_free(jp);

@@ -144,6 +144,10 @@ static void mp_place(const rt_program *p, rt_mem_plan *m)
     for (int v = 0; v < p->n_values; v++) {
         m->offset[v] = -1;
         m->bytes[v] = mp_bytes(&p->values[v]);
+        if (p->values[v].kind == RT_VAL_FUSED) { /* inside a fused kernel: no storage */
+            m->bytes[v] = 0;
+            continue;
+        }
         if (p->values[v].kind != RT_VAL_TEMP) {
             m->fixed_bytes += m->bytes[v];
             continue;

@@ -221,8 +221,9 @@ int train_build_stage(seg_program *p, const seg_schedule *s, int k, seg_diag *d,
     ts->eval = ts->train ? compile_eval(ge, st, err) : NULL;
     if (!ts->eval)
         goto done;
-    mem_plan_attach(ts->train); /* the runner's interpreters use one arena each */
-    mem_plan_attach(ts->eval);
+    /* the runner's interpreters use one arena each */
+    ts->train = fuse_finish(ts->train, ts->fuse, NULL);
+    ts->eval = fuse_finish(ts->eval, ts->fuse, NULL);
     sp->train = ts->train;
     sp->eval = ts->eval;
     if (pick_prediction(ge, sp, ts)) {

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static atomic_long alloc_live; /* allocations made and not yet freed */
 
@@ -43,6 +44,13 @@ void *seg_xcalloc(size_t count, size_t size)
     void *p = seg_xrealloc(NULL, count * size);
     memset(p, 0, count * size > 0 ? count * size : 1);
     return p;
+}
+
+double seg_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 char *seg_xstrdup(const char *s)

@@ -32,6 +32,8 @@
 #include "runtime.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct rt_interp {
@@ -49,6 +51,10 @@ struct rt_interp {
     char *arena;             /* RT_MEM_ALIGN-aligned, inside arena_base */
     void *arena_base;        /* the allocation */
     uint64_t last_step;      /* step of the last run, for rt_interp_first_nonfinite */
+    /* $SEGC_PROFILE=1: seconds per op kind (JIT and reference apart), printed
+     * to stderr by rt_interp_free. */
+    double *prof;            /* [2 * OP_COUNT], NULL = off */
+    int prof_runs;
 };
 
 static int interp_max_inputs(const rt_program *p)
@@ -63,6 +69,11 @@ static int interp_max_inputs(const rt_program *p)
 static void interp_alloc_value(rt_interp *it, int i)
 {
     const rt_value *v = &it->prog->values[i];
+    if (v->kind == RT_VAL_FUSED) { /* never stored: a tensor without data */
+        it->vals[i] = seg_xcalloc(1, sizeof *it->vals[i]);
+        it->vals[i]->type = v->type;
+        return;
+    }
     it->vals[i] = rt_tensor_new(&v->type);
     if (v->kind == RT_VAL_PARAM || v->kind == RT_VAL_BUFFER)
         rt_param_init(it->vals[i], &v->init, v->name, it->seed);
@@ -94,13 +105,44 @@ rt_interp *rt_interp_new_planned(const rt_program *p, const rt_mem_plan *m, uint
             interp_alloc_value(it, i);
     it->max_in = interp_max_inputs(p);
     it->args = seg_xcalloc((size_t)it->max_in, sizeof *it->args);
+    const char *prof = getenv("SEGC_PROFILE");
+    if (prof && strcmp(prof, "1") == 0)
+        it->prof = seg_xcalloc(2 * OP_COUNT, sizeof *it->prof);
     return it;
+}
+
+/* The profile as a table, largest first: op, where it ran, ms per run. */
+static void interp_profile_print(const rt_interp *it)
+{
+    double total = 0;
+    for (int k = 0; k < 2 * OP_COUNT; k++)
+        total += it->prof[k];
+    if (it->prof_runs == 0 || total <= 0)
+        return;
+    fprintf(stderr, "profile: %d runs, %.1f ms per run\n", it->prof_runs,
+            1e3 * total / it->prof_runs);
+    for (;;) {
+        int best = -1;
+        for (int k = 0; k < 2 * OP_COUNT; k++)
+            if (it->prof[k] > 0 && (best < 0 || it->prof[k] > it->prof[best]))
+                best = k;
+        if (best < 0)
+            break;
+        fprintf(stderr, "  %-22s %-3s %9.2f ms %5.1f %%\n", rt_op_table[best % OP_COUNT].name,
+                best >= OP_COUNT ? "jit" : "ref", 1e3 * it->prof[best] / it->prof_runs,
+                100.0 * it->prof[best] / total);
+        it->prof[best] = 0;
+    }
 }
 
 void rt_interp_free(rt_interp *it)
 {
     if (!it)
         return;
+    if (it->prof) {
+        interp_profile_print(it);
+        seg_free(it->prof);
+    }
     for (int i = 0; i < it->prog->n_values; i++)
         rt_tensor_free(it->vals[i]);
     seg_free(it->vals);
@@ -190,12 +232,18 @@ void rt_interp_set_conv_kernels(rt_interp *it, const rt_conv_table *t)
         it->pool = rt_pool_new(it->threads);
 }
 
-/* Instruction i through the JIT table: 1 = done, 0 = not in the table. */
-static int interp_jit_step(rt_interp *it, int i, const rt_instr *ins)
+/* Instruction i through the JIT table: 1 = done, 0 = not in the table,
+ * -1 = a fast kernel failed (ctx->err set). */
+static int interp_jit_step(rt_interp *it, int i, const rt_instr *ins, rt_ctx *ctx)
 {
     if (it->conv->fused[i])
         return 1;
     const rt_conv_kernel *k = it->conv->kernel[i];
+    if (!k && it->conv->fast && it->conv->fast[i]) {
+        if (it->conv->fast[i](ins, it->args, it->vals[ins->out], it->pool, ctx->err))
+            return -1;
+        return 1;
+    }
     if (!k)
         return 0;
     rt_tensor *y = it->vals[k->relu_out >= 0 ? k->relu_out : ins->out];
@@ -212,8 +260,9 @@ static int interp_step(rt_interp *it, int i, const rt_instr *ins, rt_ctx *ctx)
         it->args[k] = it->vals[ins->in[k]];
     }
     SEG_ASSERT(ins->out >= 0 && ins->out < it->prog->n_values);
-    if (it->conv && interp_jit_step(it, i, ins))
-        return 0;
+    int done = it->conv ? interp_jit_step(it, i, ins, ctx) : 0;
+    if (done)
+        return done < 0 ? -1 : 0;
     rt_tensor *out = it->vals[ins->out];
     if (it->arena && out->data != NULL && !out->owns_data) /* bytes of an earlier value */
         memset(out->data, 0, (size_t)rt_type_numel(&out->type) * rt_dtype_size(out->type.dtype));
@@ -238,9 +287,16 @@ int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err)
     rt_error local = {{0}};
     rt_ctx ctx = {.step = step, .threads = it->threads, .err = &local};
     it->last_step = step;
+    it->prof_runs += it->prof != NULL;
     for (int i = 0; i < it->prog->n_instrs; i++) {
         const rt_instr *ins = &it->prog->instrs[i];
-        if (interp_step(it, i, ins, &ctx) == 0)
+        double t0 = it->prof ? seg_seconds() : 0;
+        int rc = interp_step(it, i, ins, &ctx);
+        if (it->prof) {
+            int jit = it->conv && (it->conv->kernel[i] || it->conv->fused[i]);
+            it->prof[(jit ? OP_COUNT : 0) + ins->op] += seg_seconds() - t0;
+        }
+        if (rc == 0)
             continue;
         interp_report(ins, local.msg, err);
         return -1;
@@ -260,6 +316,21 @@ static int tensor_nonfinite(const rt_tensor *t)
     return 0;
 }
 
+/* Where instruction ins's non-finite result was born: its source, or for
+ * a fused group the member op that made it (its inputs are still in
+ * it->vals). */
+static const char *interp_blame(rt_interp *it, const rt_instr *ins)
+{
+    if (ins->op == OP_FUSED && ins->attrs.fused) {
+        for (int k = 0; k < ins->n_in; k++)
+            it->args[k] = it->vals[ins->in[k]];
+        const char *at = rt_fused_first_nonfinite(ins, it->args, it->last_step);
+        if (at)
+            return at;
+    }
+    return ins->where ? ins->where : rt_op_table[ins->op].name;
+}
+
 /* Scan in program order: the first instruction with a non-finite result
  * whose inputs were all finite is where the NaN was born. */
 static const char *interp_first_nonfinite_planned(rt_interp *it);
@@ -271,7 +342,7 @@ const char *rt_interp_first_nonfinite(rt_interp *it)
     for (int i = 0; i < it->prog->n_instrs; i++) {
         const rt_instr *ins = &it->prog->instrs[i];
         if (tensor_nonfinite(it->vals[ins->out]))
-            return ins->where ? ins->where : rt_op_table[ins->op].name;
+            return interp_blame(it, ins);
     }
     return NULL;
 }
@@ -301,7 +372,7 @@ static const char *interp_first_nonfinite_planned(rt_interp *it)
         if (it->conv && it->conv->fused[i])
             continue; /* its result was tested with the kernel that made it */
         if (tensor_nonfinite(it->vals[k && k->relu_out >= 0 ? k->relu_out : ins->out]))
-            at = ins->where ? ins->where : rt_op_table[ins->op].name;
+            at = interp_blame(it, ins);
     }
     for (int v = 0; v < p->n_values; v++)
         if (saved[v]) {

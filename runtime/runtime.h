@@ -34,6 +34,8 @@ SEG_NORETURN void seg_panic(const char *file, int line, const char *fmt, ...) SE
 void *seg_xrealloc(void *p, size_t n);
 void *seg_xcalloc(size_t count, size_t size);
 char *seg_xstrdup(const char *s);
+/* Seconds on the monotonic clock (for timings only). */
+double seg_seconds(void);
 void seg_free(void *p);
 /* Number of live allocations made through the funnel (for leak tests). */
 long seg_alloc_live(void);
@@ -170,6 +172,7 @@ typedef struct rt_attrs {
     int perm[RT_MAX_RANK];     /* permute: output axis i = input axis perm[i] */
     uint64_t seed;             /* random ops, dropout */
     uint32_t stream;           /* random ops, dropout: distinguishes draws with one seed */
+    const struct rt_fused *fused; /* fused: the expression (owned by the program) */
 } rt_attrs;
 
 void rt_attrs_init(rt_attrs *a); /* neutral defaults: stride/dilation 1, groups 1, ... */
@@ -217,6 +220,7 @@ typedef enum rt_value_kind {
     RT_VAL_PARAM,  /* trainable parameter, initialised from rt_init */
     RT_VAL_BUFFER, /* persistent non-trainable state (BN running stats) */
     RT_VAL_TEMP,   /* computed by an instruction */
+    RT_VAL_FUSED,  /* computed inside a fused instruction, never stored */
 } rt_value_kind;
 
 typedef struct rt_value {
@@ -252,6 +256,30 @@ typedef struct rt_program {
 } rt_program;
 
 void rt_program_free(rt_program *p);
+
+/* A fused instruction's expression (OP_FUSED, made by compiler/fuse.c):
+ * nodes in topological order, the last one is the instruction's result.
+ * Every node but the last has exactly one consumer inside the group, so
+ * nothing outside needs its value (it is an RT_VAL_FUSED value). */
+typedef struct rt_fused_node {
+    rt_op op;        /* elementwise (RT_F_ELEMWISE), OP_BROADCAST, OP_CONST, or,
+                        as the last node only, OP_SUM / OP_MEAN */
+    rt_attrs attrs;  /* the original instruction's (fused = NULL) */
+    rt_type type;    /* its result */
+    int n_in;
+    int in[3];       /* >= 0: an earlier node; < 0: instruction input -1 - in[k] */
+    int value;       /* the program value it computes */
+    const char *where; /* its source location, as rt_instr.where */
+} rt_fused_node;
+
+typedef struct rt_fused {
+    int n_nodes;
+    const rt_fused_node *nodes;
+} rt_fused;
+
+/* The `where` of the first node of fused instruction ins whose result has
+ * a NaN or infinity, evaluating it on in (the reference way), or NULL. */
+const char *rt_fused_first_nonfinite(const rt_instr *ins, rt_tensor *const *in, uint64_t step);
 
 /* ---------------------------------------------------------- interpreter */
 
@@ -889,12 +917,26 @@ typedef struct rt_conv_kernel {
     int64_t x_floats, w_floats, b_floats, y_floats; /* blocked operand sizes */
 } rt_conv_kernel;
 
+/* Fast kernels (runtime/ops/fast*.c): pool-parallel versions of the hot
+ * data-movement ops (upsample, pools and their gradients, concat, slice)
+ * for the JIT executor. Each writes every element of out (which does not
+ * alias an input), gives the same bits for any thread count, and agrees
+ * with the op's reference kernel within 1e-5 relative. Returns 0, or -1
+ * with err set. */
+typedef int (*rt_fast_fn)(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out,
+                          rt_pool *pool, rt_error *err);
+/* The fast kernel for instruction i of p, or NULL (the reference kernel
+ * stays: an op, dtype or attribute the fast kernels do not cover). */
+rt_fast_fn rt_fast_kernel_for(const rt_program *p, int i);
+
 /* Per-instruction kernels of one program. */
 typedef struct rt_conv_table {
     int n_instrs;                         /* the program's instruction count */
     const rt_conv_kernel *const *kernel;  /* per instruction: NULL = reference kernel */
     const unsigned char *fused;           /* per instruction: 1 = done by an earlier
                                              kernel's epilogue, skipped */
+    const rt_fast_fn *fast;               /* per instruction (NULL array = none):
+                                             a fast kernel instead of the reference */
 } rt_conv_table;
 
 /* Blocked operands of the driver; grows, reused across calls. Zero-init. */

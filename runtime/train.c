@@ -36,13 +36,6 @@ typedef struct trainer {
     uint64_t step;                        /* global step in the stage */
 } trainer;
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int64_t patch_voxels(const rt_stage_spec *s)
 {
     int64_t v = 1;
@@ -487,11 +480,11 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
     }
     t->step = (uint64_t)e0 * (uint64_t)s->steps_per_epoch;
     for (int e = e0; e < s->max_epochs; e++) {
-        double t0 = now_seconds();
+        double t0 = seg_seconds();
         rt_epoch_report r = {.epoch = e + 1, .epochs = s->max_epochs};
         if (run_epoch(t, e, &r.loss, h, err))
             return -1;
-        r.step_seconds = (now_seconds() - t0) / s->steps_per_epoch;
+        r.step_seconds = (seg_seconds() - t0) / s->steps_per_epoch;
         if (epoch_validate(t, &r, err))
             return -1;
         double metric = isnan(r.dice_fg) ? -r.loss : r.dice_fg;
@@ -502,7 +495,7 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
             best_metric = metric;
             snapshot(s, t, best);
         }
-        r.seconds = now_seconds() - t0;
+        r.seconds = seg_seconds() - t0;
         r.best_ema = ps.best, r.bad_epochs = ps.bad, r.best_metric = best_metric;
         r.step = t->step;
         if (h && h->epoch && h->epoch(h->user, s, &r, t->train, t->optim, err))

@@ -145,6 +145,7 @@ static int dispatch(const ops_call *c)
     case OP_RAND_UNIFORM: case OP_RAND_NORMAL: case OP_RAND_BERNOULLI: return ops_random(c);
     case OP_STOP_GRAD: return ops_identity(c);
     case OP_GRAD: return ops_fail(c, "grad needs autodiff");
+    case OP_FUSED: return ops_fused(c);
     default: {
         int rc = ops_dispatch_backward(c); /* the backward ops of ops_backward.h */
         if (rc != -2)

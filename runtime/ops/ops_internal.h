@@ -156,4 +156,6 @@ int ops_argmax(const ops_call *c);
 int ops_matmul(const ops_call *c);         /* matmul.c */
 int ops_random(const ops_call *c);         /* random.c: rand_uniform/normal/bernoulli */
 
+int ops_fused(const ops_call *c);
+
 #endif

@@ -1,0 +1,327 @@
+/* fuse.c — graph-level fusion of a lowered program (compiler.h "fusion").
+ *
+ * Every op has a pattern in a small lattice, as in TVM's op patterns:
+ *
+ *   ELEMWISE     pointwise, same shape in and out (add, relu, where, ...)
+ *   BROADCAST    pointwise with a broadcast input (broadcast, const fills)
+ *   INJECTIVE    moves data, each output element from one input element
+ *                (reshape, permute, slice, concat, cast)
+ *   REDUCE       sum/mean/max over axes
+ *   OUT_ELEMWISE may absorb an elementwise epilogue (conv, matmul and the
+ *                conv gradients: done by the conv kernels, jitprog.c)
+ *   OPAQUE       everything else (pools, upsample, batch norm, random ops)
+ *
+ * Groups: an ELEMWISE/BROADCAST producer joins its consumer's group when
+ * the consumer is ELEMWISE, BROADCAST or a sum/mean, and the consumer is
+ * the producer's only reader (so nothing outside needs the intermediate
+ * and it is never stored). Roots are taken in reverse program order and
+ * grow backwards through their inputs. Constant fills are copied into
+ * every group that reads them (a fill costs nothing inside a loop) and
+ * dropped when no reader is left. A ReLU that is the only reader of the
+ * convolution just before it is left alone: the conv kernel takes it as
+ * its epilogue. Only f32 and u8 values are fused (the JIT's types); a
+ * group is capped at FUSE_MAX_NODES nodes and FUSE_MAX_INPUTS inputs.
+ *
+ * A group becomes one OP_FUSED instruction at its root's place, with the
+ * group's outside inputs as operands and the member ops as an expression
+ * (rt_fused); the members' values become RT_VAL_FUSED (no storage). The
+ * result is a new program (fresh arena) with the same value numbering, so
+ * names, outputs and source locations stay valid; plan its memory after
+ * fusion. The reference kernel of OP_FUSED runs the member ops one by
+ * one, so the fused program computes exactly what the original did.
+ */
+#include "compiler.h"
+
+#include <string.h>
+
+typedef struct fz {
+    const rt_program *p;
+    int *users;            /* readers per value: instruction inputs + outputs */
+    int *def;              /* defining instruction per value, -1 = none */
+    int *root;             /* per instruction: its group's root, -1 = none */
+    int *inputs;           /* per root: outside inputs so far (upper bound) */
+    int *nodes;            /* per root: members so far */
+    unsigned char *is_out; /* per value: a program output */
+} fz;
+
+fuse_pattern fuse_pattern_of(rt_op op)
+{
+    unsigned fl = rt_op_table[op].flags;
+    switch (op) {
+    case OP_CONV: case OP_CONV_T: case OP_MATMUL: case OP_CONV_BWD_DATA:
+    case OP_CONV_BWD_WEIGHT: return FUSE_OUT_ELEMWISE;
+    case OP_BROADCAST: case OP_CONST: return FUSE_BROADCAST;
+    case OP_RESHAPE: case OP_PERMUTE: case OP_SLICE: case OP_CONCAT: case OP_CAST:
+    case OP_STOP_GRAD: return FUSE_INJECTIVE;
+    default: break;
+    }
+    if (fl & RT_F_RANDOM)
+        return FUSE_OPAQUE;
+    if (fl & RT_F_ELEMWISE)
+        return FUSE_ELEMWISE;
+    if (fl & RT_F_REDUCE)
+        return FUSE_REDUCE;
+    return FUSE_OPAQUE;
+}
+
+static int fz_dtype_ok(rt_dtype d) { return d == RT_F32 || d == RT_U8; }
+
+/* Do the instruction's result and operands have fusable types? */
+static int fz_types_ok(const rt_program *p, const rt_instr *ins)
+{
+    if (!fz_dtype_ok(p->values[ins->out].type.dtype))
+        return 0;
+    for (int k = 0; k < ins->n_in; k++)
+        if (!fz_dtype_ok(p->values[ins->in[k]].type.dtype))
+            return 0;
+    return 1;
+}
+
+/* May instruction i be a member (not the root) of a group? */
+static int fz_member_ok(const fz *z, int i)
+{
+    const rt_instr *ins = &z->p->instrs[i];
+    fuse_pattern pat = fuse_pattern_of(ins->op);
+    return ins->op != OP_CONST && (pat == FUSE_ELEMWISE || pat == FUSE_BROADCAST) &&
+           fz_types_ok(z->p, ins);
+}
+
+/* The ReLU at i is the epilogue of the convolution just before it. */
+static int fz_conv_epilogue(const fz *z, int i)
+{
+    const rt_instr *ins = &z->p->instrs[i];
+    if (ins->op != OP_RELU || i == 0)
+        return 0;
+    const rt_instr *prev = &z->p->instrs[i - 1];
+    return prev->op == OP_CONV && ins->in[0] == prev->out && z->users[prev->out] == 1;
+}
+
+static int fz_root_ok(const fz *z, int i)
+{
+    const rt_instr *ins = &z->p->instrs[i];
+    if (ins->op == OP_SUM || ins->op == OP_MEAN)
+        return z->p->values[ins->out].type.dtype == RT_F32 && fz_types_ok(z->p, ins);
+    return fz_member_ok(z, i) && !fz_conv_epilogue(z, i);
+}
+
+/* Grow the group of root r backwards from its member j. */
+static void fz_grow(fz *z, int r, int j)
+{
+    const rt_instr *ins = &z->p->instrs[j];
+    for (int k = 0; k < ins->n_in; k++) {
+        int v = ins->in[k], d = z->def[v];
+        if (d < 0 || z->root[d] >= 0 || z->users[v] != 1 || z->is_out[v] || !fz_member_ok(z, d))
+            continue;
+        int more = z->p->instrs[d].n_in - 1;
+        if (z->nodes[r] + 1 > FUSE_MAX_NODES || z->inputs[r] + more > FUSE_MAX_INPUTS)
+            continue;
+        z->root[d] = r;
+        z->nodes[r]++;
+        z->inputs[r] += more;
+        fz_grow(z, r, d);
+    }
+}
+
+static void fz_analyse(fz *z)
+{
+    const rt_program *p = z->p;
+    for (int v = 0; v < p->n_values; v++)
+        z->def[v] = -1;
+    for (int i = 0; i < p->n_instrs; i++) {
+        z->def[p->instrs[i].out] = i;
+        z->root[i] = -1;
+        for (int k = 0; k < p->instrs[i].n_in; k++)
+            z->users[p->instrs[i].in[k]]++;
+    }
+    for (int o = 0; o < p->n_outputs; o++) {
+        z->users[p->outputs[o]]++;
+        z->is_out[p->outputs[o]] = 1;
+    }
+    for (int i = p->n_instrs - 1; i >= 0; i--)
+        if (z->root[i] < 0 && fz_root_ok(z, i)) {
+            z->root[i] = i;
+            z->nodes[i] = 1;
+            z->inputs[i] = p->instrs[i].n_in;
+            fz_grow(z, i, i);
+        }
+}
+
+/* ------------------------------------------------------------- building */
+
+/* One group's expression as it is assembled. */
+typedef struct fz_expr {
+    rt_fused_node node[FUSE_MAX_NODES + 3 * FUSE_MAX_NODES]; /* members + copied fills */
+    int n_nodes;
+    int ext[3 * FUSE_MAX_NODES]; /* outside input values */
+    int n_ext;
+} fz_expr;
+
+/* Is value v a constant fill that may be copied into a group? */
+static int fz_fill(const fz *z, int v)
+{
+    int d = z->def[v];
+    return d >= 0 && z->p->instrs[d].op == OP_CONST && fz_dtype_ok(z->p->values[v].type.dtype);
+}
+
+static int fz_add_node(fz_expr *e, const rt_instr *ins, const rt_type *t)
+{
+    rt_fused_node *nd = &e->node[e->n_nodes];
+    memset(nd, 0, sizeof *nd);
+    nd->op = ins->op;
+    nd->attrs = ins->attrs;
+    nd->attrs.fused = NULL;
+    nd->type = *t;
+    nd->value = ins->out;
+    nd->where = ins->where;
+    return e->n_nodes++;
+}
+
+static int fz_ext(fz_expr *e, int v)
+{
+    for (int k = 0; k < e->n_ext; k++)
+        if (e->ext[k] == v)
+            return -1 - k;
+    e->ext[e->n_ext++] = v;
+    return -e->n_ext;
+}
+
+/* Post-order: the node of member j (after the nodes of its operands). */
+static int fz_emit(const fz *z, int r, int j, fz_expr *e, int *fill_uses)
+{
+    const rt_instr *ins = &z->p->instrs[j];
+    int in[3];
+    for (int k = 0; k < ins->n_in; k++) {
+        int v = ins->in[k], d = z->def[v];
+        if (d >= 0 && z->root[d] == r && d != r)
+            in[k] = fz_emit(z, r, d, e, fill_uses);
+        else if (fz_fill(z, v)) {
+            in[k] = fz_add_node(e, &z->p->instrs[d], &z->p->values[v].type);
+            fill_uses[v]++;
+        } else
+            in[k] = fz_ext(e, v);
+    }
+    int me = fz_add_node(e, ins, &z->p->values[ins->out].type);
+    e->node[me].n_in = ins->n_in;
+    memcpy(e->node[me].in, in, (size_t)ins->n_in * sizeof *in);
+    return me;
+}
+
+static void fz_copy_instr(rt_program *q, const rt_instr *ins, rt_instr *to)
+{
+    *to = *ins;
+    to->in = seg_arena_alloc(q->arena, (size_t)(ins->n_in ? ins->n_in : 1) * sizeof *to->in);
+    if (ins->n_in)
+        memcpy(to->in, ins->in, (size_t)ins->n_in * sizeof *to->in);
+    to->where = ins->where ? seg_arena_strdup(q->arena, ins->where) : NULL;
+}
+
+static void fz_fused_instr(const fz *z, rt_program *q, int r, int *fill_uses, rt_instr *to)
+{
+    fz_expr *e = seg_xcalloc(1, sizeof *e);
+    fz_emit(z, r, r, e, fill_uses);
+    rt_fused *f = seg_arena_alloc(q->arena, sizeof *f);
+    rt_fused_node *nodes = seg_arena_alloc(q->arena, (size_t)e->n_nodes * sizeof *nodes);
+    memcpy(nodes, e->node, (size_t)e->n_nodes * sizeof *nodes);
+    for (int i = 0; i < e->n_nodes; i++)
+        nodes[i].where = nodes[i].where ? seg_arena_strdup(q->arena, nodes[i].where) : NULL;
+    *f = (rt_fused){e->n_nodes, nodes};
+    const rt_instr *ins = &z->p->instrs[r];
+    memset(to, 0, sizeof *to);
+    to->op = OP_FUSED;
+    rt_attrs_init(&to->attrs);
+    to->attrs.fused = f;
+    to->n_in = e->n_ext;
+    to->in = seg_arena_alloc(q->arena, (size_t)(e->n_ext ? e->n_ext : 1) * sizeof *to->in);
+    memcpy(to->in, e->ext, (size_t)e->n_ext * sizeof *to->in);
+    to->out = ins->out;
+    to->where = ins->where ? seg_arena_strdup(q->arena, ins->where) : NULL;
+    seg_free(e);
+}
+
+static void fz_copy_values(const rt_program *p, rt_program *q)
+{
+    q->n_values = p->n_values;
+    q->values = seg_arena_alloc(q->arena, (size_t)(p->n_values ? p->n_values : 1) * sizeof *q->values);
+    for (int v = 0; v < p->n_values; v++) {
+        q->values[v] = p->values[v];
+        if (p->values[v].name)
+            q->values[v].name = seg_arena_strdup(q->arena, p->values[v].name);
+    }
+    q->n_outputs = p->n_outputs;
+    q->outputs = seg_arena_alloc(q->arena, (size_t)(p->n_outputs ? p->n_outputs : 1) * sizeof *q->outputs);
+    q->output_names = seg_arena_alloc(q->arena, (size_t)(p->n_outputs ? p->n_outputs : 1) * sizeof *q->output_names);
+    for (int o = 0; o < p->n_outputs; o++) {
+        q->outputs[o] = p->outputs[o];
+        q->output_names[o] = seg_arena_strdup(q->arena, p->output_names[o]);
+    }
+}
+
+/* The instructions of q: groups as OP_FUSED, fills nobody reads dropped. */
+static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
+{
+    const rt_program *p = z->p;
+    int *fill_uses = seg_xcalloc((size_t)(p->n_values ? p->n_values : 1), sizeof *fill_uses);
+    rt_instr *tmp = seg_xcalloc((size_t)(p->n_instrs ? p->n_instrs : 1), sizeof *tmp);
+    unsigned char *keep = seg_xcalloc((size_t)(p->n_instrs ? p->n_instrs : 1), 1);
+    for (int i = p->n_instrs - 1; i >= 0; i--) { /* roots last-first, as fz_analyse */
+        const rt_instr *ins = &p->instrs[i];
+        if (z->root[i] == i) {
+            fz_fused_instr(z, q, i, fill_uses, &tmp[i]);
+            keep[i] = 1;
+            st->groups++;
+            st->fused_ops += z->nodes[i];
+        } else if (z->root[i] >= 0) {
+            q->values[ins->out].kind = RT_VAL_FUSED;
+        } else if (ins->op == OP_CONST && fill_uses[ins->out] == z->users[ins->out]) {
+            q->values[ins->out].kind = RT_VAL_FUSED; /* copied into every reader */
+            st->fills_dropped++;
+        } else {
+            fz_copy_instr(q, ins, &tmp[i]);
+            keep[i] = 1;
+        }
+    }
+    q->instrs = seg_arena_alloc(q->arena, (size_t)(p->n_instrs ? p->n_instrs : 1) * sizeof *q->instrs);
+    for (int i = 0; i < p->n_instrs; i++)
+        if (keep[i])
+            q->instrs[q->n_instrs++] = tmp[i];
+    seg_free(fill_uses);
+    seg_free(tmp);
+    seg_free(keep);
+}
+
+rt_program *fuse_program(const rt_program *p, fuse_stats *st)
+{
+    fuse_stats local;
+    st = st ? st : &local;
+    memset(st, 0, sizeof *st);
+    size_t nv = (size_t)(p->n_values ? p->n_values : 1), ni = (size_t)(p->n_instrs ? p->n_instrs : 1);
+    fz z = {p, seg_xcalloc(nv, sizeof(int)), seg_xcalloc(nv, sizeof(int)),
+            seg_xcalloc(ni, sizeof(int)), seg_xcalloc(ni, sizeof(int)),
+            seg_xcalloc(ni, sizeof(int)), seg_xcalloc(nv, 1)};
+    fz_analyse(&z);
+    rt_program *q = seg_xcalloc(1, sizeof *q);
+    q->arena = seg_arena_new();
+    fz_copy_values(p, q);
+    fz_rewrite(&z, q, st);
+    st->instrs_before = p->n_instrs;
+    st->instrs_after = q->n_instrs;
+    seg_free(z.users);
+    seg_free(z.def);
+    seg_free(z.root);
+    seg_free(z.inputs);
+    seg_free(z.nodes);
+    seg_free(z.is_out);
+    return q;
+}
+
+rt_program *fuse_finish(rt_program *p, int fuse, fuse_stats *st)
+{
+    if (fuse) {
+        rt_program *q = fuse_program(p, st);
+        rt_program_free(p);
+        p = q;
+    } else if (st)
+        memset(st, 0, sizeof *st);
+    mem_plan_attach(p);
+    return p;
+}
