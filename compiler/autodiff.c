@@ -341,8 +341,9 @@ static ir_id vjp_unary(ad_ctx *c, const ir_node *n, ir_id y, ir_id g)
     switch (n->op) {
     case OP_NEG:
         return emit1(c, OP_NEG, g);
-    case OP_RELU:
-        return where3(c, emit2(c, OP_GT, x, scalar(c, 0)), g, scalar(c, 0));
+    case OP_RELU: /* y > 0 exactly where x > 0 (NaN: both false); reading y lets
+                     the forward conv write relu(conv) without keeping conv */
+        return where3(c, emit2(c, OP_GT, y, scalar(c, 0)), g, scalar(c, 0));
     case OP_LEAKY_RELU:
         return where3(c, emit2(c, OP_GT, x, scalar(c, 0)), g,
                       emit2(c, OP_MUL, g, scalar(c, n->attrs.alpha)));

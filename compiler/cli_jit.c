@@ -79,9 +79,9 @@ static const char *kir_of_conv(const rt_program *p, int i, unsigned epi, int vl,
 static const char *kir_where(const rt_instr *ins) { return ins->where ? ins->where : "?"; }
 
 /* Name of a kernel: its kind and a hash of its kir text. */
-static void kir_name(const char *text, char *buf, size_t n)
+static void kir_name(const char *kind, const char *text, char *buf, size_t n)
 {
-    snprintf(buf, n, "conv_fwd_%016llx", (unsigned long long)rt_jit_key_of(text).h[0]);
+    snprintf(buf, n, "%s_%016llx", kind, (unsigned long long)rt_jit_key_of(text).h[0]);
 }
 
 static int kir_print_module(LLVMModuleRef m, const char *dir, const char *name, const char *ext)
@@ -128,6 +128,17 @@ static int kir_emit(kir_state *st, const kir_kernel *kk, const char *name)
     return rc;
 }
 
+/* The kir text, indented, and with --emit-llvm the kernel's modules. */
+static int kir_show(kir_state *st, const kir_kernel *kk, const char *text, const char *name)
+{
+    for (const char *s = text, *e; *s; s = e) {
+        e = strchr(s, '\n');
+        e = e ? e + 1 : s + strlen(s);
+        printf("    %.*s", (int)(e - s), s);
+    }
+    return st->emit_dir ? kir_emit(st, kk, name) : CLI_OK;
+}
+
 /* The instruction that first showed kernel text, or -1 when the text is
  * new (then it is recorded for instruction i). */
 static int kir_intern(kir_state *st, const char *text, int i)
@@ -163,7 +174,7 @@ static int kir_kernel_line(kir_state *st, const rt_program *p, int i, const rt_c
     seg_buf text = {0};
     kir_print(&kk, &text);
     char name[64];
-    kir_name(text.data, name, sizeof name);
+    kir_name("conv_fwd", text.data, name, sizeof name);
     int seen = kir_intern(st, text.data, i);
     const kir_conv *c = &kk.conv;
     printf("JIT kernel %s (direct convolution, x %s, register tile %d x %d, %d input "
@@ -173,16 +184,40 @@ static int kir_kernel_line(kir_state *st, const rt_program *p, int i, const rt_c
         printf(", as #%d\n", seen);
     else
         printf("\n");
-    int rc = CLI_OK;
-    if (seen < 0) {
-        for (char *s = text.data, *e; *s; s = e) {
-            e = strchr(s, '\n');
-            e = e ? e + 1 : s + strlen(s);
-            printf("    %.*s", (int)(e - s), s);
-        }
-        if (st->emit_dir)
-            rc = kir_emit(st, &kk, name);
+    int rc = seen < 0 ? kir_show(st, &kk, text.data, name) : CLI_OK;
+    seg_buf_free(&text);
+    return rc;
+}
+
+/* A fused group (OP_FUSED): its member ops, and its kernel or why not. */
+static int kir_fused_line(kir_state *st, const rt_program *p, int i, int jit)
+{
+    const rt_instr *ins = &p->instrs[i];
+    const rt_fused *f = ins->attrs.fused;
+    printf("#%d %s -> ", i, kir_where(ins));
+    rt_type in[KIR_ELT_MAX_IN];
+    for (int k = 0; k < ins->n_in && k < KIR_ELT_MAX_IN; k++)
+        in[k] = p->values[ins->in[k]].type;
+    kir_kernel kk;
+    char msg[160] = "too many inputs";
+    if (!jit || ins->n_in > KIR_ELT_MAX_IN ||
+        kir_eltwise_init(&kk, f, in, ins->n_in, &p->values[ins->out].type,
+                         rt_jit_vector_width(st->jit), msg, sizeof msg)) {
+        printf("interpreter: fused group of %d ops (%s)\n", f->n_nodes, msg);
+        return CLI_OK;
     }
+    seg_buf text = {0};
+    kir_print(&kk, &text);
+    char name[64];
+    kir_name("eltwise", text.data, name, sizeof name);
+    int seen = kir_intern(st, text.data, i);
+    printf("JIT kernel %s (fused group:", name);
+    for (int k = 0; k < f->n_nodes; k++)
+        printf(" %s", rt_op_table[f->nodes[k].op].name);
+    printf(")%s", seen >= 0 ? "" : "\n");
+    if (seen >= 0)
+        printf(", as #%d\n", seen);
+    int rc = seen < 0 ? kir_show(st, &kk, text.data, name) : CLI_OK;
     seg_buf_free(&text);
     return rc;
 }
@@ -227,6 +262,10 @@ static int kir_program(kir_state *st, const char *what, const rt_program *p)
         else if (t->fused[i])
             printf("#%d %s -> fused into #%d's kernel epilogue\n", i, kir_where(&p->instrs[i]),
                    i > 0 ? i - 1 : 0);
+        else if (p->instrs[i].op == OP_FUSED)
+            rc = kir_fused_line(st, p, i, t->eltwise[i] != NULL);
+        else if (t->fast[i])
+            printf("#%d %s -> fast runtime kernel\n", i, kir_where(&p->instrs[i]));
         else
             kir_interp_line(st, p, i);
     }

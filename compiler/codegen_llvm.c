@@ -58,7 +58,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v3" /* and conv_bwd_weight v1 */ /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v3" /* and conv_bwd_weight v1, eltwise v1 */ /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC 32
 
@@ -743,6 +743,8 @@ struct LLVMOpaqueModule *cg_conv_module(const kir_kernel *kk, struct LLVMOpaqueC
 {
     if (kk->kind == KIR_CONV_BWD_W)
         return cg_bwd_w_module(kk, ctx, symbol);
+    if (kk->kind == KIR_ELTWISE)
+        return cg_eltwise_module(&kk->elt, ctx, symbol);
     SEG_ASSERT(kk->kind == KIR_CONV_FWD);
     const kir_conv *k = &kk->conv;
     SEG_ASSERT(k->rc >= 1 && k->rc <= CG_MAX_RC && k->rc * k->rw <= CG_MAX_ACC);
@@ -811,7 +813,10 @@ cg_kernel *cg_kernel_build(rt_jit *j, const kir_kernel *k, rt_error *err)
     if (rt_jit_add_object(j, kern->symbol, obj, len, &kern->code, err))
         goto fail;
     void *addr = rt_jit_code_addr(kern->code);
-    memcpy(&kern->conv, &addr, sizeof addr); /* object pointer -> function pointer */
+    if (k->kind == KIR_ELTWISE) /* object pointer -> function pointer */
+        memcpy(&kern->eltwise, &addr, sizeof addr);
+    else
+        memcpy(&kern->conv, &addr, sizeof addr);
     seg_free(obj);
     seg_free(text);
     return kern;

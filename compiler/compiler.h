@@ -193,6 +193,7 @@ void mem_plan_attach(rt_program *p);
 typedef enum kir_kind {
     KIR_CONV_FWD,   /* direct convolution forward, NCDHW{vl}c output */
     KIR_CONV_BWD_W, /* weight gradient: direct reduction over blocked x, dy */
+    KIR_ELTWISE,    /* a fused elementwise group, optionally summed (kir_eltwise.c) */
 } kir_kind;
 
 /* Fused epilogue of a convolution, applied in this order:
@@ -221,10 +222,56 @@ typedef struct kir_conv {
     int parts;          /* KIR_CONV_BWD_W: fixed split of the reduction rows */
 } kir_conv;
 
+/* A fused group (OP_FUSED) as a loop nest over a view of at most three
+ * dims [ext0][ext1][ext2] of the iteration shape, the innermost vectorised
+ * (vl lanes, then a scalar tail). Dims are merged where every operand
+ * either varies along all of them or along none, so each operand has one
+ * element stride per view dim (0 = broadcast; the innermost is 0 or 1). */
+#define KIR_ELT_MAX_IN 8
+#define KIR_ELT_MAX_NODES 64
+typedef struct kir_elt_node {
+    rt_op op;        /* elementwise op, OP_BROADCAST (identity), OP_CONST */
+    int n_in;
+    int in[3];       /* >= 0: node; < 0: input -1 - in[k] */
+    rt_dtype dtype;  /* f32, or u8 (a mask: comparisons, u8 constants) */
+    float alpha, lo, hi;
+    double value;    /* OP_CONST */
+} kir_elt_node;
+
+typedef struct kir_eltwise {
+    int n_in;
+    rt_dtype in_dtype[KIR_ELT_MAX_IN];
+    int64_t in_stride[KIR_ELT_MAX_IN][3];
+    int n_nodes;
+    kir_elt_node node[KIR_ELT_MAX_NODES];
+    int result;          /* the elementwise value: node (>= 0) or input (< 0) */
+    int64_t ext[3];      /* view extents (leading 1s when fewer dims) */
+    rt_op reduce;        /* 0 (none), OP_SUM or OP_MEAN of the result */
+    int64_t out_stride[3]; /* element strides of the output (0 = reduced dim) */
+    int64_t count;       /* elements summed into each output (mean divides) */
+    rt_dtype out_dtype;
+    int64_t chunk;       /* innermost elements per task */
+    int vl;
+} kir_eltwise;
+
 typedef struct kir_kernel {
-    kir_kind kind; /* which arm below */
-    kir_conv conv; /* KIR_CONV_FWD and KIR_CONV_BWD_W */
+    kir_kind kind;     /* which arm below */
+    kir_conv conv;     /* KIR_CONV_FWD and KIR_CONV_BWD_W */
+    kir_eltwise elt;   /* KIR_ELTWISE */
 } kir_kernel;
+
+/* KIR_ELTWISE for a fused instruction: f its expression, in/out the
+ * types of its operands and result. -1 with msg set when the generator
+ * does not take it (another dtype, a u8 value in arithmetic, more than
+ * three view dims...): the reference kernel runs it then. */
+int kir_eltwise_init(kir_kernel *k, const rt_fused *f, const rt_type *in, int n_in,
+                     const rt_type *out, int vl, char *msg, size_t msglen);
+int64_t kir_eltwise_tasks(const kir_eltwise *e);
+void kir_eltwise_print(const kir_eltwise *e, seg_buf *out);
+/* Generated entry point: tasks [t0, t1) (codegen_eltwise.c). */
+typedef void (*cg_eltwise_fn)(void *const *in, void *out, int64_t t0, int64_t t1);
+struct LLVMOpaqueModule *cg_eltwise_module(const kir_eltwise *e, struct LLVMOpaqueContext *ctx,
+                                           const char *symbol);
 
 /* A forward convolution with nsp (1..3) spatial axes: x [n, cin, in_sp...],
  * weight [cout, cin, ksz...], attrs stride/pad/dilation (groups must be
@@ -276,7 +323,8 @@ struct LLVMOpaqueModule *cg_conv_module(const kir_kernel *k, struct LLVMOpaqueCo
 typedef struct cg_kernel {
     kir_kernel kir;       /* what it computes */
     rt_jit_code *code;    /* the loaded object */
-    cg_conv_fn conv;      /* entry point (KIR_CONV_FWD) */
+    cg_conv_fn conv;      /* entry point (KIR_CONV_FWD, KIR_CONV_BWD_W) */
+    cg_eltwise_fn eltwise; /* entry point (KIR_ELTWISE) */
     int from_cache;       /* 1 = object came from the disk cache */
     char symbol[40];      /* "segc_k" + hash of the key text */
 } cg_kernel;
@@ -314,6 +362,8 @@ typedef struct jit_program_stats {
     int distinct;     /* distinct kernels built */
     int from_cache;   /* of those, objects loaded from the cache */
     int fast;         /* instructions on the runtime's fast kernels (rt_fast_kernel_for) */
+    int groups;       /* OP_FUSED instructions (compiler/fuse.c) */
+    int groups_jit;   /* of them, on generated kernels */
     double seconds;   /* wall time of the build */
 } jit_program_stats;
 

@@ -43,6 +43,8 @@ struct jit_program {
     const rt_conv_kernel **kernel;/* per instruction, NULL = reference */
     unsigned char *fused;         /* per instruction */
     rt_fast_fn *fast;             /* per instruction, NULL = none */
+    rt_eltwise_kernel *eslot;     /* per instruction (used where eltwise[i] set) */
+    const rt_eltwise_kernel **eltwise; /* per instruction, NULL = reference */
     cg_kernel **built;            /* distinct kernels */
     char **keys;                  /* their kir text */
     int n_built;
@@ -232,6 +234,30 @@ static int jp_bwd_instr(jit_program *jp, const rt_program *p, int i, rt_error *e
     return 0;
 }
 
+/* A fused group (OP_FUSED) i: a kernel when the generator takes it. */
+static int jp_fused_instr(jit_program *jp, const rt_program *p, int i, rt_error *err)
+{
+    const rt_instr *ins = &p->instrs[i];
+    jp->stats.groups++;
+    if (ins->n_in > KIR_ELT_MAX_IN)
+        return 0;
+    rt_type in[KIR_ELT_MAX_IN];
+    for (int k = 0; k < ins->n_in; k++)
+        in[k] = p->values[ins->in[k]].type;
+    kir_kernel kk;
+    char msg[160];
+    if (kir_eltwise_init(&kk, ins->attrs.fused, in, ins->n_in, &p->values[ins->out].type,
+                         rt_jit_vector_width(jp->jit), msg, sizeof msg))
+        return 0;
+    cg_kernel *k = jp_kernel(jp, &kk, err);
+    if (!k)
+        return -1;
+    jp->eslot[i] = (rt_eltwise_kernel){k->eltwise, kir_eltwise_tasks(&kk.elt)};
+    jp->eltwise[i] = &jp->eslot[i];
+    jp->stats.groups_jit++;
+    return 0;
+}
+
 /* Instruction i: a kernel when the JIT takes it. */
 static int jp_instr(jit_program *jp, const rt_program *p, int i, const int *count,
                     const int *user, rt_error *err)
@@ -239,6 +265,8 @@ static int jp_instr(jit_program *jp, const rt_program *p, int i, const int *coun
     const rt_instr *ins = &p->instrs[i];
     if (ins->op == OP_CONV_BWD_DATA || ins->op == OP_CONV_BWD_WEIGHT)
         return jp_bwd_instr(jp, p, i, err);
+    if (ins->op == OP_FUSED)
+        return jp_fused_instr(jp, p, i, err);
     if (ins->op != OP_CONV)
         return 0;
     jp->stats.convs++;
@@ -269,7 +297,8 @@ static int jp_build_all(jit_program *jp, const rt_program *p, rt_error *err)
     for (int i = 0; i < p->n_instrs && rc == 0; i++)
         rc = jp_instr(jp, p, i, count, user, err);
     for (int i = 0; i < p->n_instrs && rc == 0; i++)
-        if (!jp->kernel[i] && !jp->fused[i] && (jp->fast[i] = rt_fast_kernel_for(p, i)))
+        if (!jp->kernel[i] && !jp->fused[i] && !jp->eltwise[i] &&
+            (jp->fast[i] = rt_fast_kernel_for(p, i)))
             jp->stats.fast++;
     seg_free(count);
     seg_free(user);
@@ -287,7 +316,9 @@ jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
     jp->kernel = seg_xcalloc(ni, sizeof *jp->kernel);
     jp->fused = seg_xcalloc(ni, sizeof *jp->fused);
     jp->fast = seg_xcalloc(ni, sizeof *jp->fast);
-    jp->table = (rt_conv_table){p->n_instrs, jp->kernel, jp->fused, jp->fast};
+    jp->eslot = seg_xcalloc(ni, sizeof *jp->eslot);
+    jp->eltwise = seg_xcalloc(ni, sizeof *jp->eltwise);
+    jp->table = (rt_conv_table){p->n_instrs, jp->kernel, jp->fused, jp->fast, jp->eltwise};
     if (!jp->jit || jp_build_all(jp, p, err)) {
         jit_program_free(jp);
         return NULL;
@@ -309,6 +340,9 @@ void jit_program_describe(const jit_program *jp, const char *what, FILE *out)
     if (s->bwd_data || s->bwd_weight)
         fprintf(out, "jit %s: gradients on JIT kernels: %d of %d data, %d of %d weight\n", what,
                 s->bwd_data_jit, s->bwd_data, s->bwd_weight_jit, s->bwd_weight);
+    if (s->groups || s->fast)
+        fprintf(out, "jit %s: %d of %d fused elementwise groups on JIT kernels, %d ops on fast "
+                "runtime kernels\n", what, s->groups_jit, s->groups, s->fast);
 }
 
 void jit_program_free(jit_program *jp)
@@ -325,6 +359,8 @@ void jit_program_free(jit_program *jp)
     seg_free(jp->kernel);
     seg_free(jp->fused);
     seg_free(jp->fast);
+    seg_free(jp->eslot);
+    seg_free(jp->eltwise);
     if (jp->owns_jit)
         rt_jit_free(jp->jit);
     seg_free(jp);

@@ -232,6 +232,9 @@ void kir_print(const kir_kernel *k, seg_buf *out)
     case KIR_CONV_BWD_W:
         print_conv_bwd_w(&k->conv, out);
         return;
+    case KIR_ELTWISE:
+        kir_eltwise_print(&k->elt, out);
+        return;
     }
     SEG_UNREACHABLE();
 }

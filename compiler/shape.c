@@ -737,6 +737,7 @@ static int infer(shape_ctx *c)
     case OP_UPSAMPLE_BWD: case OP_BATCHNORM_BWD_DATA: case OP_BATCHNORM_BWD_GAMMA:
     case OP_SLICE_BWD:
         return rule_backward(c);
+    case OP_FUSED: return fail(c, "fused groups exist only in lowered programs (compiler/fuse.c)");
     default: break;
     }
     if (fl & RT_F_RANDOM)

@@ -239,6 +239,11 @@ static int interp_jit_step(rt_interp *it, int i, const rt_instr *ins, rt_ctx *ct
     if (it->conv->fused[i])
         return 1;
     const rt_conv_kernel *k = it->conv->kernel[i];
+    if (!k && it->conv->eltwise && it->conv->eltwise[i]) {
+        rt_eltwise_kernel_run(it->conv->eltwise[i], it->pool, it->args, ins->n_in,
+                              it->vals[ins->out]);
+        return 1;
+    }
     if (!k && it->conv->fast && it->conv->fast[i]) {
         if (it->conv->fast[i](ins, it->args, it->vals[ins->out], it->pool, ctx->err))
             return -1;
@@ -293,7 +298,9 @@ int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err)
         double t0 = it->prof ? seg_seconds() : 0;
         int rc = interp_step(it, i, ins, &ctx);
         if (it->prof) {
-            int jit = it->conv && (it->conv->kernel[i] || it->conv->fused[i]);
+            const rt_conv_table *t = it->conv;
+            int jit = t && (t->kernel[i] || t->fused[i] || (t->fast && t->fast[i]) ||
+                            (t->eltwise && t->eltwise[i]));
             it->prof[(jit ? OP_COUNT : 0) + ins->op] += seg_seconds() - t0;
         }
         if (rc == 0)

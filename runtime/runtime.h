@@ -929,6 +929,19 @@ typedef int (*rt_fast_fn)(const rt_instr *ins, rt_tensor *const *in, rt_tensor *
  * stays: an op, dtype or attribute the fast kernels do not cover). */
 rt_fast_fn rt_fast_kernel_for(const rt_program *p, int i);
 
+/* A generated kernel of a fused group (OP_FUSED; compiler/kir_eltwise.c):
+ * fn(operand pointers, out, task_begin, task_end). Each task writes its
+ * own part of out in a fixed order, so any thread count gives the same
+ * bits. */
+typedef void (*rt_eltwise_fn)(void *const *in, void *out, int64_t task_begin, int64_t task_end);
+typedef struct rt_eltwise_kernel {
+    rt_eltwise_fn fn; /* owned by whoever built the table */
+    int64_t tasks;
+} rt_eltwise_kernel;
+/* Run k over all its tasks on p (NULL = this thread). */
+void rt_eltwise_kernel_run(const rt_eltwise_kernel *k, rt_pool *p, rt_tensor *const *in, int n_in,
+                           rt_tensor *out);
+
 /* Per-instruction kernels of one program. */
 typedef struct rt_conv_table {
     int n_instrs;                         /* the program's instruction count */
@@ -937,6 +950,8 @@ typedef struct rt_conv_table {
                                              kernel's epilogue, skipped */
     const rt_fast_fn *fast;               /* per instruction (NULL array = none):
                                              a fast kernel instead of the reference */
+    const rt_eltwise_kernel *const *eltwise; /* per instruction (NULL array = none):
+                                             a fused group's generated kernel */
 } rt_conv_table;
 
 /* Blocked operands of the driver; grows, reused across calls. Zero-init. */

@@ -9,7 +9,7 @@ M=models/boosting_unet3d.seg
 NET="--net unet --set levels=2 --set size=16"
 
 # kir: every conv of the 2-level U-Net on a JIT kernel, with its kernel IR
-# shown once per distinct kernel; the rest on the interpreter with a reason
+# shown once per distinct kernel, elementwise groups and pools likewise
 # shellcheck disable=SC2086
 run "$SEGC" kir $M $NET
 expect 0
@@ -21,8 +21,10 @@ out_has "layout NCDHW16c"
 out_has "epilogue bias relu"
 out_has "(direct convolution, x plain NCDHW, register tile"
 out_has ": relu -> fused into #0's kernel epilogue"
-grep -q "^#[0-9]* $M:[0-9]*:[0-9]*: maxpool -> interpreter: " "$T/out" \
-    || fail "maxpool not listed on the interpreter"
+grep -q "^#[0-9]* $M:[0-9]*:[0-9]*: maxpool -> fast runtime kernel" "$T/out" \
+    || fail "maxpool not listed on a fast runtime kernel"
+grep -q "^#[0-9]* $M:[0-9]*:[0-9]*: sigmoid -> JIT kernel eltwise_[0-9a-f]* (fused group: sigmoid)" \
+    "$T/out" || fail "the head's sigmoid not on a fused-group kernel"
 
 # --emit-llvm: NAME.ll (as generated) and NAME.opt.ll per distinct kernel
 # shellcheck disable=SC2086
@@ -58,17 +60,17 @@ out_has "entries: 0"
 # shellcheck disable=SC2086
 SEGC_JIT='' "$SEGC" run $M $NET --threads 2 --output "$T/clean.nii" > "$T/clean.log" 2>&1 \
     || fail "run failed: $(tail -3 "$T/clean.log")"
-grep -q "^jit forward: 7 of 7 convolutions on JIT kernels (6 distinct, 0 from the cache" \
+grep -q "^jit forward: 7 of 7 convolutions on JIT kernels (7 distinct, 0 from the cache" \
     "$T/clean.log" || fail "cold run: $(grep '^jit' "$T/clean.log")"
 run "$SEGC" cache stats
 expect 0
-out_has "entries: 6"
+out_has "entries: 7"
 grep -q "^bytes: [1-9][0-9]* (" "$T/out" || fail "no byte count"
 
 # a warm run loads every kernel
 # shellcheck disable=SC2086
 "$SEGC" run $M $NET --threads 2 --output "$T/warm.nii" > "$T/warm.log" 2>&1 || fail "warm run failed"
-grep -q "(6 distinct, 6 from the cache" "$T/warm.log" || fail "warm: $(grep '^jit' "$T/warm.log")"
+grep -q "(7 distinct, 7 from the cache" "$T/warm.log" || fail "warm: $(grep '^jit' "$T/warm.log")"
 cmp -s "$T/clean.nii" "$T/warm.nii" || fail "warm output differs"
 
 # flip one byte in the middle of an entry: the load rejects it, the kernel is
@@ -85,12 +87,12 @@ cmp -s "$e" "$T/entry.orig" && fail "the byte flip did not change $e"
 # shellcheck disable=SC2086
 "$SEGC" run $M $NET --threads 2 --output "$T/fixed.nii" > "$T/fixed.log" 2>&1 \
     || fail "run with a corrupt entry failed: $(tail -3 "$T/fixed.log")"
-grep -q "(6 distinct, 5 from the cache" "$T/fixed.log" \
+grep -q "(7 distinct, 6 from the cache" "$T/fixed.log" \
     || fail "corrupt entry not rebuilt: $(grep '^jit' "$T/fixed.log")"
 cmp -s "$T/clean.nii" "$T/fixed.nii" || fail "output differs after rebuilding a corrupt entry"
 # shellcheck disable=SC2086
 "$SEGC" run $M $NET --threads 2 > "$T/again.log" 2>&1 || fail "run after rebuild failed"
-grep -q "(6 distinct, 6 from the cache" "$T/again.log" \
+grep -q "(7 distinct, 7 from the cache" "$T/again.log" \
     || fail "rebuilt entry not stored: $(grep '^jit' "$T/again.log")"
 
 # --no-jit touches no cache entry
@@ -105,7 +107,7 @@ out_has "entries: 0"
 "$SEGC" run $M $NET --threads 2 > /dev/null 2>&1 || fail "refill run failed"
 run "$SEGC" cache clear
 expect 0
-out_has "removed 6 entries"
+out_has "removed 7 entries"
 run "$SEGC" cache stats
 out_has "entries: 0"
 run env SEGC_CACHE_DIR="$T/none" "$SEGC" cache clear

@@ -34,7 +34,7 @@ cmp -s "$T/r1" "$T/r0" || fail "segc run prints other statistics: $(diff "$T/r1"
 # segc plan: the arena is there and smaller than the sum
 run "$SEGC" plan $F --schedule s
 expect 0
-out_has "planned arena (peak of one step)"
+out_has "planned arena (fused step)"
 sum=$(sed -n 's/^  memory *\([0-9,.]*\) MB  sum of tensor sizes, \([0-9,]*\) bytes$/\2/p' "$T/out" | head -1 | tr -d ,)
 [ -n "$sum" ] || fail "no sum of tensor sizes"
 exit 0

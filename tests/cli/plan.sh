@@ -45,7 +45,7 @@ out_has "plan of schedule boosting in $MODEL: 2 stages"
 out_has "stage grow1 (1 of 2), batch 2"
 out_has "stage grow2 (2 of 2), batch 2"
 out_has "sum of tensor sizes, "
-out_has "planned arena (peak of one step), "
+out_has "planned arena (fused step), "
 # the planned arena (MB, the line after "memory") is well below the sum of sizes
 mb() { tr -d , | awk '{ printf "%d", $1 }'; }
 for st in grow1 grow2; do

@@ -436,7 +436,7 @@ TEST(memplan_early_write_unshared)
     const rt_conv_kernel **kern = seg_xcalloc((size_t)p->n_instrs, sizeof *kern);
     unsigned char *fused = seg_xcalloc((size_t)p->n_instrs, 1);
     kern[0] = &k;
-    rt_conv_table t = {p->n_instrs, kern, fused};
+    rt_conv_table t = {p->n_instrs, kern, fused, NULL, NULL};
     rt_interp *it = rt_interp_new_planned(p, p->plan, 0, 1);
     CHECK(p->plan->first[last] > 0);
     CHECK_INT(rt_interp_value_at(it, last)->owns_data, 0);
