@@ -54,6 +54,7 @@ struct rt_interp {
     /* $SEGC_PROFILE=1: seconds per op kind (JIT and reference apart), printed
      * to stderr by rt_interp_free. */
     double *prof;            /* [2 * OP_COUNT], NULL = off */
+    double *prof_instr;      /* $SEGC_PROFILE=2: seconds per instruction too */
     int prof_runs;
 };
 
@@ -106,8 +107,10 @@ rt_interp *rt_interp_new_planned(const rt_program *p, const rt_mem_plan *m, uint
     it->max_in = interp_max_inputs(p);
     it->args = seg_xcalloc((size_t)it->max_in, sizeof *it->args);
     const char *prof = getenv("SEGC_PROFILE");
-    if (prof && strcmp(prof, "1") == 0)
+    if (prof && (strcmp(prof, "1") == 0 || strcmp(prof, "2") == 0))
         it->prof = seg_xcalloc(2 * OP_COUNT, sizeof *it->prof);
+    if (prof && strcmp(prof, "2") == 0)
+        it->prof_instr = seg_xcalloc((size_t)(p->n_instrs > 0 ? p->n_instrs : 1), sizeof(double));
     return it;
 }
 
@@ -135,13 +138,36 @@ static void interp_profile_print(const rt_interp *it)
     }
 }
 
+/* The 15 slowest instructions: ms per run, where, result type. */
+static void interp_profile_instrs(const rt_interp *it)
+{
+    for (int n = 0; n < 15; n++) {
+        int best = -1;
+        for (int i = 0; i < it->prog->n_instrs; i++)
+            if (it->prof_instr[i] > 0 && (best < 0 || it->prof_instr[i] > it->prof_instr[best]))
+                best = i;
+        if (best < 0)
+            return;
+        const rt_instr *ins = &it->prog->instrs[best];
+        char t[96];
+        rt_type_str(&it->prog->values[ins->out].type, t, sizeof t);
+        fprintf(stderr, "  #%-4d %9.2f ms  %s -> %s\n", best,
+                1e3 * it->prof_instr[best] / it->prof_runs,
+                ins->where ? ins->where : rt_op_table[ins->op].name, t);
+        it->prof_instr[best] = 0;
+    }
+}
+
 void rt_interp_free(rt_interp *it)
 {
     if (!it)
         return;
     if (it->prof) {
         interp_profile_print(it);
+        if (it->prof_instr && it->prof_runs)
+            interp_profile_instrs(it);
         seg_free(it->prof);
+        seg_free(it->prof_instr);
     }
     for (int i = 0; i < it->prog->n_values; i++)
         rt_tensor_free(it->vals[i]);
@@ -151,6 +177,13 @@ void rt_interp_free(rt_interp *it)
     rt_conv_scratch_free(&it->scratch);
     seg_free(it->arena_base);
     seg_free(it);
+}
+
+rt_pool *rt_interp_pool(rt_interp *it)
+{
+    if (!it->pool && it->threads > 1)
+        it->pool = rt_pool_new(it->threads);
+    return it->pool;
 }
 
 int64_t rt_interp_arena_bytes(const rt_interp *it) { return it->plan ? it->plan->arena_bytes : 0; }
@@ -301,7 +334,10 @@ int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err)
             const rt_conv_table *t = it->conv;
             int jit = t && (t->kernel[i] || t->fused[i] || (t->fast && t->fast[i]) ||
                             (t->eltwise && t->eltwise[i]));
-            it->prof[(jit ? OP_COUNT : 0) + ins->op] += seg_seconds() - t0;
+            double dt = seg_seconds() - t0;
+            it->prof[(jit ? OP_COUNT : 0) + ins->op] += dt;
+            if (it->prof_instr)
+                it->prof_instr[i] += dt;
         }
         if (rc == 0)
             continue;

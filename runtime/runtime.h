@@ -973,6 +973,9 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
  * are skipped. t must be built for the interpreter's program and outlive
  * its use; NULL returns to the reference kernels. */
 void rt_interp_set_conv_kernels(rt_interp *it, const rt_conv_table *t);
+/* The interpreter's thread pool (made on first use; NULL for 1 thread),
+ * for work between runs on the same threads (the optimizer update). */
+rt_pool *rt_interp_pool(rt_interp *it);
 
 /* ------------------------------------------------------------- training */
 /* runtime/train.c: runs one training stage of a schedule on the reference

@@ -47,5 +47,10 @@ void rt_fast_row_fill(float *d, float v, int64_t n);                   /* d = v 
 /* The geometry of a pooling instruction (fast_pool.c): image = the
  * full-resolution side (x, dx), grid = the pooled side (y, dy). */
 void rt_fast_pool_geom(const rt_attrs *a, const rt_type *img, const rt_type *grid, ops_geom *g);
+/* The image rows (plane offsets) that output row (oz, oy) reads, z-major,
+ * into rows[0, k[0] * k[1]); returns how many lie inside the image. */
+int rt_fast_pool_rows(const ops_geom *g, int64_t oz, int64_t oy, int64_t *rows);
+/* x kernel 2, stride 2, no padding or dilation: windows are column pairs. */
+int rt_fast_pool_x_is_pairs(const ops_geom *g);
 
 #endif

@@ -31,8 +31,7 @@ void rt_fast_pool_geom(const rt_attrs *a, const rt_type *img, const rt_type *gri
     ops_geom_init(g, a->nsp, img->dim + 2, grid->dim + 2, k, a->stride, a->pad, a->dilation);
 }
 
-/* Input rows (plane offsets) read by output row (oz, oy), z-major; their count. */
-static int pool_rows(const ops_geom *g, int64_t oz, int64_t oy, int64_t *rows)
+int rt_fast_pool_rows(const ops_geom *g, int64_t oz, int64_t oy, int64_t *rows)
 {
     int64_t z0, z1, y0, y1;
     int n = 0;
@@ -60,7 +59,7 @@ static void max_fold_pairs(float *restrict m, const float *restrict row, int64_t
         m[o] = max_fold(max_fold(m[o], row[2 * o]), row[2 * o + 1]);
 }
 
-static int pool_x_is_pairs(const ops_geom *g)
+int rt_fast_pool_x_is_pairs(const ops_geom *g)
 {
     return g->k[2] == 2 && g->s[2] == 2 && g->p[2] == 0 && g->d[2] == 1;
 }
@@ -69,7 +68,7 @@ static void max_row(const ops_geom *g, const float *src, const int64_t *rows, in
                     float *dst)
 {
     rt_fast_row_fill(dst, -INFINITY, g->out[2]);
-    if (pool_x_is_pairs(g)) {
+    if (rt_fast_pool_x_is_pairs(g)) {
         for (int r = 0; r < nrows; r++)
             max_fold_pairs(dst, src + rows[r], g->out[2]);
         return;
@@ -118,7 +117,7 @@ static void pool_task(void *arg, int64_t b, int64_t e, int thread)
     for (int64_t t = b; t < e; t++) {
         int64_t p = t / rows_per_plane, oz = t % rows_per_plane / g->out[1], oy = t % g->out[1];
         const float *src = j->x + p * in_plane;
-        int nrows = pool_rows(g, oz, oy, rows);
+        int nrows = rt_fast_pool_rows(g, oz, oy, rows);
         if (j->is_max)
             max_row(g, src, rows, nrows, j->y + t * g->out[2]);
         else

@@ -10,7 +10,9 @@
  *   y: a source slice's rows blended along y (row blends, vectorised);
  *   z: each output slice blended from two y-blended source slices.
  * Copy axes (nearest, or padded to 3-D) read one source without arithmetic
- * as the reference does. A task is one output slice (plane, oz); a thread
+ * as the reference does. For out = 2 in along x, the interior output pairs
+ * share one pattern of sources and weights, and are blended 8 pairs at a
+ * time from contiguous sources, vectorised. A task is one output slice (plane, oz); a thread
  * runs a contiguous range of them, so it keeps the last two y-blended
  * source slices and reuses them for the next output slice.
  */
@@ -18,8 +20,20 @@
 
 #include <string.h>
 
+#define UP_BLOCK 8 /* output pairs per vectorised block */
+
+/* The x pair path (out = 2 in): output pairs (2 p, 2 p + 1), p in [lo, hi),
+ * read row[p + di[c][k]] with weights w[c][k] (c: even or odd output,
+ * k: tap); lo = hi when no pair shares the middle pair's pattern. */
+typedef struct up_pairs {
+    int64_t lo, hi;
+    int64_t di[2][2];
+    float w[2][2];
+} up_pairs;
+
 typedef struct up_job {
     ops_up_axis t[3];      /* per-axis tables (z, y, x) of upsample_axis.c */
+    up_pairs px;           /* the x pair path */
     int64_t in[3], out[3]; /* spatial sizes, padded to 3-D */
     const float *x;        /* input planes */
     float *y;              /* output planes */
@@ -35,16 +49,97 @@ typedef struct up_cache {
     int64_t clock;
 } up_cache;
 
-/* dst[o] = the source row interpolated at output index o along x. */
-static void up_blend_x(const ops_up_axis *t, const float *row, float *dst, int64_t n)
+/* Output pair p reads the sources and weights of the pattern q. */
+static int up_pair_matches(const ops_up_axis *t, const up_pairs *q, int64_t p)
+{
+    for (int c = 0; c < 2; c++) {
+        int64_t o = 2 * p + c;
+        if (t->i0[o] - p != q->di[c][0] || t->i1[o] - p != q->di[c][1] ||
+            t->l0[o] != q->w[c][0] || t->l1[o] != q->w[c][1])
+            return 0;
+    }
+    return 1;
+}
+
+/* The run of output pairs around the middle one that share its pattern. */
+static void up_pairs_find(const ops_up_axis *t, int64_t in, int64_t out, up_pairs *q)
+{
+    int64_t mid = in / 2;
+    q->lo = q->hi = 0;
+    if (out != 2 * in)
+        return;
+    for (int c = 0; c < 2; c++) {
+        q->di[c][0] = t->i0[2 * mid + c] - mid;
+        q->di[c][1] = t->i1[2 * mid + c] - mid;
+        q->w[c][0] = t->l0[2 * mid + c];
+        q->w[c][1] = t->l1[2 * mid + c];
+    }
+    for (q->lo = mid; q->lo > 0 && up_pair_matches(t, q, q->lo - 1); q->lo--)
+        ;
+    for (q->hi = mid + 1; q->hi < in && up_pair_matches(t, q, q->hi); q->hi++)
+        ;
+}
+
+/* dst[o] = the source row interpolated at output index o along x, o in [o0, o1). */
+static void up_blend_x_range(const ops_up_axis *t, const float *row, float *dst, int64_t o0,
+                             int64_t o1)
 {
     if (t->copy) {
-        for (int64_t o = 0; o < n; o++)
+        for (int64_t o = o0; o < o1; o++)
             dst[o] = row[t->i0[o]];
         return;
     }
-    for (int64_t o = 0; o < n; o++)
+    for (int64_t o = o0; o < o1; o++)
         dst[o] = t->l0[o] * row[t->i0[o]] + t->l1[o] * row[t->i1[o]];
+}
+
+/* d[2 k], d[2 k + 1] = w[0] . (a0, a1)[k], w[1] . (b0, b1)[k] for k < UP_BLOCK:
+ * a block of output pairs on the pair path, sources read contiguously. */
+static void up_blend_pairs(float *restrict d, const float *restrict a0, const float *restrict a1,
+                           const float *restrict b0, const float *restrict b1, const up_pairs *q)
+{
+    float wa0 = q->w[0][0], wa1 = q->w[0][1], wb0 = q->w[1][0], wb1 = q->w[1][1];
+    for (int k = 0; k < UP_BLOCK; k++) {
+        d[2 * k] = wa0 * a0[k] + wa1 * a1[k];
+        d[2 * k + 1] = wb0 * b0[k] + wb1 * b1[k];
+    }
+}
+
+/* The same for a copy axis: d[2 k], d[2 k + 1] = a0[k], b0[k]. */
+static void up_copy_pairs(float *restrict d, const float *restrict a0, const float *restrict b0)
+{
+    for (int k = 0; k < UP_BLOCK; k++) {
+        d[2 * k] = a0[k];
+        d[2 * k + 1] = b0[k];
+    }
+}
+
+/* Output pairs [p, p + UP_BLOCK) on the pair path: the reference's
+ * expressions (vectorised by gcc). */
+static void up_blend_x_pairs(const ops_up_axis *t, const up_pairs *q, const float *row,
+                             float *dst, int64_t p)
+{
+    const float *a0 = row + p + q->di[0][0], *b0 = row + p + q->di[1][0];
+    if (t->copy)
+        up_copy_pairs(dst + 2 * p, a0, b0);
+    else
+        up_blend_pairs(dst + 2 * p, a0, row + p + q->di[0][1], b0, row + p + q->di[1][1], q);
+}
+
+/* dst[0, out[2]) = the source row interpolated along x: pair blocks where
+ * they apply (the last one ending at hi, overlapping), else one by one. */
+static void up_blend_x(const up_job *j, const float *row, float *dst)
+{
+    const ops_up_axis *t = &j->t[2];
+    const up_pairs *q = &j->px;
+    if (q->hi - q->lo < UP_BLOCK) {
+        up_blend_x_range(t, row, dst, 0, j->out[2]);
+        return;
+    }
+    up_blend_x_range(t, row, dst, 0, 2 * q->lo);
+    for (int64_t p = q->lo; p < q->hi; p += UP_BLOCK)
+        up_blend_x_pairs(t, q, row, dst, p + UP_BLOCK <= q->hi ? p : q->hi - UP_BLOCK);
+    up_blend_x_range(t, row, dst, 2 * q->hi, j->out[2]);
 }
 
 /* Copy along y: output row oy is source row i0[oy] blended along x; equal
@@ -57,7 +152,7 @@ static void up_slice_copy_y(const up_job *j, const float *src, float *dst)
         if (oy > 0 && ty->i0[oy] == ty->i0[oy - 1])
             memcpy(dst + oy * w, dst + (oy - 1) * w, (size_t)w * sizeof(float));
         else
-            up_blend_x(&j->t[2], src + ty->i0[oy] * j->in[2], dst + oy * w, w);
+            up_blend_x(j, src + ty->i0[oy] * j->in[2], dst + oy * w);
     }
 }
 
@@ -72,7 +167,7 @@ static void up_slice_yx(const up_job *j, float *xrows, int64_t p, int64_t z, flo
         return;
     }
     for (int64_t y = 0; y < j->in[1]; y++)
-        up_blend_x(&j->t[2], src + y * j->in[2], xrows + y * w, w);
+        up_blend_x(j, src + y * j->in[2], xrows + y * w);
     for (int64_t oy = 0; oy < j->out[1]; oy++)
         rt_fast_row_blend(dst + oy * w, xrows + ty->i0[oy] * w, xrows + ty->i1[oy] * w,
                           ty->l0[oy], ty->l1[oy], w);
@@ -135,6 +230,7 @@ int rt_fast_upsample(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out, 
     }
     for (int a = 0; a < 3; a++)
         ops_up_axis_init(&j.t[a], ins->attrs.mode, j.in[a], j.out[a], a < 3 - nsp);
+    up_pairs_find(&j.t[2], j.in[2], j.out[2], &j.px);
     rt_pool_run(pool, it->dim[0] * it->dim[1] * j.out[0], up_task, &j);
     for (int a = 0; a < 3; a++)
         ops_up_axis_free(&j.t[a]);
