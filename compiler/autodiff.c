@@ -522,7 +522,12 @@ static int backward(ir_graph *g, ir_id root, ir_id seed, const unsigned char *ta
             continue;
         int n_in = g->nodes[v].n_in;
         c.span = g->nodes[v].span;
-        for (int k = 0; k < n_in && !c.failed; k++) {
+        /* A conv's weight and bias gradients first: the weight gradient is
+         * often the last reader of the (large) forward input, which then
+         * dies before the data gradient's result is made (lower peak). */
+        int conv = g->nodes[v].op == OP_CONV || g->nodes[v].op == OP_CONV_T;
+        for (int j = 0; j < n_in && !c.failed; j++) {
+            int k = conv ? (j + 1) % n_in : j;
             ir_id x = g->nodes[v].in[k]; /* re-read: emitting may move nodes */
             if (c.active[x])
                 accumulate(&c, x, vjp(&c, v, k, adj[v]));

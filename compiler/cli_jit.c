@@ -160,7 +160,7 @@ static int kir_kernel_line(kir_state *st, const rt_program *p, int i, const rt_c
     printf("#%d %s -> ", i, kir_where(ins));
     kir_kernel kk;
     char msg[256];
-    unsigned epi = rk->relu_out >= 0 ? KIR_EPI_RELU : 0u;
+    unsigned epi = rk->relu_out >= 0 || ins->attrs.relu ? KIR_EPI_RELU : 0u;
     const char *why = ins->op == OP_CONV
                           ? kir_of_conv(p, i, epi, rt_jit_vector_width(st->jit), &kk, msg, sizeof msg)
                           : "segc kir shows the IR of forward convolutions only";

@@ -177,7 +177,9 @@ static void count_memory(const plan_side *sd, plan_stats *st)
             st->bytes_act += b;
     }
     rt_program *q = fuse_program(p, NULL); /* the arena as the JIT runs the step */
-    const rt_mem_plan *m = mem_plan_build(q, q->arena);
+    int64_t *ws = jit_program_workspace(q, rt_jit_host_vector_width()); /* conv drivers' */
+    const rt_mem_plan *m = mem_plan_build(q, ws, q->arena);
+    seg_free(ws);
     st->bytes_arena = m->arena_bytes;
     st->bytes_fixed = m->fixed_bytes;
     rt_program_free(q);

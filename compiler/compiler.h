@@ -160,6 +160,7 @@ typedef struct fuse_stats {
     int groups;        /* OP_FUSED instructions made */
     int fused_ops;     /* instructions they replace */
     int fills_dropped; /* constant fills copied into their readers */
+    int conv_relus;    /* ReLUs made a conv's epilogue (attrs.relu) */
 } fuse_stats;
 
 fuse_pattern fuse_pattern_of(rt_op op);
@@ -177,10 +178,13 @@ rt_program *fuse_finish(rt_program *p, int fuse, fuse_stats *st);
  * (program outputs to the end), then greedy-by-size best-fit placement
  * with 64-byte alignment. Deterministic. The plan is allocated in arena
  * and describes p as it is now. */
-const rt_mem_plan *mem_plan_build(const rt_program *p, seg_arena *arena);
+/* ws: per instruction, bytes of workspace it needs while it runs (the JIT
+ * conv driver's blocked operands: jit_program_workspace), placed in the
+ * arena like a temp live at that instruction only; NULL = none. */
+const rt_mem_plan *mem_plan_build(const rt_program *p, const int64_t *ws, seg_arena *arena);
 /* p->plan = a plan of p in p's own arena (no-op if p has one), so every
  * interpreter made on p with rt_interp_new runs on one arena. */
-void mem_plan_attach(rt_program *p);
+void mem_plan_attach(rt_program *p, const int64_t *ws);
 
 /* ------------------------------------------------- kernel IR / codegen */
 
@@ -371,6 +375,9 @@ typedef struct jit_program_stats {
  * a JIT of its own. NULL with err set when the JIT or a kernel build
  * fails. */
 jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err);
+/* Per instruction, the bytes of workspace its JIT kernel's driver needs on
+ * a JIT of vl lanes (0 = none), for the memory plan (seg-owned). */
+int64_t *jit_program_workspace(const rt_program *p, int vl);
 const rt_conv_table *jit_program_table(const jit_program *jp);
 const jit_program_stats *jit_program_stats_of(const jit_program *jp);
 /* One line: "jit WHAT: 14 of 15 convolutions on JIT kernels (...)". */

@@ -19,7 +19,9 @@
  * every group that reads them (a fill costs nothing inside a loop) and
  * dropped when no reader is left. A ReLU that is the only reader of the
  * convolution just before it is left alone: the conv kernel takes it as
- * its epilogue. Only f32 and u8 values are fused (the JIT's types); a
+ * its epilogue: the pair becomes one conv instruction with attrs.relu that
+ * writes the ReLU's value (the conv's own value is never stored, and the
+ * reference conv kernel applies the ReLU itself). Only f32 and u8 values are fused (the JIT's types); a
  * group is capped at FUSE_MAX_NODES nodes and FUSE_MAX_INPUTS inputs.
  *
  * A group becomes one OP_FUSED instruction at its root's place, with the
@@ -90,10 +92,11 @@ static int fz_member_ok(const fz *z, int i)
 static int fz_conv_epilogue(const fz *z, int i)
 {
     const rt_instr *ins = &z->p->instrs[i];
-    if (ins->op != OP_RELU || i == 0)
+    if (ins->op != OP_RELU || i == 0 || ins->n_in != 1)
         return 0;
     const rt_instr *prev = &z->p->instrs[i - 1];
-    return prev->op == OP_CONV && ins->in[0] == prev->out && z->users[prev->out] == 1;
+    return prev->op == OP_CONV && ins->in[0] == prev->out && z->users[prev->out] == 1 &&
+           !z->is_out[prev->out] && prev->attrs.relu == 0;
 }
 
 static int fz_root_ok(const fz *z, int i)
@@ -272,6 +275,15 @@ static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
             st->fused_ops += z->nodes[i];
         } else if (z->root[i] >= 0) {
             q->values[ins->out].kind = RT_VAL_FUSED;
+        } else if (i + 1 < p->n_instrs && fz_conv_epilogue(z, i + 1)) {
+            fz_copy_instr(q, ins, &tmp[i]); /* conv + ReLU: one instruction */
+            tmp[i].attrs.relu = 1;
+            tmp[i].out = p->instrs[i + 1].out;
+            q->values[ins->out].kind = RT_VAL_FUSED;
+            keep[i] = 1;
+            st->conv_relus++;
+        } else if (fz_conv_epilogue(z, i)) {
+            /* done by the conv before it */
         } else if (ins->op == OP_CONST && fill_uses[ins->out] == z->users[ins->out]) {
             q->values[ins->out].kind = RT_VAL_FUSED; /* copied into every reader */
             st->fills_dropped++;
@@ -316,12 +328,17 @@ rt_program *fuse_program(const rt_program *p, fuse_stats *st)
 
 rt_program *fuse_finish(rt_program *p, int fuse, fuse_stats *st)
 {
-    if (fuse) {
-        rt_program *q = fuse_program(p, st);
-        rt_program_free(p);
-        p = q;
-    } else if (st)
-        memset(st, 0, sizeof *st);
-    mem_plan_attach(p);
-    return p;
+    if (!fuse) {
+        if (st)
+            memset(st, 0, sizeof *st);
+        mem_plan_attach(p, NULL);
+        return p;
+    }
+    rt_program *q = fuse_program(p, st);
+    rt_program_free(p);
+    /* the conv drivers' blocked operands live in the arena too */
+    int64_t *ws = jit_program_workspace(q, rt_jit_host_vector_width());
+    mem_plan_attach(q, ws);
+    seg_free(ws);
+    return q;
 }

@@ -198,12 +198,12 @@ static cg_kernel *jp_kernel(jit_program *jp, const kir_kernel *kk, rt_error *err
     return k;
 }
 
-/* The runtime's view of kernel k. */
-static void jp_slot(rt_conv_kernel *s, const cg_kernel *k, int kind, int relu_out)
+/* The runtime's view of a kernel built from kk (fn set by the caller). */
+static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int relu_out)
 {
-    const kir_conv *c = &k->kir.conv;
+    const kir_conv *c = &kk->conv;
     *s = (rt_conv_kernel){
-        .fn = k->conv, .kind = kind, .parts = c->parts, .tasks = kir_conv_tasks(c), .n = c->n, .cin = c->cin, .cout = c->cout,
+        .kind = kind, .parts = c->parts, .tasks = kir_conv_tasks(c), .n = c->n, .cin = c->cin, .cout = c->cout,
         .in_vol = c->in[0] * c->in[1] * c->in[2], .out_vol = c->out[0] * c->out[1] * c->out[2],
         .kvol = (int64_t)c->k[0] * c->k[1] * c->k[2], .vl = c->vl, .ib = c->ib,
         .relu_out = relu_out, .x_floats = kir_conv_x_floats(c), .w_floats = kir_conv_w_floats(c),
@@ -225,7 +225,8 @@ static int jp_bwd_instr(jit_program *jp, const rt_program *p, int i, rt_error *e
     cg_kernel *k = jp_kernel(jp, &kk, err);
     if (!k)
         return -1;
-    jp_slot(&jp->slot[i], k, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, -1);
+    jp_slot(&jp->slot[i], &k->kir, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, -1);
+    jp->slot[i].fn = k->conv;
     jp->kernel[i] = &jp->slot[i];
     if (data)
         jp->stats.bwd_data_jit++;
@@ -270,21 +271,22 @@ static int jp_instr(jit_program *jp, const rt_program *p, int i, const int *coun
     if (ins->op != OP_CONV)
         return 0;
     jp->stats.convs++;
-    int relu = jp_fusable_relu(p, i, count, user);
+    int relu = ins->attrs.relu ? -1 : jp_fusable_relu(p, i, count, user);
     kir_kernel kk;
     int vl = rt_jit_vector_width(jp->jit);
-    if (jp_conv_kir(p, ins, relu >= 0 ? KIR_EPI_RELU : 0u, vl, &kk))
+    unsigned epi = relu >= 0 || ins->attrs.relu ? KIR_EPI_RELU : 0u;
+    if (jp_conv_kir(p, ins, epi, vl, &kk))
         return 0;
     cg_kernel *k = jp_kernel(jp, &kk, err);
     if (!k)
         return -1;
-    jp_slot(&jp->slot[i], k, RT_CONV_FWD, relu >= 0 ? p->instrs[relu].out : -1);
+    jp_slot(&jp->slot[i], &k->kir, RT_CONV_FWD, relu >= 0 ? p->instrs[relu].out : -1);
+    jp->slot[i].fn = k->conv;
     jp->kernel[i] = &jp->slot[i];
     jp->stats.kernels++;
-    if (relu >= 0) {
+    if (relu >= 0)
         jp->fused[relu] = 1;
-        jp->stats.fused_relus++;
-    }
+    jp->stats.fused_relus += relu >= 0 || ins->attrs.relu;
     return 0;
 }
 
@@ -364,6 +366,36 @@ void jit_program_free(jit_program *jp)
     if (jp->owns_jit)
         rt_jit_free(jp->jit);
     seg_free(jp);
+}
+
+/* ------------------------------------------------------------ workspace */
+
+/* Bytes of driver workspace (blocked operands) instruction i will need on
+ * a JIT of vl lanes: the same kernel choice jp_instr makes. */
+static int64_t jp_workspace(const rt_program *p, int i, int vl)
+{
+    const rt_instr *ins = &p->instrs[i];
+    kir_kernel kk;
+    int kind;
+    if (ins->op == OP_CONV && !jp_conv_kir(p, ins, 0u, vl, &kk))
+        kind = RT_CONV_FWD;
+    else if (ins->op == OP_CONV_BWD_DATA && !jp_bwd_data_kir(p, ins, vl, &kk))
+        kind = RT_CONV_BWD_DATA;
+    else if (ins->op == OP_CONV_BWD_WEIGHT && !jp_bwd_weight_kir(p, ins, vl, &kk))
+        kind = RT_CONV_BWD_WEIGHT;
+    else
+        return 0;
+    rt_conv_kernel s;
+    jp_slot(&s, &kk, kind, -1);
+    return rt_conv_workspace_bytes(&s);
+}
+
+int64_t *jit_program_workspace(const rt_program *p, int vl)
+{
+    int64_t *ws = seg_xcalloc((size_t)(p->n_instrs > 0 ? p->n_instrs : 1), sizeof *ws);
+    for (int i = 0; i < p->n_instrs; i++)
+        ws[i] = jp_workspace(p, i, vl);
+    return ws;
 }
 
 /* ---------------------------------------------------------------- stages */

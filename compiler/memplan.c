@@ -135,9 +135,10 @@ static int64_t mp_best_fit(const mp_item *it, mp_item *const *placed, int n_plac
     return best >= 0 ? best : end;
 }
 
+/* Items v >= n_values are workspaces: instruction v - n_values, live there. */
 static void mp_place(const rt_program *p, rt_mem_plan *m)
 {
-    size_t nv = (size_t)(p->n_values > 0 ? p->n_values : 1);
+    size_t nv = (size_t)(p->n_values + p->n_instrs > 0 ? p->n_values + p->n_instrs : 1);
     mp_item *items = seg_xcalloc(nv, sizeof *items);
     mp_item **placed = seg_xcalloc(nv, sizeof *placed);
     int n = 0, n_placed = 0;
@@ -155,6 +156,11 @@ static void mp_place(const rt_program *p, rt_mem_plan *m)
         m->temp_bytes += m->bytes[v];
         items[n++] = (mp_item){v, m->first[v], m->last[v], mp_round(m->bytes[v]), 0};
     }
+    for (int i = 0; i < p->n_instrs; i++) {
+        m->ws_offset[i] = -1;
+        if (m->ws_bytes[i] > 0)
+            items[n++] = (mp_item){p->n_values + i, i, i, mp_round(m->ws_bytes[i]), 0};
+    }
     qsort(items, (size_t)n, sizeof *items, mp_by_size);
     for (int k = 0; k < n; k++) {
         mp_item *it = &items[k];
@@ -163,6 +169,9 @@ static void mp_place(const rt_program *p, rt_mem_plan *m)
             continue;
         }
         it->off = mp_best_fit(it, placed, n_placed);
+        if (it->v >= p->n_values) {
+            m->ws_offset[it->v - p->n_values] = it->off;
+        }
         int at = n_placed;
         while (at > 0 && placed[at - 1]->off > it->off) {
             placed[at] = placed[at - 1];
@@ -170,7 +179,8 @@ static void mp_place(const rt_program *p, rt_mem_plan *m)
         }
         placed[at] = it;
         n_placed++;
-        m->offset[it->v] = it->off;
+        if (it->v < p->n_values)
+            m->offset[it->v] = it->off;
         if (it->off + it->size > m->arena_bytes)
             m->arena_bytes = it->off + it->size;
     }
@@ -187,6 +197,10 @@ static void mp_peak(const rt_program *p, rt_mem_plan *m)
             delta[m->first[v]] += mp_round(m->bytes[v]);
             delta[m->last[v] + 1] -= mp_round(m->bytes[v]);
         }
+    for (int i = 0; i < p->n_instrs; i++) {
+        delta[i] += mp_round(m->ws_bytes[i]);
+        delta[i + 1] -= mp_round(m->ws_bytes[i]);
+    }
     int64_t live = 0;
     for (int i = 0; i <= p->n_instrs; i++) {
         live += delta[i];
@@ -196,7 +210,7 @@ static void mp_peak(const rt_program *p, rt_mem_plan *m)
     seg_free(delta);
 }
 
-const rt_mem_plan *mem_plan_build(const rt_program *p, seg_arena *arena)
+const rt_mem_plan *mem_plan_build(const rt_program *p, const int64_t *ws, seg_arena *arena)
 {
     rt_mem_plan *m = seg_arena_alloc(arena, sizeof *m);
     size_t nv = (size_t)(p->n_values > 0 ? p->n_values : 1);
@@ -206,14 +220,19 @@ const rt_mem_plan *mem_plan_build(const rt_program *p, seg_arena *arena)
     m->bytes = seg_arena_alloc(arena, nv * sizeof *m->bytes);
     m->first = seg_arena_alloc(arena, nv * sizeof *m->first);
     m->last = seg_arena_alloc(arena, nv * sizeof *m->last);
+    size_t ni = (size_t)(p->n_instrs > 0 ? p->n_instrs : 1);
+    m->ws_offset = seg_arena_alloc(arena, ni * sizeof *m->ws_offset);
+    m->ws_bytes = seg_arena_alloc(arena, ni * sizeof *m->ws_bytes);
+    for (int i = 0; i < p->n_instrs; i++)
+        m->ws_bytes[i] = ws ? ws[i] : 0;
     mp_liveness(p, m);
     mp_place(p, m);
     mp_peak(p, m);
     return m;
 }
 
-void mem_plan_attach(rt_program *p)
+void mem_plan_attach(rt_program *p, const int64_t *ws)
 {
     if (p && !p->plan)
-        p->plan = mem_plan_build(p, p->arena);
+        p->plan = mem_plan_build(p, ws, p->arena);
 }

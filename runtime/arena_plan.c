@@ -45,6 +45,31 @@ static int chk_by_offset(const void *a, const void *b)
     return (x->v > y->v) - (x->v < y->v);
 }
 
+/* Live interval of item v (a value, or from n_values an instruction's
+ * workspace, live at that instruction only). */
+static int chk_first(const rt_program *p, const rt_mem_plan *m, int v)
+{
+    return v < p->n_values ? m->first[v] : v - p->n_values;
+}
+static int chk_last(const rt_program *p, const rt_mem_plan *m, int v)
+{
+    return v < p->n_values ? m->last[v] : v - p->n_values;
+}
+
+/* Workspaces lie inside the arena, aligned. */
+static int chk_workspaces(const rt_program *p, const rt_mem_plan *m, rt_error *err)
+{
+    for (int i = 0; m->ws_offset && i < p->n_instrs; i++)
+        if (m->ws_bytes[i] > 0 && (m->ws_offset[i] < 0 || m->ws_offset[i] % RT_MEM_ALIGN ||
+                                   m->ws_offset[i] + m->ws_bytes[i] > m->arena_bytes)) {
+            rt_error_set(err, "instruction %d: workspace at %lld, %lld bytes, arena of %lld", i,
+                         (long long)m->ws_offset[i], (long long)m->ws_bytes[i],
+                         (long long)m->arena_bytes);
+            return -1;
+        }
+    return 0;
+}
+
 /* Interval cover: definition, every reader, the end for outputs. */
 static int chk_intervals(const rt_program *p, const rt_mem_plan *m, rt_error *err)
 {
@@ -107,20 +132,28 @@ static int chk_values(const rt_program *p, const rt_mem_plan *m, rt_error *err)
 /* Temps that share bytes must not be live at the same time. */
 static int chk_overlaps(const rt_program *p, const rt_mem_plan *m, rt_error *err)
 {
-    chk_item *it = seg_xcalloc((size_t)(p->n_values > 0 ? p->n_values : 1), sizeof *it);
+    /* items v >= n_values: the workspace of instruction v - n_values */
+    chk_item *it = seg_xcalloc((size_t)(p->n_values + p->n_instrs > 0 ? p->n_values + p->n_instrs : 1),
+                               sizeof *it);
     int n = 0, rc = 0;
     for (int v = 0; v < p->n_values; v++)
         if (m->offset[v] >= 0 && m->bytes[v] > 0)
             it[n++] = (chk_item){v, m->offset[v], m->offset[v] + m->bytes[v]};
+    for (int i = 0; m->ws_offset && i < p->n_instrs; i++)
+        if (m->ws_offset[i] >= 0 && m->ws_bytes[i] > 0)
+            it[n++] = (chk_item){p->n_values + i, m->ws_offset[i], m->ws_offset[i] + m->ws_bytes[i]};
     qsort(it, (size_t)n, sizeof *it, chk_by_offset);
     for (int a = 0; a < n && rc == 0; a++)
         for (int b = a + 1; b < n && it[b].off < it[a].end && rc == 0; b++) {
             int x = it[a].v, y = it[b].v;
-            if (m->first[x] <= m->last[y] && m->first[y] <= m->last[x]) {
+            int fx = chk_first(p, m, x), lx = chk_last(p, m, x);
+            int fy = chk_first(p, m, y), ly = chk_last(p, m, y);
+            if (fx <= ly && fy <= lx) {
                 rt_error_set(err, "values %d [%d, %d] and %d [%d, %d] are live together and share "
-                             "bytes %lld..%lld", x, m->first[x], m->last[x], y, m->first[y],
-                             m->last[y], (long long)it[b].off,
-                             (long long)(it[a].end < it[b].end ? it[a].end : it[b].end));
+                             "bytes %lld..%lld (values from %d are instruction workspaces)", x,
+                             fx, lx, y, fy, ly, (long long)it[b].off,
+                             (long long)(it[a].end < it[b].end ? it[a].end : it[b].end),
+                             p->n_values);
                 rc = -1;
             }
         }
@@ -139,7 +172,7 @@ int rt_mem_plan_check(const rt_program *p, const rt_mem_plan *m, rt_error *err)
         rt_error_set(err, "arena of %lld bytes", (long long)m->arena_bytes);
         return -1;
     }
-    if (chk_values(p, m, err) || chk_intervals(p, m, err))
+    if (chk_values(p, m, err) || chk_intervals(p, m, err) || chk_workspaces(p, m, err))
         return -1;
     return chk_overlaps(p, m, err);
 }

@@ -285,8 +285,14 @@ static int interp_jit_step(rt_interp *it, int i, const rt_instr *ins, rt_ctx *ct
     if (!k)
         return 0;
     rt_tensor *y = it->vals[k->relu_out >= 0 ? k->relu_out : ins->out];
+    rt_conv_scratch *s = &it->scratch, planned;
+    if (it->arena && it->plan->ws_offset && it->plan->ws_offset[i] >= 0 &&
+        it->plan->ws_bytes[i] >= rt_conv_workspace_bytes(k)) { /* blocked operands in the arena */
+        rt_conv_scratch_in(&planned, k, it->arena + it->plan->ws_offset[i]);
+        s = &planned;
+    }
     rt_conv_kernel_run(k, it->pool, it->args[0], it->args[1], ins->n_in > 2 ? it->args[2] : NULL,
-                       y, &it->scratch);
+                       y, s);
     return 1;
 }
 

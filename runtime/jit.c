@@ -98,6 +98,12 @@ static void llvm_init(void)
 }
 
 /* Host triple, CPU and features as seg-owned strings. */
+/* f32 lanes of the widest vector unit the features name. */
+static int jit_lanes(const char *features)
+{
+    return strstr(features, "+avx512f") ? 16 : strstr(features, "+avx2") ? 8 : 4;
+}
+
 static void jit_host(rt_jit *j)
 {
     char *t = LLVMGetDefaultTargetTriple(), *c = LLVMGetHostCPUName(),
@@ -108,7 +114,7 @@ static void jit_host(rt_jit *j)
     LLVMDisposeMessage(t);
     LLVMDisposeMessage(c);
     LLVMDisposeMessage(f);
-    j->vl = strstr(j->features, "+avx512f") ? 16 : strstr(j->features, "+avx2") ? 8 : 4;
+    j->vl = jit_lanes(j->features);
     unsigned ma, mi, pa;
     LLVMGetVersion(&ma, &mi, &pa);
     seg_buf b = {0};
@@ -205,6 +211,14 @@ void rt_jit_free(rt_jit *j)
     seg_free(j->features);
     seg_free(j->target);
     seg_free(j);
+}
+
+int rt_jit_host_vector_width(void)
+{
+    char *f = LLVMGetHostCPUFeatures();
+    int vl = jit_lanes(f);
+    LLVMDisposeMessage(f);
+    return vl;
 }
 
 int rt_jit_vector_width(const rt_jit *j) { return j->vl; }

@@ -202,3 +202,41 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
     jc_layout(p, s->y, rt_f32(y), k->n, k->cout, k->out_vol, k->vl, 0);
 }
+
+/* -------------------------------------------------- planned workspace */
+
+static int64_t jc_aligned(int64_t floats)
+{
+    int64_t b = floats * (int64_t)sizeof(float);
+    return (b + RT_MEM_ALIGN - 1) / RT_MEM_ALIGN * RT_MEM_ALIGN;
+}
+
+int64_t rt_conv_workspace_bytes(const rt_conv_kernel *k)
+{
+    int64_t x = k->ib != 1 ? jc_aligned(k->x_floats) : 0;
+    int64_t b = k->kind == RT_CONV_BWD_WEIGHT ? 0 : jc_aligned(k->b_floats);
+    return x + jc_aligned(k->w_floats) + b + jc_aligned(k->y_floats);
+}
+
+/* The driver reserves no more than these capacities, so it never grows
+ * (and never frees) buffers it does not own. */
+void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws)
+{
+    char *at = ws;
+    memset(s, 0, sizeof *s);
+    if (k->ib != 1) {
+        s->x = (float *)at;
+        s->cap_x = k->x_floats;
+        at += jc_aligned(k->x_floats);
+    }
+    s->w = (float *)at;
+    s->cap_w = k->w_floats;
+    at += jc_aligned(k->w_floats);
+    if (k->kind != RT_CONV_BWD_WEIGHT) {
+        s->b = (float *)at;
+        s->cap_b = k->b_floats;
+        at += jc_aligned(k->b_floats);
+    }
+    s->y = (float *)at;
+    s->cap_y = k->y_floats;
+}

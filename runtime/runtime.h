@@ -173,6 +173,7 @@ typedef struct rt_attrs {
     uint64_t seed;             /* random ops, dropout */
     uint32_t stream;           /* random ops, dropout: distinguishes draws with one seed */
     const struct rt_fused *fused; /* fused: the expression (owned by the program) */
+    int relu;                  /* conv: ReLU of the result, fused by compiler/fuse.c */
 } rt_attrs;
 
 void rt_attrs_init(rt_attrs *a); /* neutral defaults: stride/dilation 1, groups 1, ... */
@@ -327,6 +328,8 @@ typedef struct rt_mem_plan {
     int64_t temp_bytes;      /* sum of the temps' sizes (one buffer each) */
     int64_t fixed_bytes;     /* inputs, params and buffers (outside the arena) */
     int64_t live_peak_bytes; /* lower bound: most (rounded) temp bytes live at once */
+    int64_t *ws_offset;      /* per instruction: its workspace in the arena, -1 = none */
+    int64_t *ws_bytes;       /* per instruction: workspace size (0 = none) */
 } rt_mem_plan;
 
 /* 0 when m is a sound plan for p: sizes match, intervals cover each temp's
@@ -655,6 +658,7 @@ typedef struct rt_optim_config {
 #define RT_OPTIM_PREFIX "optim."
 
 typedef struct rt_optim rt_optim;
+typedef struct rt_pool rt_pool; /* runtime/pool.c, declared below */
 
 /* torch's defaults: lr 1e-3; Adam betas (0.9, 0.999), eps 1e-8; AdamW wd 1e-2. */
 void rt_optim_config_init(rt_optim_config *c, rt_optim_kind kind);
@@ -668,6 +672,8 @@ void rt_optim_set_mult(rt_optim *o, int index, double lr_mult, double wd_mult);
 void rt_optim_set_lr(rt_optim *o, double lr);
 double rt_optim_lr(const rt_optim *o);
 void rt_optim_step(rt_optim *o); /* one update of every parameter */
+/* Threads for step and clipping (borrowed; NULL = the calling thread). */
+void rt_optim_set_pool(rt_optim *o, rt_pool *pool);
 int rt_optim_count(const rt_optim *o);
 int rt_optim_find(const rt_optim *o, const char *name); /* index or -1 */
 uint64_t rt_optim_steps(const rt_optim *o, int index);  /* updates applied */
@@ -800,6 +806,7 @@ typedef struct rt_jit_tsc rt_jit_tsc;   /* an ORC ThreadSafeContext */
 rt_jit *rt_jit_new(rt_error *err); /* host CPU and features, opt level 3 */
 void rt_jit_free(rt_jit *j);       /* frees all code it loaded */
 int rt_jit_vector_width(const rt_jit *j); /* f32 lanes: 16 AVX-512, 8 AVX2, else 4 */
+int rt_jit_host_vector_width(void);       /* what rt_jit_new will pick on this host */
 /* "triple cpu features llvm-X.Y.Z segc-V": what a cached object depends on. */
 const char *rt_jit_target(const rt_jit *j);
 const char *rt_jit_cpu(const rt_jit *j);
@@ -960,6 +967,10 @@ typedef struct rt_conv_scratch {
     int64_t cap_x, cap_w, cap_b, cap_y; /* floats allocated */
 } rt_conv_scratch;
 void rt_conv_scratch_free(rt_conv_scratch *s);
+/* Bytes of blocked operands k's driver needs, and a scratch that uses
+ * ws (that many bytes, RT_MEM_ALIGN-aligned; not owned) for them. */
+int64_t rt_conv_workspace_bytes(const rt_conv_kernel *k);
+void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws);
 
 /* The driver: x to NCDHW{vl}c (unless ib = 1), pack w and bias (b may be
  * NULL: zeros) — every call, since weights change between runs — run the

@@ -290,5 +290,8 @@ int ops_conv(const ops_call *c)
             conv_group(&cd, xg, w + gi * cd.cout_g * cd.rows, yg, col, chunk);
         }
     seg_free(col);
+    if (c->a->relu) /* a fused ReLU epilogue: as the relu op (NaN passes) */
+        for (int64_t i = 0, n = rt_type_numel(&c->out->type); i < n; i++)
+            y[i] = y[i] < 0 ? 0.0f : y[i];
     return 0;
 }

@@ -148,7 +148,7 @@ static void check_stage(const char *sched, int k)
     if (!p)
         return;
     seg_arena *a1 = seg_arena_new(), *a2 = seg_arena_new();
-    const rt_mem_plan *m = mem_plan_build(p, a1), *m2 = mem_plan_build(p, a2);
+    const rt_mem_plan *m = mem_plan_build(p, NULL, a1), *m2 = mem_plan_build(p, NULL, a2);
     rt_error err = {""};
     if (rt_mem_plan_check(p, m, &err))
         test_fail_at(__FILE__, __LINE__, "%s: %s", what, err.msg);
@@ -185,7 +185,7 @@ TEST(memplan_check_rejects_broken_plans)
     if (!p)
         return;
     seg_arena *a = seg_arena_new();
-    const rt_mem_plan *m = mem_plan_build(p, a);
+    const rt_mem_plan *m = mem_plan_build(p, NULL, a);
     rt_error err = {""};
     CHECK_INT(rt_mem_plan_check(p, m, &err), 0);
     size_t nv = (size_t)p->n_values;
@@ -297,7 +297,7 @@ static void check_training(int stage)
     if (!p)
         return;
     long live = seg_alloc_live();
-    mem_plan_attach(p);
+    mem_plan_attach(p, NULL);
     CHECK(p->plan != NULL);
     rt_interp *ref = rt_interp_new_planned(p, NULL, 5, 1);
     rt_interp *pl = rt_interp_new_planned(p, p->plan, 5, 1);
@@ -346,7 +346,7 @@ TEST(memplan_env_switch)
     rt_program *p = stage_program("tests/cli/train/tiny.seg", "s", 0, 0);
     if (!p)
         return;
-    mem_plan_attach(p);
+    mem_plan_attach(p, NULL);
     const char *old = getenv("SEGC_ARENA");
     char *keep = old ? strdup(old) : NULL;
     setenv("SEGC_ARENA", "0", 1);
@@ -373,7 +373,7 @@ TEST(memplan_fused_relu_interval)
     rt_program *p = stage_program("tests/cli/train/tiny.seg", "s", 1, 0);
     if (!p)
         return;
-    mem_plan_attach(p);
+    mem_plan_attach(p, NULL);
     int seen = 0;
     for (int i = 0; i + 1 < p->n_instrs; i++) {
         const rt_instr *c = &p->instrs[i], *r = &p->instrs[i + 1];
@@ -392,7 +392,7 @@ TEST(memplan_jit_bit_identical)
     rt_program *p = stage_program("tests/cli/train/tiny.seg", "s", 1, 0);
     if (!p)
         return;
-    mem_plan_attach(p);
+    mem_plan_attach(p, NULL);
     rt_error err = {""};
     jit_program *jp = jit_program_build(p, NULL, &err);
     CHECK(jp != NULL);
@@ -426,7 +426,7 @@ TEST(memplan_early_write_unshared)
     rt_program *p = stage_program("tests/cli/train/tiny.seg", "s", 1, 0);
     if (!p)
         return;
-    mem_plan_attach(p);
+    mem_plan_attach(p, NULL);
     long live = seg_alloc_live();
     /* pretend instruction 0 writes the last instruction's value */
     int last = p->instrs[p->n_instrs - 1].out;
