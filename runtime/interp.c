@@ -353,6 +353,18 @@ int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err)
     return 0;
 }
 
+int rt_interp_run_one(rt_interp *it, int i, uint64_t step, rt_error *err)
+{
+    SEG_ASSERT(i >= 0 && i < it->prog->n_instrs);
+    rt_error local = {{0}};
+    rt_ctx ctx = {.step = step, .threads = it->threads, .err = &local};
+    const rt_instr *ins = &it->prog->instrs[i];
+    if (interp_step(it, i, ins, &ctx) == 0)
+        return 0;
+    interp_report(ins, local.msg, err);
+    return -1;
+}
+
 static int tensor_nonfinite(const rt_tensor *t)
 {
     if (t->type.dtype != RT_F32)

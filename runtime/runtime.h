@@ -296,6 +296,10 @@ rt_tensor *rt_interp_value(rt_interp *it, const char *name);
 int rt_interp_set_input(rt_interp *it, const char *name, const rt_tensor *t, rt_error *err);
 /* Run every instruction once; step feeds the random streams. */
 int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err);
+/* Instruction i alone, on whatever the values hold (tests replay a
+ * reference run's values through another kernel one instruction at a
+ * time). */
+int rt_interp_run_one(rt_interp *it, int i, uint64_t step, rt_error *err);
 rt_tensor *rt_interp_output(rt_interp *it, const char *name);
 rt_tensor *rt_interp_value_at(rt_interp *it, int index);
 
