@@ -407,6 +407,8 @@ static rt_optim *bench_optim(const bench *b, rt_interp *it, const char **kind, r
         c.nesterov = (int)seg_scall_int(o, "nesterov", 0);
     }
     rt_optim *opt = rt_optim_new(&c, err);
+    if (opt)
+        rt_optim_set_pool(opt, rt_interp_pool(it));
     for (int i = 0; opt && i < st->n_trainable; i++) {
         char gname[512];
         snprintf(gname, sizeof gname, "grad:%s", st->trainable[i]);

@@ -162,6 +162,7 @@ static int build_optimizer(trainer *t, rt_error *err)
     t->optim = rt_optim_new(&s->optim, err);
     if (!t->optim)
         return -1;
+    rt_optim_set_pool(t->optim, rt_interp_pool(t->train)); /* the update on the same threads */
     for (int i = 0; i < s->n_trainable; i++) {
         char gname[512];
         snprintf(gname, sizeof gname, "grad:%s", s->trainable[i]);

@@ -91,15 +91,17 @@ static void ref_step(const rt_optim_config *c, ref_state *s, const float *grad, 
         ref_adam(c, s, grad, c->lr * lr_mult, c->weight_decay * wd_mult);
 }
 
-/* Run the real optimizer and the reference side by side for STEPS steps;
- * if want is given, also compare with PyTorch's numbers. */
-static void run_case(const rt_optim_config *c, double lr_mult, double wd_mult, const float (*want)[N])
+/* Run the real optimizer (on pool, NULL = serial) and the reference side by
+ * side for STEPS steps; if want is given, also compare with PyTorch's numbers. */
+static void run_case_on(const rt_optim_config *c, double lr_mult, double wd_mult,
+                        const float (*want)[N], rt_pool *pool)
 {
     rt_error err = {{0}};
     rt_optim *o = rt_optim_new(c, &err);
     CHECK(o != NULL);
     if (!o)
         return;
+    rt_optim_set_pool(o, pool);
     float p[N], g[N];
     memcpy(p, P0, sizeof p);
     int idx = rt_optim_add(o, "w", p, g, N);
@@ -120,6 +122,15 @@ static void run_case(const rt_optim_config *c, double lr_mult, double wd_mult, c
     }
     CHECK_INT(rt_optim_steps(o, idx), STEPS);
     rt_optim_free(o);
+}
+
+/* run_case_on serially and on a pool of two threads. */
+static void run_case(const rt_optim_config *c, double lr_mult, double wd_mult, const float (*want)[N])
+{
+    rt_pool *pool = rt_pool_new(2);
+    run_case_on(c, lr_mult, wd_mult, want, NULL);
+    run_case_on(c, lr_mult, wd_mult, want, pool);
+    rt_pool_free(pool);
 }
 
 /* ---------------------------------------------------------- optimizers */
@@ -268,6 +279,243 @@ TEST(optim_clip_through_optimizer)
     CHECK_NEAR(g[0], 3 * (1.0 / (5 + 1e-6)), 1e-6);
     CHECK_NEAR(g[1], 4 * (1.0 / (5 + 1e-6)), 1e-6);
     rt_optim_free(o);
+}
+
+/* ---------------------------------------------------- the parallel pass */
+
+/* rt_optim_step and rt_optim_clip_grad_norm run as one pass over blocks of
+ * all parameters on a pool. With sizes around the block (16384) and the
+ * vector width (16), a pool must give the same bits as no pool, and both
+ * the same bits as a plain sequential float loop per parameter (optim.c's
+ * arithmetic before the pool, transcribed below). */
+
+enum { BIG_N = 7 };
+static const size_t BIG_SIZES[BIG_N] = {1, 17, 16384, 16385, 3, 100003, 32};
+/* Groups: parameter 2 without weight decay, parameter 5 with more. */
+static const double BIG_LR_MULT[BIG_N] = {1, 1, 0.5, 1, 1, 2, 1};
+static const double BIG_WD_MULT[BIG_N] = {1, 1, 0, 1, 1, 3, 1};
+
+/* A reproducible value in [-1, 1) for element i of stream seed. */
+static float big_value(uint32_t seed, size_t i)
+{
+    uint32_t x = seed * 0x9E3779B9u ^ (uint32_t)i * 0x85EBCA6Bu;
+    x ^= x >> 16;
+    x *= 0x7FEB352Du;
+    x ^= x >> 15;
+    x *= 0x846CA68Bu;
+    x ^= x >> 16;
+    return (float)(x >> 8) / (float)(1 << 22) - 1.0f;
+}
+
+/* The sequential float update of one parameter at step t (from 1). */
+static void seq_update(const rt_optim_config *c, int t, double lr, double wd, float *p,
+                       const float *grad, float *buf0, float *buf1, size_t n)
+{
+    if (c->kind == RT_OPTIM_SGD) {
+        const float wdf = (float)wd, mom = (float)c->momentum, damp1 = (float)(1 - c->dampening);
+        const float neg_lr = (float)-lr;
+        for (size_t i = 0; i < n; i++) {
+            float g = grad[i];
+            if (wd != 0)
+                g = g + wdf * p[i];
+            if (c->momentum != 0) {
+                float b = t == 1 ? g : buf0[i] * mom + damp1 * g;
+                buf0[i] = b;
+                g = c->nesterov ? g + mom * b : b;
+            }
+            p[i] = p[i] + neg_lr * g;
+        }
+        return;
+    }
+    double l2 = c->kind == RT_OPTIM_ADAM ? wd : 0, decay = c->kind == RT_OPTIM_ADAMW ? wd : 0;
+    double bc1 = 1 - pow(c->beta1, t), bc2 = 1 - pow(c->beta2, t);
+    const float b1 = (float)c->beta1, omb1 = (float)(1 - c->beta1);
+    const float b2 = (float)c->beta2, omb2 = (float)(1 - c->beta2);
+    const float neg_step = (float)-(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
+    const float eps = (float)c->eps, l2f = (float)l2, keep = (float)(1 - lr * decay);
+    for (size_t i = 0; i < n; i++) {
+        float g = grad[i];
+        if (decay != 0)
+            p[i] = p[i] * keep;
+        if (l2 != 0)
+            g = g + l2f * p[i];
+        buf0[i] = buf0[i] * b1 + omb1 * g;
+        buf1[i] = buf1[i] * b2 + omb2 * g * g;
+        float denom = sqrtf(buf1[i]) / bc2_sqrt + eps;
+        p[i] = p[i] + neg_step * buf0[i] / denom;
+    }
+}
+
+/* Parameters, gradients and (for the sequential loop) state of one run. */
+typedef struct big_set {
+    float *p[BIG_N], *g[BIG_N], *b0[BIG_N], *b1[BIG_N];
+    rt_optim *o; /* NULL: the sequential loop */
+} big_set;
+
+static void big_init(big_set *s, const rt_optim_config *c, int with_optim, rt_pool *pool)
+{
+    memset(s, 0, sizeof *s);
+    if (with_optim) {
+        s->o = rt_optim_new(c, NULL);
+        rt_optim_set_pool(s->o, pool);
+    }
+    for (int j = 0; j < BIG_N; j++) {
+        size_t n = BIG_SIZES[j];
+        s->p[j] = seg_xcalloc(n, sizeof(float));
+        s->g[j] = seg_xcalloc(n, sizeof(float));
+        s->b0[j] = seg_xcalloc(n, sizeof(float));
+        s->b1[j] = seg_xcalloc(n, sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            s->p[j][i] = big_value(1000 + (uint32_t)j, i);
+        if (s->o) {
+            char name[16];
+            snprintf(name, sizeof name, "p%d", j);
+            rt_optim_add(s->o, name, s->p[j], s->g[j], n);
+            rt_optim_set_mult(s->o, j, BIG_LR_MULT[j], BIG_WD_MULT[j]);
+        }
+    }
+}
+
+static void big_free(big_set *s)
+{
+    for (int j = 0; j < BIG_N; j++) {
+        seg_free(s->p[j]);
+        seg_free(s->g[j]);
+        seg_free(s->b0[j]);
+        seg_free(s->b1[j]);
+    }
+    rt_optim_free(s->o);
+}
+
+/* Same names, sizes and bytes in two saved states. */
+static void check_same_state(const rt_optim *a, const rt_optim *b)
+{
+    rt_ckpt *ca = rt_ckpt_new(), *cb = rt_ckpt_new();
+    rt_optim_save(a, ca);
+    rt_optim_save(b, cb);
+    CHECK_INT(rt_ckpt_count(ca), rt_ckpt_count(cb));
+    for (int i = 0; i < rt_ckpt_count(ca) && i < rt_ckpt_count(cb); i++) {
+        const rt_ckpt_entry *ea = rt_ckpt_at(ca, i), *eb = rt_ckpt_at(cb, i);
+        CHECK_STR(ea->name, eb->name);
+        CHECK_INT(ea->nbytes, eb->nbytes);
+        CHECK(ea->nbytes == eb->nbytes && memcmp(ea->data, eb->data, ea->nbytes) == 0);
+    }
+    rt_ckpt_free(ca);
+    rt_ckpt_free(cb);
+}
+
+/* The sequential loop's buffer j against the optimizer's saved one. */
+static void check_seq_state(const rt_optim *o, int j, const char *what, const float *buf)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%sp%d.%s", RT_OPTIM_PREFIX, j, what);
+    rt_ckpt *ck = rt_ckpt_new();
+    rt_optim_save(o, ck);
+    const rt_ckpt_entry *e = rt_ckpt_find(ck, name);
+    CHECK(e != NULL);
+    if (e)
+        CHECK(e->nbytes == BIG_SIZES[j] * sizeof(float) && memcmp(e->data, buf, e->nbytes) == 0);
+    rt_ckpt_free(ck);
+}
+
+/* STEPS steps (clipped to max_norm if > 0) serially, on a pool of the
+ * given threads, and as the sequential loop: all bit-identical. */
+static void big_case(const rt_optim_config *c, double max_norm, int threads)
+{
+    rt_pool *pool = rt_pool_new(threads);
+    big_set a, b, r;
+    big_init(&a, c, 1, NULL);
+    big_init(&b, c, 1, pool);
+    big_init(&r, c, 0, NULL);
+    for (int k = 0; k < STEPS; k++) {
+        double sum = 0;
+        for (int j = 0; j < BIG_N; j++)
+            for (size_t i = 0; i < BIG_SIZES[j]; i++) {
+                float v = big_value(7919 * (uint32_t)(k + 1) + (uint32_t)j, i);
+                a.g[j][i] = b.g[j][i] = r.g[j][i] = v;
+                sum += (double)v * v;
+            }
+        if (max_norm > 0) {
+            double ta = rt_optim_clip_grad_norm(a.o, max_norm);
+            double tb = rt_optim_clip_grad_norm(b.o, max_norm);
+            double tr = rt_clip_grad_norm(r.g, BIG_SIZES, BIG_N, max_norm);
+            CHECK(ta == tb);
+            CHECK(ta == tr);
+            CHECK_NEAR(ta, sqrt(sum), 1e-12);
+            CHECK(ta > max_norm); /* the scaling runs */
+        }
+        rt_optim_step(a.o);
+        rt_optim_step(b.o);
+        for (int j = 0; j < BIG_N; j++)
+            seq_update(c, k + 1, c->lr * BIG_LR_MULT[j], c->weight_decay * BIG_WD_MULT[j], r.p[j],
+                       r.g[j], r.b0[j], r.b1[j], BIG_SIZES[j]);
+        for (int j = 0; j < BIG_N; j++) {
+            size_t bytes = BIG_SIZES[j] * sizeof(float);
+            CHECK(memcmp(a.p[j], b.p[j], bytes) == 0);
+            CHECK(memcmp(a.p[j], r.p[j], bytes) == 0);
+            CHECK(memcmp(a.g[j], b.g[j], bytes) == 0);
+            CHECK(memcmp(a.g[j], r.g[j], bytes) == 0);
+        }
+    }
+    check_same_state(a.o, b.o);
+    for (int j = 0; j < BIG_N; j++) {
+        CHECK_INT(rt_optim_steps(b.o, j), STEPS);
+        if (c->kind != RT_OPTIM_SGD) {
+            check_seq_state(a.o, j, "m", r.b0[j]);
+            check_seq_state(a.o, j, "v", r.b1[j]);
+        } else if (c->momentum != 0) {
+            check_seq_state(a.o, j, "momentum", r.b0[j]);
+        }
+    }
+    big_free(&a);
+    big_free(&b);
+    big_free(&r);
+    rt_pool_free(pool);
+}
+
+/* Every configuration with and without clipping, on 2 and 3 threads. */
+static void big_all(const rt_optim_config *c)
+{
+    for (int threads = 2; threads <= 3; threads++) {
+        big_case(c, 0, threads);
+        big_case(c, 1.0, threads);
+    }
+}
+
+TEST(optim_pool_sgd)
+{
+    long live = seg_alloc_live();
+    rt_optim_config c;
+    rt_optim_config_init(&c, RT_OPTIM_SGD);
+    c.lr = 0.1;
+    c.momentum = 0.9;
+    c.nesterov = 1;
+    c.weight_decay = 0.01;
+    big_all(&c);
+    c.nesterov = 0;
+    c.dampening = 0.1;
+    c.weight_decay = 0;
+    big_all(&c);
+    rt_optim_config_init(&c, RT_OPTIM_SGD);
+    c.lr = 0.1;
+    c.weight_decay = 0.05;
+    big_all(&c);
+    CHECK_INT(seg_alloc_live(), live);
+}
+
+TEST(optim_pool_adam)
+{
+    long live = seg_alloc_live();
+    rt_optim_config c;
+    rt_optim_config_init(&c, RT_OPTIM_ADAM);
+    c.lr = 0.01;
+    c.weight_decay = 0.1;
+    big_all(&c);
+    rt_optim_config_init(&c, RT_OPTIM_ADAMW);
+    c.lr = 0.01;
+    c.weight_decay = 0.1;
+    big_all(&c);
+    CHECK_INT(seg_alloc_live(), live);
 }
 
 /* -------------------------------------------------------------- resume */
