@@ -768,9 +768,10 @@ struct LLVMOpaqueModule *cg_conv_module(const kir_kernel *kk, struct LLVMOpaqueC
 
 /* ----------------------------------------------------- build and run */
 
-/* Build the object for desc: verify, optimise, emit. *obj seg-owned. */
-static int cg_compile(rt_jit *j, const kir_kernel *k, const char *symbol, void **obj, size_t *len,
-                      rt_error *err)
+/* Build the object for k: verify, optimise, emit (on em when given, for
+ * parallel builds; else on j). *obj seg-owned. */
+static int cg_compile(rt_jit *j, rt_jit_emitter *em, const kir_kernel *k, const char *symbol,
+                      void **obj, size_t *len, rt_error *err)
 {
     int rc = -1;
     char *msg = NULL;
@@ -780,7 +781,7 @@ static int cg_compile(rt_jit *j, const kir_kernel *k, const char *symbol, void *
         rt_error_set(err, "codegen: invalid module for %s: %s", symbol, msg ? msg : "?");
         goto cleanup;
     }
-    rc = rt_jit_emit(j, m, obj, len, err);
+    rc = em ? rt_jit_emit_on(em, m, obj, len, err) : rt_jit_emit(j, m, obj, len, err);
 cleanup:
     LLVMDisposeMessage(msg);
     LLVMDisposeModule(m);
@@ -788,43 +789,59 @@ cleanup:
     return rc;
 }
 
-cg_kernel *cg_kernel_build(rt_jit *j, const kir_kernel *k, rt_error *err)
+int cg_object_make(rt_jit *j, rt_jit_emitter *em, const kir_kernel *k, cg_object *o,
+                   rt_error *err)
 {
     seg_buf desc = {0};
     kir_print(k, &desc);
     seg_buf_printf(&desc, "codegen %s\n", CG_CONV_VERSION);
     char *text = rt_jit_cache_text(j, desc.data);
     seg_buf_free(&desc);
+    memset(o, 0, sizeof *o);
+    snprintf(o->symbol, sizeof o->symbol, "segc_k%016llx",
+             (unsigned long long)rt_jit_key_of(text).h[0]);
+    rt_error cerr; /* cache trouble is not fatal: compile without it */
+    int hit = rt_jit_cache_load(text, &o->obj, &o->len, &cerr);
+    o->from_cache = hit == 1;
+    int rc = 0;
+    if (hit != 1) {
+        rc = cg_compile(j, em, k, o->symbol, &o->obj, &o->len, err);
+        if (rc == 0 && hit == 0)
+            rt_jit_cache_store(text, o->obj, o->len, &cerr);
+    }
+    seg_free(text);
+    return rc;
+}
+
+cg_kernel *cg_kernel_link(rt_jit *j, const kir_kernel *k, cg_object *o, rt_error *err)
+{
     cg_kernel *kern = seg_xcalloc(1, sizeof *kern);
     kern->kir = *k;
-    snprintf(kern->symbol, sizeof kern->symbol, "segc_k%016llx",
-             (unsigned long long)rt_jit_key_of(text).h[0]);
-    void *obj = NULL;
-    size_t len = 0;
-    rt_error cerr; /* cache trouble is not fatal: compile without it */
-    int hit = rt_jit_cache_load(text, &obj, &len, &cerr);
-    kern->from_cache = hit == 1;
-    if (hit != 1) {
-        if (cg_compile(j, k, kern->symbol, &obj, &len, err))
-            goto fail;
-        if (hit == 0)
-            rt_jit_cache_store(text, obj, len, &cerr);
+    kern->from_cache = o->from_cache;
+    memcpy(kern->symbol, o->symbol, sizeof kern->symbol);
+    int rc = rt_jit_add_object(j, kern->symbol, o->obj, o->len, &kern->code, err);
+    seg_free(o->obj);
+    o->obj = NULL;
+    if (rc) {
+        seg_free(kern);
+        return NULL;
     }
-    if (rt_jit_add_object(j, kern->symbol, obj, len, &kern->code, err))
-        goto fail;
     void *addr = rt_jit_code_addr(kern->code);
     if (k->kind == KIR_ELTWISE) /* object pointer -> function pointer */
         memcpy(&kern->eltwise, &addr, sizeof addr);
     else
         memcpy(&kern->conv, &addr, sizeof addr);
-    seg_free(obj);
-    seg_free(text);
     return kern;
-fail:
-    seg_free(obj);
-    seg_free(text);
-    seg_free(kern);
-    return NULL;
+}
+
+cg_kernel *cg_kernel_build(rt_jit *j, const kir_kernel *k, rt_error *err)
+{
+    cg_object o;
+    if (cg_object_make(j, NULL, k, &o, err)) {
+        seg_free(o.obj);
+        return NULL;
+    }
+    return cg_kernel_link(j, k, &o, err);
 }
 
 void cg_kernel_free(rt_jit *j, cg_kernel *k)

@@ -335,6 +335,18 @@ typedef struct cg_kernel {
 
 /* Compile k (or load its object from the cache) and link it into j. */
 cg_kernel *cg_kernel_build(rt_jit *j, const kir_kernel *k, rt_error *err);
+/* The same in two steps, so objects can be made on several threads (one
+ * emitter each; em NULL = j's own, one thread) and linked on one. */
+typedef struct cg_object {
+    void *obj;        /* seg-owned until linked */
+    size_t len;
+    int from_cache;
+    char symbol[40];
+} cg_object;
+int cg_object_make(rt_jit *j, rt_jit_emitter *em, const kir_kernel *k, cg_object *o,
+                   rt_error *err);
+/* Links o (and frees its bytes, success or not). */
+cg_kernel *cg_kernel_link(rt_jit *j, const kir_kernel *k, cg_object *o, rt_error *err);
 void cg_kernel_free(rt_jit *j, cg_kernel *k);
 /* Run a conv kernel over all its tasks on pool p (NULL = this thread). */
 void cg_conv_run(const cg_kernel *k, rt_pool *p, const float *x, const float *w,

@@ -33,6 +33,7 @@
  */
 #include "compiler/compiler.h"
 
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -45,9 +46,11 @@ struct jit_program {
     rt_fast_fn *fast;             /* per instruction, NULL = none */
     rt_eltwise_kernel *eslot;     /* per instruction (used where eltwise[i] set) */
     const rt_eltwise_kernel **eltwise; /* per instruction, NULL = reference */
-    cg_kernel **built;            /* distinct kernels */
+    cg_kernel **built;            /* distinct kernels (after linking) */
+    kir_kernel *want;             /* their kernel IR */
     char **keys;                  /* their kir text */
     int n_built;
+    int *kidx;                    /* per instruction: its kernel, -1 = none */
     rt_conv_table table;
     jit_program_stats stats;
 };
@@ -174,28 +177,98 @@ static int jp_bwd_weight_kir(const rt_program *p, const rt_instr *ins, int vl, k
 
 /* -------------------------------------------------------------- building */
 
-/* The kernel for kk: an earlier build of the same text, or a new one. */
-static cg_kernel *jp_kernel(jit_program *jp, const kir_kernel *kk, rt_error *err)
+/* Kernel kk for instruction i: an earlier one of the same text, or a new
+ * entry; built later (jp_make_all, jp_link_all). */
+static void jp_kernel(jit_program *jp, int i, const kir_kernel *kk)
 {
     seg_buf key = {0};
     kir_print(kk, &key);
-    for (int i = 0; i < jp->n_built; i++)
-        if (strcmp(jp->keys[i], key.data) == 0) {
+    for (int k = 0; k < jp->n_built; k++)
+        if (strcmp(jp->keys[k], key.data) == 0) {
             seg_buf_free(&key);
-            return jp->built[i];
+            jp->kidx[i] = k;
+            return;
         }
-    cg_kernel *k = cg_kernel_build(jp->jit, kk, err);
-    if (!k) {
-        seg_buf_free(&key);
-        return NULL;
+    size_t n = (size_t)jp->n_built + 1;
+    jp->built = seg_xrealloc(jp->built, n * sizeof *jp->built);
+    jp->want = seg_xrealloc(jp->want, n * sizeof *jp->want);
+    jp->keys = seg_xrealloc(jp->keys, n * sizeof *jp->keys);
+    jp->built[jp->n_built] = NULL;
+    jp->want[jp->n_built] = *kk;
+    jp->keys[jp->n_built] = key.data; /* ownership moves */
+    jp->kidx[i] = jp->n_built++;
+}
+
+/* Objects of every kernel, made on several threads: each worker has its
+ * own emitter and takes the next kernel from a shared counter (which
+ * thread compiles a kernel does not change its object). */
+typedef struct jp_make {
+    jit_program *jp;
+    cg_object *obj;
+    rt_error *err;
+    int *rc;
+    atomic_int next;
+} jp_make;
+
+static void jp_make_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    jp_make *m = arg;
+    for (int64_t t = begin; t < end; t++) {
+        rt_error eerr = {{0}};
+        rt_jit_emitter *em = rt_jit_emitter_new(m->jp->jit, &eerr);
+        for (int k; (k = atomic_fetch_add(&m->next, 1)) < m->jp->n_built;) {
+            if (em)
+                m->rc[k] = cg_object_make(m->jp->jit, em, &m->jp->want[k], &m->obj[k], &m->err[k]);
+            else {
+                m->err[k] = eerr;
+                m->rc[k] = -1;
+            }
+        }
+        rt_jit_emitter_free(em);
     }
-    jp->built = seg_xrealloc(jp->built, (size_t)(jp->n_built + 1) * sizeof *jp->built);
-    jp->keys = seg_xrealloc(jp->keys, (size_t)(jp->n_built + 1) * sizeof *jp->keys);
-    jp->built[jp->n_built] = k;
-    jp->keys[jp->n_built++] = seg_xstrdup(key.data);
-    jp->stats.from_cache += k->from_cache;
-    seg_buf_free(&key);
-    return k;
+}
+
+static int jp_make_and_link(jit_program *jp, rt_error *err)
+{
+    int n = jp->n_built, workers = rt_pool_default_threads();
+    workers = workers < n ? workers : n;
+    jp_make m = {jp, seg_xcalloc((size_t)(n ? n : 1), sizeof *m.obj),
+                 seg_xcalloc((size_t)(n ? n : 1), sizeof *m.err),
+                 seg_xcalloc((size_t)(n ? n : 1), sizeof *m.rc), 0};
+    rt_pool *pool = workers > 1 ? rt_pool_new(workers) : NULL;
+    rt_pool_run(pool, workers > 0 ? workers : 0, jp_make_task, &m);
+    rt_pool_free(pool);
+    int rc = 0;
+    for (int k = 0; k < n; k++) {
+        if (rc == 0 && m.rc[k]) {
+            *err = m.err[k];
+            rc = -1;
+        }
+        if (rc == 0 && !(jp->built[k] = cg_kernel_link(jp->jit, &jp->want[k], &m.obj[k], err)))
+            rc = -1;
+        if (rc == 0)
+            jp->stats.from_cache += jp->built[k]->from_cache;
+        seg_free(m.obj[k].obj);
+    }
+    seg_free(m.obj);
+    seg_free(m.err);
+    seg_free(m.rc);
+    return rc;
+}
+
+/* Entry points into the slots, once the kernels are linked. */
+static void jp_bind(jit_program *jp, const rt_program *p)
+{
+    for (int i = 0; i < p->n_instrs; i++) {
+        if (jp->kidx[i] < 0)
+            continue;
+        const cg_kernel *k = jp->built[jp->kidx[i]];
+        if (jp->eltwise[i])
+            jp->eslot[i].fn = k->eltwise;
+        else
+            jp->slot[i].fn = k->conv;
+    }
 }
 
 /* The runtime's view of a kernel built from kk (fn set by the caller). */
@@ -211,7 +284,7 @@ static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int relu_
 }
 
 /* A conv gradient instruction i: a kernel when the JIT takes it. */
-static int jp_bwd_instr(jit_program *jp, const rt_program *p, int i, rt_error *err)
+static void jp_bwd_instr(jit_program *jp, const rt_program *p, int i)
 {
     const rt_instr *ins = &p->instrs[i];
     int data = ins->op == OP_CONV_BWD_DATA, vl = rt_jit_vector_width(jp->jit);
@@ -221,27 +294,23 @@ static int jp_bwd_instr(jit_program *jp, const rt_program *p, int i, rt_error *e
     else
         jp->stats.bwd_weight++;
     if (data ? jp_bwd_data_kir(p, ins, vl, &kk) : jp_bwd_weight_kir(p, ins, vl, &kk))
-        return 0;
-    cg_kernel *k = jp_kernel(jp, &kk, err);
-    if (!k)
-        return -1;
-    jp_slot(&jp->slot[i], &k->kir, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, -1);
-    jp->slot[i].fn = k->conv;
+        return;
+    jp_kernel(jp, i, &kk);
+    jp_slot(&jp->slot[i], &kk, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, -1);
     jp->kernel[i] = &jp->slot[i];
     if (data)
         jp->stats.bwd_data_jit++;
     else
         jp->stats.bwd_weight_jit++;
-    return 0;
 }
 
 /* A fused group (OP_FUSED) i: a kernel when the generator takes it. */
-static int jp_fused_instr(jit_program *jp, const rt_program *p, int i, rt_error *err)
+static void jp_fused_instr(jit_program *jp, const rt_program *p, int i)
 {
     const rt_instr *ins = &p->instrs[i];
     jp->stats.groups++;
     if (ins->n_in > KIR_ELT_MAX_IN)
-        return 0;
+        return;
     rt_type in[KIR_ELT_MAX_IN];
     for (int k = 0; k < ins->n_in; k++)
         in[k] = p->values[ins->in[k]].type;
@@ -249,45 +318,42 @@ static int jp_fused_instr(jit_program *jp, const rt_program *p, int i, rt_error 
     char msg[160];
     if (kir_eltwise_init(&kk, ins->attrs.fused, in, ins->n_in, &p->values[ins->out].type,
                          rt_jit_vector_width(jp->jit), msg, sizeof msg))
-        return 0;
-    cg_kernel *k = jp_kernel(jp, &kk, err);
-    if (!k)
-        return -1;
-    jp->eslot[i] = (rt_eltwise_kernel){k->eltwise, kir_eltwise_tasks(&kk.elt)};
+        return;
+    jp_kernel(jp, i, &kk);
+    jp->eslot[i] = (rt_eltwise_kernel){NULL, kir_eltwise_tasks(&kk.elt)};
     jp->eltwise[i] = &jp->eslot[i];
     jp->stats.groups_jit++;
-    return 0;
 }
 
 /* Instruction i: a kernel when the JIT takes it. */
-static int jp_instr(jit_program *jp, const rt_program *p, int i, const int *count,
-                    const int *user, rt_error *err)
+static void jp_instr(jit_program *jp, const rt_program *p, int i, const int *count,
+                     const int *user)
 {
     const rt_instr *ins = &p->instrs[i];
-    if (ins->op == OP_CONV_BWD_DATA || ins->op == OP_CONV_BWD_WEIGHT)
-        return jp_bwd_instr(jp, p, i, err);
-    if (ins->op == OP_FUSED)
-        return jp_fused_instr(jp, p, i, err);
+    if (ins->op == OP_CONV_BWD_DATA || ins->op == OP_CONV_BWD_WEIGHT) {
+        jp_bwd_instr(jp, p, i);
+        return;
+    }
+    if (ins->op == OP_FUSED) {
+        jp_fused_instr(jp, p, i);
+        return;
+    }
     if (ins->op != OP_CONV)
-        return 0;
+        return;
     jp->stats.convs++;
     int relu = ins->attrs.relu ? -1 : jp_fusable_relu(p, i, count, user);
     kir_kernel kk;
     int vl = rt_jit_vector_width(jp->jit);
     unsigned epi = relu >= 0 || ins->attrs.relu ? KIR_EPI_RELU : 0u;
     if (jp_conv_kir(p, ins, epi, vl, &kk))
-        return 0;
-    cg_kernel *k = jp_kernel(jp, &kk, err);
-    if (!k)
-        return -1;
-    jp_slot(&jp->slot[i], &k->kir, RT_CONV_FWD, relu >= 0 ? p->instrs[relu].out : -1);
-    jp->slot[i].fn = k->conv;
+        return;
+    jp_kernel(jp, i, &kk);
+    jp_slot(&jp->slot[i], &kk, RT_CONV_FWD, relu >= 0 ? p->instrs[relu].out : -1);
     jp->kernel[i] = &jp->slot[i];
     jp->stats.kernels++;
     if (relu >= 0)
         jp->fused[relu] = 1;
     jp->stats.fused_relus += relu >= 0 || ins->attrs.relu;
-    return 0;
 }
 
 static int jp_build_all(jit_program *jp, const rt_program *p, rt_error *err)
@@ -296,8 +362,10 @@ static int jp_build_all(jit_program *jp, const rt_program *p, rt_error *err)
     int *count = seg_xcalloc(nv, sizeof *count), *user = seg_xcalloc(nv, sizeof *user);
     jp_users(p, count, user);
     int rc = 0;
-    for (int i = 0; i < p->n_instrs && rc == 0; i++)
-        rc = jp_instr(jp, p, i, count, user, err);
+    for (int i = 0; i < p->n_instrs; i++)
+        jp_instr(jp, p, i, count, user);
+    if ((rc = jp_make_and_link(jp, err)) == 0)
+        jp_bind(jp, p);
     for (int i = 0; i < p->n_instrs && rc == 0; i++)
         if (!jp->kernel[i] && !jp->fused[i] && !jp->eltwise[i] &&
             (jp->fast[i] = rt_fast_kernel_for(p, i)))
@@ -320,6 +388,9 @@ jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
     jp->fast = seg_xcalloc(ni, sizeof *jp->fast);
     jp->eslot = seg_xcalloc(ni, sizeof *jp->eslot);
     jp->eltwise = seg_xcalloc(ni, sizeof *jp->eltwise);
+    jp->kidx = seg_xcalloc(ni, sizeof *jp->kidx);
+    for (int i = 0; i < p->n_instrs; i++)
+        jp->kidx[i] = -1;
     jp->table = (rt_conv_table){p->n_instrs, jp->kernel, jp->fused, jp->fast, jp->eltwise};
     if (!jp->jit || jp_build_all(jp, p, err)) {
         jit_program_free(jp);
@@ -356,7 +427,9 @@ void jit_program_free(jit_program *jp)
         seg_free(jp->keys[i]);
     }
     seg_free(jp->built);
+    seg_free(jp->want);
     seg_free(jp->keys);
+    seg_free(jp->kidx);
     seg_free(jp->slot);
     seg_free(jp->kernel);
     seg_free(jp->fused);

@@ -225,11 +225,11 @@ int rt_jit_vector_width(const rt_jit *j) { return j->vl; }
 const char *rt_jit_target(const rt_jit *j) { return j->target; }
 const char *rt_jit_cpu(const rt_jit *j) { return j->cpu; }
 
-/* Give m the JIT's triple and data layout. */
-static void jit_set_target(rt_jit *j, LLVMModuleRef m)
+/* Give m the JIT's triple and data layout (of target machine tm). */
+static void jit_set_target(const rt_jit *j, LLVMTargetMachineRef tm, LLVMModuleRef m)
 {
     LLVMSetTarget(m, j->triple);
-    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(j->tm);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
     char *dl = LLVMCopyStringRepOfTargetData(td);
     LLVMSetDataLayout(m, dl);
     LLVMDisposeMessage(dl);
@@ -237,30 +237,68 @@ static void jit_set_target(rt_jit *j, LLVMModuleRef m)
 }
 
 /* Verify-free O3 over m (the module was built by our own generator). */
-static int jit_optimize(rt_jit *j, LLVMModuleRef m, rt_error *err)
+static int jit_optimize(const rt_jit *j, LLVMTargetMachineRef tm, LLVMModuleRef m, rt_error *err)
 {
-    jit_set_target(j, m);
+    jit_set_target(j, tm, m);
     LLVMPassBuilderOptionsRef opt = LLVMCreatePassBuilderOptions();
-    LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", j->tm, opt);
+    LLVMErrorRef e = LLVMRunPasses(m, "default<O3>", tm, opt);
     LLVMDisposePassBuilderOptions(opt);
     return e ? jit_fail(err, "optimize", e) : 0;
 }
 
-int rt_jit_emit(rt_jit *j, struct LLVMOpaqueModule *m, void **obj, size_t *len, rt_error *err)
+/* Optimise m and emit it as an object with target machine tm. */
+static int jit_emit_tm(const rt_jit *j, LLVMTargetMachineRef tm, LLVMModuleRef m, void **obj,
+                       size_t *len, rt_error *err)
 {
     *obj = NULL;
     *len = 0;
-    if (jit_optimize(j, m, err))
+    if (jit_optimize(j, tm, m, err))
         return -1;
     char *msg = NULL;
     LLVMMemoryBufferRef buf = NULL;
-    if (LLVMTargetMachineEmitToMemoryBuffer(j->tm, m, LLVMObjectFile, &msg, &buf))
+    if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMObjectFile, &msg, &buf))
         return jit_fail_msg(err, "emit object", msg);
     *len = LLVMGetBufferSize(buf);
     *obj = seg_xrealloc(NULL, *len);
     memcpy(*obj, LLVMGetBufferStart(buf), *len);
     LLVMDisposeMemoryBuffer(buf);
     return 0;
+}
+
+int rt_jit_emit(rt_jit *j, struct LLVMOpaqueModule *m, void **obj, size_t *len, rt_error *err)
+{
+    return jit_emit_tm(j, j->tm, m, obj, len, err);
+}
+
+/* A target machine per emitting thread: LLVM's are not thread-safe. */
+struct rt_jit_emitter {
+    const rt_jit *jit;
+    LLVMTargetMachineRef tm;
+};
+
+rt_jit_emitter *rt_jit_emitter_new(const rt_jit *j, rt_error *err)
+{
+    rt_jit_emitter *e = seg_xcalloc(1, sizeof *e);
+    e->jit = j;
+    if (jit_make_tm(j, &e->tm, err)) {
+        seg_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void rt_jit_emitter_free(rt_jit_emitter *e)
+{
+    if (!e)
+        return;
+    LLVMDisposeTargetMachine(e->tm);
+    seg_free(e);
+}
+
+int rt_jit_emit_on(rt_jit_emitter *e, struct LLVMOpaqueModule *m, void **obj, size_t *len,
+                   rt_error *err)
+{
+    return jit_emit_tm(e->jit, e->tm, m, obj, len, err);
 }
 
 /* ------------------------------------------------------ loaded code */
@@ -366,7 +404,7 @@ int rt_jit_add_module(rt_jit *j, rt_jit_tsc *tsc, struct LLVMOpaqueModule *m,
         goto done;
     }
     LLVMDisposeMessage(msg);
-    if (jit_optimize(j, m, err)) {
+    if (jit_optimize(j, j->tm, m, err)) {
         LLVMDisposeModule(m);
         rc = -1;
         goto done;

@@ -817,6 +817,13 @@ const char *rt_jit_cpu(const rt_jit *j);
 /* Optimise m (default<O3>) and compile it to an object file in memory:
  * *obj is seg-owned (seg_free). m stays the caller's. */
 int rt_jit_emit(rt_jit *j, struct LLVMOpaqueModule *m, void **obj, size_t *len, rt_error *err);
+/* The same from several threads at once: one emitter (its own target
+ * machine) per thread; modules in their own LLVMContexts. */
+typedef struct rt_jit_emitter rt_jit_emitter;
+rt_jit_emitter *rt_jit_emitter_new(const rt_jit *j, rt_error *err);
+void rt_jit_emitter_free(rt_jit_emitter *e);
+int rt_jit_emit_on(rt_jit_emitter *e, struct LLVMOpaqueModule *m, void **obj, size_t *len,
+                   rt_error *err);
 /* Link an object (copied) under a fresh resource tracker and look up
  * `symbol`. A symbol already loaded is shared (refcounted) instead. */
 int rt_jit_add_object(rt_jit *j, const char *symbol, const void *obj, size_t len,
