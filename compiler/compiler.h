@@ -161,6 +161,7 @@ typedef struct fuse_stats {
     int fused_ops;     /* instructions they replace */
     int fills_dropped; /* constant fills copied into their readers */
     int conv_relus;    /* ReLUs made a conv's epilogue (attrs.relu) */
+    int relu_grads;    /* ReLU gradients made a data gradient's epilogue */
 } fuse_stats;
 
 fuse_pattern fuse_pattern_of(rt_op op);

@@ -21,7 +21,10 @@
  * convolution just before it is left alone: the conv kernel takes it as
  * its epilogue: the pair becomes one conv instruction with attrs.relu that
  * writes the ReLU's value (the conv's own value is never stored, and the
- * reference conv kernel applies the ReLU itself). Only f32 and u8 values are fused (the JIT's types); a
+ * reference conv kernel applies the ReLU itself). Likewise backwards: the
+ * ReLU's gradient where(y > 0, dx, 0) of a data gradient dx nobody else
+ * reads becomes the conv_bwd_data's third operand y (the kernel keeps dx
+ * where y > 0 as it writes it). Only f32 and u8 values are fused (the JIT's types); a
  * group is capped at FUSE_MAX_NODES nodes and FUSE_MAX_INPUTS inputs.
  *
  * A group becomes one OP_FUSED instruction at its root's place, with the
@@ -105,6 +108,31 @@ static int fz_root_ok(const fz *z, int i)
     if (ins->op == OP_SUM || ins->op == OP_MEAN)
         return z->p->values[ins->out].type.dtype == RT_F32 && fz_types_ok(z->p, ins);
     return fz_member_ok(z, i) && !fz_conv_epilogue(z, i);
+}
+
+/* Is value v a fill of the constant 0? */
+static int fz_zero(const fz *z, int v)
+{
+    int d = z->def[v];
+    return d >= 0 && z->p->instrs[d].op == OP_CONST && z->p->instrs[d].attrs.value == 0 &&
+           rt_type_numel(&z->p->values[v].type) == 1;
+}
+
+/* Root r computes where(gt(y, 0), dx, 0) (the ReLU gradient) of a data
+ * gradient dx that nothing else reads: the conv_bwd_data making dx, or -1. */
+static int fz_relu_grad_of(const fz *z, int r)
+{
+    const rt_instr *w = &z->p->instrs[r];
+    if (w->op != OP_WHERE || !fz_zero(z, w->in[2]))
+        return -1;
+    int g = z->def[w->in[0]], d = z->def[w->in[1]];
+    if (g < 0 || z->root[g] != r || d < 0 || z->users[w->in[1]] != 1 || z->is_out[w->in[1]])
+        return -1;
+    const rt_instr *gt = &z->p->instrs[g], *dx = &z->p->instrs[d];
+    if (gt->op != OP_GT || !fz_zero(z, gt->in[1]) || dx->op != OP_CONV_BWD_DATA || dx->n_in != 2)
+        return -1;
+    const rt_type *yt = &z->p->values[gt->in[0]].type, *xt = &z->p->values[dx->out].type;
+    return rt_type_equal(yt, xt) && yt->dtype == RT_F32 && z->def[gt->in[0]] < d ? d : -1;
 }
 
 /* Grow the group of root r backwards from its member j. */
@@ -266,9 +294,28 @@ static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
     int *fill_uses = seg_xcalloc((size_t)(p->n_values ? p->n_values : 1), sizeof *fill_uses);
     rt_instr *tmp = seg_xcalloc((size_t)(p->n_instrs ? p->n_instrs : 1), sizeof *tmp);
     unsigned char *keep = seg_xcalloc((size_t)(p->n_instrs ? p->n_instrs : 1), 1);
+    int *mask_of = seg_xcalloc((size_t)(p->n_instrs ? p->n_instrs : 1), sizeof *mask_of);
     for (int i = p->n_instrs - 1; i >= 0; i--) { /* roots last-first, as fz_analyse */
         const rt_instr *ins = &p->instrs[i];
-        if (z->root[i] == i) {
+        int d = z->root[i] == i ? fz_relu_grad_of(z, i) : -1;
+        if (d >= 0) { /* the data gradient at d writes this root's value */
+            mask_of[d] = i + 1;
+            fill_uses[ins->in[2]]++; /* its zeros are no longer read */
+            fill_uses[p->instrs[z->def[ins->in[0]]].in[1]]++;
+            st->relu_grads++;
+        } else if (mask_of[i]) {
+            const rt_instr *w = &p->instrs[mask_of[i] - 1];
+            fz_copy_instr(q, ins, &tmp[i]);
+            int *in = seg_arena_alloc(q->arena, 3 * sizeof *in);
+            in[0] = ins->in[0];
+            in[1] = ins->in[1];
+            in[2] = p->instrs[z->def[w->in[0]]].in[0]; /* gt's y */
+            tmp[i].in = in;
+            tmp[i].n_in = 3;
+            tmp[i].out = w->out;
+            q->values[ins->out].kind = RT_VAL_FUSED;
+            keep[i] = 1;
+        } else if (z->root[i] == i) {
             fz_fused_instr(z, q, i, fill_uses, &tmp[i]);
             keep[i] = 1;
             st->groups++;
@@ -299,6 +346,7 @@ static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
     seg_free(fill_uses);
     seg_free(tmp);
     seg_free(keep);
+    seg_free(mask_of);
 }
 
 rt_program *fuse_program(const rt_program *p, fuse_stats *st)

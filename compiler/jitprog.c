@@ -127,7 +127,7 @@ static int jp_bwd_data_kir(const rt_program *p, const rt_instr *ins, int vl, kir
 {
     rt_attrs a = ins->attrs;
     int nsp = a.nsp, rank = nsp + 2;
-    if (nsp < 1 || nsp > 3 || a.groups != 1 || ins->n_in != 2)
+    if (nsp < 1 || nsp > 3 || a.groups != 1 || ins->n_in < 2 || ins->n_in > 3)
         return -1;
     const rt_type *dy = &p->values[ins->in[0]].type, *w = &p->values[ins->in[1]].type;
     const rt_type *dx = &p->values[ins->out].type;

@@ -56,6 +56,7 @@ void rt_conv_scratch_free(rt_conv_scratch *s)
 typedef struct jc_copy {
     const float *src;
     float *dst;
+    const float *mask; /* blocked -> plain only: dst = mask > 0 ? value : 0; NULL = none */
     int64_t c, cb, vol, runs; /* channels, blocks, voxels, runs per block */
     int vl;
 } jc_copy;
@@ -86,9 +87,10 @@ static void jc_block_run(const jc_copy *c, const float *s, float *d, int64_t lan
     }
 }
 
-/* Voxels [q0, q1) of one block, blocked -> plain (the same walk). */
-static void jc_unblock_run(const jc_copy *c, const float *s, float *d, int64_t lanes, int64_t q0,
-                           int64_t q1)
+/* Voxels [q0, q1) of one block, blocked -> plain (the same walk); with a
+ * mask (plain, like d) a fused ReLU gradient keeps values where mask > 0. */
+static void jc_unblock_run(const jc_copy *c, const float *s, float *d, const float *mask,
+                           int64_t lanes, int64_t q0, int64_t q1)
 {
     int vl = c->vl;
     for (int64_t t0 = q0; t0 < q1; t0 += JC_TILE) {
@@ -97,6 +99,11 @@ static void jc_unblock_run(const jc_copy *c, const float *s, float *d, int64_t l
         for (int64_t l = 0; l < lanes; l++)
             for (int64_t q = 0; q < m; q++)
                 d[l * c->vol + t0 + q] = tile[q * vl + l];
+        for (int64_t l = 0; mask && l < lanes; l++)
+            for (int64_t q = 0; q < m; q++) {
+                int64_t at = l * c->vol + t0 + q;
+                d[at] = mask[at] > 0 ? d[at] : 0.0f;
+            }
     }
 }
 
@@ -112,7 +119,8 @@ static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_b
         if (to_blocked)
             jc_block_run(c, c->src + plain, c->dst + blocked, lanes, q0, q1);
         else
-            jc_unblock_run(c, c->src + blocked, c->dst + plain, lanes, q0, q1);
+            jc_unblock_run(c, c->src + blocked, c->dst + plain, c->mask ? c->mask + plain : NULL,
+                           lanes, q0, q1);
     }
 }
 
@@ -128,12 +136,13 @@ static void jc_unblock_task(void *arg, int64_t begin, int64_t end, int thread)
     jc_copy_tasks(arg, begin, end, 0);
 }
 
-/* Plain -> blocked (to_blocked) or blocked -> plain, on the pool. */
-static void jc_layout(rt_pool *p, const float *src, float *dst, int64_t n, int64_t c,
-                      int64_t vol, int vl, int to_blocked)
+/* Plain -> blocked (to_blocked) or blocked -> plain (masked when mask
+ * is set), on the pool. */
+static void jc_layout(rt_pool *p, const float *src, float *dst, const float *mask, int64_t n,
+                      int64_t c, int64_t vol, int vl, int to_blocked)
 {
-    jc_copy cp = {src, dst, c, rt_blocked_channels(c, vl) / vl, vol, (vol + JC_RUN - 1) / JC_RUN,
-                  vl};
+    jc_copy cp = {src, dst, mask, c, rt_blocked_channels(c, vl) / vl, vol,
+                  (vol + JC_RUN - 1) / JC_RUN, vl};
     rt_pool_run(p, n * cp.cb * cp.runs, to_blocked ? jc_block_task : jc_unblock_task, &cp);
 }
 
@@ -165,10 +174,10 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
     jc_job job = {k->fn, rt_f32(x), s->y, NULL, s->w};
     if (k->ib != 1) {
         jc_reserve(&s->x, &s->cap_x, k->x_floats);
-        jc_layout(p, rt_f32(x), s->x, k->n, k->cin, k->in_vol, k->ib, 1);
+        jc_layout(p, rt_f32(x), s->x, NULL, k->n, k->cin, k->in_vol, k->ib, 1);
         job.x = s->x;
     }
-    jc_layout(p, rt_f32(dy), s->y, k->n, k->cout, k->out_vol, k->vl, 1);
+    jc_layout(p, rt_f32(dy), s->y, NULL, k->n, k->cout, k->out_vol, k->vl, 1);
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
     rt_conv_weight_unblock_sum(s->w, k->parts, rt_f32(dw), k->cout, k->cin, k->kvol, k->ib,
                                k->vl);
@@ -177,6 +186,12 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
                         const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_conv_scratch *s)
 {
+    const rt_tensor *mask = NULL; /* a data gradient's fused ReLU mask comes as "b" */
+    if (k->kind == RT_CONV_BWD_DATA) {
+        mask = b;
+        b = NULL;
+        SEG_ASSERT(!mask || rt_type_numel(&mask->type) == rt_type_numel(&y->type));
+    }
     if (k->kind == RT_CONV_BWD_WEIGHT) {
         jc_bwd_weight(k, p, x, w, y, s);
         return;
@@ -191,7 +206,7 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
     jc_job job = {k->fn, rt_f32(x), s->w, s->b, s->y};
     if (k->ib != 1) {
         jc_reserve(&s->x, &s->cap_x, k->x_floats);
-        jc_layout(p, rt_f32(x), s->x, k->n, k->cin, k->in_vol, k->ib, 1);
+        jc_layout(p, rt_f32(x), s->x, NULL, k->n, k->cin, k->in_vol, k->ib, 1);
         job.x = s->x;
     }
     if (k->kind == RT_CONV_BWD_DATA) /* w is [cin][cout][kvol] of the kernel's view */
@@ -200,7 +215,7 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
         rt_conv_weight_block(rt_f32(w), s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
     rt_conv_bias_block(b ? rt_f32(b) : NULL, s->b, k->cout, k->vl);
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
-    jc_layout(p, s->y, rt_f32(y), k->n, k->cout, k->out_vol, k->vl, 0);
+    jc_layout(p, s->y, rt_f32(y), mask ? rt_f32(mask) : NULL, k->n, k->cout, k->out_vol, k->vl, 0);
 }
 
 /* -------------------------------------------------- planned workspace */

@@ -986,7 +986,9 @@ void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws);
 /* The driver: x to NCDHW{vl}c (unless ib = 1), pack w and bias (b may be
  * NULL: zeros) — every call, since weights change between runs — run the
  * kernel's tasks on p (NULL = this thread), and y back to NCDHW. y must
- * have the conv's output type. Bit-identical for any thread count. */
+ * have the conv's output type. Bit-identical for any thread count. For
+ * RT_CONV_BWD_DATA, b is the fused ReLU mask (OP_CONV_BWD_DATA's third
+ * operand) or NULL: dx is kept where it is > 0, as the copy back runs. */
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
                         const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_conv_scratch *s);
 

@@ -166,6 +166,13 @@ int ops_conv_bwd_data(const ops_call *c)
             data_group(&cd, dyg, w + gi * cd.cout_g * cd.rows, dxg, col, chunk);
         }
     seg_free(col);
+    if (c->n_in > 2) { /* a fused ReLU gradient: as where(y > 0, dx, 0) */
+        if (!rt_type_equal(&c->in[2]->type, &c->out->type))
+            return ops_fail(c, "the ReLU mask's type differs from dx's");
+        const float *y = rt_f32(c->in[2]);
+        for (int64_t i = 0, n = rt_type_numel(&c->out->type); i < n; i++)
+            dx[i] = y[i] > 0 ? dx[i] : 0.0f;
+    }
     return 0;
 }
 
