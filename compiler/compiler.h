@@ -162,6 +162,7 @@ typedef struct fuse_stats {
     int fills_dropped; /* constant fills copied into their readers */
     int conv_relus;    /* ReLUs made a conv's epilogue (attrs.relu) */
     int relu_grads;    /* ReLU gradients made a data gradient's epilogue */
+    int bias_sums;     /* bias gradients a weight gradient's driver sums (attrs.early_by) */
 } fuse_stats;
 
 fuse_pattern fuse_pattern_of(rt_op op);
@@ -381,6 +382,7 @@ typedef struct jit_program_stats {
     int fast;         /* instructions on the runtime's fast kernels (rt_fast_kernel_for) */
     int groups;       /* OP_FUSED instructions (compiler/fuse.c) */
     int groups_jit;   /* of them, on generated kernels */
+    int bias_sums;    /* bias gradients summed by weight-gradient drivers */
     double seconds;   /* wall time of the build */
 } jit_program_stats;
 

@@ -24,7 +24,10 @@
  * reference conv kernel applies the ReLU itself). Likewise backwards: the
  * ReLU's gradient where(y > 0, dx, 0) of a data gradient dx nobody else
  * reads becomes the conv_bwd_data's third operand y (the kernel keeps dx
- * where y > 0 as it writes it). Only f32 and u8 values are fused (the JIT's types); a
+ * where y > 0 as it writes it). A bias gradient, the sum of the same dy a
+ * weight gradient reads over all but the channel axis, is marked
+ * attrs.early_by: the weight gradient's driver sums it as it copies dy
+ * into the blocked layout (the memory plan then starts the value there). Only f32 and u8 values are fused (the JIT's types); a
  * group is capped at FUSE_MAX_NODES nodes and FUSE_MAX_INPUTS inputs.
  *
  * A group becomes one OP_FUSED instruction at its root's place, with the
@@ -349,6 +352,34 @@ static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
     seg_free(mask_of);
 }
 
+/* Instruction r of q is sum(dy) over all but axis 1: dy, or -1. */
+static int fz_bias_sum_of(const rt_program *q, const rt_instr *r)
+{
+    const rt_fused *f = r->attrs.fused;
+    if (r->op != OP_FUSED || f->n_nodes != 1 || f->nodes[0].op != OP_SUM || r->n_in != 1)
+        return -1;
+    const rt_type *t = &q->values[r->in[0]].type, *o = &q->values[r->out].type;
+    unsigned all_but_c = ((1u << t->rank) - 1u) & ~2u;
+    return t->rank >= 3 && t->dtype == RT_F32 && f->nodes[0].attrs.axes == all_but_c &&
+                   o->rank == 1 && o->dim[0] == t->dim[1] ? r->in[0] : -1;
+}
+
+/* Bias gradients summed by the weight gradient that reads the same dy. */
+static void fz_bias_sums(rt_program *q, fuse_stats *st)
+{
+    for (int r = 0; r < q->n_instrs; r++) {
+        int dy = fz_bias_sum_of(q, &q->instrs[r]);
+        for (int i = r - 1; dy >= 0 && i >= 0; i--) {
+            const rt_instr *w = &q->instrs[i];
+            if (w->op == OP_CONV_BWD_WEIGHT && w->n_in == 2 && w->in[1] == dy) {
+                q->instrs[r].attrs.early_by = i + 1;
+                st->bias_sums++;
+                break;
+            }
+        }
+    }
+}
+
 rt_program *fuse_program(const rt_program *p, fuse_stats *st)
 {
     fuse_stats local;
@@ -363,6 +394,7 @@ rt_program *fuse_program(const rt_program *p, fuse_stats *st)
     q->arena = seg_arena_new();
     fz_copy_values(p, q);
     fz_rewrite(&z, q, st);
+    fz_bias_sums(q, st);
     st->instrs_before = p->n_instrs;
     st->instrs_after = q->n_instrs;
     seg_free(z.users);

@@ -279,7 +279,7 @@ static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int relu_
         .kind = kind, .parts = c->parts, .tasks = kir_conv_tasks(c), .n = c->n, .cin = c->cin, .cout = c->cout,
         .in_vol = c->in[0] * c->in[1] * c->in[2], .out_vol = c->out[0] * c->out[1] * c->out[2],
         .kvol = (int64_t)c->k[0] * c->k[1] * c->k[2], .vl = c->vl, .ib = c->ib,
-        .relu_out = relu_out, .x_floats = kir_conv_x_floats(c), .w_floats = kir_conv_w_floats(c),
+        .relu_out = relu_out, .bias_out = -1, .x_floats = kir_conv_x_floats(c), .w_floats = kir_conv_w_floats(c),
         .b_floats = kir_conv_b_floats(c), .y_floats = kir_conv_y_floats(c)};
 }
 
@@ -298,6 +298,12 @@ static void jp_bwd_instr(jit_program *jp, const rt_program *p, int i)
     jp_kernel(jp, i, &kk);
     jp_slot(&jp->slot[i], &kk, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, -1);
     jp->kernel[i] = &jp->slot[i];
+    for (int r = i + 1; !data && r < p->n_instrs; r++) /* a bias gradient fuse.c gave it */
+        if (p->instrs[r].attrs.early_by == i + 1) {
+            jp->slot[i].bias_out = p->instrs[r].out;
+            jp->fused[r] = 1;
+            jp->stats.bias_sums++;
+        }
     if (data)
         jp->stats.bwd_data_jit++;
     else
@@ -330,6 +336,8 @@ static void jp_instr(jit_program *jp, const rt_program *p, int i, const int *cou
                      const int *user)
 {
     const rt_instr *ins = &p->instrs[i];
+    if (jp->fused[i]) /* done by an earlier kernel */
+        return;
     if (ins->op == OP_CONV_BWD_DATA || ins->op == OP_CONV_BWD_WEIGHT) {
         jp_bwd_instr(jp, p, i);
         return;
@@ -411,8 +419,9 @@ void jit_program_describe(const jit_program *jp, const char *what, FILE *out)
             "%d ReLUs fused), built in %.2f s\n", what, s->kernels, s->convs, s->distinct,
             s->from_cache, s->fused_relus, s->seconds);
     if (s->bwd_data || s->bwd_weight)
-        fprintf(out, "jit %s: gradients on JIT kernels: %d of %d data, %d of %d weight\n", what,
-                s->bwd_data_jit, s->bwd_data, s->bwd_weight_jit, s->bwd_weight);
+        fprintf(out, "jit %s: gradients on JIT kernels: %d of %d data, %d of %d weight (%d with "
+                "their bias gradient)\n", what, s->bwd_data_jit, s->bwd_data, s->bwd_weight_jit,
+                s->bwd_weight, s->bias_sums);
     if (s->groups || s->fast)
         fprintf(out, "jit %s: %d of %d fused elementwise groups on JIT kernels, %d ops on fast "
                 "runtime kernels\n", what, s->groups_jit, s->groups, s->fast);

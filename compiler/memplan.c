@@ -82,6 +82,11 @@ static void mp_liveness(const rt_program *p, rt_mem_plan *m)
         readers[p->outputs[o]]++;
         is_output[p->outputs[o]] = 1;
     }
+    for (int i = 0; i < p->n_instrs; i++) { /* bias gradients the weight gradient writes */
+        int e = p->instrs[i].attrs.early_by - 1, v = p->instrs[i].out;
+        if (e >= 0 && e < i && m->first[v] > e)
+            m->first[v] = e;
+    }
     for (int i = 0; i < p->n_instrs; i++) {
         int r = mp_fusable_relu(p, i, readers, reader, is_output);
         if (r >= 0 && m->first[p->instrs[r].out] > i)

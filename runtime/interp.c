@@ -292,7 +292,7 @@ static int interp_jit_step(rt_interp *it, int i, const rt_instr *ins, rt_ctx *ct
         s = &planned;
     }
     rt_conv_kernel_run(k, it->pool, it->args[0], it->args[1], ins->n_in > 2 ? it->args[2] : NULL,
-                       y, s);
+                       y, k->bias_out >= 0 ? it->vals[k->bias_out] : NULL, s);
     return 1;
 }
 

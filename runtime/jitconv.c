@@ -57,6 +57,8 @@ typedef struct jc_copy {
     const float *src;
     float *dst;
     const float *mask; /* blocked -> plain only: dst = mask > 0 ? value : 0; NULL = none */
+    double *sums;      /* plain -> blocked only: per task, the sum of each lane (vl
+                          doubles; a fused bias gradient); NULL = none */
     int64_t c, cb, vol, runs; /* channels, blocks, voxels, runs per block */
     int vl;
 } jc_copy;
@@ -116,6 +118,13 @@ static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_b
         int64_t i = nb / c->cb, b = nb % c->cb, lanes = c->c - b * c->vl;
         lanes = lanes < c->vl ? lanes : c->vl;
         int64_t blocked = nb * c->vol * c->vl, plain = (i * c->c + b * c->vl) * c->vol;
+        if (to_blocked && c->sums) /* in voxel order, per channel: fixed */
+            for (int64_t l = 0; l < c->vl; l++) {
+                double acc = 0;
+                for (int64_t q = q0; l < lanes && q < q1; q++)
+                    acc += c->src[plain + l * c->vol + q];
+                c->sums[t * c->vl + l] = acc;
+            }
         if (to_blocked)
             jc_block_run(c, c->src + plain, c->dst + blocked, lanes, q0, q1);
         else
@@ -141,7 +150,7 @@ static void jc_unblock_task(void *arg, int64_t begin, int64_t end, int thread)
 static void jc_layout(rt_pool *p, const float *src, float *dst, const float *mask, int64_t n,
                       int64_t c, int64_t vol, int vl, int to_blocked)
 {
-    jc_copy cp = {src, dst, mask, c, rt_blocked_channels(c, vl) / vl, vol,
+    jc_copy cp = {src, dst, mask, NULL, c, rt_blocked_channels(c, vl) / vl, vol,
                   (vol + JC_RUN - 1) / JC_RUN, vl};
     rt_pool_run(p, n * cp.cb * cp.runs, to_blocked ? jc_block_task : jc_unblock_task, &cp);
 }
@@ -161,10 +170,32 @@ static void jc_conv_task(void *arg, int64_t begin, int64_t end, int thread)
     j->fn(j->x, j->w, j->b, NULL, j->y, begin, end);
 }
 
+/* dy to the blocked layout, and with db the bias gradient on the way:
+ * per-task lane sums, added per channel in task order (sample, run). */
+static void jc_block_dy_bias(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy,
+                             float *blocked, rt_tensor *db)
+{
+    int vl = k->vl;
+    jc_copy cp = {rt_f32(dy), blocked, NULL, NULL, k->cout, rt_blocked_channels(k->cout, vl) / vl,
+                  k->out_vol, (k->out_vol + JC_RUN - 1) / JC_RUN, vl};
+    int64_t tasks = k->n * cp.cb * cp.runs;
+    cp.sums = seg_xcalloc((size_t)(tasks * vl), sizeof *cp.sums);
+    rt_pool_run(p, tasks, jc_block_task, &cp);
+    for (int64_t c = 0; c < k->cout; c++) {
+        int64_t b = c / vl, l = c % vl;
+        double acc = 0;
+        for (int64_t i = 0; i < k->n; i++)
+            for (int64_t r = 0; r < cp.runs; r++)
+                acc += cp.sums[((i * cp.cb + b) * cp.runs + r) * vl + l];
+        rt_f32(db)[c] = (float)acc;
+    }
+    seg_free(cp.sums);
+}
+
 /* Weight gradient: x (unless ib = 1) and dy to blocked layouts, the
  * kernel writes one packed partial per task, summed in part order. */
 static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
-                          const rt_tensor *dy, rt_tensor *dw, rt_conv_scratch *s)
+                          const rt_tensor *dy, rt_tensor *dw, rt_tensor *db, rt_conv_scratch *s)
 {
     SEG_ASSERT(rt_type_numel(&x->type) == k->n * k->cin * k->in_vol);
     SEG_ASSERT(rt_type_numel(&dy->type) == k->n * k->cout * k->out_vol);
@@ -177,14 +208,18 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
         jc_layout(p, rt_f32(x), s->x, NULL, k->n, k->cin, k->in_vol, k->ib, 1);
         job.x = s->x;
     }
-    jc_layout(p, rt_f32(dy), s->y, NULL, k->n, k->cout, k->out_vol, k->vl, 1);
+    if (db)
+        jc_block_dy_bias(k, p, dy, s->y, db);
+    else
+        jc_layout(p, rt_f32(dy), s->y, NULL, k->n, k->cout, k->out_vol, k->vl, 1);
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
     rt_conv_weight_unblock_sum(s->w, k->parts, rt_f32(dw), k->cout, k->cin, k->kvol, k->ib,
                                k->vl);
 }
 
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
-                        const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_conv_scratch *s)
+                        const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_tensor *db,
+                        rt_conv_scratch *s)
 {
     const rt_tensor *mask = NULL; /* a data gradient's fused ReLU mask comes as "b" */
     if (k->kind == RT_CONV_BWD_DATA) {
@@ -192,8 +227,9 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
         b = NULL;
         SEG_ASSERT(!mask || rt_type_numel(&mask->type) == rt_type_numel(&y->type));
     }
+    SEG_ASSERT(!db || (k->kind == RT_CONV_BWD_WEIGHT && rt_type_numel(&db->type) == k->cout));
     if (k->kind == RT_CONV_BWD_WEIGHT) {
-        jc_bwd_weight(k, p, x, w, y, s);
+        jc_bwd_weight(k, p, x, w, y, db, s);
         return;
     }
     SEG_ASSERT(rt_type_numel(&x->type) == k->n * k->cin * k->in_vol);

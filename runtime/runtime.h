@@ -174,6 +174,8 @@ typedef struct rt_attrs {
     uint32_t stream;           /* random ops, dropout: distinguishes draws with one seed */
     const struct rt_fused *fused; /* fused: the expression (owned by the program) */
     int relu;                  /* conv: ReLU of the result, fused by compiler/fuse.c */
+    int early_by;              /* fused bias-gradient sum: also written (earlier) by the
+                                  weight gradient at instruction early_by - 1; 0 = no */
 } rt_attrs;
 
 void rt_attrs_init(rt_attrs *a); /* neutral defaults: stride/dilation 1, groups 1, ... */
@@ -932,6 +934,8 @@ typedef struct rt_conv_kernel {
     int ib;                  /* input block: vl (blocked x) or 1 (x used as is) */
     int relu_out;            /* value a fused ReLU writes (y goes there and the conv's
                                 own value is left unwritten); -1 = no fusion */
+    int bias_out;            /* RT_CONV_BWD_WEIGHT: value of the bias gradient (the sum
+                                of dy over all but channels) it also writes; -1 = none */
     int64_t x_floats, w_floats, b_floats, y_floats; /* blocked operand sizes */
 } rt_conv_kernel;
 
@@ -988,9 +992,12 @@ void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws);
  * kernel's tasks on p (NULL = this thread), and y back to NCDHW. y must
  * have the conv's output type. Bit-identical for any thread count. For
  * RT_CONV_BWD_DATA, b is the fused ReLU mask (OP_CONV_BWD_DATA's third
- * operand) or NULL: dx is kept where it is > 0, as the copy back runs. */
+ * operand) or NULL: dx is kept where it is > 0, as the copy back runs.
+ * db (RT_CONV_BWD_WEIGHT with bias_out, else NULL): the bias gradient,
+ * summed while dy is copied into the blocked layout. */
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
-                        const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_conv_scratch *s);
+                        const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_tensor *db,
+                        rt_conv_scratch *s);
 
 /* From the next run on, instructions with a kernel in t run it (on a pool
  * of the interpreter's thread count) instead of rt_kernel_run; fused ones

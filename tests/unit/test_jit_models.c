@@ -90,14 +90,15 @@ static void copy_tensor(rt_tensor *to, const rt_tensor *from)
 }
 
 /* Replay: each instruction of q on the JIT table t, from ref's values. */
-static void replay(const rt_program *q, const rt_conv_table *t, rt_interp *ref, const char *stage)
+static void replay(const rt_program *q, const rt_conv_table *t, int bias_sums, rt_interp *ref,
+                   const char *stage)
 {
     rt_interp *jq = rt_interp_new_planned(q, NULL, 7, 2);
     rt_interp_set_conv_kernels(jq, t);
     for (int v = 0; v < q->n_values; v++)
         if (q->values[v].kind != RT_VAL_FUSED)
             copy_tensor(rt_interp_value_at(jq, v), rt_interp_value_at(ref, v));
-    int bad = 0;
+    int bad = 0, biases = 0;
     for (int i = 0; i < q->n_instrs && bad < 3; i++) {
         const rt_instr *ins = &q->instrs[i];
         rt_error err = {""};
@@ -108,12 +109,18 @@ static void replay(const rt_program *q, const rt_conv_table *t, rt_interp *ref, 
             bad++;
             continue;
         }
-        rt_tensor *mine = rt_interp_value_at(jq, ins->out), *want = rt_interp_value_at(ref, ins->out);
-        if (!close_tensor(mine, want, 1e-4, what))
-            bad++;
-        copy_tensor(mine, want); /* the next instructions read the reference */
+        int outs[2] = {ins->out, t->kernel[i] ? t->kernel[i]->bias_out : -1};
+        for (int o = 0; o < 2 && outs[o] >= 0; o++) { /* and a bias gradient it sums */
+            rt_tensor *mine = rt_interp_value_at(jq, outs[o]), *want = rt_interp_value_at(ref, outs[o]);
+            if (!close_tensor(mine, want, 1e-4, what))
+                bad++;
+            copy_tensor(mine, want); /* the next instructions read the reference */
+            if (o == 1)
+                biases++;
+        }
     }
     CHECK_INT(bad, 0);
+    CHECK_INT(biases, bias_sums);
     rt_interp_free(jq);
 }
 
@@ -162,7 +169,7 @@ static void check_stage(seg_program *prog, const seg_schedule *s, int k, seg_dia
         rt_interp_set_conv_kernels(j1, jit_program_table(jp));
         rt_interp_set_conv_kernels(j2, jit_program_table(jp));
         if (!run(ref, what) && !run(j1, what) && !run(j2, what)) {
-            replay(q, jit_program_table(jp), ref, what);
+            replay(q, jit_program_table(jp), st->bias_sums, ref, what);
             compare_steps(p, ref, j1, j2, what);
         }
         rt_interp_free(ref);
