@@ -163,12 +163,16 @@ typedef struct fuse_stats {
     int conv_relus;    /* ReLUs made a conv's epilogue (attrs.relu) */
     int relu_grads;    /* ReLU gradients made a data gradient's epilogue */
     int bias_sums;     /* bias gradients a weight gradient's driver sums (attrs.early_by) */
+    int bn_folded;     /* inference batch norms folded into convs (fuse_finish) */
 } fuse_stats;
 
 fuse_pattern fuse_pattern_of(rt_op op);
 /* A new program with the groups fused (same values; p is unchanged and
  * may be freed first). st may be NULL. */
 rt_program *fuse_program(const rt_program *p, fuse_stats *st);
+/* Inference-mode batch norms folded into the conv before them
+ * (compiler/fold_bn.c): a new program, p unchanged; *folded = how many. */
+rt_program *fold_bn_program(const rt_program *p, int *folded);
 /* The program to run, from a freshly lowered p (taken over): fused when
  * `fuse` (the JIT runs it), with its memory plan attached. */
 rt_program *fuse_finish(rt_program *p, int fuse, fuse_stats *st);

@@ -414,8 +414,13 @@ rt_program *fuse_finish(rt_program *p, int fuse, fuse_stats *st)
         mem_plan_attach(p, NULL);
         return p;
     }
-    rt_program *q = fuse_program(p, st);
+    int folded = 0;
+    rt_program *f = fold_bn_program(p, &folded);
     rt_program_free(p);
+    rt_program *q = fuse_program(f, st);
+    rt_program_free(f);
+    if (st)
+        st->bn_folded = folded;
     /* the conv drivers' blocked operands live in the arena too */
     int64_t *ws = jit_program_workspace(q, rt_jit_host_vector_width());
     mem_plan_attach(q, ws);

@@ -238,3 +238,73 @@ TEST(fuse_keeps_shared_values)
     ir_graph_free(g);
     CHECK_INT(seg_alloc_live(), live);
 }
+
+/* conv -> batchnorm (inference) -> relu, 2-D and 3-D, with and without a
+ * conv bias: the batch norm folds into the conv, the ReLU becomes its
+ * epilogue, and the JIT run agrees with the unfused reference. */
+static ir_id bn_param(ir_graph *g, const char *name, int64_t c, float lo, float hi)
+{
+    rt_type t = ftype(1, &c);
+    char err[256];
+    return ir_add_param(g, name, &t, (rt_init){RT_INIT_UNIFORM, lo, hi}, 0, nowhere, err, sizeof err);
+}
+
+static ir_graph *bn_graph(int nsp, int bias)
+{
+    ir_graph *g = ir_graph_new("bn");
+    int64_t d[5] = {2, 5, 9, 7, 6}, wd[5] = {19, 5, 3, 3, 3};
+    rt_type xt = ftype(2 + nsp, d), wt = ftype(2 + nsp, wd);
+    char err[256];
+    ir_id x = ir_add_input(g, "x", &xt, nowhere);
+    ir_id w = ir_add_param(g, "w", &wt, (rt_init){RT_INIT_UNIFORM, -0.3f, 0.3f}, 0, nowhere, err, sizeof err);
+    rt_attrs a;
+    rt_attrs_init(&a);
+    for (int i = 0; i < 3; i++)
+        a.pad[i] = 1;
+    ir_id c = bias ? op(g, OP_CONV, &a, x, w, bn_param(g, "b", 19, -0.2f, 0.2f)) : op(g, OP_CONV, &a, x, w, -1);
+    rt_attrs bn;
+    rt_attrs_init(&bn);
+    bn.eps = 1e-5f;
+    ir_id in[5] = {c, bn_param(g, "gamma", 19, 0.5f, 1.5f), bn_param(g, "beta", 19, -0.5f, 0.5f),
+                   bn_param(g, "mean", 19, -0.5f, 0.5f), bn_param(g, "var", 19, 0.2f, 2.0f)};
+    ir_id y = ir_add_op(g, OP_BATCHNORM, &bn, in, 5, NULL, nowhere, err, sizeof err);
+    if (y < 0)
+        test_fail_at(__FILE__, __LINE__, "batchnorm: %s", err);
+    ir_add_output(g, "y", un(g, OP_RELU, y));
+    return g;
+}
+
+static void check_bn_fold(int nsp, int bias)
+{
+    ir_graph *g = bn_graph(nsp, bias);
+    rt_program *p = ir_lower(g);
+    fuse_stats st;
+    rt_program *q = fuse_finish(ir_lower(g), 1, &st);
+    CHECK_INT(st.bn_folded, 1);
+    CHECK_INT(st.conv_relus, 1);
+    rt_error err = {""};
+    jit_program *jp = jit_program_build(q, NULL, &err);
+    CHECK(jp != NULL);
+    if (jp) {
+        rt_interp *ref = rt_interp_new(p, 3, 1), *jit = rt_interp_new(q, 3, 2);
+        fill(rt_interp_value(ref, "x"), 5, 0);
+        fill(rt_interp_value(jit, "x"), 5, 0);
+        rt_interp_set_conv_kernels(jit, jit_program_table(jp));
+        if (!run(ref) && !run(jit))
+            CHECK(close_to(rt_interp_output(jit, "y"), rt_interp_output(ref, "y"), 1e-4, "y"));
+        rt_interp_free(ref);
+        rt_interp_free(jit);
+        jit_program_free(jp);
+    }
+    rt_program_free(p);
+    rt_program_free(q);
+    ir_graph_free(g);
+}
+
+TEST(fuse_folds_inference_batchnorm_into_conv)
+{
+    long live = seg_alloc_live();
+    check_bn_fold(2, 1);
+    check_bn_fold(3, 0);
+    CHECK_INT(seg_alloc_live(), live);
+}

@@ -9,7 +9,8 @@
  * time on its JIT kernels (convolutions and their gradients, fused
  * groups, fast runtime kernels), each fed the reference's inputs: every
  * result agrees within a relative 1e-4 (relative to the tensor's largest
- * magnitude). Whole steps are compared too: the fused program on JIT
+ * magnitude). Values only the fused program has (the folded weights of
+ * inference batch norms) are its own; what they feed is compared. Whole steps are compared too: the fused program on JIT
  * kernels and its memory plan gives the reference's loss within 1e-3
  * (not tighter: max-pool ties and ReLUs at zero may route a rounding
  * difference differently, and batch norm over few values amplifies it),
@@ -90,12 +91,13 @@ static void copy_tensor(rt_tensor *to, const rt_tensor *from)
 }
 
 /* Replay: each instruction of q on the JIT table t, from ref's values. */
-static void replay(const rt_program *q, const rt_conv_table *t, int bias_sums, rt_interp *ref,
-                   const char *stage)
+static void replay(const rt_program *p, const rt_program *q, const rt_conv_table *t, int bias_sums,
+                   rt_interp *ref, const char *stage)
 {
     rt_interp *jq = rt_interp_new_planned(q, NULL, 7, 2);
     rt_interp_set_conv_kernels(jq, t);
-    for (int v = 0; v < q->n_values; v++)
+    int n_ref = p->n_values; /* q may add values (folded batch norms) */
+    for (int v = 0; v < n_ref; v++)
         if (q->values[v].kind != RT_VAL_FUSED)
             copy_tensor(rt_interp_value_at(jq, v), rt_interp_value_at(ref, v));
     int bad = 0, biases = 0;
@@ -110,7 +112,7 @@ static void replay(const rt_program *q, const rt_conv_table *t, int bias_sums, r
             continue;
         }
         int outs[2] = {ins->out, t->kernel[i] ? t->kernel[i]->bias_out : -1};
-        for (int o = 0; o < 2 && outs[o] >= 0; o++) { /* and a bias gradient it sums */
+        for (int o = 0; o < 2 && outs[o] >= 0 && outs[o] < n_ref; o++) { /* and a bias gradient */
             rt_tensor *mine = rt_interp_value_at(jq, outs[o]), *want = rt_interp_value_at(ref, outs[o]);
             if (!close_tensor(mine, want, 1e-4, what))
                 bad++;
@@ -169,7 +171,7 @@ static void check_stage(seg_program *prog, const seg_schedule *s, int k, seg_dia
         rt_interp_set_conv_kernels(j1, jit_program_table(jp));
         rt_interp_set_conv_kernels(j2, jit_program_table(jp));
         if (!run(ref, what) && !run(j1, what) && !run(j2, what)) {
-            replay(q, jit_program_table(jp), st->bias_sums, ref, what);
+            replay(p, q, jit_program_table(jp), st->bias_sums, ref, what);
             compare_steps(p, ref, j1, j2, what);
         }
         rt_interp_free(ref);
