@@ -136,7 +136,8 @@ gfs() {
 }
 
 n=0
-: > "$TMP/rows" ; : > "$TMP/compile"
+: > "$TMP/rows" ; : > "$TMP/compile" ; : > "$TMP/vals"
+ONE_THREAD_MS=""
 PEAK=""
 # one LABEL STEPS "TORCH ARGS" SEGC ARGS...
 one() {
@@ -167,7 +168,13 @@ one() {
     printf '| %s | %s | %s | %s |\n' "$label" "$(fmt "$(field "$r" compile_ms)" 2)" \
         "$(fmt "$(field "$j" jit_cold_ms)" 1)" "$(fmt "$(field "$j" jit_warm_ms)" 1)" >> "$TMP/compile"
     echo "segc $(fmt "$rm_" 1) ms, --jit $(fmt "$jm" 1) ms, torch $tms ms"
+    # for the targets section: label|jit ms|gflop|jit rss|torch ms|torch rss
+    printf '%s|%s|%s|%s|%s|%s\n' "$label" "$jm" "$g" "$(field "$j" rss_mb)" "$tm" \
+        "$(field "$t" rss_mb)" >> "$TMP/vals"
 }
+
+# val LABEL COLUMN: a number saved by one() (2 jit ms, 3 GFLOP, 4 jit RSS, 5 torch ms, 6 torch RSS).
+val() { awk -F'|' -v l="$1" -v c="$2" '$1 == l { print $c }' "$TMP/vals" | tail -1; }
 
 for s in $CONVS; do
     IFS=, read -r ci co sz <<EOF
@@ -183,6 +190,14 @@ U3="$ROOT/models/boosting_unet3d.seg"
 one "unet3d 64^3 train" 3 "unet3d train" "$U3" --schedule boosting_5 --stage grow1 --set B=1
 one "unet3d 64^3 stage 2 (frozen)" 3 "unet3d frozen" "$U3" --schedule boosting --stage grow2 --set B=1
 one "unet3d 64^3 infer" 5 "unet3d infer" "$U3" --net unet --infer
+# the same training step on 1 thread: the 2-thread speedup
+if case "unet3d 64^3 train" in *"$FILTER"*) true ;; *) false ;; esac; then
+    printf 'bench: %-28s ' "unet3d 64^3 train, 1 thread"
+    r1=$(SEGC_CACHE_DIR="$TMP/cache-1t" timeout $CASE_TIMEOUT "$SEGC" bench "$U3" --schedule boosting_5 \
+        --stage grow1 --set B=1 --threads 1 --steps 3 2>&1 | grep '^result:' | tail -1)
+    ONE_THREAD_MS=$(field "$r1" step_ms)
+    echo "segc --jit $(fmt "$ONE_THREAD_MS" 1) ms"
+fi
 one "unet2d 256^2 train" 3 "unet2d train --size 256" "$TMP/s4.seg" --schedule s4 --stage train --set B=1
 one "unet2d 256^2 infer" 5 "unet2d infer --size 256" "$ROOT/models/unet2d.seg" --net unet2d \
     --infer --set size=256
@@ -210,8 +225,10 @@ MIN=$(( ($(date +%s) - T0 + 59) / 60 ))
     echo "  warm-up steps; training steps include the Adam update; RSS is the peak RSS of"
     echo "  the process running the one case; GFLOP counted by segc (ir_node_flops), also"
     echo "  used for torch's GFLOP/s; ratio = segc --jit time / torch time"
-    echo "- segc = reference kernels (im2col + OpenBLAS), jit = segc --jit (JIT forward"
-    echo "  convolutions, reference kernels elsewhere); whole run took about $MIN min"
+    echo "- segc = reference kernels (im2col + OpenBLAS, no fusion), jit = segc --jit (the"
+    echo "  default: fused program, JIT convolutions forward and backward, JIT kernels for"
+    echo "  fused elementwise groups, fast runtime kernels for pools/upsample/concat/slice/"
+    echo "  batch norm); whole run took about $MIN min"
     echo
     echo "| case | GFLOP/step | segc ms | segc --jit ms | torch ms | ratio jit/torch | GFLOP/s segc / jit / torch | % peak segc / jit | RSS MB segc / jit / torch | threads segc / torch | steps |"
     echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
@@ -223,6 +240,16 @@ MIN=$(( ($(date +%s) - T0 + 59) / 60 ))
     echo "| case | compile ms | JIT cold ms | JIT warm ms |"
     echo "|---|--:|--:|--:|"
     cat "$TMP/compile"
+    echo
+    echo "Targets (issue 4), from the rows above:"
+    echo
+    echo "| target | measured |"
+    echo "|---|--:|"
+    echo "| U-Net 64^3 training step <= 0.7 x torch | $(ratio "$(val "unet3d 64^3 train" 2)" "$(val "unet3d 64^3 train" 5)") |"
+    echo "| U-Net 64^3 inference <= 0.6 x torch | $(ratio "$(val "unet3d 64^3 infer" 2)" "$(val "unet3d 64^3 infer" 5)") |"
+    echo "| U-Net 64^3 training peak RSS <= 0.6 x torch | $(ratio "$(val "unet3d 64^3 train" 4)" "$(val "unet3d 64^3 train" 6)") |"
+    echo "| stage-2 / full step time (FLOP ratio $(ratio "$(val "unet3d 64^3 stage 2 (frozen)" 3)" "$(val "unet3d 64^3 train" 3)"), within 5 %) | $(ratio "$(val "unet3d 64^3 stage 2 (frozen)" 2)" "$(val "unet3d 64^3 train" 2)") |"
+    echo "| 2 threads >= 1.8 x 1 thread (U-Net training step) | $(ratio "$ONE_THREAD_MS" "$(val "unet3d 64^3 train" 2)") |"
 } > "$OUT"
 echo
 cat "$OUT"

@@ -940,11 +940,13 @@ typedef struct rt_conv_kernel {
 } rt_conv_kernel;
 
 /* Fast kernels (runtime/ops/fast*.c): pool-parallel versions of the hot
- * data-movement ops (upsample, pools and their gradients, concat, slice)
- * for the JIT executor. Each writes every element of out (which does not
- * alias an input), gives the same bits for any thread count, and agrees
- * with the op's reference kernel within 1e-5 relative. Returns 0, or -1
- * with err set. */
+ * data-movement ops (upsample, pools and their gradients, concat, slice),
+ * batch norm (writing its running statistics like the reference) and its
+ * gradients, softmax, log_softmax and global_avgpool for the JIT
+ * executor. Each writes every element of out (which does not alias an
+ * input), gives the same bits for any thread count, and agrees with the
+ * op's reference kernel within 1e-5 relative. Returns 0, or -1 with err
+ * set. */
 typedef int (*rt_fast_fn)(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out,
                           rt_pool *pool, rt_error *err);
 /* The fast kernel for instruction i of p, or NULL (the reference kernel

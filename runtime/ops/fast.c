@@ -1,7 +1,9 @@
 /* fast.c — which instructions have a fast kernel (runtime.h "fast
  * kernels"): upsample, maxpool, avgpool, their gradients, concat, slice
- * and slice_bwd, on f32 tensors (fast_upsample*.c, fast_pool*.c,
- * fast_move.c).
+ * and slice_bwd, batchnorm (training and inference) and its two
+ * gradients, softmax, log_softmax and global_avgpool, on f32 tensors
+ * (fast_upsample*.c, fast_pool*.c, fast_move.c, fast_norm.c,
+ * fast_reduce.c).
  *
  * The kernels themselves check nothing, so this repeats the reference
  * kernel's checks against the program's types and attrs and answers NULL
@@ -87,6 +89,54 @@ static int slice_ok(const rt_attrs *a, const rt_type *big, const rt_type *small)
     return 1;
 }
 
+/* Batch norm and its gradients: x (and dy, out when given) one [N, C, ...]
+ * type, every vector in[vec[k]] C elements; training needs more than one
+ * value per channel. */
+static int bn_ok(const rt_program *p, const rt_instr *ins, const rt_type *same, int n_vec,
+                 const int *vec)
+{
+    const rt_type *x = in_type(p, ins, 0);
+    if (x->rank < 2 || (same && !rt_type_equal(x, same)))
+        return 0;
+    int64_t n = x->dim[0], ch = x->dim[1], numel = rt_type_numel(x);
+    for (int k = 0; k < n_vec; k++)
+        if (rt_type_numel(in_type(p, ins, vec[k])) != ch)
+            return 0;
+    return !ins->attrs.training || (n * ch > 0 && numel / ch >= 2);
+}
+
+static rt_fast_fn bn_kernel(const rt_program *p, const rt_instr *ins)
+{
+    static const int fwd[] = {1, 2, 3, 4}, bwd_data[] = {1, 2, 3}, bwd_gamma[] = {1, 2};
+    const rt_type *out = &p->values[ins->out].type;
+    switch (ins->op) {
+    case OP_BATCHNORM: return bn_ok(p, ins, out, 4, fwd) ? rt_fast_batchnorm : NULL;
+    case OP_BATCHNORM_BWD_DATA:
+        return bn_ok(p, ins, in_type(p, ins, 4), 3, bwd_data) &&
+                       rt_type_equal(out, in_type(p, ins, 0))
+                   ? rt_fast_batchnorm_bwd_data : NULL;
+    case OP_BATCHNORM_BWD_GAMMA:
+        return bn_ok(p, ins, in_type(p, ins, 3), 2, bwd_gamma) &&
+                       rt_type_numel(out) == in_type(p, ins, 0)->dim[1]
+                   ? rt_fast_batchnorm_bwd_gamma : NULL;
+    default: SEG_UNREACHABLE();
+    }
+}
+
+/* softmax: out has x's type, the axis is in range. */
+static int softmax_ok(const rt_attrs *a, const rt_type *x, const rt_type *out)
+{
+    int axis = a->axis < 0 ? a->axis + x->rank : a->axis;
+    return rt_type_equal(x, out) && axis >= 0 && axis < x->rank;
+}
+
+/* global_avgpool: x [N, C, spatial...] to [N, C, 1...] of the same rank. */
+static int global_avgpool_ok(const rt_type *x, const rt_type *out)
+{
+    return x->rank >= 3 && out->rank == x->rank && out->dim[0] == x->dim[0] &&
+           out->dim[1] == x->dim[1] && rt_type_numel(out) == out->dim[0] * out->dim[1];
+}
+
 rt_fast_fn rt_fast_kernel_for(const rt_program *p, int i)
 {
     SEG_ASSERT(p && i >= 0 && i < p->n_instrs);
@@ -109,6 +159,12 @@ rt_fast_fn rt_fast_kernel_for(const rt_program *p, int i)
     case OP_CONCAT: return concat_ok(p, ins) ? rt_fast_concat : NULL;
     case OP_SLICE: return slice_ok(a, in0, out) ? rt_fast_slice : NULL;
     case OP_SLICE_BWD: return slice_ok(a, out, in0) ? rt_fast_slice_bwd : NULL;
+    case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX: return softmax_ok(a, in0, out) ? rt_fast_softmax : NULL;
+    case OP_GLOBAL_AVGPOOL: return global_avgpool_ok(in0, out) ? rt_fast_global_avgpool : NULL;
+    case OP_BATCHNORM:
+    case OP_BATCHNORM_BWD_DATA:
+    case OP_BATCHNORM_BWD_GAMMA: return bn_kernel(p, ins);
     default: return NULL;
     }
 }

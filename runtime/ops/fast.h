@@ -36,6 +36,18 @@ int rt_fast_slice(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out, rt_
                   rt_error *err);
 int rt_fast_slice_bwd(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out, rt_pool *pool,
                       rt_error *err);
+/* fast_norm.c */
+int rt_fast_batchnorm(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out, rt_pool *pool,
+                      rt_error *err);
+int rt_fast_batchnorm_bwd_data(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out,
+                               rt_pool *pool, rt_error *err);
+int rt_fast_batchnorm_bwd_gamma(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out,
+                                rt_pool *pool, rt_error *err);
+/* fast_reduce.c */
+int rt_fast_softmax(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out, rt_pool *pool,
+                    rt_error *err); /* and log_softmax */
+int rt_fast_global_avgpool(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out,
+                           rt_pool *pool, rt_error *err);
 
 /* fast_row.c: rows of n floats; d does not overlap a or b. */
 void rt_fast_row_blend(float *d, const float *a, const float *b, float wa, float wb, int64_t n);

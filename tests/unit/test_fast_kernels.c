@@ -5,8 +5,11 @@
  * its kernel, runs the reference (rt_kernel_run) and the fast kernel on
  * the calling thread and on a 2-thread pool, the fast outputs pre-filled
  * with NaN so an element left unwritten shows. The fast results must equal
- * the reference bit for bit (upsample_bwd: within 1e-5 relative) and each
- * other bit for bit. Sizes are odd on purpose; pooling inputs hold ties,
+ * the reference bit for bit (upsample_bwd and batch norm, whose sums are
+ * ordered differently: within 1e-5 relative) and each other bit for bit;
+ * the inputs are compared after the call too (batch norm's training
+ * forward updates its running statistics in place), each run on its own
+ * copies. Sizes are odd on purpose; pooling inputs hold ties,
  * signed zeros and NaNs. Unsupported cases must get no fast kernel.
  */
 #include "runtime/runtime.h"
@@ -15,7 +18,7 @@
 #include <math.h>
 #include <string.h>
 
-#define MAX_IN 4
+#define MAX_IN 5
 
 /* A one-instruction program over n_in inputs and one output. */
 typedef struct one_instr {
@@ -26,8 +29,10 @@ typedef struct one_instr {
 } one_instr;
 
 typedef enum fill_kind {
-    FILL_SMOOTH, /* uniform in [-1, 1) */
-    FILL_TIES,   /* few levels, signed zeros, now and then NaN */
+    FILL_SMOOTH,   /* uniform in [-1, 1) */
+    FILL_TIES,     /* few levels, signed zeros, now and then NaN */
+    FILL_POSITIVE, /* uniform in [0.5, 1.5): variances */
+    FILL_SHIFTED,  /* uniform in [2, 4): a mean far from 0 */
 } fill_kind;
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
@@ -45,6 +50,10 @@ static void fill(rt_tensor *t, fill_kind kind)
     int64_t n = rt_type_numel(&t->type);
     for (int64_t i = 0; i < n; i++) {
         float u = rng_uniform(), v = u;
+        if (kind == FILL_POSITIVE)
+            v = 1.0f + 0.5f * u;
+        if (kind == FILL_SHIFTED)
+            v = 3.0f + u;
         if (kind == FILL_TIES) {
             v = floorf(u * 4.0f) * 0.5f;
             if (v == 0.0f && u < 0.125f)
@@ -108,6 +117,46 @@ static rt_tensor *nan_filled(const rt_type *t)
     return x;
 }
 
+static rt_tensor *copy_of(const rt_tensor *t)
+{
+    rt_tensor *c = rt_tensor_new(&t->type);
+    memcpy(c->data, t->data, (size_t)rt_type_numel(&t->type) * sizeof(float));
+    return c;
+}
+
+/* One run's tensors: its own copies of the inputs (a STATEFUL op such as
+ * batch norm writes some of them) and its output. */
+typedef struct fast_run {
+    rt_tensor *in[MAX_IN], *out;
+} fast_run;
+
+static void fast_run_init(fast_run *r, rt_tensor *const *in, int n_in, const rt_type *tout,
+                          int nan_out)
+{
+    for (int k = 0; k < n_in; k++)
+        r->in[k] = copy_of(in[k]);
+    r->out = nan_out ? nan_filled(tout) : rt_tensor_new(tout);
+}
+
+static void fast_run_free(fast_run *r, int n_in)
+{
+    for (int k = 0; k < n_in; k++)
+        rt_tensor_free(r->in[k]);
+    rt_tensor_free(r->out);
+}
+
+/* got's output and inputs (as the run left them) against want's. */
+static void fast_run_compare(const char *what, const char *which, const fast_run *got,
+                             const fast_run *want, int n_in, double tol)
+{
+    char name[96];
+    compare(what, which, got->out, want->out, tol);
+    for (int k = 0; k < n_in; k++) {
+        snprintf(name, sizeof name, "%s, input %d after the call", which, k);
+        compare(what, name, got->in[k], want->in[k], tol);
+    }
+}
+
 /* The fast kernel of op against its reference, serially and on 2 threads. */
 static void check_fast(const char *what, rt_op op, const rt_attrs *a, int n_in,
                        const rt_type *tin, const fill_kind *fills, const rt_type *tout, double tol)
@@ -125,22 +174,25 @@ static void check_fast(const char *what, rt_op op, const rt_attrs *a, int n_in,
         in[k] = rt_tensor_new(&tin[k]);
         fill(in[k], fills[k]);
     }
-    rt_tensor *ref = rt_tensor_new(tout), *serial = nan_filled(tout), *par = nan_filled(tout);
+    fast_run ref, serial, par;
+    fast_run_init(&ref, in, n_in, tout, 0);
+    fast_run_init(&serial, in, n_in, tout, 1);
+    fast_run_init(&par, in, n_in, tout, 1);
     rt_error err = {{0}};
     rt_ctx ctx = {.step = 0, .threads = 1, .err = &err};
-    CHECK_INT(rt_kernel_run(op, a, in, n_in, ref, &ctx), 0);
-    CHECK_INT(fn(&c.ins, in, serial, NULL, &err), 0);
+    CHECK_INT(rt_kernel_run(op, a, ref.in, n_in, ref.out, &ctx), 0);
+    CHECK_INT(fn(&c.ins, serial.in, serial.out, NULL, &err), 0);
     rt_pool *pool = rt_pool_new(2);
-    CHECK_INT(fn(&c.ins, in, par, pool, &err), 0);
+    CHECK_INT(fn(&c.ins, par.in, par.out, pool, &err), 0);
     rt_pool_free(pool);
     CHECK_STR(err.msg, "");
-    compare(what, "fast vs reference", serial, ref, tol);
-    compare(what, "2 threads vs 1", par, serial, 0);
+    fast_run_compare(what, "fast vs reference", &serial, &ref, n_in, tol);
+    fast_run_compare(what, "2 threads vs 1", &par, &serial, n_in, 0);
     for (int k = 0; k < n_in; k++)
         rt_tensor_free(in[k]);
-    rt_tensor_free(ref);
-    rt_tensor_free(serial);
-    rt_tensor_free(par);
+    fast_run_free(&ref, n_in);
+    fast_run_free(&serial, n_in);
+    fast_run_free(&par, n_in);
     CHECK_INT(seg_alloc_live(), live);
 }
 
@@ -298,6 +350,107 @@ TEST(fast_slice_matches_reference)
     }
 }
 
+/* ----------------------------------------------------------- batch norm */
+
+/* batchnorm and its two gradients on x of shape d, training or not; the
+ * running statistics (inputs the training forward writes) are compared
+ * after the call. */
+static void check_batchnorm(int rank, const int64_t *d, int training, fill_kind xfill)
+{
+    rt_type x = f32(rank, d), vec = f32(1, d + 1);
+    rt_attrs a;
+    rt_attrs_init(&a);
+    a.training = training;
+    a.momentum = 0.3f;
+    char what[128];
+    snprintf(what, sizeof what, "batchnorm %s [%lld, %lld, %lld, %lld, %lld] rank %d",
+             training ? "training" : "eval", (long long)d[0], (long long)d[1],
+             (long long)(rank > 2 ? d[2] : 0), (long long)(rank > 3 ? d[3] : 0),
+             (long long)(rank > 4 ? d[4] : 0), rank);
+    rt_type fwd[5] = {x, vec, vec, vec, vec}, dx[5] = {x, vec, vec, vec, x};
+    rt_type dgamma[4] = {x, vec, vec, x};
+    fill_kind fwd_f[5] = {xfill, FILL_SMOOTH, FILL_SMOOTH, FILL_SMOOTH, FILL_POSITIVE};
+    fill_kind dx_f[5] = {xfill, FILL_SMOOTH, FILL_SMOOTH, FILL_POSITIVE, FILL_SMOOTH};
+    fill_kind dgamma_f[4] = {xfill, FILL_SMOOTH, FILL_POSITIVE, FILL_SMOOTH};
+    check_fast(what, OP_BATCHNORM, &a, 5, fwd, fwd_f, &x, 1e-5);
+    check_fast(what, OP_BATCHNORM_BWD_DATA, &a, 5, dx, dx_f, &x, 1e-5);
+    check_fast(what, OP_BATCHNORM_BWD_GAMMA, &a, 4, dgamma, dgamma_f, &vec, 1e-5);
+}
+
+TEST(fast_batchnorm_matches_reference)
+{
+    static const struct {
+        int rank;
+        int64_t d[5];
+    } shapes[] = {
+        {3, {2, 3, 37}},          /* 1D: whole lane blocks and a remainder */
+        {3, {3, 17, 5}},          /* 1D shorter than a lane block */
+        {4, {2, 17, 9, 13}},      /* 2D */
+        {4, {3, 3, 1, 1}},        /* one value per sample */
+        {5, {2, 3, 5, 7, 9}},     /* 3D */
+        {5, {3, 17, 3, 5, 7}},
+        {2, {3, 17}},             /* no spatial axes */
+        {4, {2, 3, 67, 71}},      /* 2D, planes of thousands */
+    };
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (int training = 0; training < 2; training++) {
+            check_batchnorm(shapes[k].rank, shapes[k].d, training, FILL_SMOOTH);
+            check_batchnorm(shapes[k].rank, shapes[k].d, training, FILL_SHIFTED);
+        }
+}
+
+/* ------------------------------------------- softmax, global_avgpool */
+
+TEST(fast_softmax_matches_reference)
+{
+    static const struct {
+        int rank, axis;
+        int64_t d[5];
+    } cases[] = {
+        {3, 1, {2, 3, 37}},
+        {4, 1, {3, 17, 9, 13}},
+        {4, 1, {2, 3, 67, 71}},   /* many chunks of lines and a partial one */
+        {5, 1, {2, 5, 4, 3, 7}},
+        {3, -1, {3, 7, 11}},      /* last axis: contiguous lines */
+        {3, 0, {5, 3, 4}},
+        {2, 1, {3, 1}},           /* an axis of one */
+    };
+    static const fill_kind fills[] = {FILL_SMOOTH, FILL_TIES, FILL_SHIFTED};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        for (size_t f = 0; f < sizeof fills / sizeof fills[0]; f++) {
+            rt_type x = f32(cases[k].rank, cases[k].d);
+            rt_attrs a;
+            rt_attrs_init(&a);
+            a.axis = cases[k].axis;
+            char what[64];
+            snprintf(what, sizeof what, "softmax case %zu fill %zu", k, f);
+            check_fast(what, OP_SOFTMAX, &a, 1, &x, &fills[f], &x, 0);
+            check_fast(what, OP_LOG_SOFTMAX, &a, 1, &x, &fills[f], &x, 0);
+        }
+}
+
+TEST(fast_global_avgpool_matches_reference)
+{
+    static const struct {
+        int rank;
+        int64_t d[5];
+    } cases[] = {
+        {3, {2, 3, 37}}, {4, {3, 17, 9, 13}}, {5, {2, 3, 5, 7, 9}}, {4, {2, 3, 1, 1}},
+    };
+    fill_kind smooth = FILL_SMOOTH;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        rt_type x = f32(cases[k].rank, cases[k].d), y = x;
+        for (int i = 2; i < y.rank; i++)
+            y.dim[i] = 1;
+        rt_attrs a;
+        rt_attrs_init(&a);
+        a.nsp = x.rank - 2;
+        char what[64];
+        snprintf(what, sizeof what, "global_avgpool case %zu", k);
+        check_fast(what, OP_GLOBAL_AVGPOOL, &a, 1, &x, &smooth, &y, 0);
+    }
+}
+
 /* ---------------------------------------------------------- unsupported */
 
 static rt_fast_fn fast_for(rt_op op, const rt_attrs *a, int n_in, const rt_type *tin,
@@ -329,4 +482,46 @@ TEST(fast_kernel_for_declines_what_it_does_not_cover)
     a.mode = RT_UP_LINEAR;
     CHECK(fast_for(OP_UPSAMPLE, &a, 1, &y, &x) != NULL);
     CHECK(fast_for(OP_UPSAMPLE, &a, 1, &y, &cat) == NULL); /* channels differ */
+}
+
+TEST(fast_kernel_for_declines_bad_batchnorm)
+{
+    static const int64_t d[4] = {2, 3, 5, 7}, one[4] = {1, 3, 1, 1}, c3[1] = {3}, c4[1] = {4};
+    rt_type x = f32(4, d), x1 = f32(4, one), v = f32(1, c3), v4 = f32(1, c4), xi = x;
+    xi.dtype = RT_I32;
+    rt_type fwd[5] = {x, v, v, v, v}, fwd1[5] = {x1, v, v, v, v}, fwd4[5] = {x, v, v4, v, v};
+    rt_type fwdi[5] = {xi, v, v, v, v}, dx[5] = {x, v, v, v, x}, dx_bad[5] = {x, v, v, v, x1};
+    rt_type dg[4] = {x, v, v, x};
+    rt_attrs a;
+    rt_attrs_init(&a);
+    a.training = 1;
+    CHECK(fast_for(OP_BATCHNORM, &a, 5, fwd, &x) != NULL);
+    CHECK(fast_for(OP_BATCHNORM, &a, 5, fwd1, &x1) == NULL);  /* one value per channel */
+    CHECK(fast_for(OP_BATCHNORM, &a, 5, fwd4, &x) == NULL);   /* beta has 4 elements */
+    CHECK(fast_for(OP_BATCHNORM, &a, 5, fwdi, &xi) == NULL);  /* i32 */
+    CHECK(fast_for(OP_BATCHNORM, &a, 5, fwd, &x1) == NULL);   /* output type differs */
+    CHECK(fast_for(OP_BATCHNORM_BWD_DATA, &a, 5, dx, &x) != NULL);
+    CHECK(fast_for(OP_BATCHNORM_BWD_DATA, &a, 5, dx_bad, &x) == NULL); /* dy's type differs */
+    CHECK(fast_for(OP_BATCHNORM_BWD_GAMMA, &a, 4, dg, &v) != NULL);
+    CHECK(fast_for(OP_BATCHNORM_BWD_GAMMA, &a, 4, dg, &v4) == NULL);   /* dgamma too long */
+    a.training = 0;
+    CHECK(fast_for(OP_BATCHNORM, &a, 5, fwd1, &x1) != NULL);  /* inference: any count */
+}
+
+TEST(fast_kernel_for_declines_bad_softmax_and_global_avgpool)
+{
+    static const int64_t d[4] = {2, 3, 5, 7}, g[4] = {2, 3, 1, 1}, g2[4] = {2, 3, 1, 2};
+    rt_type x = f32(4, d), y = f32(4, g), y2 = f32(4, g2);
+    rt_attrs a;
+    rt_attrs_init(&a);
+    a.axis = 1;
+    CHECK(fast_for(OP_SOFTMAX, &a, 1, &x, &x) != NULL);
+    CHECK(fast_for(OP_LOG_SOFTMAX, &a, 1, &x, &y) == NULL);  /* output type differs */
+    a.axis = 4;
+    CHECK(fast_for(OP_SOFTMAX, &a, 1, &x, &x) == NULL);      /* axis out of range */
+    a.axis = -5;
+    CHECK(fast_for(OP_LOG_SOFTMAX, &a, 1, &x, &x) == NULL);
+    CHECK(fast_for(OP_GLOBAL_AVGPOOL, &a, 1, &x, &y) != NULL);
+    CHECK(fast_for(OP_GLOBAL_AVGPOOL, &a, 1, &x, &y2) == NULL); /* not one value per plane */
+    CHECK(fast_for(OP_GLOBAL_AVGPOOL, &a, 1, &x, &x) == NULL);
 }
