@@ -297,6 +297,10 @@ int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
  * the result as `parts` partial packed weights ([parts][cout/vl][cin/ib]
  * [kvol][ib][vl]), one per fixed range of (n, od, oh) rows, which the
  * driver sums in part order: bit-identical for any thread count. */
+/* The same with the output extents given (stride 1; see kir.c). */
+int kir_conv_init_out(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
+                      const int64_t *in_sp, const int64_t *ksz, const int64_t *out_sp,
+                      const rt_attrs *a, unsigned epi, int vl, char *err, size_t errlen);
 int kir_conv_bwd_w_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
                         const int64_t *in_sp, const int64_t *ksz, const rt_attrs *a, int vl,
                         char *err, size_t errlen);
@@ -373,6 +377,19 @@ void cg_conv_run(const cg_kernel *k, rt_pool *p, const float *x, const float *w,
  * instructions keep their reference kernels. */
 typedef struct jit_program jit_program;
 
+/* A strided data gradient or a transposed convolution as one stride-1
+ * kernel per output phase (compiler/jitphase.c, runtime RT_CONV_PHASED).
+ * kir[i] describes phase i's kernel when phase[i] has taps. */
+#define JIT_MAX_STRIDE 3
+#define JIT_MAX_PHASES (JIT_MAX_STRIDE * JIT_MAX_STRIDE * JIT_MAX_STRIDE)
+typedef struct jit_phased {
+    rt_conv_kernel k; /* k.phases points at phase */
+    rt_conv_phase phase[JIT_MAX_PHASES];
+    kir_kernel kir[JIT_MAX_PHASES];
+} jit_phased;
+/* 0 when instruction ins (OP_CONV_BWD_DATA or OP_CONV_T) is taken. */
+int jit_phased_init(jit_phased *jph, const rt_program *p, const rt_instr *ins, int vl);
+
 typedef struct jit_program_stats {
     int convs;        /* OP_CONV instructions */
     int kernels;      /* of them, run by JIT kernels */
@@ -387,6 +404,8 @@ typedef struct jit_program_stats {
     int groups;       /* OP_FUSED instructions (compiler/fuse.c) */
     int groups_jit;   /* of them, on generated kernels */
     int bias_sums;    /* bias gradients summed by weight-gradient drivers */
+    int conv_t;       /* OP_CONV_T instructions */
+    int conv_t_jit;   /* of them, on phased JIT kernels */
     double seconds;   /* wall time of the build */
 } jit_program_stats;
 

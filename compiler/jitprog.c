@@ -51,6 +51,8 @@ struct jit_program {
     char **keys;                  /* their kir text */
     int n_built;
     int *kidx;                    /* per instruction: its kernel, -1 = none */
+    jit_phased **phased;          /* per instruction: phased kernels, NULL = none */
+    int *phase_kidx;              /* per instruction * JIT_MAX_PHASES: kernel per phase */
     rt_conv_table table;
     jit_program_stats stats;
 };
@@ -177,17 +179,16 @@ static int jp_bwd_weight_kir(const rt_program *p, const rt_instr *ins, int vl, k
 
 /* -------------------------------------------------------------- building */
 
-/* Kernel kk for instruction i: an earlier one of the same text, or a new
- * entry; built later (jp_make_all, jp_link_all). */
-static void jp_kernel(jit_program *jp, int i, const kir_kernel *kk)
+/* Kernel kk: an earlier one of the same text, or a new entry; built
+ * later (jp_make_and_link). Returns its index. */
+static int jp_kernel_index(jit_program *jp, const kir_kernel *kk)
 {
     seg_buf key = {0};
     kir_print(kk, &key);
     for (int k = 0; k < jp->n_built; k++)
         if (strcmp(jp->keys[k], key.data) == 0) {
             seg_buf_free(&key);
-            jp->kidx[i] = k;
-            return;
+            return k;
         }
     size_t n = (size_t)jp->n_built + 1;
     jp->built = seg_xrealloc(jp->built, n * sizeof *jp->built);
@@ -196,7 +197,13 @@ static void jp_kernel(jit_program *jp, int i, const kir_kernel *kk)
     jp->built[jp->n_built] = NULL;
     jp->want[jp->n_built] = *kk;
     jp->keys[jp->n_built] = key.data; /* ownership moves */
-    jp->kidx[i] = jp->n_built++;
+    return jp->n_built++;
+}
+
+/* Kernel kk for instruction i. */
+static void jp_kernel(jit_program *jp, int i, const kir_kernel *kk)
+{
+    jp->kidx[i] = jp_kernel_index(jp, kk);
 }
 
 /* Objects of every kernel, made on several threads: each worker has its
@@ -260,6 +267,11 @@ static int jp_make_and_link(jit_program *jp, rt_error *err)
 /* Entry points into the slots, once the kernels are linked. */
 static void jp_bind(jit_program *jp, const rt_program *p)
 {
+    for (int i = 0; i < p->n_instrs; i++)
+        for (int h = 0; jp->phased[i] && h < jp->phased[i]->k.n_phases; h++) {
+            int k = jp->phase_kidx[i * JIT_MAX_PHASES + h];
+            jp->phased[i]->phase[h].fn = k >= 0 ? jp->built[k]->conv : NULL;
+        }
     for (int i = 0; i < p->n_instrs; i++) {
         if (jp->kidx[i] < 0)
             continue;
@@ -283,6 +295,24 @@ static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int relu_
         .b_floats = kir_conv_b_floats(c), .y_floats = kir_conv_y_floats(c)};
 }
 
+/* A strided data gradient or a transposed conv i: one kernel per phase
+ * when the JIT takes it (jitphase.c). */
+static int jp_phased_instr(jit_program *jp, const rt_program *p, int i)
+{
+    jit_phased *jph = seg_xcalloc(1, sizeof *jph);
+    if (jit_phased_init(jph, p, &p->instrs[i], rt_jit_vector_width(jp->jit))) {
+        seg_free(jph);
+        return 0;
+    }
+    for (int h = 0; h < jph->k.n_phases; h++) {
+        int taps = jph->phase[h].nk[0] * jph->phase[h].nk[1] * jph->phase[h].nk[2];
+        jp->phase_kidx[i * JIT_MAX_PHASES + h] = taps ? jp_kernel_index(jp, &jph->kir[h]) : -1;
+    }
+    jp->phased[i] = jph;
+    jp->kernel[i] = &jph->k;
+    return 1;
+}
+
 /* A conv gradient instruction i: a kernel when the JIT takes it. */
 static void jp_bwd_instr(jit_program *jp, const rt_program *p, int i)
 {
@@ -293,8 +323,11 @@ static void jp_bwd_instr(jit_program *jp, const rt_program *p, int i)
         jp->stats.bwd_data++;
     else
         jp->stats.bwd_weight++;
-    if (data ? jp_bwd_data_kir(p, ins, vl, &kk) : jp_bwd_weight_kir(p, ins, vl, &kk))
+    if (data ? jp_bwd_data_kir(p, ins, vl, &kk) : jp_bwd_weight_kir(p, ins, vl, &kk)) {
+        if (data && jp_phased_instr(jp, p, i)) /* strided: per phase */
+            jp->stats.bwd_data_jit++;
         return;
+    }
     jp_kernel(jp, i, &kk);
     jp_slot(&jp->slot[i], &kk, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, -1);
     jp->kernel[i] = &jp->slot[i];
@@ -344,6 +377,11 @@ static void jp_instr(jit_program *jp, const rt_program *p, int i, const int *cou
     }
     if (ins->op == OP_FUSED) {
         jp_fused_instr(jp, p, i);
+        return;
+    }
+    if (ins->op == OP_CONV_T) {
+        jp->stats.conv_t++;
+        jp->stats.conv_t_jit += jp_phased_instr(jp, p, i);
         return;
     }
     if (ins->op != OP_CONV)
@@ -397,6 +435,8 @@ jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
     jp->eslot = seg_xcalloc(ni, sizeof *jp->eslot);
     jp->eltwise = seg_xcalloc(ni, sizeof *jp->eltwise);
     jp->kidx = seg_xcalloc(ni, sizeof *jp->kidx);
+    jp->phased = seg_xcalloc(ni, sizeof *jp->phased);
+    jp->phase_kidx = seg_xcalloc(ni * JIT_MAX_PHASES, sizeof *jp->phase_kidx);
     for (int i = 0; i < p->n_instrs; i++)
         jp->kidx[i] = -1;
     jp->table = (rt_conv_table){p->n_instrs, jp->kernel, jp->fused, jp->fast, jp->eltwise};
@@ -422,6 +462,9 @@ void jit_program_describe(const jit_program *jp, const char *what, FILE *out)
         fprintf(out, "jit %s: gradients on JIT kernels: %d of %d data, %d of %d weight (%d with "
                 "their bias gradient)\n", what, s->bwd_data_jit, s->bwd_data, s->bwd_weight_jit,
                 s->bwd_weight, s->bias_sums);
+    if (s->conv_t)
+        fprintf(out, "jit %s: %d of %d transposed convolutions on JIT kernels\n", what,
+                s->conv_t_jit, s->conv_t);
     if (s->groups || s->fast)
         fprintf(out, "jit %s: %d of %d fused elementwise groups on JIT kernels, %d ops on fast "
                 "runtime kernels\n", what, s->groups_jit, s->groups, s->fast);
@@ -439,6 +482,10 @@ void jit_program_free(jit_program *jp)
     seg_free(jp->want);
     seg_free(jp->keys);
     seg_free(jp->kidx);
+    for (int i = 0; jp->phased && i < jp->table.n_instrs; i++)
+        seg_free(jp->phased[i]);
+    seg_free(jp->phased);
+    seg_free(jp->phase_kidx);
     seg_free(jp->slot);
     seg_free(jp->kernel);
     seg_free(jp->fused);
@@ -465,7 +512,12 @@ static int64_t jp_workspace(const rt_program *p, int i, int vl)
         kind = RT_CONV_BWD_DATA;
     else if (ins->op == OP_CONV_BWD_WEIGHT && !jp_bwd_weight_kir(p, ins, vl, &kk))
         kind = RT_CONV_BWD_WEIGHT;
-    else
+    else if (ins->op == OP_CONV_BWD_DATA || ins->op == OP_CONV_T) {
+        jit_phased *jph = seg_xcalloc(1, sizeof *jph);
+        int64_t bytes = jit_phased_init(jph, p, ins, vl) ? 0 : rt_conv_workspace_bytes(&jph->k);
+        seg_free(jph);
+        return bytes;
+    } else
         return 0;
     rt_conv_kernel s;
     jp_slot(&s, &kk, kind, -1);

@@ -90,6 +90,34 @@ static int64_t conv_out_size(int64_t in, int k, int s, int p, int d)
     return s < 1 || padded < span ? -1 : (padded - span) / s + 1;
 }
 
+/* Output extents given (out_sp): the window runs from -pad on the low
+ * side and input positions past the end read as zeros, whatever the high
+ * side's padding would be; a phase of a strided data gradient needs that. */
+int kir_conv_init_out(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
+                      const int64_t *in_sp, const int64_t *ksz, const int64_t *out_sp,
+                      const rt_attrs *a, unsigned epi, int vl, char *err, size_t errlen)
+{
+    rt_attrs big = *a; /* a padding that makes every window fit, then the real one */
+    for (int i = 0; i < nsp; i++)
+        big.pad[i] = a->pad[i] + (int)(ksz[i] * a->dilation[i]);
+    if (kir_conv_init(k, nsp, n, cin, cout, in_sp, ksz, &big, epi, vl, err, errlen))
+        return -1;
+    kir_conv *c = &k->conv;
+    for (int j = 0; j < 3; j++) {
+        int i = j - (3 - nsp);
+        if (i < 0)
+            continue;
+        c->p[j] = a->pad[i];
+        c->out[j] = out_sp[i];
+        if (c->out[j] < 1 || c->p[j] < 0 || c->s[j] != 1) {
+            snprintf(err, errlen, "conv kernel: bad output extent on axis %d", i);
+            return -1;
+        }
+    }
+    kir_conv_plan(c);
+    return 0;
+}
+
 int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
                   const int64_t *in_sp, const int64_t *ksz, const rt_attrs *a, unsigned epi,
                   int vl, char *err, size_t errlen)

@@ -155,6 +155,12 @@ static void jc_layout(rt_pool *p, const float *src, float *dst, const float *mas
     rt_pool_run(p, n * cp.cb * cp.runs, to_blocked ? jc_block_task : jc_unblock_task, &cp);
 }
 
+void rt_layout_block_pool(rt_pool *p, const float *src, float *dst, int64_t n, int64_t c,
+                          int64_t spatial, int vl)
+{
+    jc_layout(p, src, dst, NULL, n, c, spatial, vl, 1);
+}
+
 /* -------------------------------------------------------------- driver */
 
 typedef struct jc_job {
@@ -228,6 +234,15 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
         SEG_ASSERT(!mask || rt_type_numel(&mask->type) == rt_type_numel(&y->type));
     }
     SEG_ASSERT(!db || (k->kind == RT_CONV_BWD_WEIGHT && rt_type_numel(&db->type) == k->cout));
+    if (k->kind == RT_CONV_PHASED) {
+        jc_reserve(&s->w, &s->cap_w, k->w_floats);
+        jc_reserve(&s->b, &s->cap_b, k->b_floats);
+        jc_reserve(&s->y, &s->cap_y, k->y_floats);
+        if (k->ib != 1)
+            jc_reserve(&s->x, &s->cap_x, k->x_floats);
+        rt_conv_phased_run(k, p, x, w, b, y, s);
+        return;
+    }
     if (k->kind == RT_CONV_BWD_WEIGHT) {
         jc_bwd_weight(k, p, x, w, y, db, s);
         return;

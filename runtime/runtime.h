@@ -879,6 +879,9 @@ int64_t rt_blocked_channels(int64_t c, int vl); /* c rounded up to vl */
 void rt_layout_block(const float *src, float *dst, int64_t n, int64_t c, int64_t spatial, int vl);
 void rt_layout_unblock(const float *src, float *dst, int64_t n, int64_t c, int64_t spatial,
                        int vl);
+/* rt_layout_block on pool p (NULL = this thread); same bits. */
+void rt_layout_block_pool(rt_pool *p, const float *src, float *dst, int64_t n, int64_t c,
+                          int64_t spatial, int vl);
 /* Conv weight [cout][cin][kvol] -> [cout/vl][cin/ib][kvol][ib][vl], zero
  * padded; ib = 1 packs input channels unblocked (plain NCDHW input). */
 void rt_conv_weight_block(const float *w, float *dst, int64_t cout, int64_t cin, int64_t kvol,
@@ -914,11 +917,28 @@ enum {
     RT_CONV_BWD_DATA,  /* OP_CONV_BWD_DATA (dy, w) -> dx: a forward kernel over dy
                           (cin = the conv's cout) with the weight packed by
                           rt_conv_weight_block_tflip; stride 1 */
-    RT_CONV_BWD_WEIGHT /* OP_CONV_BWD_WEIGHT (x, dy) -> dw: fn(x, dy, NULL, NULL,
+    RT_CONV_BWD_WEIGHT, /* OP_CONV_BWD_WEIGHT (x, dy) -> dw: fn(x, dy, NULL, NULL,
                           partials) then rt_conv_weight_unblock_sum; in_vol/out_vol
                           are x's and dy's, x_floats/y_floats blocked x/dy,
                           w_floats all partials */
+    RT_CONV_PHASED     /* the data gradient of a strided conv, or a transposed conv
+                          (dy = its input, dx = its output): one stride-1 kernel per
+                          output phase (rt_conv_phase), fn unused */
 };
+
+/* One output phase of RT_CONV_PHASED: the positions r + s*j of dx along
+ * each axis take dy * a sub-kernel of w (the taps landing on them) as a
+ * stride-1 conv; phases no tap lands on are zeros (or the bias). */
+typedef struct rt_conv_phase {
+    rt_conv_fn fn;        /* NULL = no tap lands on this phase */
+    int64_t tasks;
+    int r[3];             /* phase offsets (D, H, W) */
+    int64_t out[3];       /* positions j per axis */
+    int nk[3];            /* sub-kernel taps per axis */
+    int t0[3], tstep[3];  /* sub-kernel tap u is the conv's tap t0 + u * tstep */
+    int64_t w_floats;     /* packed sub-kernel, then its plain gathered copy */
+    int64_t y_floats;     /* blocked result of the phase */
+} rt_conv_phase;
 
 /* One compiled conv instruction (f32, groups 1). */
 typedef struct rt_conv_kernel {
@@ -936,6 +956,12 @@ typedef struct rt_conv_kernel {
                                 own value is left unwritten); -1 = no fusion */
     int bias_out;            /* RT_CONV_BWD_WEIGHT: value of the bias gradient (the sum
                                 of dy over all but channels) it also writes; -1 = none */
+    /* RT_CONV_PHASED: cin/in_vol are dy's, cout/out_vol dx's, kvol the conv's */
+    int n_phases;
+    const rt_conv_phase *phases;
+    int s[3];                /* strides (D, H, W) */
+    int64_t dx_sp[3], k_sp[3]; /* dx and kernel extents (D, H, W) */
+    int mask;                /* the third operand is a ReLU mask (else a bias) */
     int64_t x_floats, w_floats, b_floats, y_floats; /* blocked operand sizes */
 } rt_conv_kernel;
 
@@ -999,6 +1025,14 @@ void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws);
  * summed while dy is copied into the blocked layout. */
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
                         const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_tensor *db,
+                        rt_conv_scratch *s);
+
+/* RT_CONV_PHASED (runtime/jitconv_phased.c): dy (or a transposed conv's
+ * input), w, extra = the bias (OP_CONV_T) or the fused ReLU mask (an
+ * OP_CONV_BWD_DATA's third operand), y = dx. Same bits for any thread
+ * count; y may share memory with nothing it reads. */
+void rt_conv_phased_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy,
+                        const rt_tensor *w, const rt_tensor *extra, rt_tensor *y,
                         rt_conv_scratch *s);
 
 /* From the next run on, instructions with a kernel in t run it (on a pool

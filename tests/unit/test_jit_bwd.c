@@ -7,7 +7,9 @@
  * multiple of 16, batch 2, Cin = 1, 1-D and 2-D, stride 2, dilation 2)
  * agree with the reference kernels within a relative 1e-4, give the same
  * bits on 1 and 2 threads, and shapes the JIT does not take (stride-2
- * data gradients, groups) stay on the reference kernels.
+ * groups, padding wider than the window) stay on the reference kernels;
+ * strided data gradients and transposed convs run as phases of stride-1
+ * kernels, with a fused ReLU mask or a bias.
  */
 #include "../../compiler/compiler.h"
 #include "test.h"
@@ -18,9 +20,11 @@
 typedef struct bwd_case {
     rt_op op;
     int nsp;
-    int64_t n, cin, cout, in[3];
+    int64_t n, cin, cout, in[3]; /* conv_t: cin = its input's channels, in = its input */
     int k, s, p, d;
     int want_jit; /* expected on a JIT kernel */
+    int extra;    /* bwd_data: a ReLU mask operand; conv_t: a bias */
+    int out_pad;  /* conv_t */
 } bwd_case;
 
 static int64_t out_size(int64_t in, int k, int s, int p, int d)
@@ -38,7 +42,9 @@ static rt_type f32_type(int rank, const int64_t *dims)
 static rt_interp *bwd_interp(const rt_program *p, int threads)
 {
     rt_interp *it = rt_interp_new(p, 7, threads);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < p->n_values; i++) {
+        if (p->values[i].kind != RT_VAL_INPUT)
+            continue;
         rt_tensor *t = rt_interp_value_at(it, i);
         for (int64_t k = 0; k < rt_type_numel(&t->type); k++)
             rt_f32(t)[k] = 2 * rt_rand_uniform01(5, (uint32_t)i, 0, (uint64_t)k) - 1;
@@ -50,26 +56,34 @@ static void run_case(const bwd_case *c, const char *what)
 {
     int rank = c->nsp + 2;
     int64_t xd[5] = {c->n, c->cin}, yd[5] = {c->n, c->cout}, wd[5] = {c->cout, c->cin};
+    int64_t td[5] = {c->n, c->cout}, tw[5] = {c->cin, c->cout}, bd[1] = {c->cout};
     rt_attrs a = {.nsp = c->nsp, .groups = 1};
     for (int s = 0; s < c->nsp; s++) {
         xd[2 + s] = c->in[s];
         yd[2 + s] = out_size(c->in[s], c->k, c->s, c->p, c->d);
-        wd[2 + s] = c->k;
+        td[2 + s] = (c->in[s] - 1) * c->s - 2 * c->p + (int64_t)c->d * (c->k - 1) + c->out_pad + 1;
+        wd[2 + s] = tw[2 + s] = c->k;
         a.kernel[s] = c->k;
         a.stride[s] = c->s;
         a.pad[s] = c->p;
         a.dilation[s] = c->d;
+        a.out_pad[s] = c->out_pad;
     }
-    int data = c->op == OP_CONV_BWD_DATA;
-    rt_value vals[3] = {
-        {.type = f32_type(rank, data ? yd : xd), .kind = RT_VAL_INPUT, .name = "a"},
-        {.type = f32_type(rank, data ? wd : yd), .kind = RT_VAL_INPUT, .name = "b"},
-        {.type = f32_type(rank, data ? xd : wd), .kind = RT_VAL_TEMP},
+    int data = c->op == OP_CONV_BWD_DATA, conv_t = c->op == OP_CONV_T;
+    rt_type ta = f32_type(rank, data ? yd : xd), tb = f32_type(rank, data ? wd : conv_t ? tw : yd);
+    rt_type to = f32_type(rank, data ? xd : conv_t ? td : wd);
+    rt_type te = conv_t ? f32_type(1, bd) : to;
+    rt_value vals[4] = {
+        {.type = ta, .kind = RT_VAL_INPUT, .name = "a"},
+        {.type = tb, .kind = RT_VAL_INPUT, .name = "b"},
+        {.type = to, .kind = RT_VAL_TEMP},
+        {.type = te, .kind = RT_VAL_INPUT, .name = "e"},
     };
-    int in[2] = {0, 1}, outs[1] = {2};
+    int in[3] = {0, 1, 3}, outs[1] = {2};
     const char *names[1] = {"out"};
-    rt_instr ins = {.op = c->op, .attrs = a, .n_in = 2, .in = in, .out = 2, .where = what};
-    rt_program p = {.values = vals, .n_values = 3, .instrs = &ins, .n_instrs = 1,
+    rt_instr ins = {.op = c->op, .attrs = a, .n_in = c->extra ? 3 : 2, .in = in, .out = 2,
+                    .where = what};
+    rt_program p = {.values = vals, .n_values = c->extra ? 4 : 3, .instrs = &ins, .n_instrs = 1,
                     .outputs = outs, .output_names = names, .n_outputs = 1};
     rt_error err = {""};
     jit_program *jp = jit_program_build(&p, NULL, &err);
@@ -79,7 +93,7 @@ static void run_case(const bwd_case *c, const char *what)
         return;
     }
     const jit_program_stats *st = jit_program_stats_of(jp);
-    CHECK_INT(data ? st->bwd_data_jit : st->bwd_weight_jit, c->want_jit);
+    CHECK_INT(data ? st->bwd_data_jit : conv_t ? st->conv_t_jit : st->bwd_weight_jit, c->want_jit);
     rt_interp *ref = bwd_interp(&p, 1), *j1 = bwd_interp(&p, 1), *j2 = bwd_interp(&p, 2);
     rt_interp_set_conv_kernels(j1, jit_program_table(jp));
     rt_interp_set_conv_kernels(j2, jit_program_table(jp));
@@ -110,13 +124,21 @@ static void run_case(const bwd_case *c, const char *what)
 TEST(jit_bwd_data_matches_reference)
 {
     static const bwd_case cases[] = {
-        {OP_CONV_BWD_DATA, 3, 2, 5, 19, {7, 6, 9}, 3, 1, 1, 1, 1},   /* odd, 19 -> 5 */
-        {OP_CONV_BWD_DATA, 3, 1, 16, 32, {8, 8, 8}, 3, 1, 1, 1, 1},  /* U-Net block */
-        {OP_CONV_BWD_DATA, 3, 2, 33, 2, {5, 7, 6}, 1, 1, 0, 1, 1},   /* 1x1 head, dy plain */
-        {OP_CONV_BWD_DATA, 3, 1, 1, 16, {9, 8, 7}, 3, 1, 1, 1, 1},   /* first layer */
-        {OP_CONV_BWD_DATA, 2, 2, 17, 20, {11, 13}, 3, 1, 2, 2, 1},   /* dilation 2 */
-        {OP_CONV_BWD_DATA, 1, 2, 18, 21, {30}, 5, 1, 1, 1, 1},       /* k 5, narrow pad */
-        {OP_CONV_BWD_DATA, 3, 1, 16, 16, {8, 8, 8}, 3, 2, 1, 1, 0},  /* stride 2: reference */
+        {OP_CONV_BWD_DATA, 3, 2, 5, 19, {7, 6, 9}, 3, 1, 1, 1, 1, 0, 0},   /* odd, 19 -> 5 */
+        {OP_CONV_BWD_DATA, 3, 1, 16, 32, {8, 8, 8}, 3, 1, 1, 1, 1, 0, 0},  /* U-Net block */
+        {OP_CONV_BWD_DATA, 3, 2, 33, 2, {5, 7, 6}, 1, 1, 0, 1, 1, 0, 0},   /* 1x1 head, dy plain */
+        {OP_CONV_BWD_DATA, 3, 1, 1, 16, {9, 8, 7}, 3, 1, 1, 1, 1, 0, 0},   /* first layer */
+        {OP_CONV_BWD_DATA, 2, 2, 17, 20, {11, 13}, 3, 1, 2, 2, 1, 0, 0},   /* dilation 2 */
+        {OP_CONV_BWD_DATA, 1, 2, 18, 21, {30}, 5, 1, 1, 1, 1, 0, 0},       /* k 5, narrow pad */
+        {OP_CONV_BWD_DATA, 3, 1, 16, 16, {8, 8, 8}, 3, 2, 1, 1, 1, 0, 0},  /* stride 2: phases */
+        {OP_CONV_BWD_DATA, 3, 2, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1, 0, 0},  /* odd sizes, stride 2 */
+        {OP_CONV_BWD_DATA, 2, 2, 24, 18, {15, 12}, 1, 2, 0, 1, 1, 0, 0},   /* 1x1 stride 2: empty phases */
+        {OP_CONV_BWD_DATA, 2, 1, 6, 19, {13, 14}, 7, 2, 3, 1, 1, 0, 0},    /* the 7x7 stride-2 stem */
+        {OP_CONV_BWD_DATA, 2, 2, 9, 10, {17, 11}, 3, 2, 2, 2, 1, 0, 0},    /* stride 2, dilation 2 */
+        {OP_CONV_BWD_DATA, 1, 2, 18, 21, {31}, 4, 3, 1, 1, 1, 0, 0},       /* stride 3 */
+        {OP_CONV_BWD_DATA, 3, 2, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1, 1, 0}, /* with a ReLU mask */
+        {OP_CONV_BWD_DATA, 3, 1, 16, 16, {8, 8, 8}, 3, 1, 1, 1, 1, 1, 0}, /* stride 1, mask */
+        {OP_CONV_BWD_DATA, 1, 1, 4, 4, {9}, 3, 2, 4, 1, 0, 0, 0},           /* pad > window: reference */
     };
     char what[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -125,17 +147,33 @@ TEST(jit_bwd_data_matches_reference)
     }
 }
 
+TEST(jit_conv_t_matches_reference)
+{
+    static const bwd_case cases[] = {
+        {OP_CONV_T, 3, 2, 24, 12, {5, 4, 3}, 2, 2, 0, 1, 1, 1, 0},      /* DenseNet's 2x up, bias */
+        {OP_CONV_T, 3, 1, 16, 20, {4, 5, 6}, 3, 2, 1, 1, 1, 0, 1},   /* 3x3x3, out_pad 1 */
+        {OP_CONV_T, 2, 2, 3, 17, {7, 9}, 4, 2, 1, 1, 1, 1, 0},          /* 4x4 up, Cin 3 plain */
+        {OP_CONV_T, 1, 2, 20, 7, {11}, 3, 3, 0, 2, 1, 1, 2},         /* stride 3, dilation 2 */
+        {OP_CONV_T, 2, 1, 18, 18, {6, 6}, 3, 1, 1, 1, 1, 1, 0},         /* stride 1 */
+    };
+    char what[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(what, sizeof what, "conv_t case %zu", i);
+        run_case(&cases[i], what);
+    }
+}
+
 TEST(jit_bwd_weight_matches_reference)
 {
     static const bwd_case cases[] = {
-        {OP_CONV_BWD_WEIGHT, 3, 2, 5, 19, {7, 6, 9}, 3, 1, 1, 1, 1},
-        {OP_CONV_BWD_WEIGHT, 3, 1, 16, 32, {8, 8, 8}, 3, 1, 1, 1, 1},
-        {OP_CONV_BWD_WEIGHT, 3, 2, 1, 16, {9, 8, 7}, 3, 1, 1, 1, 1},  /* Cin 1, plain x */
-        {OP_CONV_BWD_WEIGHT, 3, 2, 33, 2, {5, 7, 6}, 1, 1, 0, 1, 1},
-        {OP_CONV_BWD_WEIGHT, 3, 1, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1}, /* stride 2 */
-        {OP_CONV_BWD_WEIGHT, 2, 2, 17, 20, {11, 13}, 3, 1, 2, 2, 1},
-        {OP_CONV_BWD_WEIGHT, 1, 2, 18, 21, {30}, 5, 1, 1, 1, 1},
-        {OP_CONV_BWD_WEIGHT, 3, 2, 32, 48, {4, 5, 3}, 3, 1, 1, 1, 1}, /* more rows than parts */
+        {OP_CONV_BWD_WEIGHT, 3, 2, 5, 19, {7, 6, 9}, 3, 1, 1, 1, 1, 0, 0},
+        {OP_CONV_BWD_WEIGHT, 3, 1, 16, 32, {8, 8, 8}, 3, 1, 1, 1, 1, 0, 0},
+        {OP_CONV_BWD_WEIGHT, 3, 2, 1, 16, {9, 8, 7}, 3, 1, 1, 1, 1, 0, 0},  /* Cin 1, plain x */
+        {OP_CONV_BWD_WEIGHT, 3, 2, 33, 2, {5, 7, 6}, 1, 1, 0, 1, 1, 0, 0},
+        {OP_CONV_BWD_WEIGHT, 3, 1, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1, 0, 0}, /* stride 2 */
+        {OP_CONV_BWD_WEIGHT, 2, 2, 17, 20, {11, 13}, 3, 1, 2, 2, 1, 0, 0},
+        {OP_CONV_BWD_WEIGHT, 1, 2, 18, 21, {30}, 5, 1, 1, 1, 1, 0, 0},
+        {OP_CONV_BWD_WEIGHT, 3, 2, 32, 48, {4, 5, 3}, 3, 1, 1, 1, 1, 0, 0}, /* more rows than parts */
     };
     char what[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
