@@ -249,7 +249,7 @@ static int jit_setup(jit_run *j, rt_jit *jit, const ref_run *r, const shape *s)
         memcpy(j->x.f, rt_f32(r->x), (size_t)(s->cin * vol) * sizeof(float));
     else
         rt_layout_block(rt_f32(r->x), j->x.f, 1, s->cin, vol, c->ib);
-    rt_conv_weight_block(rt_f32(r->w), j->w.f, s->cout, s->cin, 27, c->ib, c->vl);
+    rt_conv_weight_block(NULL, rt_f32(r->w), j->w.f, s->cout, s->cin, 27, c->ib, c->vl);
     rt_conv_bias_block(rt_f32(r->b), j->b.f, s->cout, c->vl);
     return 0;
 }

@@ -514,7 +514,7 @@ static void bench_report(const bench *b, const double *times, const char *optim)
     bench_title(b, optim);
     printf("  %-14s %d instructions, %d threads (pool and OpenBLAS), %s\n", "program",
            b->p->n_instrs, b->threads,
-           b->o->jit ? "JIT convolutions, reference kernels elsewhere" : "reference kernels");
+           b->o->jit ? "JIT kernels (convolutions, fused groups) and fast runtime kernels" : "reference kernels");
     printf("  %-14s %.3f ms median of %d (min %.3f, max %.3f) after %d warm-up step%s\n",
            "step time", med, b->steps, times[0], times[b->steps - 1], b->warmup,
            b->warmup == 1 ? "" : "s");

@@ -58,7 +58,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v3" /* and conv_bwd_weight v1, eltwise v1 */ /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v3" /* and conv_bwd_weight v2, eltwise v1 */ /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC 32
 
@@ -624,27 +624,48 @@ static void pos_range(cg *c, LLVMValueRef base, int64_t n, int64_t o, int s, LLV
     *hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, m, ci(c, 0), ""), ci(c, 0), h, "");
 }
 
-/* One tap column kw of one (row, kd, kh): acc[ic] = partial dw[tap][ic],
- * then for every output x whose tap is inside the input row
- * acc[ic] += dy[ow] * x[ow*s + kw*d - p][ic], stored back. */
-static void bwd_w_column(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow,
-                         LLVMValueRef kw)
+/* acc[u*ib + i] += dy[ow] * x[ow*s + bw][i] for the ib input lanes. */
+static void bwd_w_pos(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef bw,
+                      LLVMValueRef ow, LLVMValueRef *acc)
 {
     const kir_conv *k = c->k;
-    LLVMValueRef bw = addc(c, mulc(c, kw, k->d[2]), -(int64_t)k->p[2]), lo, hi;
-    pos_range(c, bw, k->in[2], k->out[2], k->s[2], &lo, &hi);
-    LLVMValueRef wp = at(c, wrow, mulc(c, kw, (int64_t)k->ib * k->vl)), acc[CG_MAX_ACC];
-    for (int i = 0; i < k->ib; i++)
-        acc[i] = loadv(c, at(c, wp, ci(c, (int64_t)i * k->vl)));
-    cg_loop lo_;
-    loop_begin(c, &lo_, lo, hi, acc, k->ib);
-    LLVMValueRef v = loadv(c, at(c, dyrow, mulc(c, lo_.iv, k->vl)));
-    LLVMValueRef xp = at(c, xrow, mulc(c, add(c, mulc(c, lo_.iv, k->s[2]), bw), k->ib));
+    LLVMValueRef v = loadv(c, at(c, dyrow, mulc(c, ow, k->vl)));
+    LLVMValueRef xp = at(c, xrow, mulc(c, add(c, mulc(c, ow, k->s[2]), bw), k->ib));
     for (int i = 0; i < k->ib; i++) {
         LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xp, ci(c, i)), "");
         acc[i] = fma3(c, v, splat(c, xs), acc[i]);
     }
-    loop_end(c, &lo_, acc);
+}
+
+/* One tap column kw of one (row, kd, kh): acc[ic] = partial dw[tap][ic],
+ * then for every output x whose tap is inside the input row
+ * acc[ic] += dy[ow] * x[ow*s + kw*d - p][ic], stored back. With few input
+ * lanes (plain x: ib = 1) one chain per lane would wait on the FMA latency,
+ * so positions go round-robin to `chains` sets of accumulators, added in
+ * order at the end (the order depends on the shape only). */
+static void bwd_w_column(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow,
+                         LLVMValueRef kw)
+{
+    const kir_conv *k = c->k;
+    int chains = k->ib >= 8 ? 1 : 8 / k->ib, n = chains * k->ib;
+    LLVMValueRef bw = addc(c, mulc(c, kw, k->d[2]), -(int64_t)k->p[2]), lo, hi;
+    pos_range(c, bw, k->in[2], k->out[2], k->s[2], &lo, &hi);
+    LLVMValueRef wp = at(c, wrow, mulc(c, kw, (int64_t)k->ib * k->vl)), acc[CG_MAX_ACC];
+    for (int i = 0; i < n; i++)
+        acc[i] = i < k->ib ? loadv(c, at(c, wp, ci(c, (int64_t)i * k->vl))) : LLVMConstNull(c->vt);
+    LLVMValueRef groups = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, hi, lo, ""), ci(c, chains), "");
+    cg_loop lg, lr;
+    loop_begin(c, &lg, ci(c, 0), groups, acc, n);
+    for (int u = 0; u < chains; u++)
+        bwd_w_pos(c, dyrow, xrow, bw, add(c, lo, addc(c, mulc(c, lg.iv, chains), u)),
+                  acc + u * k->ib);
+    loop_end(c, &lg, acc);
+    loop_begin(c, &lr, add(c, lo, mulc(c, groups, chains)), hi, acc, k->ib);
+    bwd_w_pos(c, dyrow, xrow, bw, lr.iv, acc);
+    loop_end(c, &lr, acc);
+    for (int u = 1; u < chains; u++)
+        for (int i = 0; i < k->ib; i++)
+            acc[i] = LLVMBuildFAdd(c->b, acc[i], acc[u * k->ib + i], "");
     for (int i = 0; i < k->ib; i++)
         storev(c, acc[i], at(c, wp, ci(c, (int64_t)i * k->vl)));
 }

@@ -109,6 +109,20 @@ static void jc_unblock_run(const jc_copy *c, const float *s, float *d, const flo
     }
 }
 
+/* The sum of x[q0..q1) in double: eight interleaved partial sums (so the
+ * adds do not wait on each other and vectorise), added in a fixed order. */
+static double jc_run_sum(const float *x, int64_t q0, int64_t q1)
+{
+    double part[8] = {0};
+    int64_t q = q0;
+    for (; q + 8 <= q1; q += 8)
+        for (int i = 0; i < 8; i++)
+            part[i] += x[q + i];
+    for (int i = 0; q < q1; q++, i++)
+        part[i] += x[q];
+    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+}
+
 /* Tasks [begin, end) of a layout copy in either direction. */
 static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_blocked)
 {
@@ -118,13 +132,9 @@ static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_b
         int64_t i = nb / c->cb, b = nb % c->cb, lanes = c->c - b * c->vl;
         lanes = lanes < c->vl ? lanes : c->vl;
         int64_t blocked = nb * c->vol * c->vl, plain = (i * c->c + b * c->vl) * c->vol;
-        if (to_blocked && c->sums) /* in voxel order, per channel: fixed */
-            for (int64_t l = 0; l < c->vl; l++) {
-                double acc = 0;
-                for (int64_t q = q0; l < lanes && q < q1; q++)
-                    acc += c->src[plain + l * c->vol + q];
-                c->sums[t * c->vl + l] = acc;
-            }
+        if (to_blocked && c->sums)
+            for (int64_t l = 0; l < c->vl; l++)
+                c->sums[t * c->vl + l] = l < lanes ? jc_run_sum(c->src + plain + l * c->vol, q0, q1) : 0;
         if (to_blocked)
             jc_block_run(c, c->src + plain, c->dst + blocked, lanes, q0, q1);
         else
@@ -219,7 +229,7 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
     else
         jc_layout(p, rt_f32(dy), s->y, NULL, k->n, k->cout, k->out_vol, k->vl, 1);
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
-    rt_conv_weight_unblock_sum(s->w, k->parts, rt_f32(dw), k->cout, k->cin, k->kvol, k->ib,
+    rt_conv_weight_unblock_sum(p, s->w, k->parts, rt_f32(dw), k->cout, k->cin, k->kvol, k->ib,
                                k->vl);
 }
 
@@ -261,9 +271,9 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
         job.x = s->x;
     }
     if (k->kind == RT_CONV_BWD_DATA) /* w is [cin][cout][kvol] of the kernel's view */
-        rt_conv_weight_block_tflip(rt_f32(w), s->w, k->cin, k->cout, k->kvol, k->ib, k->vl);
+        rt_conv_weight_block_tflip(p, rt_f32(w), s->w, k->cin, k->cout, k->kvol, k->ib, k->vl);
     else
-        rt_conv_weight_block(rt_f32(w), s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
+        rt_conv_weight_block(p, rt_f32(w), s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
     rt_conv_bias_block(b ? rt_f32(b) : NULL, s->b, k->cout, k->vl);
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
     jc_layout(p, s->y, rt_f32(y), mask ? rt_f32(mask) : NULL, k->n, k->cout, k->out_vol, k->vl, 0);

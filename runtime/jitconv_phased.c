@@ -110,7 +110,7 @@ void rt_conv_phased_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy
             int64_t nvol = (int64_t)ph->nk[0] * ph->nk[1] * ph->nk[2];
             int64_t packed = ph->w_floats - k->cout * k->cin * nvol;
             ph_gather(k, ph, rt_f32(w), s->w + packed);
-            rt_conv_weight_block(s->w + packed, s->w, k->cout, k->cin, nvol, k->ib, k->vl);
+            rt_conv_weight_block(p, s->w + packed, s->w, k->cout, k->cin, nvol, k->ib, k->vl);
             ph_job job = {ph->fn, x, s->w, s->b, s->y};
             rt_pool_run(p, ph->tasks, ph_conv_task, &job);
             sc.blocked = s->y;

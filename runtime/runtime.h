@@ -884,18 +884,19 @@ void rt_layout_block_pool(rt_pool *p, const float *src, float *dst, int64_t n, i
                           int64_t spatial, int vl);
 /* Conv weight [cout][cin][kvol] -> [cout/vl][cin/ib][kvol][ib][vl], zero
  * padded; ib = 1 packs input channels unblocked (plain NCDHW input). */
-void rt_conv_weight_block(const float *w, float *dst, int64_t cout, int64_t cin, int64_t kvol,
-                          int ib, int vl);
+void rt_conv_weight_block(rt_pool *p, const float *w, float *dst, int64_t cout, int64_t cin,
+                          int64_t kvol, int ib, int vl);
 /* The weight of the data gradient of a stride-1 conv with weight w
  * [cout][cin][kvol]: a conv of dy with w transposed and flipped, i.e.
  * w'[cin][cout][kvol - 1 - k], packed like rt_conv_weight_block (cin
  * output channels, cout input channels). */
-void rt_conv_weight_block_tflip(const float *w, float *dst, int64_t cout, int64_t cin,
-                                int64_t kvol, int ib, int vl);
+void rt_conv_weight_block_tflip(rt_pool *p, const float *w, float *dst, int64_t cout,
+                                int64_t cin, int64_t kvol, int ib, int vl);
 /* dw [cout][cin][kvol] = sum over p < parts (in order) of packed partial
  * weights src[p] (layout of rt_conv_weight_block; padding ignored). */
-void rt_conv_weight_unblock_sum(const float *src, int parts, float *dw, int64_t cout,
+void rt_conv_weight_unblock_sum(rt_pool *p, const float *src, int parts, float *dw, int64_t cout,
                                 int64_t cin, int64_t kvol, int ib, int vl);
+/* (These three run on pool p, NULL = this thread; same bits.) */
 /* Bias [cout] -> [cout rounded up to vl], zero padded; b may be NULL. */
 void rt_conv_bias_block(const float *b, float *dst, int64_t cout, int vl);
 

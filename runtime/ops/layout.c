@@ -49,21 +49,49 @@ void rt_layout_unblock(const float *src, float *dst, int64_t n, int64_t c, int64
         }
 }
 
-void rt_conv_weight_block(const float *w, float *dst, int64_t cout, int64_t cin, int64_t kvol,
-                          int ib, int vl)
+/* A weight packing: output block o of dst (all its input blocks, taps,
+ * input lanes and output lanes) from w; a task per block, so each writes
+ * only its own part. flip: the data-gradient form (rt_conv_weight_block_tflip). */
+typedef struct wb_job {
+    const float *w;
+    float *dst;
+    int64_t cout, cin, kvol, ob, icb; /* of the packed kernel: cout lanes, cin inputs */
+    int ib, vl, flip;
+} wb_job;
+
+static void wb_task(void *arg, int64_t begin, int64_t end, int thread)
 {
-    int64_t ob = rt_blocked_channels(cout, vl) / vl, icb = rt_blocked_channels(cin, ib) / ib;
-    for (int64_t o = 0; o < ob; o++)
-        for (int64_t i = 0; i < icb; i++)
-            for (int64_t k = 0; k < kvol; k++)
-                for (int64_t a = 0; a < ib; a++) {
-                    float *d = dst + (((o * icb + i) * kvol + k) * ib + a) * vl;
-                    int64_t ci = i * ib + a;
-                    for (int64_t l = 0; l < vl; l++) {
-                        int64_t co = o * vl + l;
-                        d[l] = co < cout && ci < cin ? w[(co * cin + ci) * kvol + k] : 0.0f;
-                    }
-                }
+    (void)thread;
+    const wb_job *j = arg;
+    int64_t block = j->icb * j->kvol * j->ib * j->vl;
+    for (int64_t o = begin; o < end; o++) {
+        float *d = j->dst + o * block;
+        memset(d, 0, (size_t)block * sizeof *d);
+        for (int64_t l = 0; l < j->vl && o * j->vl + l < j->cout; l++)
+            for (int64_t ci = 0; ci < j->cin; ci++) {
+                int64_t co = o * j->vl + l; /* packed output channel */
+                /* source row: w[co][ci][:] or, flipped, w[ci][co][kvol-1-:] */
+                const float *src = j->flip ? j->w + (ci * j->cout + co) * j->kvol
+                                           : j->w + (co * j->cin + ci) * j->kvol;
+                float *dd = d + ((ci / j->ib) * j->kvol * j->ib + ci % j->ib) * j->vl + l;
+                for (int64_t k = 0; k < j->kvol; k++)
+                    dd[k * j->ib * j->vl] = src[j->flip ? j->kvol - 1 - k : k];
+            }
+    }
+}
+
+static void wb_run(rt_pool *p, const float *w, float *dst, int64_t cout, int64_t cin,
+                   int64_t kvol, int ib, int vl, int flip)
+{
+    wb_job j = {w, dst, cout, cin, kvol, rt_blocked_channels(cout, vl) / vl,
+                rt_blocked_channels(cin, ib) / ib, ib, vl, flip};
+    rt_pool_run(p, j.ob, wb_task, &j);
+}
+
+void rt_conv_weight_block(rt_pool *p, const float *w, float *dst, int64_t cout, int64_t cin,
+                          int64_t kvol, int ib, int vl)
+{
+    wb_run(p, w, dst, cout, cin, kvol, ib, vl, 0);
 }
 
 void rt_conv_bias_block(const float *b, float *dst, int64_t cout, int vl)
@@ -73,38 +101,42 @@ void rt_conv_bias_block(const float *b, float *dst, int64_t cout, int vl)
         dst[i] = b && i < cout ? b[i] : 0.0f;
 }
 
-void rt_conv_weight_block_tflip(const float *w, float *dst, int64_t cout, int64_t cin,
-                                int64_t kvol, int ib, int vl)
+void rt_conv_weight_block_tflip(rt_pool *p, const float *w, float *dst, int64_t cout,
+                                int64_t cin, int64_t kvol, int ib, int vl)
 {
     /* The packed kernel has cin output channels (lanes) and cout inputs. */
-    int64_t ob = rt_blocked_channels(cin, vl) / vl, icb = rt_blocked_channels(cout, ib) / ib;
-    for (int64_t o = 0; o < ob; o++)
-        for (int64_t i = 0; i < icb; i++)
-            for (int64_t k = 0; k < kvol; k++)
-                for (int64_t a = 0; a < ib; a++) {
-                    float *d = dst + (((o * icb + i) * kvol + k) * ib + a) * vl;
-                    int64_t co = i * ib + a; /* the original conv's output channel */
-                    for (int64_t l = 0; l < vl; l++) {
-                        int64_t ci = o * vl + l;
-                        d[l] = co < cout && ci < cin ? w[(co * cin + ci) * kvol + kvol - 1 - k]
-                                                     : 0.0f;
-                    }
-                }
+    wb_run(p, w, dst, cin, cout, kvol, ib, vl, 1);
 }
 
-void rt_conv_weight_unblock_sum(const float *src, int parts, float *dw, int64_t cout,
+typedef struct wu_job {
+    const float *src;
+    int parts;
+    float *dw;
+    int64_t cout, cin, kvol, icb, part;
+    int ib, vl;
+} wu_job;
+
+/* Output channels [begin, end): each sum over the parts in part order. */
+static void wu_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const wu_job *j = arg;
+    for (int64_t co = begin; co < end; co++)
+        for (int64_t ci = 0; ci < j->cin; ci++)
+            for (int64_t k = 0; k < j->kvol; k++) {
+                int64_t at = ((((co / j->vl) * j->icb + ci / j->ib) * j->kvol + k) * j->ib +
+                              ci % j->ib) * j->vl + co % j->vl;
+                float s = j->src[at];
+                for (int q = 1; q < j->parts; q++)
+                    s += j->src[q * j->part + at];
+                j->dw[(co * j->cin + ci) * j->kvol + k] = s;
+            }
+}
+
+void rt_conv_weight_unblock_sum(rt_pool *p, const float *src, int parts, float *dw, int64_t cout,
                                 int64_t cin, int64_t kvol, int ib, int vl)
 {
     int64_t ob = rt_blocked_channels(cout, vl) / vl, icb = rt_blocked_channels(cin, ib) / ib;
-    int64_t part = ob * icb * kvol * ib * vl;
-    for (int64_t co = 0; co < cout; co++)
-        for (int64_t ci = 0; ci < cin; ci++)
-            for (int64_t k = 0; k < kvol; k++) {
-                int64_t at = ((((co / vl) * icb + ci / ib) * kvol + k) * ib + ci % ib) * vl +
-                             co % vl;
-                float s = src[at];
-                for (int p = 1; p < parts; p++)
-                    s += src[p * part + at];
-                dw[(co * cin + ci) * kvol + k] = s;
-            }
+    wu_job j = {src, parts, dw, cout, cin, kvol, icb, ob * icb * kvol * ib * vl, ib, vl};
+    rt_pool_run(p, cout, wu_task, &j);
 }

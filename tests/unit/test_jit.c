@@ -231,7 +231,7 @@ static void bufs_make(conv_bufs *cb, const kir_conv *k, const rt_tensor *x, cons
     else
         rt_layout_block(rt_f32(x), cb->x, k->n, k->cin, in_vol, k->ib);
     cb->w = seg_xcalloc((size_t)kir_conv_w_floats(k), sizeof(float));
-    rt_conv_weight_block(rt_f32(w), cb->w, k->cout, k->cin, (int64_t)k->k[0] * k->k[1] * k->k[2],
+    rt_conv_weight_block(NULL, rt_f32(w), cb->w, k->cout, k->cin, (int64_t)k->k[0] * k->k[1] * k->k[2],
                          k->ib, k->vl);
     cb->b = seg_xcalloc((size_t)kir_conv_b_floats(k), sizeof(float));
     rt_conv_bias_block(rt_f32(b), cb->b, k->cout, k->vl);
