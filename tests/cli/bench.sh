@@ -39,10 +39,10 @@ expect 0
 out_has "evaluation step of stage one"
 fields
 
-# --jit: JIT convolutions and their build times
+# --jit: JIT kernels and their build times
 run "$SEGC" bench "$T/tiny.seg" --steps 2 --threads 1 --jit
 expect 0
-out_has "JIT convolutions"
+out_has "JIT kernels (convolutions, fused groups)"
 out_has "jit compile"
 out_has " jit=1 "
 fields
