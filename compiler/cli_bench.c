@@ -457,19 +457,35 @@ static int bench_cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Warm-up, then the timed steps; times[] sorted on return. */
+/* Step s (interpreter run and optimizer update) in *ms. */
+static int bench_one(rt_interp *it, rt_optim *opt, int s, double *ms, rt_error *err)
+{
+    double t0 = 1e3 * seg_seconds();
+    if (rt_interp_run(it, (uint64_t)s, err))
+        return -1;
+    if (opt)
+        rt_optim_step(opt);
+    *ms = 1e3 * seg_seconds() - t0;
+    return 0;
+}
+
+/* Warm-up, then the timed steps; times[] sorted on return. The warm-up
+ * is b->warmup steps and, for short steps, at least BENCH_WARM_MS (at
+ * most 100 steps): on this VM an idle second CPU takes a while to come up
+ * to speed (a 2 ms conv measured 3.9 ms over its first 20 steps, 2.1 ms
+ * after). b->warmup becomes the number of warm-up steps run. */
+#define BENCH_WARM_MS 300.0
 static int bench_steps(bench *b, rt_interp *it, rt_optim *opt, double *times, rt_error *err)
 {
-    for (int s = 0; s < b->warmup + b->steps; s++) {
-        double t0 = (1e3 * seg_seconds());
-        if (rt_interp_run(it, (uint64_t)s, err))
+    int s = 0;
+    double ms, warm = 0;
+    for (; s < b->warmup || (warm < BENCH_WARM_MS && s < 100); s++, warm += ms)
+        if (bench_one(it, opt, s, &ms, err))
             return -1;
-        if (opt)
-            rt_optim_step(opt);
-        double ms = (1e3 * seg_seconds()) - t0;
-        if (s >= b->warmup)
-            times[s - b->warmup] = ms;
-    }
+    b->warmup = s;
+    for (int t = 0; t < b->steps; t++, s++)
+        if (bench_one(it, opt, s, &times[t], err))
+            return -1;
     qsort(times, (size_t)b->steps, sizeof *times, bench_cmp_double);
     return 0;
 }
