@@ -67,11 +67,12 @@ static const char *kir_of_conv(const rt_program *p, int i, unsigned epi, int vl,
         return "not f32";
     if (w->dim[1] != x->dim[1])
         return "weight and input channels differ";
-    if (ins->n_in > 2 && !(kir_f32(&p->values[ins->in[2]].type, 1) &&
+    int biased = ins->n_in - (a->residual != 0) > 2;
+    if (biased && !(kir_f32(&p->values[ins->in[2]].type, 1) &&
                            p->values[ins->in[2]].type.dim[0] == w->dim[0]))
         return "bias is not f32[cout]";
     if (kir_conv_init(kk, nsp, x->dim[0], x->dim[1], w->dim[0], &x->dim[2], &w->dim[2], a,
-                      epi | (ins->n_in > 2 ? KIR_EPI_BIAS : 0u), vl, msg, n))
+                      epi | (biased ? KIR_EPI_BIAS : 0u), vl, msg, n))
         return msg;
     return NULL;
 }
@@ -160,7 +161,7 @@ static int kir_kernel_line(kir_state *st, const rt_program *p, int i, const rt_c
     printf("#%d %s -> ", i, kir_where(ins));
     kir_kernel kk;
     char msg[256];
-    unsigned epi = rk->relu_out >= 0 || ins->attrs.relu ? KIR_EPI_RELU : 0u;
+    unsigned epi = (rk->relu_out >= 0 || ins->attrs.relu) && !rk->residual ? KIR_EPI_RELU : 0u;
     const char *why = ins->op == OP_CONV
                           ? kir_of_conv(p, i, epi, rt_jit_vector_width(st->jit), &kk, msg, sizeof msg)
                           : "segc kir shows the IR of forward convolutions only";
@@ -180,6 +181,8 @@ static int kir_kernel_line(kir_state *st, const rt_program *p, int i, const rt_c
     printf("JIT kernel %s (direct convolution, x %s, register tile %d x %d, %d input "
            "block%s per pass)", name, c->ib == 1 ? "plain NCDHW" : "blocked",
            c->rc, c->rw, c->ic_chunk, c->ic_chunk == 1 ? "" : "s");
+    if (rk->residual)
+        printf(", residual%s added as y is copied out", rk->relu_copy ? " and ReLU" : "");
     if (seen >= 0)
         printf(", as #%d\n", seen);
     else

@@ -164,6 +164,7 @@ typedef struct fuse_stats {
     int relu_grads;    /* ReLU gradients made a data gradient's epilogue */
     int bias_sums;     /* bias gradients a weight gradient's driver sums (attrs.early_by) */
     int bn_folded;     /* inference batch norms folded into convs (fuse_finish) */
+    int residuals;     /* residual adds made a conv's epilogue (attrs.residual) */
 } fuse_stats;
 
 fuse_pattern fuse_pattern_of(rt_op op);

@@ -27,7 +27,9 @@
  * where y > 0 as it writes it). A bias gradient, the sum of the same dy a
  * weight gradient reads over all but the channel axis, is marked
  * attrs.early_by: the weight gradient's driver sums it as it copies dy
- * into the blocked layout (the memory plan then starts the value there). Only f32 and u8 values are fused (the JIT's types); a
+ * into the blocked layout (the memory plan then starts the value there).
+ * A residual add of a conv's result (and a ReLU after it) becomes the
+ * conv's epilogue too (attrs.residual: the other operand is its last input). Only f32 and u8 values are fused (the JIT's types); a
  * group is capped at FUSE_MAX_NODES nodes and FUSE_MAX_INPUTS inputs.
  *
  * A group becomes one OP_FUSED instruction at its root's place, with the
@@ -352,6 +354,71 @@ static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
     seg_free(mask_of);
 }
 
+/* A fused group of q computing add(a, b) or relu(add(a, b)) of two inputs
+ * of the same type: 1 (2 with the ReLU), else 0. */
+static int fz_add_group(const rt_program *q, const rt_instr *g)
+{
+    const rt_fused *f = g->op == OP_FUSED ? g->attrs.fused : NULL;
+    if (!f || g->n_in != 2 || f->n_nodes < 1 || f->n_nodes > 2)
+        return 0;
+    const rt_fused_node *a = &f->nodes[0];
+    if (a->op != OP_ADD || a->in[0] >= 0 || a->in[1] >= 0 || a->in[0] == a->in[1] ||
+        !rt_type_equal(&q->values[g->in[0]].type, &q->values[g->in[1]].type) ||
+        !rt_type_equal(&q->values[g->in[0]].type, &q->values[g->out].type))
+        return 0;
+    if (f->n_nodes == 1)
+        return 1;
+    return f->nodes[1].op == OP_RELU && f->nodes[1].in[0] == 0 ? 2 : 0;
+}
+
+/* conv + residual add (+ ReLU): the conv takes the other operand as its
+ * last input (attrs.residual) and writes the group's value; the group goes. */
+static void fz_residuals(rt_program *q, fuse_stats *st)
+{
+    size_t nv = (size_t)(q->n_values ? q->n_values : 1);
+    int *users = seg_xcalloc(nv, sizeof *users), *def = seg_xcalloc(nv, sizeof *def);
+    for (int v = 0; v < q->n_values; v++)
+        def[v] = -1;
+    for (int i = 0; i < q->n_instrs; i++) {
+        def[q->instrs[i].out] = i;
+        for (int k = 0; k < q->instrs[i].n_in; k++)
+            users[q->instrs[i].in[k]]++;
+    }
+    for (int o = 0; o < q->n_outputs; o++)
+        users[q->outputs[o]] += 2; /* never fused away */
+    unsigned char *drop = seg_xcalloc((size_t)(q->n_instrs ? q->n_instrs : 1), 1);
+    for (int j = 0; j < q->n_instrs; j++) {
+        rt_instr *g = &q->instrs[j];
+        int kind = fz_add_group(q, g), done = 0;
+        for (int s = 0; kind && s < 2 && !done; s++) {
+            int c = def[g->in[s]], r = g->in[1 - s];
+            rt_instr *cv = c >= 0 ? &q->instrs[c] : NULL;
+            if (!cv || cv->op != OP_CONV || cv->attrs.relu || cv->attrs.residual ||
+                users[g->in[s]] != 1 || def[r] >= c || cv->n_in > 3)
+                continue;
+            int *in = seg_arena_alloc(q->arena, (size_t)(cv->n_in + 1) * sizeof *in);
+            memcpy(in, cv->in, (size_t)cv->n_in * sizeof *in);
+            in[cv->n_in] = r;
+            q->values[cv->out].kind = RT_VAL_FUSED;
+            cv->in = in;
+            cv->n_in++;
+            cv->out = g->out;
+            cv->attrs.residual = 1;
+            cv->attrs.relu = kind == 2;
+            st->residuals++;
+            done = drop[j] = 1;
+        }
+    }
+    int kept = 0; /* compact only now: def[] holds the old positions */
+    for (int j = 0; j < q->n_instrs; j++)
+        if (!drop[j])
+            q->instrs[kept++] = q->instrs[j];
+    q->n_instrs = kept;
+    seg_free(drop);
+    seg_free(users);
+    seg_free(def);
+}
+
 /* Instruction r of q is sum(dy) over all but axis 1: dy, or -1. */
 static int fz_bias_sum_of(const rt_program *q, const rt_instr *r)
 {
@@ -394,6 +461,7 @@ rt_program *fuse_program(const rt_program *p, fuse_stats *st)
     q->arena = seg_arena_new();
     fz_copy_values(p, q);
     fz_rewrite(&z, q, st);
+    fz_residuals(q, st);
     fz_bias_sums(q, st);
     st->instrs_before = p->n_instrs;
     st->instrs_after = q->n_instrs;

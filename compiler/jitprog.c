@@ -105,12 +105,15 @@ static int jp_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, i
     const rt_type *y = &p->values[ins->out].type;
     if (!jp_f32(x, rank) || !jp_f32(w, rank) || !jp_f32(y, rank) || w->dim[1] != x->dim[1])
         return -1;
-    if (ins->n_in > 2 && !(jp_f32(&p->values[ins->in[2]].type, 1) &&
+    int biased = ins->n_in - (ins->attrs.residual != 0) > 2;
+    if (ins->attrs.residual && !rt_type_equal(&p->values[ins->in[ins->n_in - 1]].type, y))
+        return -1;
+    if (biased && !(jp_f32(&p->values[ins->in[2]].type, 1) &&
                            p->values[ins->in[2]].type.dim[0] == w->dim[0]))
         return -1;
     char msg[256];
     if (kir_conv_init(kk, nsp, x->dim[0], x->dim[1], w->dim[0], &x->dim[2], &w->dim[2], a,
-                      epi | (ins->n_in > 2 ? KIR_EPI_BIAS : 0u), vl, msg, sizeof msg))
+                      epi | (biased ? KIR_EPI_BIAS : 0u), vl, msg, sizeof msg))
         return -1;
     const kir_conv *c = &kk->conv;
     if (y->dim[0] != c->n || y->dim[1] != c->cout)
@@ -390,11 +393,14 @@ static void jp_instr(jit_program *jp, const rt_program *p, int i, const int *cou
     int relu = ins->attrs.relu ? -1 : jp_fusable_relu(p, i, count, user);
     kir_kernel kk;
     int vl = rt_jit_vector_width(jp->jit);
-    unsigned epi = relu >= 0 || ins->attrs.relu ? KIR_EPI_RELU : 0u;
+    /* with a residual the driver adds it, then the ReLU, as it copies y out */
+    unsigned epi = (relu >= 0 || ins->attrs.relu) && !ins->attrs.residual ? KIR_EPI_RELU : 0u;
     if (jp_conv_kir(p, ins, epi, vl, &kk))
         return;
     jp_kernel(jp, i, &kk);
     jp_slot(&jp->slot[i], &kk, RT_CONV_FWD, relu >= 0 ? p->instrs[relu].out : -1);
+    jp->slot[i].residual = ins->attrs.residual;
+    jp->slot[i].relu_copy = ins->attrs.residual && ins->attrs.relu;
     jp->kernel[i] = &jp->slot[i];
     jp->stats.kernels++;
     if (relu >= 0)

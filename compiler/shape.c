@@ -694,9 +694,19 @@ static int rule_leaf(shape_ctx *c)
 
 /* ------------------------------------------------------------- dispatch */
 
+/* Inputs a graph node may have: the op table's, except the operands only
+ * fusion adds to lowered programs (a conv's residual, a data gradient's
+ * ReLU mask). */
+static int graph_max_inputs(rt_op op)
+{
+    return op == OP_CONV ? 3 : op == OP_CONV_BWD_DATA ? 2 : rt_op_table[op].max_in;
+}
+
 static int check_arity(shape_ctx *c)
 {
-    const rt_op_info *o = &rt_op_table[c->op];
+    rt_op_info info = rt_op_table[c->op];
+    info.max_in = graph_max_inputs(c->op);
+    const rt_op_info *o = &info;
     if (c->n_in >= o->min_in && (o->max_in < 0 || c->n_in <= o->max_in))
         return 0;
     if (o->max_in < 0)

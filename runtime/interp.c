@@ -291,8 +291,10 @@ static int interp_jit_step(rt_interp *it, int i, const rt_instr *ins, rt_ctx *ct
         rt_conv_scratch_in(&planned, k, it->arena + it->plan->ws_offset[i]);
         s = &planned;
     }
-    rt_conv_kernel_run(k, it->pool, it->args[0], it->args[1], ins->n_in > 2 ? it->args[2] : NULL,
-                       y, k->bias_out >= 0 ? it->vals[k->bias_out] : NULL, s);
+    int extra = ins->n_in - (k->residual != 0) > 2; /* bias, mask: the third operand */
+    rt_conv_kernel_run(k, it->pool, it->args[0], it->args[1], extra ? it->args[2] : NULL,
+                       k->residual ? it->args[ins->n_in - 1] : NULL, y,
+                       k->bias_out >= 0 ? it->vals[k->bias_out] : NULL, s);
     return 1;
 }
 

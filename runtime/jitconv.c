@@ -57,6 +57,9 @@ typedef struct jc_copy {
     const float *src;
     float *dst;
     const float *mask; /* blocked -> plain only: dst = mask > 0 ? value : 0; NULL = none */
+    const float *res;  /* blocked -> plain only: dst = value + res (then max(., 0) with
+                          relu); NULL = none */
+    int relu;
     double *sums;      /* plain -> blocked only: per task, the sum of each lane (vl
                           doubles; a fused bias gradient); NULL = none */
     int64_t c, cb, vol, runs; /* channels, blocks, voxels, runs per block */
@@ -92,7 +95,7 @@ static void jc_block_run(const jc_copy *c, const float *s, float *d, int64_t lan
 /* Voxels [q0, q1) of one block, blocked -> plain (the same walk); with a
  * mask (plain, like d) a fused ReLU gradient keeps values where mask > 0. */
 static void jc_unblock_run(const jc_copy *c, const float *s, float *d, const float *mask,
-                           int64_t lanes, int64_t q0, int64_t q1)
+                           const float *res, int64_t lanes, int64_t q0, int64_t q1)
 {
     int vl = c->vl;
     for (int64_t t0 = q0; t0 < q1; t0 += JC_TILE) {
@@ -105,6 +108,12 @@ static void jc_unblock_run(const jc_copy *c, const float *s, float *d, const flo
             for (int64_t q = 0; q < m; q++) {
                 int64_t at = l * c->vol + t0 + q;
                 d[at] = mask[at] > 0 ? d[at] : 0.0f;
+            }
+        for (int64_t l = 0; res && l < lanes; l++) /* residual, then ReLU (NaN passes) */
+            for (int64_t q = 0; q < m; q++) {
+                int64_t at = l * c->vol + t0 + q;
+                float v = d[at] + res[at];
+                d[at] = c->relu && v < 0 ? 0.0f : v;
             }
     }
 }
@@ -139,7 +148,7 @@ static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_b
             jc_block_run(c, c->src + plain, c->dst + blocked, lanes, q0, q1);
         else
             jc_unblock_run(c, c->src + blocked, c->dst + plain, c->mask ? c->mask + plain : NULL,
-                           lanes, q0, q1);
+                           c->res ? c->res + plain : NULL, lanes, q0, q1);
     }
 }
 
@@ -160,7 +169,7 @@ static void jc_unblock_task(void *arg, int64_t begin, int64_t end, int thread)
 static void jc_layout(rt_pool *p, const float *src, float *dst, const float *mask, int64_t n,
                       int64_t c, int64_t vol, int vl, int to_blocked)
 {
-    jc_copy cp = {src, dst, mask, NULL, c, rt_blocked_channels(c, vl) / vl, vol,
+    jc_copy cp = {src, dst, mask, NULL, 0, NULL, c, rt_blocked_channels(c, vl) / vl, vol,
                   (vol + JC_RUN - 1) / JC_RUN, vl};
     rt_pool_run(p, n * cp.cb * cp.runs, to_blocked ? jc_block_task : jc_unblock_task, &cp);
 }
@@ -192,8 +201,9 @@ static void jc_block_dy_bias(const rt_conv_kernel *k, rt_pool *p, const rt_tenso
                              float *blocked, rt_tensor *db)
 {
     int vl = k->vl;
-    jc_copy cp = {rt_f32(dy), blocked, NULL, NULL, k->cout, rt_blocked_channels(k->cout, vl) / vl,
-                  k->out_vol, (k->out_vol + JC_RUN - 1) / JC_RUN, vl};
+    jc_copy cp = {rt_f32(dy), blocked, NULL, NULL, 0, NULL, k->cout,
+                  rt_blocked_channels(k->cout, vl) / vl, k->out_vol,
+                  (k->out_vol + JC_RUN - 1) / JC_RUN, vl};
     int64_t tasks = k->n * cp.cb * cp.runs;
     cp.sums = seg_xcalloc((size_t)(tasks * vl), sizeof *cp.sums);
     rt_pool_run(p, tasks, jc_block_task, &cp);
@@ -234,8 +244,8 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
 }
 
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
-                        const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_tensor *db,
-                        rt_conv_scratch *s)
+                        const rt_tensor *w, const rt_tensor *b, const rt_tensor *res,
+                        rt_tensor *y, rt_tensor *db, rt_conv_scratch *s)
 {
     const rt_tensor *mask = NULL; /* a data gradient's fused ReLU mask comes as "b" */
     if (k->kind == RT_CONV_BWD_DATA) {
@@ -276,6 +286,14 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
         rt_conv_weight_block(p, rt_f32(w), s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
     rt_conv_bias_block(b ? rt_f32(b) : NULL, s->b, k->cout, k->vl);
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
+    if (res) { /* residual (and ReLU) on the way out */
+        SEG_ASSERT(rt_type_numel(&res->type) == rt_type_numel(&y->type));
+        jc_copy cp = {s->y, rt_f32(y), NULL, rt_f32(res), k->relu_copy, NULL, k->cout,
+                      rt_blocked_channels(k->cout, k->vl) / k->vl, k->out_vol,
+                      (k->out_vol + JC_RUN - 1) / JC_RUN, k->vl};
+        rt_pool_run(p, k->n * cp.cb * cp.runs, jc_unblock_task, &cp);
+        return;
+    }
     jc_layout(p, s->y, rt_f32(y), mask ? rt_f32(mask) : NULL, k->n, k->cout, k->out_vol, k->vl, 0);
 }
 

@@ -174,6 +174,8 @@ typedef struct rt_attrs {
     uint32_t stream;           /* random ops, dropout: distinguishes draws with one seed */
     const struct rt_fused *fused; /* fused: the expression (owned by the program) */
     int relu;                  /* conv: ReLU of the result, fused by compiler/fuse.c */
+    int residual;              /* conv: the last input is added to the result (before the
+                                  ReLU), fused by compiler/fuse.c */
     int early_by;              /* fused bias-gradient sum: also written (earlier) by the
                                   weight gradient at instruction early_by - 1; 0 = no */
 } rt_attrs;
@@ -957,6 +959,9 @@ typedef struct rt_conv_kernel {
                                 own value is left unwritten); -1 = no fusion */
     int bias_out;            /* RT_CONV_BWD_WEIGHT: value of the bias gradient (the sum
                                 of dy over all but channels) it also writes; -1 = none */
+    int residual;            /* RT_CONV_FWD: a residual (plain, like y) is added as y is
+                                copied out of the blocked layout */
+    int relu_copy;           /* and then the ReLU (the kernel's epilogue has none) */
     /* RT_CONV_PHASED: cin/in_vol are dy's, cout/out_vol dx's, kvol the conv's */
     int n_phases;
     const rt_conv_phase *phases;
@@ -1023,10 +1028,12 @@ void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws);
  * RT_CONV_BWD_DATA, b is the fused ReLU mask (OP_CONV_BWD_DATA's third
  * operand) or NULL: dx is kept where it is > 0, as the copy back runs.
  * db (RT_CONV_BWD_WEIGHT with bias_out, else NULL): the bias gradient,
- * summed while dy is copied into the blocked layout. */
+ * summed while dy is copied into the blocked layout. res (k->residual,
+ * else NULL): added to y, then the ReLU with k->relu_copy, as y is copied
+ * out of the blocked layout. */
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
-                        const rt_tensor *w, const rt_tensor *b, rt_tensor *y, rt_tensor *db,
-                        rt_conv_scratch *s);
+                        const rt_tensor *w, const rt_tensor *b, const rt_tensor *res,
+                        rt_tensor *y, rt_tensor *db, rt_conv_scratch *s);
 
 /* RT_CONV_PHASED (runtime/jitconv_phased.c): dy (or a transposed conv's
  * input), w, extra = the bias (OP_CONV_T) or the fused ReLU mask (an

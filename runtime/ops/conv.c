@@ -218,9 +218,12 @@ static int conv_check(const ops_call *c, conv_dims *cd)
     int64_t grid[3];
     if (conv_check_weight(c, x, w) || conv_check_out(c, x, w, grid))
         return -1;
-    if (c->n_in > 2 && (ops_want_dtype(c, c->in[2], RT_F32, "bias") ||
-                        rt_type_numel(&c->in[2]->type) != w->type.dim[0]))
+    int biased = c->n_in - (c->a->residual != 0) > 2;
+    if (biased && (ops_want_dtype(c, c->in[2], RT_F32, "bias") ||
+                   rt_type_numel(&c->in[2]->type) != w->type.dim[0]))
         return ops_fail(c, "bias must have %lld elements", (long long)w->type.dim[0]);
+    if (c->a->residual && (c->n_in < 3 || !rt_type_equal(&c->in[c->n_in - 1]->type, &c->out->type)))
+        return ops_fail(c, "the residual must have the output's type");
     cd->n = x->type.dim[0];
     cd->groups = c->a->groups;
     cd->cin_g = x->type.dim[1] / cd->groups;
@@ -282,7 +285,8 @@ int ops_conv(const ops_call *c)
                                      : seg_xrealloc(NULL, (size_t)(cd.rows * chunk) * sizeof(float));
     const float *x = rt_f32(c->in[0]), *w = rt_f32(c->in[1]);
     float *y = rt_f32(c->out);
-    fill_bias(y, c->n_in > 2 ? rt_f32(c->in[2]) : NULL, cd.n, cd.groups * cd.cout_g, npos);
+    int biased = c->n_in - (c->a->residual != 0) > 2;
+    fill_bias(y, biased ? rt_f32(c->in[2]) : NULL, cd.n, cd.groups * cd.cout_g, npos);
     for (int64_t n = 0; n < cd.n; n++)
         for (int64_t gi = 0; gi < cd.groups; gi++) {
             const float *xg = x + (n * cd.groups + gi) * cd.cin_g * in_plane;
@@ -290,6 +294,11 @@ int ops_conv(const ops_call *c)
             conv_group(&cd, xg, w + gi * cd.cout_g * cd.rows, yg, col, chunk);
         }
     seg_free(col);
+    if (c->a->residual) { /* a fused residual add: as the add op */
+        const float *r = rt_f32(c->in[c->n_in - 1]);
+        for (int64_t i = 0, n = rt_type_numel(&c->out->type); i < n; i++)
+            y[i] = y[i] + r[i];
+    }
     if (c->a->relu) /* a fused ReLU epilogue: as the relu op (NaN passes) */
         for (int64_t i = 0, n = rt_type_numel(&c->out->type); i < n; i++)
             y[i] = y[i] < 0 ? 0.0f : y[i];

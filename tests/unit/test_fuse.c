@@ -308,3 +308,56 @@ TEST(fuse_folds_inference_batchnorm_into_conv)
     check_bn_fold(3, 0);
     CHECK_INT(seg_alloc_live(), live);
 }
+
+/* conv (+ bias) + residual (+ relu): the add (and the ReLU) become the
+ * conv's epilogue; the JIT run agrees with the unfused reference. */
+static void check_residual(int nsp, int bias, int relu)
+{
+    ir_graph *g = ir_graph_new("res");
+    int64_t d[5] = {2, 6, 9, 7, 5}, wd[5] = {17, 6, 3, 3, 3}, od[5] = {2, 17, 9, 7, 5};
+    rt_type xt = ftype(2 + nsp, d), wt = ftype(2 + nsp, wd), rt = ftype(2 + nsp, od);
+    char err[256];
+    ir_id x = ir_add_input(g, "x", &xt, nowhere), r = ir_add_input(g, "c", &rt, nowhere);
+    ir_id w = ir_add_param(g, "w", &wt, (rt_init){RT_INIT_UNIFORM, -0.3f, 0.3f}, 0, nowhere, err, sizeof err);
+    rt_attrs a;
+    rt_attrs_init(&a);
+    for (int i = 0; i < 3; i++)
+        a.pad[i] = 1;
+    ir_id c = bias ? op(g, OP_CONV, &a, x, w, bn_param(g, "b", 17, -0.2f, 0.2f)) : op(g, OP_CONV, &a, x, w, -1);
+    ir_id y = bin(g, OP_ADD, r, c);
+    ir_add_output(g, "y", relu ? un(g, OP_RELU, y) : y);
+    rt_program *p = ir_lower(g);
+    fuse_stats st;
+    rt_program *q = fuse_finish(ir_lower(g), 1, &st);
+    CHECK_INT(st.residuals, 1);
+    CHECK_INT(q->n_instrs, 1);
+    rt_error e = {""};
+    jit_program *jp = jit_program_build(q, NULL, &e);
+    CHECK(jp != NULL);
+    if (jp) {
+        CHECK_INT(jit_program_stats_of(jp)->kernels, 1);
+        rt_interp *ref = rt_interp_new(p, 3, 1), *jit = rt_interp_new(q, 3, 2);
+        for (int k = 0; k < 2; k++) {
+            fill(rt_interp_value(k ? jit : ref, "x"), 5, 0);
+            fill(rt_interp_value(k ? jit : ref, "c"), 6, 0);
+        }
+        rt_interp_set_conv_kernels(jit, jit_program_table(jp));
+        if (!run(ref) && !run(jit))
+            CHECK(close_to(rt_interp_output(jit, "y"), rt_interp_output(ref, "y"), 1e-4, "y"));
+        rt_interp_free(ref);
+        rt_interp_free(jit);
+        jit_program_free(jp);
+    }
+    rt_program_free(p);
+    rt_program_free(q);
+    ir_graph_free(g);
+}
+
+TEST(fuse_residual_add_into_conv)
+{
+    long live = seg_alloc_live();
+    check_residual(3, 1, 1);
+    check_residual(2, 0, 1);
+    check_residual(2, 1, 0);
+    CHECK_INT(seg_alloc_live(), live);
+}
