@@ -274,6 +274,30 @@ static ir_graph *bn_graph(int nsp, int bias)
     return g;
 }
 
+/* Output y of the fused program q on JIT kernels (every conv on one)
+ * against the unfused p on the reference; inputs x (and c with residual). */
+static void check_jit_output(const rt_program *p, const rt_program *q, int residual)
+{
+    rt_error err = {""};
+    jit_program *jp = jit_program_build(q, NULL, &err);
+    CHECK(jp != NULL);
+    if (!jp)
+        return;
+    CHECK_INT(jit_program_stats_of(jp)->kernels, jit_program_stats_of(jp)->convs);
+    rt_interp *ref = rt_interp_new(p, 3, 1), *jit = rt_interp_new(q, 3, 2);
+    for (int k = 0; k < 2; k++) {
+        fill(rt_interp_value(k ? jit : ref, "x"), 5, 0);
+        if (residual)
+            fill(rt_interp_value(k ? jit : ref, "c"), 6, 0);
+    }
+    rt_interp_set_conv_kernels(jit, jit_program_table(jp));
+    if (!run(ref) && !run(jit))
+        CHECK(close_to(rt_interp_output(jit, "y"), rt_interp_output(ref, "y"), 1e-4, "y"));
+    rt_interp_free(ref);
+    rt_interp_free(jit);
+    jit_program_free(jp);
+}
+
 static void check_bn_fold(int nsp, int bias)
 {
     ir_graph *g = bn_graph(nsp, bias);
@@ -282,20 +306,7 @@ static void check_bn_fold(int nsp, int bias)
     rt_program *q = fuse_finish(ir_lower(g), 1, &st);
     CHECK_INT(st.bn_folded, 1);
     CHECK_INT(st.conv_relus, 1);
-    rt_error err = {""};
-    jit_program *jp = jit_program_build(q, NULL, &err);
-    CHECK(jp != NULL);
-    if (jp) {
-        rt_interp *ref = rt_interp_new(p, 3, 1), *jit = rt_interp_new(q, 3, 2);
-        fill(rt_interp_value(ref, "x"), 5, 0);
-        fill(rt_interp_value(jit, "x"), 5, 0);
-        rt_interp_set_conv_kernels(jit, jit_program_table(jp));
-        if (!run(ref) && !run(jit))
-            CHECK(close_to(rt_interp_output(jit, "y"), rt_interp_output(ref, "y"), 1e-4, "y"));
-        rt_interp_free(ref);
-        rt_interp_free(jit);
-        jit_program_free(jp);
-    }
+    check_jit_output(p, q, 0);
     rt_program_free(p);
     rt_program_free(q);
     ir_graph_free(g);
@@ -331,23 +342,7 @@ static void check_residual(int nsp, int bias, int relu)
     rt_program *q = fuse_finish(ir_lower(g), 1, &st);
     CHECK_INT(st.residuals, 1);
     CHECK_INT(q->n_instrs, 1);
-    rt_error e = {""};
-    jit_program *jp = jit_program_build(q, NULL, &e);
-    CHECK(jp != NULL);
-    if (jp) {
-        CHECK_INT(jit_program_stats_of(jp)->kernels, 1);
-        rt_interp *ref = rt_interp_new(p, 3, 1), *jit = rt_interp_new(q, 3, 2);
-        for (int k = 0; k < 2; k++) {
-            fill(rt_interp_value(k ? jit : ref, "x"), 5, 0);
-            fill(rt_interp_value(k ? jit : ref, "c"), 6, 0);
-        }
-        rt_interp_set_conv_kernels(jit, jit_program_table(jp));
-        if (!run(ref) && !run(jit))
-            CHECK(close_to(rt_interp_output(jit, "y"), rt_interp_output(ref, "y"), 1e-4, "y"));
-        rt_interp_free(ref);
-        rt_interp_free(jit);
-        jit_program_free(jp);
-    }
+    check_jit_output(p, q, 1);
     rt_program_free(p);
     rt_program_free(q);
     ir_graph_free(g);
