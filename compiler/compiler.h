@@ -171,6 +171,15 @@ fuse_pattern fuse_pattern_of(rt_op op);
 /* A new program with the groups fused (same values; p is unchanged and
  * may be freed first). st may be NULL. */
 rt_program *fuse_program(const rt_program *p, fuse_stats *st);
+/* Shared by the passes that rewrite lowered programs (compiler/progedit.c):
+ * a new program (own arena) with p's values, room for extra_values more,
+ * and p's outputs, no instructions yet; an instruction copied into q's
+ * arena; per value its defining instruction (-1 = none) and its readers
+ * (instruction inputs, plus one per program output). */
+rt_program *prog_new_like(const rt_program *p, int extra_values);
+void prog_copy_instr(rt_program *q, const rt_instr *ins, rt_instr *to);
+void prog_def_users(const rt_program *p, int *def, int *users);
+
 /* Inference-mode batch norms folded into the conv before them
  * (compiler/fold_bn.c): a new program, p unchanged; *folded = how many. */
 rt_program *fold_bn_program(const rt_program *p, int *folded);
@@ -414,6 +423,11 @@ typedef struct jit_program_stats {
  * a JIT of its own. NULL with err set when the JIT or a kernel build
  * fails. */
 jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err);
+/* The kernel IR jit_program_build gives conv instruction ins (epilogue
+ * epi; the bias added here): NULL, or why the JIT leaves it to the
+ * reference kernel (msg may hold the text). */
+const char *jit_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, int vl,
+                         kir_kernel *kk, char *msg, size_t n);
 /* Per instruction, the bytes of workspace its JIT kernel's driver needs on
  * a JIT of vl lanes (0 = none), for the memory plan (seg-owned). */
 int64_t *jit_program_workspace(const rt_program *p, int vl);

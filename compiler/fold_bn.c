@@ -26,7 +26,7 @@
 typedef struct fb {
     const rt_program *p;
     rt_program *q;
-    int *users; /* readers per value of p */
+    int *users; /* readers per value of p (program outputs count) */
     int *def;   /* defining instruction per value of p */
     int cap_instrs;
 } fb;
@@ -47,10 +47,7 @@ static int fb_conv_of(const fb *b, int j)
     for (int k = 1; k < 5; k++)
         if (b->p->values[bn->in[k]].type.rank != 1 || b->p->values[bn->in[k]].type.dim[0] != w->dim[0])
             return -1;
-    for (int o = 0; o < b->p->n_outputs; o++)
-        if (b->p->outputs[o] == bn->in[0])
-            return -1;
-    return c;
+    return c; /* users counts a program output: the conv's value is no output */
 }
 
 static int fb_value(fb *b, const rt_type *t)
@@ -117,49 +114,13 @@ static void fb_fold(fb *b, const rt_instr *cv, const rt_instr *bn)
     b->q->values[cv->out].kind = RT_VAL_FUSED;
 }
 
-static void fb_copy(fb *b, const rt_instr *ins)
-{
-    rt_program *q = b->q;
-    rt_instr *to = &q->instrs[q->n_instrs++];
-    *to = *ins;
-    to->in = seg_arena_alloc(q->arena, (size_t)(ins->n_in ? ins->n_in : 1) * sizeof *to->in);
-    if (ins->n_in)
-        memcpy(to->in, ins->in, (size_t)ins->n_in * sizeof *to->in);
-    to->where = ins->where ? seg_arena_strdup(q->arena, ins->where) : NULL;
-}
-
-/* Values (with room for the new ones) and outputs of p, copied into q. */
-static void fb_copy_values(const rt_program *p, rt_program *q, int extra)
-{
-    q->values = seg_arena_alloc(q->arena, (size_t)(p->n_values + extra + 1) * sizeof *q->values);
-    for (int v = 0; v < p->n_values; v++) {
-        q->values[v] = p->values[v];
-        if (p->values[v].name)
-            q->values[v].name = seg_arena_strdup(q->arena, p->values[v].name);
-    }
-    q->n_values = p->n_values;
-    q->n_outputs = p->n_outputs;
-    q->outputs = seg_arena_alloc(q->arena, (size_t)(p->n_outputs + 1) * sizeof *q->outputs);
-    q->output_names = seg_arena_alloc(q->arena, (size_t)(p->n_outputs + 1) * sizeof *q->output_names);
-    for (int o = 0; o < p->n_outputs; o++) {
-        q->outputs[o] = p->outputs[o];
-        q->output_names[o] = seg_arena_strdup(q->arena, p->output_names[o]);
-    }
-}
-
 rt_program *fold_bn_program(const rt_program *p, int *folded)
 {
     size_t nv = (size_t)(p->n_values ? p->n_values : 1), ni = (size_t)(p->n_instrs ? p->n_instrs : 1);
     fb b = {.p = p, .users = seg_xcalloc(nv, sizeof(int)), .def = seg_xcalloc(nv, sizeof(int))};
     int *conv_of = seg_xcalloc(ni, sizeof(int)); /* per batchnorm: conv + 1 */
     unsigned char *skip = seg_xcalloc(ni, 1);
-    for (int v = 0; v < p->n_values; v++)
-        b.def[v] = -1;
-    for (int i = 0; i < p->n_instrs; i++) {
-        b.def[p->instrs[i].out] = i;
-        for (int k = 0; k < p->instrs[i].n_in; k++)
-            b.users[p->instrs[i].in[k]]++;
-    }
+    prog_def_users(p, b.def, b.users);
     int n = 0;
     for (int j = 0; j < p->n_instrs; j++) {
         int c = fb_conv_of(&b, j);
@@ -169,16 +130,14 @@ rt_program *fold_bn_program(const rt_program *p, int *folded)
             n++;
         }
     }
-    b.q = seg_xcalloc(1, sizeof *b.q);
-    b.q->arena = seg_arena_new();
-    fb_copy_values(p, b.q, n * FB_NEW_VALUES);
+    b.q = prog_new_like(p, n * FB_NEW_VALUES);
     b.cap_instrs = p->n_instrs + n * FB_NEW_VALUES;
     b.q->instrs = seg_arena_alloc(b.q->arena, (size_t)b.cap_instrs * sizeof *b.q->instrs);
     for (int i = 0; i < p->n_instrs; i++) {
         if (conv_of[i])
             fb_fold(&b, &p->instrs[i], &p->instrs[conv_of[i] - 1]);
         else if (!skip[i])
-            fb_copy(&b, &p->instrs[i]);
+            prog_copy_instr(b.q, &p->instrs[i], &b.q->instrs[b.q->n_instrs++]);
     }
     *folded = n;
     seg_free(b.users);

@@ -161,18 +161,11 @@ static void fz_grow(fz *z, int r, int j)
 static void fz_analyse(fz *z)
 {
     const rt_program *p = z->p;
-    for (int v = 0; v < p->n_values; v++)
-        z->def[v] = -1;
-    for (int i = 0; i < p->n_instrs; i++) {
-        z->def[p->instrs[i].out] = i;
+    prog_def_users(p, z->def, z->users);
+    for (int i = 0; i < p->n_instrs; i++)
         z->root[i] = -1;
-        for (int k = 0; k < p->instrs[i].n_in; k++)
-            z->users[p->instrs[i].in[k]]++;
-    }
-    for (int o = 0; o < p->n_outputs; o++) {
-        z->users[p->outputs[o]]++;
+    for (int o = 0; o < p->n_outputs; o++)
         z->is_out[p->outputs[o]] = 1;
-    }
     for (int i = p->n_instrs - 1; i >= 0; i--)
         if (z->root[i] < 0 && fz_root_ok(z, i)) {
             z->root[i] = i;
@@ -242,15 +235,6 @@ static int fz_emit(const fz *z, int r, int j, fz_expr *e, int *fill_uses)
     return me;
 }
 
-static void fz_copy_instr(rt_program *q, const rt_instr *ins, rt_instr *to)
-{
-    *to = *ins;
-    to->in = seg_arena_alloc(q->arena, (size_t)(ins->n_in ? ins->n_in : 1) * sizeof *to->in);
-    if (ins->n_in)
-        memcpy(to->in, ins->in, (size_t)ins->n_in * sizeof *to->in);
-    to->where = ins->where ? seg_arena_strdup(q->arena, ins->where) : NULL;
-}
-
 static void fz_fused_instr(const fz *z, rt_program *q, int r, int *fill_uses, rt_instr *to)
 {
     fz_expr *e = seg_xcalloc(1, sizeof *e);
@@ -274,24 +258,6 @@ static void fz_fused_instr(const fz *z, rt_program *q, int r, int *fill_uses, rt
     seg_free(e);
 }
 
-static void fz_copy_values(const rt_program *p, rt_program *q)
-{
-    q->n_values = p->n_values;
-    q->values = seg_arena_alloc(q->arena, (size_t)(p->n_values ? p->n_values : 1) * sizeof *q->values);
-    for (int v = 0; v < p->n_values; v++) {
-        q->values[v] = p->values[v];
-        if (p->values[v].name)
-            q->values[v].name = seg_arena_strdup(q->arena, p->values[v].name);
-    }
-    q->n_outputs = p->n_outputs;
-    q->outputs = seg_arena_alloc(q->arena, (size_t)(p->n_outputs ? p->n_outputs : 1) * sizeof *q->outputs);
-    q->output_names = seg_arena_alloc(q->arena, (size_t)(p->n_outputs ? p->n_outputs : 1) * sizeof *q->output_names);
-    for (int o = 0; o < p->n_outputs; o++) {
-        q->outputs[o] = p->outputs[o];
-        q->output_names[o] = seg_arena_strdup(q->arena, p->output_names[o]);
-    }
-}
-
 /* The instructions of q: groups as OP_FUSED, fills nobody reads dropped. */
 static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
 {
@@ -310,7 +276,7 @@ static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
             st->relu_grads++;
         } else if (mask_of[i]) {
             const rt_instr *w = &p->instrs[mask_of[i] - 1];
-            fz_copy_instr(q, ins, &tmp[i]);
+            prog_copy_instr(q, ins, &tmp[i]);
             int *in = seg_arena_alloc(q->arena, 3 * sizeof *in);
             in[0] = ins->in[0];
             in[1] = ins->in[1];
@@ -328,7 +294,7 @@ static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
         } else if (z->root[i] >= 0) {
             q->values[ins->out].kind = RT_VAL_FUSED;
         } else if (i + 1 < p->n_instrs && fz_conv_epilogue(z, i + 1)) {
-            fz_copy_instr(q, ins, &tmp[i]); /* conv + ReLU: one instruction */
+            prog_copy_instr(q, ins, &tmp[i]); /* conv + ReLU: one instruction */
             tmp[i].attrs.relu = 1;
             tmp[i].out = p->instrs[i + 1].out;
             q->values[ins->out].kind = RT_VAL_FUSED;
@@ -340,7 +306,7 @@ static void fz_rewrite(const fz *z, rt_program *q, fuse_stats *st)
             q->values[ins->out].kind = RT_VAL_FUSED; /* copied into every reader */
             st->fills_dropped++;
         } else {
-            fz_copy_instr(q, ins, &tmp[i]);
+            prog_copy_instr(q, ins, &tmp[i]);
             keep[i] = 1;
         }
     }
@@ -377,15 +343,7 @@ static void fz_residuals(rt_program *q, fuse_stats *st)
 {
     size_t nv = (size_t)(q->n_values ? q->n_values : 1);
     int *users = seg_xcalloc(nv, sizeof *users), *def = seg_xcalloc(nv, sizeof *def);
-    for (int v = 0; v < q->n_values; v++)
-        def[v] = -1;
-    for (int i = 0; i < q->n_instrs; i++) {
-        def[q->instrs[i].out] = i;
-        for (int k = 0; k < q->instrs[i].n_in; k++)
-            users[q->instrs[i].in[k]]++;
-    }
-    for (int o = 0; o < q->n_outputs; o++)
-        users[q->outputs[o]] += 2; /* never fused away */
+    prog_def_users(q, def, users); /* a program output has 2+ readers: never fused away */
     unsigned char *drop = seg_xcalloc((size_t)(q->n_instrs ? q->n_instrs : 1), 1);
     for (int j = 0; j < q->n_instrs; j++) {
         rt_instr *g = &q->instrs[j];
@@ -457,9 +415,7 @@ rt_program *fuse_program(const rt_program *p, fuse_stats *st)
             seg_xcalloc(ni, sizeof(int)), seg_xcalloc(ni, sizeof(int)),
             seg_xcalloc(ni, sizeof(int)), seg_xcalloc(nv, 1)};
     fz_analyse(&z);
-    rt_program *q = seg_xcalloc(1, sizeof *q);
-    q->arena = seg_arena_new();
-    fz_copy_values(p, q);
+    rt_program *q = prog_new_like(p, 0);
     fz_rewrite(&z, q, st);
     fz_residuals(q, st);
     fz_bias_sums(q, st);
