@@ -90,37 +90,20 @@ static int64_t conv_out_size(int64_t in, int k, int s, int p, int d)
     return s < 1 || padded < span ? -1 : (padded - span) / s + 1;
 }
 
-/* Output extents given (out_sp): the window runs from -pad on the low
- * side and input positions past the end read as zeros, whatever the high
- * side's padding would be; a phase of a strided data gradient needs that. */
-int kir_conv_init_out(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
-                      const int64_t *in_sp, const int64_t *ksz, const int64_t *out_sp,
-                      const rt_attrs *a, unsigned epi, int vl, char *err, size_t errlen)
+/* The output extent of axis i: given (out_sp, stride 1: the window runs
+ * from -pad on the low side and input positions past the end read as
+ * zeros, whatever the high side's padding would be — a phase of a strided
+ * data gradient needs that), or from the window; -1 when it does not fit. */
+static int64_t conv_out_of(const kir_conv *c, int j, const int64_t *out_sp, int i)
 {
-    rt_attrs big = *a; /* a padding that makes every window fit, then the real one */
-    for (int i = 0; i < nsp; i++)
-        big.pad[i] = a->pad[i] + (int)(ksz[i] * a->dilation[i]);
-    if (kir_conv_init(k, nsp, n, cin, cout, in_sp, ksz, &big, epi, vl, err, errlen))
-        return -1;
-    kir_conv *c = &k->conv;
-    for (int j = 0; j < 3; j++) {
-        int i = j - (3 - nsp);
-        if (i < 0)
-            continue;
-        c->p[j] = a->pad[i];
-        c->out[j] = out_sp[i];
-        if (c->out[j] < 1 || c->p[j] < 0 || c->s[j] != 1) {
-            snprintf(err, errlen, "conv kernel: bad output extent on axis %d", i);
-            return -1;
-        }
-    }
-    kir_conv_plan(c);
-    return 0;
+    if (!out_sp)
+        return conv_out_size(c->in[j], c->k[j], c->s[j], c->p[j], c->d[j]);
+    return c->s[j] == 1 ? out_sp[i] : -1;
 }
 
-int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
-                  const int64_t *in_sp, const int64_t *ksz, const rt_attrs *a, unsigned epi,
-                  int vl, char *err, size_t errlen)
+static int conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
+                     const int64_t *in_sp, const int64_t *ksz, const int64_t *out_sp,
+                     const rt_attrs *a, unsigned epi, int vl, char *err, size_t errlen)
 {
     memset(k, 0, sizeof *k);
     kir_conv *c = &k->conv;
@@ -140,7 +123,7 @@ int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
         c->s[j] = on ? a->stride[i] : 1;
         c->p[j] = on ? a->pad[i] : 0;
         c->d[j] = on ? a->dilation[i] : 1;
-        c->out[j] = conv_out_size(c->in[j], c->k[j], c->s[j], c->p[j], c->d[j]);
+        c->out[j] = on ? conv_out_of(c, j, out_sp, i) : 1;
         if (c->out[j] < 1 || c->d[j] < 1 || c->p[j] < 0) {
             snprintf(err, errlen, "conv kernel: window does not fit spatial axis %d", i);
             return -1;
@@ -148,6 +131,20 @@ int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
     }
     kir_conv_plan(c);
     return 0;
+}
+
+int kir_conv_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
+                  const int64_t *in_sp, const int64_t *ksz, const rt_attrs *a, unsigned epi,
+                  int vl, char *err, size_t errlen)
+{
+    return conv_init(k, nsp, n, cin, cout, in_sp, ksz, NULL, a, epi, vl, err, errlen);
+}
+
+int kir_conv_init_out(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t cout,
+                      const int64_t *in_sp, const int64_t *ksz, const int64_t *out_sp,
+                      const rt_attrs *a, unsigned epi, int vl, char *err, size_t errlen)
+{
+    return conv_init(k, nsp, n, cin, cout, in_sp, ksz, out_sp, a, epi, vl, err, errlen);
 }
 
 /* Parts of the weight-gradient reduction: enough tasks to keep two to
