@@ -164,14 +164,28 @@ static void jc_unblock_task(void *arg, int64_t begin, int64_t end, int thread)
     jc_copy_tasks(arg, begin, end, 0);
 }
 
+/* A plain copy of c channels of vol voxels in blocks of vl; the caller
+ * may add a mask, residual or sums before running it. */
+static jc_copy jc_copy_of(const float *src, float *dst, int64_t c, int64_t vol, int vl)
+{
+    return (jc_copy){.src = src, .dst = dst, .c = c, .cb = rt_blocked_channels(c, vl) / vl,
+                     .vol = vol, .runs = (vol + JC_RUN - 1) / JC_RUN, .vl = vl};
+}
+
+/* Its tasks for n samples, on the pool. */
+static void jc_copy_run(rt_pool *p, jc_copy *cp, int64_t n, int to_blocked)
+{
+    rt_pool_run(p, n * cp->cb * cp->runs, to_blocked ? jc_block_task : jc_unblock_task, cp);
+}
+
 /* Plain -> blocked (to_blocked) or blocked -> plain (masked when mask
  * is set), on the pool. */
 static void jc_layout(rt_pool *p, const float *src, float *dst, const float *mask, int64_t n,
                       int64_t c, int64_t vol, int vl, int to_blocked)
 {
-    jc_copy cp = {src, dst, mask, NULL, 0, NULL, c, rt_blocked_channels(c, vl) / vl, vol,
-                  (vol + JC_RUN - 1) / JC_RUN, vl};
-    rt_pool_run(p, n * cp.cb * cp.runs, to_blocked ? jc_block_task : jc_unblock_task, &cp);
+    jc_copy cp = jc_copy_of(src, dst, c, vol, vl);
+    cp.mask = mask;
+    jc_copy_run(p, &cp, n, to_blocked);
 }
 
 void rt_layout_block_pool(rt_pool *p, const float *src, float *dst, int64_t n, int64_t c,
@@ -201,12 +215,9 @@ static void jc_block_dy_bias(const rt_conv_kernel *k, rt_pool *p, const rt_tenso
                              float *blocked, rt_tensor *db)
 {
     int vl = k->vl;
-    jc_copy cp = {rt_f32(dy), blocked, NULL, NULL, 0, NULL, k->cout,
-                  rt_blocked_channels(k->cout, vl) / vl, k->out_vol,
-                  (k->out_vol + JC_RUN - 1) / JC_RUN, vl};
-    int64_t tasks = k->n * cp.cb * cp.runs;
-    cp.sums = seg_xcalloc((size_t)(tasks * vl), sizeof *cp.sums);
-    rt_pool_run(p, tasks, jc_block_task, &cp);
+    jc_copy cp = jc_copy_of(rt_f32(dy), blocked, k->cout, k->out_vol, vl);
+    cp.sums = seg_xcalloc((size_t)(k->n * cp.cb * cp.runs * vl), sizeof *cp.sums);
+    jc_copy_run(p, &cp, k->n, 1);
     for (int64_t c = 0; c < k->cout; c++) {
         int64_t b = c / vl, l = c % vl;
         double acc = 0;
@@ -286,15 +297,12 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
         rt_conv_weight_block(p, rt_f32(w), s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
     rt_conv_bias_block(b ? rt_f32(b) : NULL, s->b, k->cout, k->vl);
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
-    if (res) { /* residual (and ReLU) on the way out */
-        SEG_ASSERT(rt_type_numel(&res->type) == rt_type_numel(&y->type));
-        jc_copy cp = {s->y, rt_f32(y), NULL, rt_f32(res), k->relu_copy, NULL, k->cout,
-                      rt_blocked_channels(k->cout, k->vl) / k->vl, k->out_vol,
-                      (k->out_vol + JC_RUN - 1) / JC_RUN, k->vl};
-        rt_pool_run(p, k->n * cp.cb * cp.runs, jc_unblock_task, &cp);
-        return;
-    }
-    jc_layout(p, s->y, rt_f32(y), mask ? rt_f32(mask) : NULL, k->n, k->cout, k->out_vol, k->vl, 0);
+    SEG_ASSERT(!res || rt_type_numel(&res->type) == rt_type_numel(&y->type));
+    jc_copy out = jc_copy_of(s->y, rt_f32(y), k->cout, k->out_vol, k->vl);
+    out.mask = mask ? rt_f32(mask) : NULL; /* a data gradient's fused ReLU gradient */
+    out.res = res ? rt_f32(res) : NULL;    /* a residual (and ReLU) on the way out */
+    out.relu = k->relu_copy;
+    jc_copy_run(p, &out, k->n, 0);
 }
 
 /* -------------------------------------------------- planned workspace */
