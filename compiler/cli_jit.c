@@ -6,10 +6,10 @@
  * and `segc train` lower them) goes through jit_program_build, the very
  * build those commands do, so which instructions get a kernel and which
  * ReLUs are fused is the JIT's own answer, not a guess. The kernel IR of
- * each kernel is rebuilt here with kir_conv_init from the instruction's
- * types (a pure function, so it is the text that keys the cache) and
- * checked against the built kernel's sizes; the reasons printed for the
- * instructions left on the reference interpreter mirror jitprog.c's tests.
+ * each kernel is rebuilt here with jitprog.c's own jit_conv_kir (a pure
+ * function of the instruction's types, so it is the text that keys the
+ * cache) and checked against the built kernel's sizes; the reason printed
+ * for a conv left on the reference interpreter is jit_conv_kir's.
  * Output per instruction:
  *     #3 unet.seg:12:9: conv -> JIT kernel conv_fwd_<hash> (direct, ...)
  *         kernel conv_fwd ... (kir_print, first use of a kernel only)
@@ -44,38 +44,6 @@ typedef struct kir_state {
     int n_texts;
     int emitted;           /* .ll files written */
 } kir_state;
-
-static int kir_f32(const rt_type *t, int rank) { return t->dtype == RT_F32 && t->rank == rank; }
-
-/* Kernel IR of conv instruction i with epilogue epi (bias added here), or
- * a reason why the JIT leaves it to the interpreter. */
-static const char *kir_of_conv(const rt_program *p, int i, unsigned epi, int vl, kir_kernel *kk,
-                               char *msg, size_t n)
-{
-    const rt_instr *ins = &p->instrs[i];
-    const rt_attrs *a = &ins->attrs;
-    int nsp = a->nsp, rank = nsp + 2;
-    if (nsp < 1 || nsp > 3)
-        return "only 1-3 spatial axes";
-    if (a->groups != 1)
-        return "grouped convolution";
-    if (ins->n_in < 2)
-        return "no weight operand";
-    const rt_type *x = &p->values[ins->in[0]].type, *w = &p->values[ins->in[1]].type;
-    const rt_type *y = &p->values[ins->out].type;
-    if (!kir_f32(x, rank) || !kir_f32(w, rank) || !kir_f32(y, rank))
-        return "not f32";
-    if (w->dim[1] != x->dim[1])
-        return "weight and input channels differ";
-    int biased = ins->n_in - (a->residual != 0) > 2;
-    if (biased && !(kir_f32(&p->values[ins->in[2]].type, 1) &&
-                           p->values[ins->in[2]].type.dim[0] == w->dim[0]))
-        return "bias is not f32[cout]";
-    if (kir_conv_init(kk, nsp, x->dim[0], x->dim[1], w->dim[0], &x->dim[2], &w->dim[2], a,
-                      epi | (biased ? KIR_EPI_BIAS : 0u), vl, msg, n))
-        return msg;
-    return NULL;
-}
 
 static const char *kir_where(const rt_instr *ins) { return ins->where ? ins->where : "?"; }
 
@@ -163,7 +131,7 @@ static int kir_kernel_line(kir_state *st, const rt_program *p, int i, const rt_c
     char msg[256];
     unsigned epi = (rk->relu_out >= 0 || ins->attrs.relu) && !rk->residual ? KIR_EPI_RELU : 0u;
     const char *why = ins->op == OP_CONV
-                          ? kir_of_conv(p, i, epi, rt_jit_vector_width(st->jit), &kk, msg, sizeof msg)
+                          ? jit_conv_kir(p, ins, epi, rt_jit_vector_width(st->jit), &kk, msg, sizeof msg)
                           : "segc kir shows the IR of forward convolutions only";
     if (!why && (kir_conv_tasks(&kk.conv) != rk->tasks || kk.conv.ib != rk->ib ||
                  kk.conv.vl != rk->vl))
@@ -241,7 +209,7 @@ static void kir_interp_line(const kir_state *st, const rt_program *p, int i)
     }
     kir_kernel kk;
     char msg[256];
-    const char *why = kir_of_conv(p, i, 0, rt_jit_vector_width(st->jit), &kk, msg, sizeof msg);
+    const char *why = jit_conv_kir(p, ins, 0, rt_jit_vector_width(st->jit), &kk, msg, sizeof msg);
     printf("%s\n", why ? why : "the JIT declined it");
 }
 

@@ -93,35 +93,44 @@ static int jp_f32(const rt_type *t, int rank)
     return t->dtype == RT_F32 && t->rank == rank;
 }
 
-/* Kernel IR for conv instruction ins, or -1 when the JIT does not take it. */
-static int jp_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, int vl,
-                       kir_kernel *kk)
+const char *jit_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, int vl,
+                         kir_kernel *kk, char *msg, size_t n)
 {
     const rt_attrs *a = &ins->attrs;
     int nsp = a->nsp, rank = nsp + 2;
-    if (ins->op != OP_CONV || nsp < 1 || nsp > 3 || a->groups != 1 || ins->n_in < 2)
-        return -1;
+    if (ins->op != OP_CONV || nsp < 1 || nsp > 3)
+        return "only 1-3 spatial axes";
+    if (a->groups != 1)
+        return "grouped convolution";
+    if (ins->n_in < 2)
+        return "no weight operand";
     const rt_type *x = &p->values[ins->in[0]].type, *w = &p->values[ins->in[1]].type;
     const rt_type *y = &p->values[ins->out].type;
-    if (!jp_f32(x, rank) || !jp_f32(w, rank) || !jp_f32(y, rank) || w->dim[1] != x->dim[1])
-        return -1;
-    int biased = ins->n_in - (ins->attrs.residual != 0) > 2;
-    if (ins->attrs.residual && !rt_type_equal(&p->values[ins->in[ins->n_in - 1]].type, y))
-        return -1;
+    if (!jp_f32(x, rank) || !jp_f32(w, rank) || !jp_f32(y, rank))
+        return "not f32";
+    if (w->dim[1] != x->dim[1])
+        return "weight and input channels differ";
+    int biased = ins->n_in - (a->residual != 0) > 2;
+    if (a->residual && !rt_type_equal(&p->values[ins->in[ins->n_in - 1]].type, y))
+        return "the residual's type differs from the result's";
     if (biased && !(jp_f32(&p->values[ins->in[2]].type, 1) &&
-                           p->values[ins->in[2]].type.dim[0] == w->dim[0]))
-        return -1;
-    char msg[256];
+                    p->values[ins->in[2]].type.dim[0] == w->dim[0]))
+        return "bias is not f32[cout]";
     if (kir_conv_init(kk, nsp, x->dim[0], x->dim[1], w->dim[0], &x->dim[2], &w->dim[2], a,
-                      epi | (biased ? KIR_EPI_BIAS : 0u), vl, msg, sizeof msg))
-        return -1;
+                      epi | (biased ? KIR_EPI_BIAS : 0u), vl, msg, n))
+        return msg;
     const kir_conv *c = &kk->conv;
-    if (y->dim[0] != c->n || y->dim[1] != c->cout)
-        return -1;
+    int fits = y->dim[0] == c->n && y->dim[1] == c->cout;
     for (int s = 0; s < nsp; s++)
-        if (y->dim[2 + s] != c->out[3 - nsp + s])
-            return -1;
-    return 0;
+        fits = fits && y->dim[2 + s] == c->out[3 - nsp + s];
+    return fits ? NULL : "the result's shape differs from the window's";
+}
+
+static int jp_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, int vl,
+                       kir_kernel *kk)
+{
+    char msg[256];
+    return jit_conv_kir(p, ins, epi, vl, kk, msg, sizeof msg) ? -1 : 0;
 }
 
 /* Kernel IR for an OP_CONV_BWD_DATA (dy, w) -> dx that is the data
