@@ -531,6 +531,13 @@ static void bench_report(const bench *b, const double *times, const char *optim)
     printf("  %-14s %d instructions, %d threads (pool and OpenBLAS), %s\n", "program",
            b->p->n_instrs, b->threads,
            b->o->jit ? "JIT kernels (convolutions, fused groups) and fast runtime kernels" : "reference kernels");
+    const fuse_stats *f = &b->fuse;
+    if (b->o->jit)
+        printf("  %-14s %d -> %d instructions: %d elementwise groups of %d ops (%d fills inlined), "
+               "%d conv+ReLU, %d residual adds, %d batch norms folded, %d ReLU and %d bias "
+               "gradients into convs\n", "fusion", f->instrs_before,
+               f->instrs_after, f->groups, f->fused_ops, f->fills_dropped, f->conv_relus,
+               f->residuals, f->bn_folded, f->relu_grads, f->bias_sums);
     printf("  %-14s %.3f ms median of %d (min %.3f, max %.3f) after %d warm-up step%s\n",
            "step time", med, b->steps, times[0], times[b->steps - 1], b->warmup,
            b->warmup == 1 ? "" : "s");

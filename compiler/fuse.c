@@ -200,7 +200,6 @@ static int fz_add_node(fz_expr *e, const rt_instr *ins, const rt_type *t)
     nd->attrs = ins->attrs;
     nd->attrs.fused = NULL;
     nd->type = *t;
-    nd->value = ins->out;
     nd->where = ins->where;
     return e->n_nodes++;
 }

@@ -273,7 +273,6 @@ typedef struct rt_fused_node {
     rt_type type;    /* its result */
     int n_in;
     int in[3];       /* >= 0: an earlier node; < 0: instruction input -1 - in[k] */
-    int value;       /* the program value it computes */
     const char *where; /* its source location, as rt_instr.where */
 } rt_fused_node;
 
