@@ -610,7 +610,7 @@ static int bench_run(bench *b)
     }
     rt_interp *it = rt_interp_new(b->p, b->o->seed, b->threads);
     if (jp)
-        rt_interp_set_conv_kernels(it, jit_program_table(jp));
+        rt_interp_set_kernels(it, jit_program_table(jp));
     b->arena_bytes = rt_interp_arena_bytes(it);
     bench_inputs(b, it);
     const char *optim = "";

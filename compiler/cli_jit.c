@@ -225,7 +225,7 @@ static int kir_program(kir_state *st, const char *what, const rt_program *p)
     printf("program %s: %d of %d convolutions on JIT kernels (%d distinct), %d ReLU%s fused, "
            "%d instructions\n", what, s->kernels, s->convs, s->distinct, s->fused_relus,
            s->fused_relus == 1 ? "" : "s", p->n_instrs);
-    const rt_conv_table *t = jit_program_table(jp);
+    const rt_kernel_table *t = jit_program_table(jp);
     int rc = CLI_OK;
     for (int i = 0; i < p->n_instrs && rc == CLI_OK; i++) {
         if (t->kernel[i])

@@ -278,7 +278,7 @@ static int cli_run_program(const cli_opts *o, const cli_net *n, const rt_program
         rc = CLI_RUNTIME;
     } else if (jp) {
         jit_program_describe(jp, "forward", stdout);
-        rt_interp_set_conv_kernels(it, jit_program_table(jp));
+        rt_interp_set_kernels(it, jit_program_table(jp));
     }
     if (rc == CLI_OK && o->input)
         rc = cli_bind_volume(o, n, p, it, &vol);

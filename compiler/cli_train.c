@@ -244,7 +244,7 @@ static int write_overlays(train_run *r, const rt_stage_spec *s, rt_error *err)
     if (!s->eval || !s->val)
         return 0;
     rt_interp *ev = rt_interp_new(s->eval, s->seed, s->threads);
-    rt_interp_set_conv_kernels(ev, s->eval_jit);
+    rt_interp_set_kernels(ev, s->eval_jit);
     rt_store_to_interp(r->store, ev, s->eval);
     int rc = 0;
     for (int ci = 0; ci < s->val->n && ci < 3 && rc == 0; ci++) {

@@ -375,16 +375,12 @@ void cg_conv_run(const cg_kernel *k, rt_pool *p, const float *x, const float *w,
 /* ------------------------------------------------------- jit programs */
 
 /* JIT kernels for a whole rt_program (compiler/jitprog.c), run by the
- * interpreter through its conv hook (rt_interp_set_conv_kernels). Every
- * OP_CONV the generator supports (f32, groups 1, 1-3 spatial axes, any
- * stride, padding, dilation; bias when the instruction has one) gets a
- * kernel, compiled or loaded from the object cache, one per distinct
- * shape. A ReLU that is the only user of a conv's result (and the result
- * is no program output) becomes the kernel's epilogue and is skipped; the
- * conv's own value is then left unwritten. Gradients: OP_CONV_BWD_DATA
- * of stride-1 convs runs on forward kernels (flipped, transposed weight),
- * OP_CONV_BWD_WEIGHT on KIR_CONV_BWD_W kernels (groups 1). Other
- * instructions keep their reference kernels. */
+ * interpreter through its kernel hook (rt_interp_set_kernels): generated
+ * kernels for convolutions (forward, both gradients, transposed; f32,
+ * groups 1) and fused groups (OP_FUSED), compiled or loaded from the
+ * object cache, one per distinct kernel IR; the runtime's fast kernels
+ * for what rt_fast_kernel_for takes; reference kernels for the rest.
+ * jitprog.c's header says which fusions the conv drivers carry out. */
 typedef struct jit_program jit_program;
 
 /* A strided data gradient or a transposed convolution as one stride-1
@@ -431,7 +427,7 @@ const char *jit_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi,
 /* Per instruction, the bytes of workspace its JIT kernel's driver needs on
  * a JIT of vl lanes (0 = none), for the memory plan (seg-owned). */
 int64_t *jit_program_workspace(const rt_program *p, int vl);
-const rt_conv_table *jit_program_table(const jit_program *jp);
+const rt_kernel_table *jit_program_table(const jit_program *jp);
 const jit_program_stats *jit_program_stats_of(const jit_program *jp);
 /* One line: "jit WHAT: 14 of 15 convolutions on JIT kernels (...)". */
 void jit_program_describe(const jit_program *jp, const char *what, FILE *out);

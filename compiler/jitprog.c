@@ -1,35 +1,30 @@
 /* jitprog.c — JIT kernels for a whole program: the compiler side of the
- * interpreter's conv hook (compiler.h "jit programs", runtime.h "JIT
+ * interpreter's kernel hook (compiler.h "jit programs", runtime.h "JIT
  * kernels in programs").
  *
- * jit_program_build walks the instructions once. An OP_CONV whose types
- * the generator takes (f32 x, weight, optional bias; groups 1; 1-3
- * spatial axes) is described as kernel IR by kir_conv_init, which also
- * rejects windows that do not fit; anything it refuses stays on the
- * reference kernel. Kernels are keyed by their kir text, so convolutions
- * of the same shape share one build (and a build is a cache load when the
- * object is on disk). The runtime gets plain rt_conv_kernel records: the
- * entry point plus the sizes its driver needs.
+ * jit_program_build walks the instructions and describes each one the
+ * generators take as kernel IR:
+ *   - OP_CONV (jit_conv_kir: f32, groups 1, 1-3 spatial axes, any stride,
+ *     padding, dilation), with the epilogue fusion.c decided (attrs.relu;
+ *     attrs.residual is added by the driver as y leaves the blocked layout);
+ *   - OP_CONV_BWD_DATA of a stride-1 conv: a forward kernel over dy with the
+ *     flipped, transposed weight and padding d*(k-1) - p; strided ones and
+ *     OP_CONV_T: one stride-1 kernel per output phase (jitphase.c); a third
+ *     operand is the fused ReLU-gradient mask, applied by the driver;
+ *   - OP_CONV_BWD_WEIGHT: a KIR_CONV_BWD_W reduction kernel; a bias gradient
+ *     fuse.c marked (attrs.early_by) is summed by its driver and the sum
+ *     instruction is skipped;
+ *   - OP_FUSED: a KIR_ELTWISE kernel (kir_eltwise.c).
+ * Kernels are keyed by their kir text, so instructions of the same shape
+ * share one; the distinct kernels are made on all threads (one LLVM target
+ * machine each, cache loads included) and linked on one. Instructions left
+ * over get the runtime's fast kernel when rt_fast_kernel_for has one.
  *
- * Gradients of convolutions: an OP_CONV_BWD_DATA of a stride-1 conv
- * (groups 1, padding at most the dilated window) is a forward convolution
- * of dy with the flipped, transposed weight and padding d*(k-1) - p, so it
- * gets a forward kernel (shared with any conv of that shape; the driver
- * packs the weight accordingly); strided ones and conv_t roles with an
- * output padding stay on the reference kernel. An OP_CONV_BWD_WEIGHT
- * whose dy has the conv output size of x (groups 1, any stride, padding,
- * dilation) gets a KIR_CONV_BWD_W reduction kernel.
- *
- * ReLU fusion is done only where it is safe without further analysis:
- * the conv's result has exactly one user, that user is a ReLU and the
- * very next instruction, and the result is not a program output. Then
- * nothing else can read the pre-ReLU value, so the kernel writes
- * relu(conv + bias) straight into the ReLU's value and the ReLU
- * instruction is skipped. Being the next instruction matters under a
- * memory plan: the ReLU's buffer may then only be shared with values that
- * die at the conv (its own inputs), and the driver reads those completely
- * before it writes the output. Training programs mostly keep their ReLUs
- * unfused (the ReLU's gradient reads the conv's result).
+ * Unfused programs (the tests build some) get one more fusion, done only
+ * where it is safe without further analysis: a conv whose only reader is
+ * the ReLU right after it (and whose result is no program output) writes
+ * relu(conv + bias) straight into the ReLU's value and the ReLU is
+ * skipped; the memory plan knows this rule (memplan.c).
  */
 #include "compiler/compiler.h"
 
@@ -53,7 +48,7 @@ struct jit_program {
     int *kidx;                    /* per instruction: its kernel, -1 = none */
     jit_phased **phased;          /* per instruction: phased kernels, NULL = none */
     int *phase_kidx;              /* per instruction * JIT_MAX_PHASES: kernel per phase */
-    rt_conv_table table;
+    rt_kernel_table table;
     jit_program_stats stats;
 };
 
@@ -454,7 +449,7 @@ jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
     jp->phase_kidx = seg_xcalloc(ni * JIT_MAX_PHASES, sizeof *jp->phase_kidx);
     for (int i = 0; i < p->n_instrs; i++)
         jp->kidx[i] = -1;
-    jp->table = (rt_conv_table){p->n_instrs, jp->kernel, jp->fused, jp->fast, jp->eltwise};
+    jp->table = (rt_kernel_table){p->n_instrs, jp->kernel, jp->fused, jp->fast, jp->eltwise};
     if (!jp->jit || jp_build_all(jp, p, err)) {
         jit_program_free(jp);
         return NULL;
@@ -464,7 +459,7 @@ jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
     return jp;
 }
 
-const rt_conv_table *jit_program_table(const jit_program *jp) { return &jp->table; }
+const rt_kernel_table *jit_program_table(const jit_program *jp) { return &jp->table; }
 const jit_program_stats *jit_program_stats_of(const jit_program *jp) { return &jp->stats; }
 
 void jit_program_describe(const jit_program *jp, const char *what, FILE *out)

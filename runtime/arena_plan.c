@@ -198,7 +198,7 @@ char *rt_mem_arena_bind(const rt_program *p, const rt_mem_plan *m, rt_tensor **v
 }
 
 void rt_mem_unshare_early_writes(const rt_program *p, const rt_mem_plan *m,
-                                 const rt_conv_table *t, rt_tensor **vals)
+                                 const rt_kernel_table *t, rt_tensor **vals)
 {
     for (int i = 0; t && i < t->n_instrs && i < p->n_instrs; i++) {
         const rt_conv_kernel *k = t->kernel[i];

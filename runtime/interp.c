@@ -15,7 +15,7 @@
  *
  * The program is borrowed: it must outlive the interpreter.
  *
- * Opt-in JIT hook (rt_interp_set_conv_kernels): a table from the compiler
+ * Opt-in JIT hook (rt_interp_set_kernels): a table from the compiler
  * names instructions that run a generated convolution kernel through
  * rt_conv_kernel_run (runtime/jitconv.c) on a pool of the interpreter's
  * thread count, and instructions folded into an earlier kernel (a fused
@@ -43,7 +43,7 @@ struct rt_interp {
     int max_in;             /* capacity of args */
     int threads;            /* thread budget passed to kernels */
     uint64_t seed;          /* parameter initialisation seed */
-    const rt_conv_table *conv; /* JIT kernels per instruction, NULL = none */
+    const rt_kernel_table *conv; /* JIT kernels per instruction, NULL = none */
     rt_pool *pool;          /* for them: made on first use, threads > 1 */
     rt_conv_scratch scratch; /* their blocked operands */
     /* Memory plan (runtime.h "memory plans"): temps are views into arena. */
@@ -255,7 +255,7 @@ int rt_interp_set_input(rt_interp *it, const char *name, const rt_tensor *t, rt_
     return 0;
 }
 
-void rt_interp_set_conv_kernels(rt_interp *it, const rt_conv_table *t)
+void rt_interp_set_kernels(rt_interp *it, const rt_kernel_table *t)
 {
     SEG_ASSERT(!t || t->n_instrs == it->prog->n_instrs);
     it->conv = t;
@@ -339,7 +339,7 @@ int rt_interp_run(rt_interp *it, uint64_t step, rt_error *err)
         double t0 = it->prof ? seg_seconds() : 0;
         int rc = interp_step(it, i, ins, &ctx);
         if (it->prof) {
-            const rt_conv_table *t = it->conv;
+            const rt_kernel_table *t = it->conv;
             int jit = t && (t->kernel[i] || t->fused[i] || (t->fast && t->fast[i]) ||
                             (t->eltwise && t->eltwise[i]));
             double dt = seg_seconds() - t0;

@@ -360,11 +360,11 @@ int64_t rt_interp_arena_bytes(const rt_interp *it);
  * seg_free) and put a view tensor into vals[v] for every planned value. */
 char *rt_mem_arena_bind(const rt_program *p, const rt_mem_plan *m, rt_tensor **vals,
                         void **base);
-struct rt_conv_table; /* "JIT kernels in programs" below */
+struct rt_kernel_table; /* "JIT kernels in programs" below */
 /* Give every value a JIT kernel of t writes before the plan says it is
  * live (a fused ReLU's value outside the plan's rule) its own storage. */
 void rt_mem_unshare_early_writes(const rt_program *p, const rt_mem_plan *m,
-                                 const struct rt_conv_table *t, rt_tensor **vals);
+                                 const struct rt_kernel_table *t, rt_tensor **vals);
 
 /* -------------------------------------------------------------- volumes */
 
@@ -998,7 +998,7 @@ void rt_eltwise_kernel_run(const rt_eltwise_kernel *k, rt_pool *p, rt_tensor *co
                            rt_tensor *out);
 
 /* Per-instruction kernels of one program. */
-typedef struct rt_conv_table {
+typedef struct rt_kernel_table {
     int n_instrs;                         /* the program's instruction count */
     const rt_conv_kernel *const *kernel;  /* per instruction: NULL = reference kernel */
     const unsigned char *fused;           /* per instruction: 1 = done by an earlier
@@ -1007,7 +1007,7 @@ typedef struct rt_conv_table {
                                              a fast kernel instead of the reference */
     const rt_eltwise_kernel *const *eltwise; /* per instruction (NULL array = none):
                                              a fused group's generated kernel */
-} rt_conv_table;
+} rt_kernel_table;
 
 /* Blocked operands of the driver; grows, reused across calls. Zero-init. */
 typedef struct rt_conv_scratch {
@@ -1046,7 +1046,7 @@ void rt_conv_phased_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy
  * of the interpreter's thread count) instead of rt_kernel_run; fused ones
  * are skipped. t must be built for the interpreter's program and outlive
  * its use; NULL returns to the reference kernels. */
-void rt_interp_set_conv_kernels(rt_interp *it, const rt_conv_table *t);
+void rt_interp_set_kernels(rt_interp *it, const rt_kernel_table *t);
 /* The interpreter's thread pool (made on first use; NULL for 1 thread),
  * for work between runs on the same threads (the optimizer update). */
 rt_pool *rt_interp_pool(rt_interp *it);
@@ -1117,9 +1117,9 @@ typedef struct rt_stage_spec {
     double clip_norm;              /* 0 = no clipping */
     uint64_t seed;
     int threads;
-    /* JIT kernels for the train / eval programs (rt_interp_set_conv_kernels);
+    /* JIT kernels for the train / eval programs (rt_interp_set_kernels);
      * NULL = reference kernels only */
-    const rt_conv_table *train_jit, *eval_jit;
+    const rt_kernel_table *train_jit, *eval_jit;
 } rt_stage_spec;
 
 typedef struct rt_epoch_report {

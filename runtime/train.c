@@ -514,11 +514,11 @@ int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *res
     int rc = -1;
     rt_store *best = rt_store_new();
     t.train = rt_interp_new(s->train, s->seed, s->threads);
-    rt_interp_set_conv_kernels(t.train, s->train_jit);
+    rt_interp_set_kernels(t.train, s->train_jit);
     rt_store_to_interp(store, t.train, s->train);
     if (s->eval) {
         t.eval = rt_interp_new(s->eval, s->seed, s->threads);
-        rt_interp_set_conv_kernels(t.eval, s->eval_jit);
+        rt_interp_set_kernels(t.eval, s->eval_jit);
     }
     trainer_buffers(&t);
     if (build_optimizer(&t, err))

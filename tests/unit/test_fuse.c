@@ -163,8 +163,8 @@ static void check_graph(int with_nan)
     CHECK_INT(jit_program_stats_of(jp)->groups_jit, jit_program_stats_of(jp)->groups);
     rt_interp *ref = make_interp(p, 1, with_nan), *fref = make_interp(q, 1, with_nan);
     rt_interp *j1 = make_interp(q, 1, with_nan), *j2 = make_interp(q, 2, with_nan);
-    rt_interp_set_conv_kernels(j1, jit_program_table(jp));
-    rt_interp_set_conv_kernels(j2, jit_program_table(jp));
+    rt_interp_set_kernels(j1, jit_program_table(jp));
+    rt_interp_set_kernels(j2, jit_program_table(jp));
     if (!run(ref) && !run(fref) && !run(j1) && !run(j2))
         for (size_t k = 0; k < sizeof outputs / sizeof *outputs; k++) {
             const char *n = outputs[k];
@@ -290,7 +290,7 @@ static void check_jit_output(const rt_program *p, const rt_program *q, int resid
         if (residual)
             fill(rt_interp_value(k ? jit : ref, "c"), 6, 0);
     }
-    rt_interp_set_conv_kernels(jit, jit_program_table(jp));
+    rt_interp_set_kernels(jit, jit_program_table(jp));
     if (!run(ref) && !run(jit))
         CHECK(close_to(rt_interp_output(jit, "y"), rt_interp_output(ref, "y"), 1e-4, "y"));
     rt_interp_free(ref);

@@ -95,8 +95,8 @@ static void run_case(const bwd_case *c, const char *what)
     const jit_program_stats *st = jit_program_stats_of(jp);
     CHECK_INT(data ? st->bwd_data_jit : conv_t ? st->conv_t_jit : st->bwd_weight_jit, c->want_jit);
     rt_interp *ref = bwd_interp(&p, 1), *j1 = bwd_interp(&p, 1), *j2 = bwd_interp(&p, 2);
-    rt_interp_set_conv_kernels(j1, jit_program_table(jp));
-    rt_interp_set_conv_kernels(j2, jit_program_table(jp));
+    rt_interp_set_kernels(j1, jit_program_table(jp));
+    rt_interp_set_kernels(j2, jit_program_table(jp));
     int rc = rt_interp_run(ref, 0, &err) || rt_interp_run(j1, 0, &err) ||
              rt_interp_run(j2, 0, &err);
     CHECK(rc == 0);

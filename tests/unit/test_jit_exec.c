@@ -70,7 +70,7 @@ static int run_ok(rt_interp *it)
 }
 
 /* Values the JIT run does not write: results of convs with a fused ReLU. */
-static int jit_skips(const rt_program *p, const rt_conv_table *t, int v)
+static int jit_skips(const rt_program *p, const rt_kernel_table *t, int v)
 {
     for (int i = 0; i < p->n_instrs; i++)
         if (p->instrs[i].out == v && t->kernel[i] && t->kernel[i]->relu_out >= 0)
@@ -79,7 +79,7 @@ static int jit_skips(const rt_program *p, const rt_conv_table *t, int v)
 }
 
 /* Every instruction result both runs write, within a relative 1e-4. */
-static int compare_runs(const rt_program *p, const rt_conv_table *t, rt_interp *ref,
+static int compare_runs(const rt_program *p, const rt_kernel_table *t, rt_interp *ref,
                         rt_interp *jit, const char *what)
 {
     for (int i = 0; i < p->n_instrs; i++) {
@@ -128,8 +128,8 @@ static void check_program(rt_program *p, const char *what, int want_fused)
     CHECK(want_fused ? st->fused_relus > 0 : st->fused_relus == 0);
     rt_interp *ref = interp_with_inputs(p, 2), *j2 = interp_with_inputs(p, 2);
     rt_interp *j1 = interp_with_inputs(p, 1);
-    rt_interp_set_conv_kernels(j2, jit_program_table(jp));
-    rt_interp_set_conv_kernels(j1, jit_program_table(jp));
+    rt_interp_set_kernels(j2, jit_program_table(jp));
+    rt_interp_set_kernels(j1, jit_program_table(jp));
     if (!run_ok(ref) && !run_ok(j2) && !run_ok(j1)) {
         compare_runs(p, jit_program_table(jp), ref, j2, what);
         if (!same_outputs(p, j1, j2))
@@ -237,10 +237,10 @@ TEST(jit_exec_edge_cases)
         CHECK_INT(st->kernels, 2);     /* the grouped conv stays on the reference */
         CHECK_INT(st->fused_relus, 1); /* c1's ReLU is not fused: c1 is an output */
         rt_interp *ref = interp_with_inputs(p, 2), *jit = interp_with_inputs(p, 2);
-        rt_interp_set_conv_kernels(jit, jit_program_table(jp));
+        rt_interp_set_kernels(jit, jit_program_table(jp));
         if (!run_ok(ref) && !run_ok(jit))
             compare_runs(p, jit_program_table(jp), ref, jit, "edges");
-        rt_interp_set_conv_kernels(jit, NULL); /* detached: the reference again */
+        rt_interp_set_kernels(jit, NULL); /* detached: the reference again */
         if (!run_ok(jit))
             CHECK(same_outputs(p, ref, jit));
         rt_interp_free(ref);

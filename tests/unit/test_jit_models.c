@@ -91,11 +91,11 @@ static void copy_tensor(rt_tensor *to, const rt_tensor *from)
 }
 
 /* Replay: each instruction of q on the JIT table t, from ref's values. */
-static void replay(const rt_program *p, const rt_program *q, const rt_conv_table *t, int bias_sums,
+static void replay(const rt_program *p, const rt_program *q, const rt_kernel_table *t, int bias_sums,
                    rt_interp *ref, const char *stage)
 {
     rt_interp *jq = rt_interp_new_planned(q, NULL, 7, 2);
-    rt_interp_set_conv_kernels(jq, t);
+    rt_interp_set_kernels(jq, t);
     int n_ref = p->n_values; /* q may add values (folded batch norms) */
     for (int v = 0; v < n_ref; v++)
         if (q->values[v].kind != RT_VAL_FUSED)
@@ -168,8 +168,8 @@ static void check_stage(seg_program *prog, const seg_schedule *s, int k, seg_dia
         CHECK_INT(st->groups_jit, st->groups);
         rt_interp *ref = make_interp(p, NULL, 2), *j1 = make_interp(q, q->plan, 1);
         rt_interp *j2 = make_interp(q, q->plan, 2);
-        rt_interp_set_conv_kernels(j1, jit_program_table(jp));
-        rt_interp_set_conv_kernels(j2, jit_program_table(jp));
+        rt_interp_set_kernels(j1, jit_program_table(jp));
+        rt_interp_set_kernels(j2, jit_program_table(jp));
         if (!run(ref, what) && !run(j1, what) && !run(j2, what)) {
             replay(p, q, jit_program_table(jp), st->bias_sums, ref, what);
             compare_steps(p, ref, j1, j2, what);

@@ -404,8 +404,8 @@ TEST(memplan_jit_bit_identical)
     CHECK(jit_program_stats_of(jp)->fused_relus == 2);
     rt_interp *ref = rt_interp_new_planned(p, NULL, 3, 2);
     rt_interp *pl = rt_interp_new_planned(p, p->plan, 3, 2);
-    rt_interp_set_conv_kernels(ref, jit_program_table(jp));
-    rt_interp_set_conv_kernels(pl, jit_program_table(jp));
+    rt_interp_set_kernels(ref, jit_program_table(jp));
+    rt_interp_set_kernels(pl, jit_program_table(jp));
     for (uint64_t step = 0; step < 2; step++) {
         fill_inputs(p, ref, step);
         fill_inputs(p, pl, step);
@@ -436,15 +436,15 @@ TEST(memplan_early_write_unshared)
     const rt_conv_kernel **kern = seg_xcalloc((size_t)p->n_instrs, sizeof *kern);
     unsigned char *fused = seg_xcalloc((size_t)p->n_instrs, 1);
     kern[0] = &k;
-    rt_conv_table t = {p->n_instrs, kern, fused, NULL, NULL};
+    rt_kernel_table t = {p->n_instrs, kern, fused, NULL, NULL};
     rt_interp *it = rt_interp_new_planned(p, p->plan, 0, 1);
     CHECK(p->plan->first[last] > 0);
     CHECK_INT(rt_interp_value_at(it, last)->owns_data, 0);
-    rt_interp_set_conv_kernels(it, &t);
+    rt_interp_set_kernels(it, &t);
     CHECK_INT(rt_interp_value_at(it, last)->owns_data, 1);
-    rt_interp_set_conv_kernels(it, &t); /* again: nothing changes */
+    rt_interp_set_kernels(it, &t); /* again: nothing changes */
     CHECK_INT(rt_interp_value_at(it, last)->owns_data, 1);
-    rt_interp_set_conv_kernels(it, NULL);
+    rt_interp_set_kernels(it, NULL);
     rt_interp_free(it);
     seg_free(kern);
     seg_free(fused);
