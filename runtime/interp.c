@@ -16,11 +16,14 @@
  * The program is borrowed: it must outlive the interpreter.
  *
  * Opt-in JIT hook (rt_interp_set_kernels): a table from the compiler
- * names instructions that run a generated convolution kernel through
- * rt_conv_kernel_run (runtime/jitconv.c) on a pool of the interpreter's
- * thread count, and instructions folded into an earlier kernel (a fused
- * ReLU), which are skipped. Everything else still runs its reference
- * kernel, so the interpreter stays the oracle when no table is set.
+ * names, per instruction, a generated convolution kernel (run through
+ * rt_conv_kernel_run, runtime/jitconv.c), a generated fused-group kernel
+ * (rt_eltwise_kernel_run) or a fast runtime kernel, all on a pool of the
+ * interpreter's thread count, or marks it done by an earlier kernel (a
+ * fused ReLU or bias gradient), so it is skipped. Everything else still
+ * runs its reference kernel, so the interpreter stays the oracle when no
+ * table is set. $SEGC_PROFILE=1 times each op kind (=2 also each
+ * instruction) and prints the table when the interpreter is freed.
  *
  * Memory plan (runtime.h "memory plans"): rt_interp_new uses the
  * program's plan when it has one (unless $SEGC_ARENA=0), and then every
