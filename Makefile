@@ -30,7 +30,8 @@ LDLIBS  := -lopenblas -lniftiio -lznz -lpng -lz -lm -lpthread
 
 LIB_SRC := $(wildcard runtime/*.c runtime/ops/*.c runtime/data/*.c \
                       compiler/*.c compiler/passes/*.c lang/*.c)
-LIB_SRC := $(filter-out compiler/main.c,$(LIB_SRC))
+CLI_SRC := $(wildcard cli/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/%.o)
 GEN_SRC := $(B)/gen/parser.c $(B)/gen/lexer.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(GEN_SRC:.c=.o)
 TEST_SRC := $(wildcard tests/unit/*.c tests/ops/*.c)
@@ -68,7 +69,7 @@ $(B)/libsegc.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/segc: $(B)/compiler/main.o $(B)/libsegc.a
+$(B)/segc: $(CLI_OBJ) $(B)/libsegc.a
 	$(CC) $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 $(B)/unit_tests: $(TEST_OBJ) $(B)/libsegc.a
@@ -93,7 +94,7 @@ check-torch: deps
 clean:
 	rm -rf build build-debug
 
--include $(LIB_OBJ:.o=.d) $(GEN_SRC:.c=.d) $(TEST_OBJ:.o=.d) $(B)/compiler/main.d
+-include $(LIB_OBJ:.o=.d) $(GEN_SRC:.c=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
 # ------------------------------------------------------------ JIT (LLVM 19)
 # runtime/jit.c and compiler/codegen_llvm.c use LLVM's C API. Its headers

@@ -13,7 +13,9 @@
 #ifndef SEGC_AST_H
 #define SEGC_AST_H
 
-#include "../runtime/runtime.h"
+#include "../runtime/base.h"
+
+typedef struct seg_diag seg_diag; /* lang.h */
 
 typedef enum ast_expr_kind {
     AST_INT,     /* ival */
@@ -117,5 +119,12 @@ typedef struct ast_file {
     const char *path;
     ast_decl *decls;
 } ast_file;
+
+/* The parser (lang/parser.y), private to lang/ like the tree it makes. */
+/* Parse one file (already registered with the diag engine as file_id).
+ * Always returns an ast_file (possibly with fewer decls after errors);
+ * syntax errors are reported to d. Free with ast_file_free. */
+ast_file *seg_parse(seg_diag *d, int file_id, const char *path, const char *text, size_t len);
+void ast_file_free(ast_file *f);
 
 #endif

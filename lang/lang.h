@@ -1,8 +1,10 @@
-/* lang.h — the public face of segc's front end (the top layer below main).
+/* lang.h — the public face of segc's front end, its one public header
+ * (cli/ above it includes this; lang/ itself includes compiler.h below).
  *
  * diag:  collects and prints located diagnostics in GCC's form
  *        ("file:line:col: error: message", the source line, a caret);
- * parse: flex + bison, pure and reentrant, one file to one ast_file;
+ * parse: flex + bison, pure and reentrant, one file to one syntax tree
+ *        (private to lang/: parse_internal.h, ast.h);
  * sema:  loads a program (a file and its imports), checks it, and
  *        elaborates a net into a compiler graph (ir_graph).
  *
@@ -13,7 +15,9 @@
 #define SEGC_LANG_H
 
 #include "../compiler/compiler.h"
-#include "ast.h"
+
+/* Syntax-tree nodes stay private to lang/ (ast.h); schedules point at them. */
+typedef struct ast_expr ast_expr;
 
 /* ----------------------------------------------------------- diagnostics */
 
@@ -32,14 +36,6 @@ void seg_diag_error(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3
 void seg_diag_warning(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 void seg_diag_note(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 int seg_diag_error_count(const seg_diag *d);
-
-/* ----------------------------------------------------------------- parse */
-
-/* Parse one file (already registered with the diag engine as file_id).
- * Always returns an ast_file (possibly with fewer decls after errors);
- * syntax errors are reported to d. Free with ast_file_free. */
-ast_file *seg_parse(seg_diag *d, int file_id, const char *path, const char *text, size_t len);
-void ast_file_free(ast_file *f);
 
 /* ------------------------------------------------------------------ sema */
 
@@ -73,5 +69,212 @@ ir_graph *seg_elaborate_net(seg_program *p, const char *net_name,
 
 /* The built-in stdlib folder (set at build time) and the import path. */
 const char *seg_stdlib_dir(void);
+
+/* ------------------------------------------------------------- schedules */
+
+/* Resolved training schedules, for the training driver.
+ *
+ * seg_load checks every `schedule` (lang/schedule.c) and keeps the result
+ * in the program as plain data: data sources, preprocessing, stages with
+ * their models, optimizer, stop rules and the parameters each stage
+ * trains. Everything here is owned by the seg_program and lives until
+ * seg_program_free; nothing needs freeing by the caller except graphs.
+ *
+ * Settings are "schedule calls" (seg_scall): a known name with its
+ * arguments bound to the callee's parameters in declaration order and
+ * defaults filled in, so a driver reads `seg_scall_num(opt, "lr", 1e-3)`
+ * and never re-parses. The known calls and their parameters (schedule.c
+ * has the table; unknown names and keywords are compile errors):
+ *
+ *   data sources   synthetic(kind; cases, size, spacing, seed, and every
+ *                      option of rt_synth_opts_set by name (organ_cnr, ...,
+ *                      hu_offset), lesions, labels = true, label = "mask",
+ *                      distance = false)   options left out are NONE: the
+ *                      runtime's defaults for the kind apply
+ *                      kind: "lesions3d" or "lesions2d"
+ *                  nifti(images = none; labels = none, list = none,
+ *                        classes = 2, label = "mask", distance = false)
+ *                  png(...)     the same parameters as nifti
+ *                      label "mask": f32 [B, 1, spatial], 1 where label > 0
+ *                      label "index": i32 [B, spatial], class indices
+ *                      labels = false (synthetic): an unlabelled stream
+ *                      distance = true: the stream has the field `dist`
+ *   preprocess     clip(lo, hi), minmax(), zscore(), resample(spacing)
+ *   augment        flip(; p = 0.5), rot90(; p = 0.25),
+ *                  scale(; p = 0.15, lo = 0.75, hi = 1.25),
+ *                  shift(; p = 0.15, amount = 0.1), noise(; p = 0.1, max = 0.1)
+ *   optimizer      adam(; lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8,
+ *                  clip = 0, weight_decay = 0), adamw(same, weight_decay = 0.01),
+ *                  sgd(; lr = 0.01, momentum = 0, weight_decay = 0, nesterov = false,
+ *                  clip = 0)      clip > 0: gradient clipping by global norm
+ *   lr             constant(; warmup = 0), poly(power = 0.9; warmup = 0),
+ *                  cosine(; min = 0, warmup = 0), step(every; gamma = 0.1, warmup = 0)
+ *                  warmup: linear warm-up over that many steps
+ *   until          epochs(n), steps(n),
+ *                  plateau(metric; patience = 5, delta = 0, ema = 0, mode = "max")
+ *   metrics        dice(data), iou(data), miou(data), loss(data)
+ *   checkpoint     best(metric), last(), every(n)
+ *
+ * Stage graphs: seg_stage_graph builds ONE graph per stage holding every
+ * model of the stage on every data stream of the stage, and the loss:
+ *   - params of a model bound as `model student = net(...)` are named
+ *     "student.<name>"; an unbound model keeps plain names;
+ *   - the stage's first stream runs the models on inputs with the nets'
+ *     own input names ("image"); outputs are "mask" / "student.mask".
+ *     Every further stream s runs them again (same parameters, shared by
+ *     name) on inputs "s.image", with outputs "s.mask" / "s.student.mask";
+ *   - the loss's data fields are inputs too: "label" and "dist" for the
+ *     first stream, "s.label", "s.dist" for the others (types above, with
+ *     B and the spatial size of the net input "image");
+ *   - "progress" is a rank-0 f32 input, the fraction of the stage's
+ *     training done (0 to 1), which stage weights and the loss may use;
+ *     the driver sets it every step;
+ *   - the output "loss" is the scalar to minimise;
+ *   - params outside the stage's trainable set have param->frozen = 1, and
+ *     batch norms whose weight is frozen run in inference mode.
+ */
+
+typedef struct seg_scall seg_scall;
+
+typedef enum seg_sv_kind {
+    SEG_SV_NONE,   /* omitted, no default */
+    SEG_SV_INT,    /* i (f holds the same value) */
+    SEG_SV_FLOAT,  /* f */
+    SEG_SV_BOOL,   /* i (0/1) */
+    SEG_SV_STRING, /* s */
+    SEG_SV_LIST,   /* items */
+    SEG_SV_CALL,   /* call: a nested schedule call, e.g. dice(val) */
+    SEG_SV_STREAM, /* a data stream: i = index in seg_schedule.data, s = name */
+} seg_sv_kind;
+
+/* A compile-time setting value. */
+typedef struct seg_sv {
+    seg_sv_kind kind;
+    int64_t i;
+    double f;
+    const char *s;
+    const struct seg_sv *items; /* LIST */
+    int n_items;
+    const seg_scall *call;      /* CALL */
+} seg_sv;
+
+/* A schedule call: name(args) with every parameter present. */
+struct seg_scall {
+    const char *name;
+    seg_span span;
+    int n;                      /* parameters */
+    const char *const *keys;    /* parameter names, declaration order */
+    const seg_sv *args;         /* values (defaults filled in) */
+    const int *given;           /* 1 = written in the source */
+};
+
+/* The argument named key, or NULL when the callee has no such parameter. */
+const seg_sv *seg_scall_arg(const seg_scall *c, const char *key);
+/* Numeric / int / string argument, or def when absent or NONE. */
+double seg_scall_num(const seg_scall *c, const char *key, double def);
+int64_t seg_scall_int(const seg_scall *c, const char *key, int64_t def);
+const char *seg_scall_str(const seg_scall *c, const char *key, const char *def);
+
+/* data NAME = source(...) */
+typedef struct seg_sched_data {
+    const char *name;
+    seg_span span;
+    const seg_scall *source;    /* synthetic, nifti or png */
+} seg_sched_data;
+
+typedef enum seg_selector_kind {
+    SEG_SEL_NAME,     /* "level.1.encoder.conv0.weight" (also a dotted prefix) */
+    SEG_SEL_GLOB,     /* "teacher.*" (* any run of characters, ? one) */
+    SEG_SEL_PATH,     /* level[1..2], level[3].decoder: expanded to prefixes */
+    SEG_SEL_TRAINED,  /* trained(STAGE) */
+} seg_selector_kind;
+
+/* A freeze/train selector. A parameter name n matches a prefix p when
+ * n == p or n starts with p followed by '.'. */
+typedef struct seg_selector {
+    seg_selector_kind kind;
+    const char *text;                /* as written, for messages */
+    const char *pattern;             /* NAME, GLOB */
+    const char *const *prefixes;     /* PATH */
+    int n_prefixes;
+    int stage;                       /* TRAINED: index of an earlier stage */
+    seg_span span;
+} seg_selector;
+
+/* model [binding =] net(args) */
+typedef struct seg_stage_model {
+    const char *binding;        /* NULL for a single unnamed model */
+    const char *net;            /* the net's name */
+    seg_span span;
+    int n_args;                 /* net parameters given (others: defaults) */
+    const char *const *arg_keys;
+    const seg_sv *arg_vals;
+} seg_stage_model;
+
+/* weight NAME = expression (of `progress`), usable in the loss */
+typedef struct seg_stage_weight {
+    const char *name;
+    const ast_expr *value;
+    seg_span span;
+} seg_stage_weight;
+
+typedef struct seg_stage {
+    const char *name;
+    seg_span span;
+    int index;                          /* position in the schedule */
+    const seg_stage_model *models;      /* at least one */
+    int n_models;
+    const ast_expr *loss;               /* the loss expression */
+    const seg_scall *optimizer;         /* NULL = adam() defaults */
+    const seg_scall *lr;                /* NULL = constant() */
+    const seg_selector *freeze;
+    int n_freeze;
+    const seg_selector *train;          /* empty = everything not frozen */
+    int n_train;
+    const seg_scall *const *until;      /* stop when any holds; empty = driver default */
+    int n_until;
+    const seg_scall *checkpoint;        /* NULL = none */
+    const int *streams;                 /* indices into the schedule's data; [0] primary */
+    int n_streams;
+    const seg_stage_weight *weights;
+    int n_weights;
+    const seg_scall *const *validate;   /* metrics to compute on validation */
+    int n_validate;
+    int batch;                          /* effective batch size (B) */
+    /* Resolved against the stage graph (non-buffer params only). */
+    const char *const *trainable;       /* get gradients and updates */
+    int n_trainable;
+    const char *const *frozen;          /* everything else */
+    int n_frozen;
+    const void *impl;                   /* sema's private data */
+} seg_stage;
+
+typedef struct seg_schedule {
+    const char *name;
+    seg_span span;
+    const seg_sched_data *data;
+    int n_data;
+    const seg_scall *const *preprocess; /* in order */
+    int n_preprocess;
+    const seg_scall *const *augment;
+    int n_augment;
+    int batch;                          /* default 2 */
+    const int64_t *patch;               /* patch size; n_patch 0 = whole images */
+    int n_patch;
+    int64_t seed;                       /* default 0 */
+    const seg_stage *stages;
+    int n_stages;
+} seg_schedule;
+
+/* A checked schedule by name (NULL if none). */
+const seg_schedule *seg_program_schedule(const seg_program *p, const char *name);
+
+/* The training (or, training = 0, evaluation) graph of stage `stage` of
+ * s; NULL on error (reported to d). Free with ir_graph_free. */
+ir_graph *seg_stage_graph(seg_program *p, const seg_schedule *s, int stage, int training,
+                          seg_diag *d);
+
+/* Does parameter `name` match selector sel of schedule s? */
+int seg_selector_match(const seg_schedule *s, const seg_selector *sel, const char *name);
 
 #endif

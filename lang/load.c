@@ -22,7 +22,7 @@
  * (schedule.c), and blocks that no elaboration reached get a static name
  * check.
  */
-#include "schedule.h"
+
 #include "sema_internal.h"
 
 #include <errno.h>

@@ -13,6 +13,7 @@
 #define SEGC_PARSE_INTERNAL_H
 
 #include "lang.h"
+#include "ast.h"
 
 /* Brackets ( [ { open at once. Deeper input is an error ("nesting too
  * deep"), which keeps the parser stack, the AST depth and every recursive

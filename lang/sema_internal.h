@@ -17,7 +17,7 @@
  *   check.c      diagnostics: dedupe, "did you mean", unused values
  *   elab.c       evaluator state, net elaboration, seg_elaborate_net
  *   load.c       seg_load: files, imports, globals, whole-program checks
- *   schedule.c / select.c / stage.c   schedules (see schedule.h)
+ *   schedule.c / select.c / stage.c   schedules (see lang.h, "schedules")
  *
  * Memory: values live in the evaluator state's arena (one per
  * elaboration); the program's compile-time constants live in the
@@ -27,6 +27,7 @@
 #define SEGC_SEMA_INTERNAL_H
 
 #include "lang.h"
+#include "ast.h"
 
 /* ------------------------------------------------------------- limits */
 
@@ -102,7 +103,7 @@ typedef struct sema_value {
         sema_family *fam;             /* FAMILY */
         sema_netval *net;             /* NET */
         sema_stream *stream;          /* STREAM */
-        const struct seg_scall *call; /* SCALL (schedule.h) */
+        const struct seg_scall *call; /* SCALL (lang.h) */
     };
 } sema_value;
 
@@ -495,7 +496,7 @@ void sema_expr_str(const ast_expr *e, seg_buf *out);
 
 /* ------------------------------------- schedule.c, stage.c, select.c */
 
-#include "schedule.h"
+
 
 void sema_schedules_check(seg_program *p, sema_seen *seen);
 void sema_schedules_free(seg_program *p);

@@ -7,7 +7,7 @@
  * the freeze/train selectors are resolved against its parameters
  * (select.c).
  *
- * The graph (see schedule.h): for each data stream of the stage, every
+ * The graph (see lang.h, "schedules"): for each data stream of the stage, every
  * model runs once; parameters have the same names on every stream, so
  * ir_add_param shares them. The loss runs in a frame whose names are
  * resolved by loss_lookup: stage weights (as variables), `progress`,

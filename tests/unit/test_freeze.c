@@ -21,7 +21,7 @@
  * Only graphs are built (64^3 shapes cost nothing: nothing runs).
  */
 #include "../../lang/lang.h"
-#include "../../lang/schedule.h"
+#include "../../lang/lang.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -17,7 +17,7 @@
  * and 1 and 2 threads give the same bits for the loss and every gradient.
  */
 #include "../../lang/lang.h"
-#include "../../lang/schedule.h"
+#include "../../lang/lang.h"
 #include "compiler/compiler.h"
 #include "test.h"
 

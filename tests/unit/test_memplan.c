@@ -18,7 +18,7 @@
  *   - No leaks.
  */
 #include "../../lang/lang.h"
-#include "../../lang/schedule.h"
+#include "../../lang/lang.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * open_memstream).
  */
 #include "../../lang/lang.h"
-#include "../../lang/schedule.h"
+#include "../../lang/lang.h"
 #include "test.h"
 
 #include <stdlib.h>

@@ -25,7 +25,6 @@
  * this command.
  */
 #include "cli.h"
-#include "../lang/schedule.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>

@@ -37,7 +37,6 @@
  *   result: step_ms=... gflop=... gflops=... peak_pct=... ...
  */
 #include "cli.h"
-#include "../lang/schedule.h"
 
 #include <errno.h>
 #include <llvm-c/Core.h>

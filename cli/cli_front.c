@@ -7,7 +7,6 @@
  * --net that names no net, is a command-line mistake and exits 1.
  */
 #include "cli.h"
-#include "../lang/schedule.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -22,7 +22,6 @@
  * Exit codes: 1 usage, 65 program errors (including autodiff failures).
  */
 #include "cli.h"
-#include "../lang/schedule.h"
 
 #include <errno.h>
 #include <stdlib.h>

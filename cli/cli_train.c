@@ -15,7 +15,6 @@
  * resumed run reaches the same weights as an uninterrupted one.
  */
 #include "cli.h"
-#include "../lang/schedule.h"
 
 #include <errno.h>
 #include <math.h>

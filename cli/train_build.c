@@ -11,7 +11,6 @@
  * the case.
  */
 #include "cli.h"
-#include "../lang/schedule.h"
 
 #include <math.h>
 #include <string.h>
