@@ -66,6 +66,10 @@ const struct seg_schedule *cli_pick_schedule(const cli_opts *o, const seg_progra
 /* --set B=N for stage commands (others are usage errors); cmd names the
  * command in messages. */
 int cli_batch_setting(const cli_opts *o, const char *cmd, int *batch);
+/* pipeline_build (compiler/pipeline.c) with its failure printed, prefixed
+ * by what (e.g. "stage 'one'", NULL = none): CLI_OK, CLI_BAD_PROGRAM for a
+ * graph that cannot be differentiated, CLI_RUNTIME when the JIT fails. */
+int cli_pipeline(const ir_graph *g, const pipeline_opts *po, pipeline_result *r, const char *what);
 /* "segc: error: " + message on stderr. */
 void cli_error(const char *fmt, ...) SEG_PRINTF(1, 2);
 
@@ -81,11 +85,12 @@ typedef struct train_overrides {
 /* One stage's compiled programs and runner settings. */
 typedef struct train_stage {
     rt_stage_spec spec;
-    rt_program *train, *eval;
+    pipeline_result train, eval; /* the training step and the evaluation forward */
+    rt_jit *jit;       /* both programs' kernels, NULL without the JIT */
     char *pred_name;
     seg_arena *arena;  /* small strings */
-    ir_ad_stats stats;
-    int fuse;          /* set by the caller: fuse elementwise groups (for the JIT) */
+    int jit_on;        /* set by the caller: JIT kernels (else the reference interpreter) */
+    FILE *log;         /* set by the caller: the JIT's "jit STAGE: ..." lines, or NULL */
 } train_stage;
 
 struct seg_schedule;

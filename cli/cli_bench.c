@@ -158,13 +158,12 @@ typedef struct bench {
     int stage;                    /* index in sched */
     char *net_name;               /* BENCH_NET, owned */
     int batch;                    /* 0 = the schedule's */
-    rt_program *p;
+    pipeline_result pr;           /* the program and its (not yet compiled) kernels */
     int64_t fwd_flops, bwd_flops;
     double ms_front, ms_graph, ms_grad, ms_lower;
     double ms_jit_cold, ms_jit_warm;
     int jit_kernels, jit_convs, jit_cold_cached, jit_warm_cached;
     int64_t arena_bytes;          /* the interpreter's arena, 0 = unplanned */
-    fuse_stats fuse;              /* what fusion did (with the JIT) */
 } bench;
 
 
@@ -240,56 +239,22 @@ static int bench_pick(bench *b)
     return CLI_OK;
 }
 
-static int64_t bench_flops(const ir_graph *g, int from, int to)
+/* The program through the compile pipeline, as `segc run` and `segc
+ * train` build it; the kernels are built later, timed (bench_jit). */
+static int bench_build(bench *b, const ir_graph *g, pipeline_mode mode)
 {
-    int64_t f = 0;
-    for (int i = from; i < to; i++)
-        f += ir_node_flops(g, i);
-    return f;
-}
-
-static int bench_lower(bench *b, const ir_graph *g)
-{
-    double t0 = (1e3 * seg_seconds());
-    /* fused and in one arena, as `segc run` and `segc train` run them */
-    b->p = fuse_finish(ir_lower(g), b->o->jit, &b->fuse);
-    b->ms_lower = (1e3 * seg_seconds()) - t0;
+    pipeline_opts po = {.mode = mode, .jit = b->o->jit, .compile = 0};
+    char what[300];
+    snprintf(what, sizeof what, "stage '%s'",
+             b->mode == BENCH_NET ? b->net_name : b->sched->stages[b->stage].name);
+    int rc = cli_pipeline(g, &po, &b->pr, b->mode == BENCH_NET ? NULL : what);
+    if (rc != CLI_OK)
+        return rc;
+    b->ms_grad = b->pr.ms_graph;
+    b->ms_lower = b->pr.ms_lower;
+    b->fwd_flops = b->pr.fwd_flops;
+    b->bwd_flops = b->pr.bwd_flops;
     return CLI_OK;
-}
-
-/* The training program, as train_build.c compiles it. */
-static int bench_build_train(bench *b, ir_graph *g)
-{
-    char msg[256];
-    double t0 = (1e3 * seg_seconds());
-    int n_fwd = 0;
-    ir_graph *x = ir_training_graph(g, 0, &n_fwd, NULL, msg, sizeof msg);
-    if (!x) {
-        cli_error("stage '%s': %s", b->sched->stages[b->stage].name, msg);
-        return CLI_BAD_PROGRAM;
-    }
-    b->ms_grad = (1e3 * seg_seconds()) - t0;
-    b->fwd_flops = bench_flops(x, 0, n_fwd);
-    b->bwd_flops = bench_flops(x, n_fwd, x->n_nodes);
-    int rc = bench_lower(b, x);
-    ir_graph_free(x);
-    return rc;
-}
-
-static int bench_build_eval(bench *b, ir_graph *g)
-{
-    char msg[256];
-    double t0 = (1e3 * seg_seconds());
-    ir_graph *x = ir_expand_grads(g, NULL, msg, sizeof msg);
-    if (!x) {
-        cli_error("stage '%s': %s", b->sched->stages[b->stage].name, msg);
-        return CLI_BAD_PROGRAM;
-    }
-    b->ms_grad = (1e3 * seg_seconds()) - t0;
-    b->fwd_flops = bench_flops(x, 0, x->n_nodes);
-    int rc = bench_lower(b, x);
-    ir_graph_free(x);
-    return rc;
 }
 
 /* Load the file and compile the program, timing each phase. */
@@ -320,8 +285,7 @@ static int bench_compile(bench *b)
             return CLI_BAD_PROGRAM;
         }
         b->net_name = seg_xstrdup(g->name);
-        b->fwd_flops = bench_flops(g, 0, g->n_nodes);
-        rc = bench_lower(b, g);
+        rc = bench_build(b, g, PIPELINE_INFER);
         ir_graph_free(g);
         return rc;
     }
@@ -333,7 +297,7 @@ static int bench_compile(bench *b)
             ir_graph_free(g);
         return CLI_BAD_PROGRAM;
     }
-    rc = b->mode == BENCH_STAGE_TRAIN ? bench_build_train(b, g) : bench_build_eval(b, g);
+    rc = bench_build(b, g, b->mode == BENCH_STAGE_TRAIN ? PIPELINE_TRAIN : PIPELINE_INFER);
     ir_graph_free(g);
     return rc;
 }
@@ -384,9 +348,9 @@ static void bench_fill(const bench *b, rt_tensor *t, const char *name)
 
 static void bench_inputs(const bench *b, rt_interp *it)
 {
-    for (int i = 0; i < b->p->n_values; i++)
-        if (b->p->values[i].kind == RT_VAL_INPUT)
-            bench_fill(b, rt_interp_value_at(it, i), b->p->values[i].name);
+    for (int i = 0; i < b->pr.prog->n_values; i++)
+        if (b->pr.prog->values[i].kind == RT_VAL_INPUT)
+            bench_fill(b, rt_interp_value_at(it, i), b->pr.prog->values[i].name);
 }
 
 /* The stage's optimizer over its trainable parameters (train.c's setup). */
@@ -422,30 +386,27 @@ static rt_optim *bench_optim(const bench *b, rt_interp *it, const char **kind, r
 
 /* ------------------------------------------------------------------- jit */
 
-/* Cold: a new JIT and every kernel (compiled, or loaded when the disk
- * cache has it); warm: the same on a second JIT, all from the cache now. */
-static jit_program *bench_jit(bench *b, rt_jit **jit, rt_error *err)
+/* Cold: the program's kernels compiled (or loaded when the disk cache
+ * has them) on a new JIT; warm: the same kernels again on a second JIT,
+ * all from the cache now. */
+static int bench_jit(bench *b, rt_error *err)
 {
     double t0 = (1e3 * seg_seconds());
-    *jit = rt_jit_new(err);
-    jit_program *jp = *jit ? jit_program_build(b->p, *jit, err) : NULL;
+    if (jit_program_compile(b->pr.kernels, b->pr.prog, NULL, err))
+        return -1;
     b->ms_jit_cold = (1e3 * seg_seconds()) - t0;
-    if (!jp)
-        return NULL;
-    const jit_program_stats *s = jit_program_stats_of(jp);
+    const jit_program_stats *s = jit_program_stats_of(b->pr.kernels);
     b->jit_kernels = s->kernels;
     b->jit_convs = s->convs;
     b->jit_cold_cached = s->from_cache;
     t0 = (1e3 * seg_seconds());
-    rt_jit *j2 = rt_jit_new(err);
-    jit_program *warm = j2 ? jit_program_build(b->p, j2, err) : NULL;
+    jit_program *warm = jit_program_build(b->pr.prog, NULL, err);
     b->ms_jit_warm = (1e3 * seg_seconds()) - t0;
     b->jit_warm_cached = warm ? jit_program_stats_of(warm)->from_cache : 0;
-    jit_program_free(warm);
-    rt_jit_free(j2);
     if (!warm)
         b->ms_jit_warm = -1;
-    return jp;
+    jit_program_free(warm);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ runs */
@@ -528,9 +489,9 @@ static void bench_report(const bench *b, const double *times, const char *optim)
     double compile = b->ms_front + b->ms_graph + b->ms_grad + b->ms_lower;
     bench_title(b, optim);
     printf("  %-14s %d instructions, %d threads (pool and OpenBLAS), %s\n", "program",
-           b->p->n_instrs, b->threads,
+           b->pr.prog->n_instrs, b->threads,
            b->o->jit ? "JIT kernels (convolutions, fused groups) and fast runtime kernels" : "reference kernels");
-    const fuse_stats *f = &b->fuse;
+    const fuse_stats *f = &b->pr.fuse;
     if (b->o->jit)
         printf("  %-14s %d -> %d instructions: %d elementwise groups of %d ops (%d fills inlined), "
                "%d conv+ReLU, %d residual adds, %d batch norms folded, %d ReLU and %d bias "
@@ -600,16 +561,13 @@ static int bench_threads(const cli_opts *o, int *threads)
 static int bench_run(bench *b)
 {
     rt_error err = {{0}};
-    rt_jit *jit = NULL;
-    jit_program *jp = b->o->jit ? bench_jit(b, &jit, &err) : NULL;
-    if (b->o->jit && !jp) {
+    if (b->pr.kernels && bench_jit(b, &err)) {
         cli_error("%s", err.msg);
-        rt_jit_free(jit);
         return CLI_RUNTIME;
     }
-    rt_interp *it = rt_interp_new(b->p, b->o->seed, b->threads);
-    if (jp)
-        rt_interp_set_kernels(it, jit_program_table(jp));
+    rt_interp *it = rt_interp_new(b->pr.prog, b->o->seed, b->threads);
+    if (b->pr.kernels)
+        rt_interp_set_kernels(it, jit_program_table(b->pr.kernels));
     b->arena_bytes = rt_interp_arena_bytes(it);
     bench_inputs(b, it);
     const char *optim = "";
@@ -625,8 +583,6 @@ static int bench_run(bench *b)
     seg_free(times);
     rt_optim_free(opt);
     rt_interp_free(it);
-    jit_program_free(jp);
-    rt_jit_free(jit);
     return rc ? CLI_RUNTIME : CLI_OK;
 }
 
@@ -644,7 +600,7 @@ int cli_cmd_bench(const cli_opts *o)
     rc = bench_compile(&b);
     if (rc == CLI_OK)
         rc = bench_run(&b);
-    rt_program_free(b.p);
+    pipeline_result_free(&b.pr);
     seg_free(b.net_name);
     seg_free(b.stages);
     if (b.prog)

@@ -1,6 +1,7 @@
 /* cli_front.c — the segc commands that only use the front end and the
  * graph IR: `check`, `ir` and `params`, plus the shared step of loading a
- * .seg file and elaborating one of its nets (also used by `run`).
+ * .seg file and elaborating one of its nets (also used by `run`), and
+ * running the compile pipeline with its errors reported (cli_pipeline).
  *
  * Diagnostics go to stderr through the diag engine as they are found; a
  * program with errors exits 65. A file that cannot be read at all, or a
@@ -173,4 +174,17 @@ const seg_schedule *cli_pick_schedule(const cli_opts *o, const seg_program *p)
         fprintf(stderr, "%s %s", i ? "," : "", names[i]);
     fputs(")\n", stderr);
     return NULL;
+}
+
+int cli_pipeline(const ir_graph *g, const pipeline_opts *po, pipeline_result *r, const char *what)
+{
+    rt_error err = {{0}};
+    int rc = pipeline_build(g, po, r, &err);
+    if (rc == PIPELINE_OK)
+        return CLI_OK;
+    if (what)
+        cli_error("%s: %s", what, err.msg);
+    else
+        cli_error("%s", err.msg);
+    return rc == PIPELINE_BAD_GRAPH ? CLI_BAD_PROGRAM : CLI_RUNTIME;
 }

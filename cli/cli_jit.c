@@ -2,22 +2,18 @@
  * cache` (the on-disk object cache of runtime/jit.c).
  *
  * kir. The program (a net's inference forward, or with --stage a training
- * stage's train and eval programs, lowered and memory-planned as `segc run`
- * and `segc train` lower them) goes through jit_program_build, the very
- * build those commands do, so which instructions get a kernel and which
- * ReLUs are fused is the JIT's own answer, not a guess. The kernel IR of
- * each kernel is rebuilt here with jitprog.c's own jit_conv_kir (a pure
- * function of the instruction's types, so it is the text that keys the
- * cache) and checked against the built kernel's sizes; the reason printed
- * for a conv left on the reference interpreter is jit_conv_kir's.
- * Output per instruction:
+ * stage's train and eval programs) is compiled by compiler/pipeline.c as
+ * `segc run` and `segc train` compile it, and this command prints what the
+ * JIT builder chose and built (jit_program_choice): each kernel with the
+ * kir text that keys the cache, and for an instruction left on a
+ * reference kernel the builder's own reason. Output per instruction:
  *     #3 unet.seg:12:9: conv -> JIT kernel conv_fwd_<hash> (direct, ...)
  *         kernel conv_fwd ... (kir_print, first use of a kernel only)
- *     #4 unet.seg:12:4: relu -> fused into #3's kernel epilogue
- *     #5 unet.seg:14:7: max_pool -> interpreter: no JIT kernel for this op
- * --emit-llvm DIR writes each distinct kernel's module (cg_conv_module) as
- * DIR/<name>.ll before optimisation and DIR/<name>.opt.ll after the JIT's
- * own pipeline (rt_jit_emit: default<O3> for the host target).
+ *     #5 unet.seg:14:7: maxpool -> fast runtime kernel
+ *     #9 unet.seg:20:7: conv -> interpreter: grouped convolution
+ * --emit-llvm DIR writes each distinct kernel's module as DIR/<name>.ll
+ * before optimisation and DIR/<name>.opt.ll after the JIT's own pipeline
+ * (cg_kernel_write_ll).
  *
  * cache. `stats` counts segc's entries in the cache folder; `clear`
  * deletes them (other files are left alone). Hits and misses are counted
@@ -25,9 +21,6 @@
  * this command.
  */
 #include "cli.h"
-
-#include <llvm-c/Analysis.h>
-#include <llvm-c/Core.h>
 
 #include <errno.h>
 #include <string.h>
@@ -52,48 +45,16 @@ static void kir_name(const char *kind, const char *text, char *buf, size_t n)
     snprintf(buf, n, "%s_%016llx", kind, (unsigned long long)rt_jit_key_of(text).h[0]);
 }
 
-static int kir_print_module(LLVMModuleRef m, const char *dir, const char *name, const char *ext)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s%s", dir, name, ext);
-    char *msg = NULL;
-    if (LLVMPrintModuleToFile(m, path, &msg)) {
-        cli_error("cannot write %s: %s", path, msg ? msg : "?");
-        LLVMDisposeMessage(msg);
-        return CLI_RUNTIME;
-    }
-    return CLI_OK;
-}
-
 /* DIR/name.ll (as generated) and DIR/name.opt.ll (after the JIT's passes). */
 static int kir_emit(kir_state *st, const kir_kernel *kk, const char *name)
 {
-    LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef m = cg_conv_module(kk, ctx, name);
-    int rc = kir_print_module(m, st->emit_dir, name, ".ll");
-    char *msg = NULL;
-    if (rc == CLI_OK && LLVMVerifyModule(m, LLVMReturnStatusAction, &msg)) {
-        cli_error("kernel %s: invalid module: %s", name, msg ? msg : "?");
-        rc = CLI_RUNTIME;
+    rt_error err = {{0}};
+    if (cg_kernel_write_ll(st->jit, kk, st->emit_dir, name, &err)) {
+        cli_error("kernel %s: %s", name, err.msg);
+        return CLI_RUNTIME;
     }
-    LLVMDisposeMessage(msg);
-    if (rc == CLI_OK) {
-        void *obj = NULL;
-        size_t len = 0;
-        rt_error err = {{0}};
-        if (rt_jit_emit(st->jit, m, &obj, &len, &err)) {
-            cli_error("kernel %s: %s", name, err.msg);
-            rc = CLI_RUNTIME;
-        }
-        seg_free(obj);
-    }
-    if (rc == CLI_OK)
-        rc = kir_print_module(m, st->emit_dir, name, ".opt.ll");
-    if (rc == CLI_OK)
-        st->emitted += 2;
-    LLVMDisposeModule(m);
-    LLVMContextDispose(ctx);
-    return rc;
+    st->emitted += 2;
+    return CLI_OK;
 }
 
 /* The kir text, indented, and with --emit-llvm the kernel's modules. */
@@ -121,128 +82,130 @@ static int kir_intern(kir_state *st, const char *text, int i)
     return -1;
 }
 
-/* One instruction with a JIT kernel. */
-static int kir_kernel_line(kir_state *st, const rt_program *p, int i, const rt_conv_kernel *rk)
+/* "conv_fwd", "conv_bwd_w" or "eltwise": a kernel's kind in its name. */
+static const char *kir_kind_name(const kir_kernel *kk)
 {
-    const rt_instr *ins = &p->instrs[i];
-    printf("#%d %s -> ", i, kir_where(ins));
-    kir_kernel kk;
-    char msg[256];
-    unsigned epi = (rk->relu_out >= 0 || ins->attrs.relu) && !rk->residual ? KIR_EPI_RELU : 0u;
-    const char *why = ins->op == OP_CONV
-                          ? jit_conv_kir(p, ins, epi, rt_jit_vector_width(st->jit), &kk, msg, sizeof msg)
-                          : "segc kir shows the IR of forward convolutions only";
-    if (!why && (kir_conv_tasks(&kk.conv) != rk->tasks || kk.conv.ib != rk->ib ||
-                 kk.conv.vl != rk->vl))
-        why = "the built kernel differs";
-    if (why) {
-        printf("JIT kernel (%s)\n", why);
-        return CLI_OK;
+    switch (kk->kind) {
+    case KIR_CONV_FWD:
+        return "conv_fwd";
+    case KIR_CONV_BWD_W:
+        return "conv_bwd_w";
+    case KIR_ELTWISE:
+        return "eltwise";
     }
-    seg_buf text = {0};
-    kir_print(&kk, &text);
+    SEG_UNREACHABLE();
+}
+
+/* " NAME" for distinct kernel k; *seen = the instruction that showed it
+ * first, or -1 when i is that instruction. */
+static void kir_kernel_ref(kir_state *st, const jit_program *jp, int k, int i, int *seen)
+{
+    const char *text;
+    const kir_kernel *kk = jit_program_kernel(jp, k, &text);
     char name[64];
-    kir_name("conv_fwd", text.data, name, sizeof name);
-    int seen = kir_intern(st, text.data, i);
-    const kir_conv *c = &kk.conv;
-    printf("JIT kernel %s (direct convolution, x %s, register tile %d x %d, %d input "
-           "block%s per pass)", name, c->ib == 1 ? "plain NCDHW" : "blocked",
-           c->rc, c->rw, c->ic_chunk, c->ic_chunk == 1 ? "" : "s");
-    if (rk->residual)
-        printf(", residual%s added as y is copied out", rk->relu_copy ? " and ReLU" : "");
-    if (seen >= 0)
-        printf(", as #%d\n", seen);
+    kir_name(kir_kind_name(kk), text, name, sizeof name);
+    *seen = kir_intern(st, text, i);
+    printf(" %s", name);
+}
+
+/* The kernel IR text of k, shown after the line that used it first. */
+static int kir_kernel_body(kir_state *st, const jit_program *jp, int k)
+{
+    const char *text;
+    const kir_kernel *kk = jit_program_kernel(jp, k, &text);
+    char name[64];
+    kir_name(kir_kind_name(kk), text, name, sizeof name);
+    return kir_show(st, kk, text, name);
+}
+
+/* What a conv kernel's driver does around it. */
+static void kir_conv_detail(const kir_kernel *kk, const jit_choice *c, int fwd)
+{
+    const kir_conv *cv = &kk->conv;
+    if (kk->kind == KIR_CONV_BWD_W)
+        printf(" (weight gradient: direct reduction over %d fixed parts, not im2col+sgemm%s)",
+               cv->parts, c->conv->bias_out >= 0 ? "; bias gradient summed as dy is copied in" : "");
     else
-        printf("\n");
-    int rc = seen < 0 ? kir_show(st, &kk, text.data, name) : CLI_OK;
-    seg_buf_free(&text);
-    return rc;
+        printf(" (%s, x %s, register tile %d x %d, %d input block%s per pass)",
+               fwd ? "direct convolution" : "data gradient as a forward convolution over dy",
+               cv->ib == 1 ? "plain NCDHW" : "blocked", cv->rc, cv->rw, cv->ic_chunk,
+               cv->ic_chunk == 1 ? "" : "s");
+    if (c->conv->residual)
+        printf(", residual%s added as y is copied out", c->conv->relu_copy ? " and ReLU" : "");
 }
 
-/* A fused group (OP_FUSED): its member ops, and its kernel or why not. */
-static int kir_fused_line(kir_state *st, const rt_program *p, int i, int jit)
+/* One instruction with a single kernel (a conv, a gradient or a group). */
+static int kir_kernel_line(kir_state *st, const jit_program *jp, const rt_program *p, int i,
+                           const jit_choice *c)
 {
     const rt_instr *ins = &p->instrs[i];
-    const rt_fused *f = ins->attrs.fused;
-    printf("#%d %s -> ", i, kir_where(ins));
-    rt_type in[KIR_ELT_MAX_IN];
-    for (int k = 0; k < ins->n_in && k < KIR_ELT_MAX_IN; k++)
-        in[k] = p->values[ins->in[k]].type;
-    kir_kernel kk;
-    char msg[160] = "too many inputs";
-    if (!jit || ins->n_in > KIR_ELT_MAX_IN ||
-        kir_eltwise_init(&kk, f, in, ins->n_in, &p->values[ins->out].type,
-                         rt_jit_vector_width(st->jit), msg, sizeof msg)) {
-        printf("interpreter: fused group of %d ops (%s)\n", f->n_nodes, msg);
-        return CLI_OK;
-    }
-    seg_buf text = {0};
-    kir_print(&kk, &text);
-    char name[64];
-    kir_name("eltwise", text.data, name, sizeof name);
-    int seen = kir_intern(st, text.data, i);
-    printf("JIT kernel %s (fused group:", name);
-    for (int k = 0; k < f->n_nodes; k++)
-        printf(" %s", rt_op_table[f->nodes[k].op].name);
-    printf(")%s", seen >= 0 ? "" : "\n");
+    const kir_kernel *kk = jit_program_kernel(jp, c->kernel, NULL);
+    int seen;
+    printf("#%d %s -> JIT kernel", i, kir_where(ins));
+    kir_kernel_ref(st, jp, c->kernel, i, &seen);
+    if (kk->kind == KIR_ELTWISE) {
+        const rt_fused *f = ins->attrs.fused;
+        printf(" (fused group:");
+        for (int k = 0; k < f->n_nodes; k++)
+            printf(" %s", rt_op_table[f->nodes[k].op].name);
+        printf(")");
+    } else
+        kir_conv_detail(kk, c, ins->op == OP_CONV);
     if (seen >= 0)
-        printf(", as #%d\n", seen);
-    int rc = seen < 0 ? kir_show(st, &kk, text.data, name) : CLI_OK;
-    seg_buf_free(&text);
+        printf(", as #%d", seen);
+    printf("\n");
+    return seen < 0 ? kir_kernel_body(st, jp, c->kernel) : CLI_OK;
+}
+
+/* A strided data gradient or a transposed conv: a kernel per phase. */
+static int kir_phased_line(kir_state *st, const jit_program *jp, const rt_program *p, int i,
+                           const jit_choice *c)
+{
+    printf("#%d %s -> JIT kernels, one per output phase (%d phases):", i,
+           kir_where(&p->instrs[i]), c->phases);
+    int rc = CLI_OK, *fresh = seg_xcalloc((size_t)c->phases, sizeof *fresh);
+    for (int h = 0; h < c->phases; h++) {
+        int seen = 0;
+        if (c->phase_kernel[h] < 0)
+            printf(" (no taps)");
+        else
+            kir_kernel_ref(st, jp, c->phase_kernel[h], i, &seen);
+        fresh[h] = c->phase_kernel[h] >= 0 && seen < 0;
+    }
+    printf("\n");
+    for (int h = 0; h < c->phases && rc == CLI_OK; h++)
+        if (fresh[h])
+            rc = kir_kernel_body(st, jp, c->phase_kernel[h]);
+    seg_free(fresh);
     return rc;
 }
 
-/* Why instruction i runs on the interpreter. */
-static void kir_interp_line(const kir_state *st, const rt_program *p, int i)
+/* Every instruction of p with what jitprog.c chose for it. */
+static int kir_program(kir_state *st, const char *what, const rt_program *p,
+                       const jit_program *jp)
 {
-    const rt_instr *ins = &p->instrs[i];
-    printf("#%d %s -> interpreter: ", i, kir_where(ins));
-    if (ins->op == OP_RELU && i > 0 && p->instrs[i - 1].op == OP_CONV && ins->n_in == 1 &&
-        ins->in[0] == p->instrs[i - 1].out) {
-        printf("ReLU not fused (the conv's result has other readers)\n");
-        return;
-    }
-    if (ins->op != OP_CONV) {
-        printf("no JIT kernel for this op\n");
-        return;
-    }
-    kir_kernel kk;
-    char msg[256];
-    const char *why = jit_conv_kir(p, ins, 0, rt_jit_vector_width(st->jit), &kk, msg, sizeof msg);
-    printf("%s\n", why ? why : "the JIT declined it");
-}
-
-static int kir_program(kir_state *st, const char *what, const rt_program *p)
-{
-    rt_error err = {{0}};
-    jit_program *jp = jit_program_build(p, st->jit, &err);
-    if (!jp) {
-        cli_error("%s", err.msg);
-        return CLI_RUNTIME;
-    }
     const jit_program_stats *s = jit_program_stats_of(jp);
     printf("program %s: %d of %d convolutions on JIT kernels (%d distinct), %d ReLU%s fused, "
            "%d instructions\n", what, s->kernels, s->convs, s->distinct, s->fused_relus,
            s->fused_relus == 1 ? "" : "s", p->n_instrs);
-    const rt_kernel_table *t = jit_program_table(jp);
     int rc = CLI_OK;
     for (int i = 0; i < p->n_instrs && rc == CLI_OK; i++) {
-        if (t->kernel[i])
-            rc = kir_kernel_line(st, p, i, t->kernel[i]);
-        else if (t->fused[i])
-            printf("#%d %s -> fused into #%d's kernel epilogue\n", i, kir_where(&p->instrs[i]),
-                   i > 0 ? i - 1 : 0);
-        else if (p->instrs[i].op == OP_FUSED)
-            rc = kir_fused_line(st, p, i, t->eltwise[i] != NULL);
-        else if (t->fast[i])
-            printf("#%d %s -> fast runtime kernel\n", i, kir_where(&p->instrs[i]));
+        jit_choice c;
+        jit_program_choice(jp, i, &c);
+        const char *where = kir_where(&p->instrs[i]);
+        if (c.phases)
+            rc = kir_phased_line(st, jp, p, i, &c);
+        else if (c.kernel >= 0)
+            rc = kir_kernel_line(st, jp, p, i, &c);
+        else if (c.by >= 0)
+            printf("#%d %s -> summed by #%d's weight-gradient kernel\n", i, where, c.by);
+        else if (c.fast)
+            printf("#%d %s -> fast runtime kernel\n", i, where);
         else
-            kir_interp_line(st, p, i);
+            printf("#%d %s -> interpreter: %s\n", i, where, c.why ? c.why : "?");
     }
-    jit_program_free(jp);
     return rc;
 }
-
 
 /* --stage: the stage's train and eval programs. */
 static int kir_stage(kir_state *st, const cli_opts *o)
@@ -259,14 +222,14 @@ static int kir_stage(kir_state *st, const cli_opts *o)
         cli_error("schedule '%s' has no stage '%s'", s->name, o->stage);
         rc = CLI_USAGE;
     } else if (s) {
-        train_stage ts = {.arena = seg_arena_new(), .fuse = 1};
+        train_stage ts = {.arena = seg_arena_new(), .jit_on = 1};
         rt_error err = {{0}};
         if (train_build_stage(prog, s, k, d, &ts, &err)) {
             cli_error("%s", err.msg);
         } else {
-            rc = kir_program(st, "train", ts.spec.train);
+            rc = kir_program(st, "train", ts.train.prog, ts.train.kernels);
             if (rc == CLI_OK && ts.spec.eval)
-                rc = kir_program(st, "eval", ts.spec.eval);
+                rc = kir_program(st, "eval", ts.eval.prog, ts.eval.kernels);
         }
         train_stage_free(&ts);
     }
@@ -280,10 +243,11 @@ static int kir_net(kir_state *st, const cli_opts *o)
 {
     cli_net n;
     int rc = cli_net_load(o, 0, &n);
-    if (rc == CLI_OK) {
-        rt_program *p = fuse_finish(ir_lower(n.graph), 1, NULL);
-        rc = kir_program(st, "forward", p);
-        rt_program_free(p);
+    pipeline_opts po = {.mode = PIPELINE_INFER, .jit = 1, .compile = 1, .host = st->jit};
+    pipeline_result pr;
+    if (rc == CLI_OK && (rc = cli_pipeline(n.graph, &po, &pr, NULL)) == CLI_OK) {
+        rc = kir_program(st, "forward", pr.prog, pr.kernels);
+        pipeline_result_free(&pr);
     }
     cli_net_free(&n);
     return rc;

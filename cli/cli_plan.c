@@ -1,10 +1,11 @@
 /* cli_plan.c — `segc plan`: what each stage of a training schedule costs.
  *
  * For every stage we build its training graph (seg_stage_graph: frozen
- * flags set, batch norms of frozen params in inference mode), expand
- * grad() calls, and differentiate the output "loss" with ir_autodiff,
- * exactly as the training driver will. Nothing runs; everything printed
- * is counted on the graph:
+ * flags set, batch norms of frozen params in inference mode) and compile
+ * it with compiler/pipeline.c exactly as the training driver will (grad()
+ * expanded, the output "loss" differentiated, fused and memory-planned;
+ * the JIT kernels chosen but not compiled). Nothing runs; everything
+ * printed is counted on the graph and the plan:
  *   - trainable and frozen parameters (scalars and tensors);
  *   - forward FLOPs (nodes that existed before autodiff) and backward
  *     FLOPs (nodes autodiff appended), per step;
@@ -29,7 +30,8 @@
 
 /* One differentiated copy of a stage graph. */
 typedef struct plan_side {
-    ir_graph *g;
+    pipeline_result pr; /* the step as compiler/pipeline.c builds it */
+    const ir_graph *g;  /* its differentiated graph (pr.graph) */
     int n_fwd;          /* nodes before autodiff */
 } plan_side;
 
@@ -78,19 +80,26 @@ static const char *mbytes(int64_t b, char *buf, size_t n)
 
 /* ---------------------------------------------------------------- graphs */
 
-/* The stage's training step (as the trainer compiles it), optionally with
+/* The stage's training step, as the trainer compiles it (fused and
+ * planned for the JIT, kernels chosen but not built), optionally with
  * every parameter unfrozen, to compare what freezing saves. */
 static int side_build(const ir_graph *stage, int unfreeze, plan_side *sd, char *err, size_t n)
 {
     memset(sd, 0, sizeof *sd);
-    sd->g = ir_training_graph(stage, unfreeze, &sd->n_fwd, NULL, err, n);
-    return sd->g ? 0 : -1;
+    pipeline_opts po = {.mode = PIPELINE_TRAIN, .unfreeze = unfreeze, .jit = 1, .keep_graph = 1};
+    rt_error e = {{0}};
+    if (pipeline_build(stage, &po, &sd->pr, &e) != PIPELINE_OK) {
+        snprintf(err, n, "%s", e.msg);
+        return -1;
+    }
+    sd->g = sd->pr.graph;
+    sd->n_fwd = sd->pr.n_forward;
+    return 0;
 }
 
 static void side_free(plan_side *sd)
 {
-    if (sd->g)
-        ir_graph_free(sd->g);
+    pipeline_result_free(&sd->pr);
     memset(sd, 0, sizeof *sd);
 }
 
@@ -175,13 +184,9 @@ static void count_memory(const plan_side *sd, plan_stats *st)
         else
             st->bytes_act += b;
     }
-    rt_program *q = fuse_program(p, NULL); /* the arena as the JIT runs the step */
-    int64_t *ws = jit_program_workspace(q, rt_jit_host_vector_width()); /* conv drivers' */
-    const rt_mem_plan *m = mem_plan_build(q, ws, q->arena);
-    seg_free(ws);
+    const rt_mem_plan *m = sd->pr.prog->plan; /* the arena as the JIT runs the step */
     st->bytes_arena = m->arena_bytes;
     st->bytes_fixed = m->fixed_bytes;
-    rt_program_free(q);
     rt_program_free(p);
 }
 

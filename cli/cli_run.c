@@ -11,8 +11,8 @@
  * source, every output's type and min/mean/max, and the wall time of the
  * pass; --output writes the first output as NIfTI ([1, C, z, y, x] ->
  * x, y, z, C) with the input volume's header when the grids agree.
- * --jit runs the convolutions on JIT kernels (compiler/jitprog.c), built
- * before the timed pass.
+ * The program comes from compiler/pipeline.c: with the JIT (the default)
+ * fused, planned and its kernels built before the timed pass.
  */
 #include "cli.h"
 
@@ -261,8 +261,10 @@ static int cli_forward(const rt_program *p, rt_interp *it, int threads, int jit)
     return CLI_OK;
 }
 
-static int cli_run_program(const cli_opts *o, const cli_net *n, const rt_program *p, int threads)
+static int cli_run_program(const cli_opts *o, const cli_net *n, const pipeline_result *pr,
+                           int threads)
 {
+    const rt_program *p = pr->prog;
     rt_volume vol;
     memset(&vol, 0, sizeof vol);
     rt_error err = {{0}};
@@ -272,13 +274,9 @@ static int cli_run_program(const cli_opts *o, const cli_net *n, const rt_program
         rc = CLI_RUNTIME;
     }
     rt_interp *it = rc == CLI_OK ? rt_interp_new(p, o->seed, threads) : NULL;
-    jit_program *jp = rc == CLI_OK && o->jit ? jit_program_build(p, NULL, &err) : NULL;
-    if (rc == CLI_OK && o->jit && !jp) {
-        cli_error("%s", err.msg);
-        rc = CLI_RUNTIME;
-    } else if (jp) {
-        jit_program_describe(jp, "forward", stdout);
-        rt_interp_set_kernels(it, jit_program_table(jp));
+    if (it && pr->kernels) {
+        jit_program_describe(pr->kernels, "forward", stdout);
+        rt_interp_set_kernels(it, jit_program_table(pr->kernels));
     }
     if (rc == CLI_OK && o->input)
         rc = cli_bind_volume(o, n, p, it, &vol);
@@ -289,7 +287,6 @@ static int cli_run_program(const cli_opts *o, const cli_net *n, const rt_program
     if (rc == CLI_OK && o->output)
         rc = cli_write_output(o, p, it, o->input ? &vol : NULL);
     rt_interp_free(it);
-    jit_program_free(jp);
     rt_volume_free(&vol);
     return rc;
 }
@@ -302,11 +299,13 @@ int cli_cmd_run(const cli_opts *o)
         return rc;
     cli_net n;
     rc = cli_net_load(o, o->train, &n);
+    pipeline_opts po = {.mode = PIPELINE_INFER, .jit = o->jit, .compile = 1};
+    pipeline_result pr;
+    if (rc == CLI_OK)
+        rc = cli_pipeline(n.graph, &po, &pr, NULL);
     if (rc == CLI_OK) {
-        rt_program *p = ir_lower(n.graph);
-        p = fuse_finish(p, o->jit, NULL); /* temps in one arena (compiler/memplan.c) */
-        rc = cli_run_program(o, &n, p, threads);
-        rt_program_free(p);
+        rc = cli_run_program(o, &n, &pr, threads);
+        pipeline_result_free(&pr);
     }
     cli_net_free(&n);
     fflush(stdout);

@@ -409,7 +409,7 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
                      const train_overrides *ov, const resume_state *rs, rt_error *err)
 {
     const seg_stage *st = &r->s->stages[k];
-    train_stage ts = {.arena = seg_arena_new(), .fuse = r->o->jit};
+    train_stage ts = {.arena = seg_arena_new(), .jit_on = r->o->jit, .log = stdout};
     int rc = train_build_stage(prog, r->s, k, d, &ts, err);
     rt_stage_spec *sp = &ts.spec;
     for (int i = 0; rc == 0 && i < st->n_streams; i++)
@@ -441,9 +441,6 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
         }
         printf("stage %s: resuming after epoch %d\n", st->name, rs->epoch);
     }
-    jit_stage js = {0};
-    if (rc == 0 && r->o->jit && (rc = jit_stage_attach(&js, sp, err)) == 0)
-        jit_program_describe(js.train, st->name, stdout);
     if (rc == 0 && r->first_stage == k && (r->o->init || r->o->resume))
         rc = check_store_types(r, sp, r->o->init ? r->o->init : r->o->resume, err);
     if (rc == 0) {
@@ -455,7 +452,6 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
     if (rc == 0)
         rc = write_overlays(r, sp, err);
     rt_store_free(best);
-    jit_stage_free(&js);
     train_stage_free(&ts);
     return rc;
 }

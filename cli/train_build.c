@@ -128,31 +128,25 @@ int train_classes(const seg_schedule *s, int index)
 
 /* ----------------------------------------------------------- programs */
 
-/* Differentiate the stage and expose the gradients of trainable params. */
-static rt_program *compile_train(ir_graph *g, const seg_stage *st, ir_ad_stats *stats, rt_error *err)
+/* The stage's training step and its evaluation forward, both through the
+ * compile pipeline, their kernels on one JIT when the JIT is on. */
+static int compile_programs(const ir_graph *g, const ir_graph *ge, const seg_stage *st,
+                            train_stage *ts, rt_error *err)
 {
-    char msg[256];
-    ir_graph *x = ir_training_graph(g, 0, NULL, stats, msg, sizeof msg);
-    if (!x) {
-        rt_error_set(err, "stage '%s': %s", st->name, msg);
-        return NULL;
+    if (ts->jit_on && !(ts->jit = rt_jit_new(err)))
+        return -1;
+    pipeline_opts po = {.mode = PIPELINE_TRAIN, .jit = ts->jit_on, .compile = 1,
+                        .host = ts->jit, .log = ts->log, .what = st->name};
+    rt_error e = {{0}};
+    int rc = pipeline_build(g, &po, &ts->train, &e);
+    if (rc == PIPELINE_OK) {
+        po.mode = PIPELINE_INFER;
+        po.log = NULL;
+        rc = pipeline_build(ge, &po, &ts->eval, &e);
     }
-    rt_program *p = ir_lower(x);
-    ir_graph_free(x);
-    return p;
-}
-
-static rt_program *compile_eval(ir_graph *g, const seg_stage *st, rt_error *err)
-{
-    char msg[256];
-    ir_graph *x = ir_expand_grads(g, NULL, msg, sizeof msg);
-    if (!x) {
-        rt_error_set(err, "stage '%s': %s", st->name, msg);
-        return NULL;
-    }
-    rt_program *p = ir_lower(x);
-    ir_graph_free(x);
-    return p;
+    if (rc != PIPELINE_OK)
+        rt_error_set(err, "stage '%s': %s", st->name, e.msg);
+    return rc == PIPELINE_OK ? 0 : -1;
 }
 
 /* The prediction: the first output that is not the loss and has the
@@ -214,17 +208,12 @@ int train_build_stage(seg_program *p, const seg_schedule *s, int k, seg_diag *d,
         rt_error_set(err, "stage '%s' does not compile", st->name);
         goto done;
     }
-    if (net_geometry(g, sp, err))
+    if (net_geometry(g, sp, err) || compile_programs(g, ge, st, ts, err))
         goto done;
-    ts->train = compile_train(g, st, &ts->stats, err);
-    ts->eval = ts->train ? compile_eval(ge, st, err) : NULL;
-    if (!ts->eval)
-        goto done;
-    /* the runner's interpreters use one arena each */
-    ts->train = fuse_finish(ts->train, ts->fuse, NULL);
-    ts->eval = fuse_finish(ts->eval, ts->fuse, NULL);
-    sp->train = ts->train;
-    sp->eval = ts->eval;
+    sp->train = ts->train.prog;
+    sp->eval = ts->eval.prog;
+    sp->train_jit = ts->train.kernels ? jit_program_table(ts->train.kernels) : NULL;
+    sp->eval_jit = ts->eval.kernels ? jit_program_table(ts->eval.kernels) : NULL;
     if (pick_prediction(ge, sp, ts)) {
         sp->eval = NULL; /* nothing to validate */
     }
@@ -244,8 +233,9 @@ done:
 
 void train_stage_free(train_stage *ts)
 {
-    rt_program_free(ts->train);
-    rt_program_free(ts->eval);
+    pipeline_result_free(&ts->train);
+    pipeline_result_free(&ts->eval);
+    rt_jit_free(ts->jit);
     seg_free(ts->pred_name);
     seg_arena_free(ts->arena);
     memset(ts, 0, sizeof *ts);

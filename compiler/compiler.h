@@ -163,7 +163,7 @@ typedef struct fuse_stats {
     int conv_relus;    /* ReLUs made a conv's epilogue (attrs.relu) */
     int relu_grads;    /* ReLU gradients made a data gradient's epilogue */
     int bias_sums;     /* bias gradients a weight gradient's driver sums (attrs.early_by) */
-    int bn_folded;     /* inference batch norms folded into convs (fuse_finish) */
+    int bn_folded;     /* inference batch norms folded into convs (compiler/pipeline.c) */
     int residuals;     /* residual adds made a conv's epilogue (attrs.residual) */
 } fuse_stats;
 
@@ -183,9 +183,6 @@ void prog_def_users(const rt_program *p, int *def, int *users);
 /* Inference-mode batch norms folded into the conv before them
  * (compiler/fold_bn.c): a new program, p unchanged; *folded = how many. */
 rt_program *fold_bn_program(const rt_program *p, int *folded);
-/* The program to run, from a freshly lowered p (taken over): fused when
- * `fuse` (the JIT runs it), with its memory plan attached. */
-rt_program *fuse_finish(rt_program *p, int fuse, fuse_stats *st);
 
 /* ------------------------------------------------------- memory plans */
 
@@ -207,8 +204,10 @@ void mem_plan_attach(rt_program *p, const int64_t *ws);
 /* Kernel IR (compiler/kir.c): one loop nest over blocked tensors, as a
  * small description with a stable text form (kir_print) that keys the JIT
  * object cache and is what `segc kir` shows. Codegen (compiler/
- * codegen_llvm.c) lowers it to LLVM IR with explicit vector types and
- * loads it through runtime/jit. For now: direct convolution forward. */
+ * codegen_llvm.c, codegen_eltwise.c) lowers it to LLVM IR with explicit
+ * vector types and loads it through runtime/jit: convolutions (forward,
+ * weight gradient; data gradients and transposed convs as forward kernels)
+ * and fused elementwise groups. */
 
 typedef enum kir_kind {
     KIR_CONV_FWD,   /* direct convolution forward, NCDHW{vl}c output */
@@ -343,6 +342,11 @@ struct LLVMOpaqueModule *cg_peak_module(struct LLVMOpaqueContext *ctx, int vl, c
 struct LLVMOpaqueModule *cg_conv_module(const kir_kernel *k, struct LLVMOpaqueContext *ctx,
                                         const char *symbol);
 
+/* k's module written as DIR/name.ll (as generated) and DIR/name.opt.ll
+ * (after the JIT's own passes for j's CPU) (codegen_emit.c). */
+int cg_kernel_write_ll(rt_jit *j, const kir_kernel *k, const char *dir, const char *name,
+                       rt_error *err);
+
 /* A compiled, loaded kernel. */
 typedef struct cg_kernel {
     kir_kernel kir;       /* what it computes */
@@ -415,31 +419,92 @@ typedef struct jit_program_stats {
     double seconds;   /* wall time of the build */
 } jit_program_stats;
 
-/* Kernels for p (which must outlive the result), linked into j; j NULL:
- * a JIT of its own. NULL with err set when the JIT or a kernel build
- * fails. */
+/* Kernels for p (which must outlive the result) in two steps, so the
+ * memory plan can place the drivers' workspaces in between:
+ * jit_program_select decides every instruction's kernel for vl-lane
+ * vectors (no LLVM yet; a pure function of p), jit_program_compile makes
+ * (or loads from the cache) and links them into j (NULL: a JIT of its
+ * own; its width must be vl). -1 with err set when a build fails.
+ * jit_program_build does both for a JIT's width (tests, `segc bench`'s
+ * warm rebuild); NULL with err set on failure. */
+jit_program *jit_program_select(const rt_program *p, int vl);
+int jit_program_compile(jit_program *jp, const rt_program *p, rt_jit *j, rt_error *err);
 jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err);
-/* The kernel IR jit_program_build gives conv instruction ins (epilogue
+/* The kernel IR jit_program_select gives conv instruction ins (epilogue
  * epi; the bias added here): NULL, or why the JIT leaves it to the
  * reference kernel (msg may hold the text). */
 const char *jit_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, int vl,
                          kir_kernel *kk, char *msg, size_t n);
-/* Per instruction, the bytes of workspace its JIT kernel's driver needs on
- * a JIT of vl lanes (0 = none), for the memory plan (seg-owned). */
-int64_t *jit_program_workspace(const rt_program *p, int vl);
+/* Per instruction, the bytes of workspace its kernel's driver needs
+ * (0 = none), for the memory plan (seg-owned). */
+int64_t *jit_program_workspace(const jit_program *jp);
 const rt_kernel_table *jit_program_table(const jit_program *jp);
 const jit_program_stats *jit_program_stats_of(const jit_program *jp);
+int jit_program_vector_width(const jit_program *jp);
+/* What was chosen for instruction i (`segc kir` prints it). */
+typedef struct jit_choice {
+    int kernel;               /* its kernel (jit_program_kernel), -1 = none */
+    int phases;               /* phased: kernel per output phase in phase_kernel (-1: no taps) */
+    const int *phase_kernel;
+    const rt_conv_kernel *conv; /* the runtime's view of a conv kernel, or NULL */
+    int fast;                 /* runs on a fast runtime kernel */
+    int by;                   /* done by instruction by's kernel (a bias sum), -1 = no */
+    const char *why;          /* otherwise: why it stays on the reference kernel */
+} jit_choice;
+void jit_program_choice(const jit_program *jp, int i, jit_choice *c);
+/* Distinct kernel k: its IR and (text) the kir text that keys the cache. */
+const kir_kernel *jit_program_kernel(const jit_program *jp, int k, const char **text);
 /* One line: "jit WHAT: 14 of 15 convolutions on JIT kernels (...)". */
 void jit_program_describe(const jit_program *jp, const char *what, FILE *out);
 void jit_program_free(jit_program *jp);
 
-/* Both programs of a training stage on one JIT, attached to spec
- * (train_jit, eval_jit). Zero-initialise js; free after the stage ran. */
-typedef struct jit_stage {
-    rt_jit *jit;
-    jit_program *train, *eval;
-} jit_stage;
-int jit_stage_attach(jit_stage *js, rt_stage_spec *spec, rt_error *err);
-void jit_stage_free(jit_stage *js);
+/* ------------------------------------------------------------ pipeline */
+
+/* compiler/pipeline.c: the one place that orders the passes from a graph
+ * to a runnable program. Every command that runs or describes a program
+ * (run, train, bench, kir, plan, infer) goes through it:
+ *   graph   PIPELINE_TRAIN: grad() expanded, the backward of "loss" for
+ *           every trainable parameter appended, "grad:<param>" outputs
+ *           (ir_training_graph); PIPELINE_INFER: grad() expanded only;
+ *   lower   to the runtime's straight-line program (ir_lower);
+ *   fuse    with `jit`: inference batch norms folded into their convs
+ *           (fold_bn_program), then every fusion (fuse_program);
+ *   select  with `jit`: each instruction's kernel (jit_program_select);
+ *   plan    one arena for every temp and the drivers' workspaces;
+ *   compile with `jit` and `compile`: the kernels made and linked.
+ * Without `jit` the program is the unfused one the reference interpreter
+ * runs (the oracle), planned all the same. */
+typedef enum pipeline_mode {
+    PIPELINE_INFER, /* a forward program (grad() nodes expanded) */
+    PIPELINE_TRAIN, /* a training step of a stage graph (output "loss") */
+} pipeline_mode;
+
+typedef struct pipeline_opts {
+    pipeline_mode mode;
+    int unfreeze;       /* PIPELINE_TRAIN: every parameter trainable (segc plan) */
+    int jit;            /* fuse and choose JIT kernels (0: reference interpreter) */
+    int compile;        /* with jit: make and link the kernels (0: stop at the plan) */
+    rt_jit *host;       /* where kernels are linked (NULL: a JIT of the program's own) */
+    int keep_graph;     /* keep the differentiated graph in the result (segc plan) */
+    FILE *log;          /* with a compiled JIT: its "jit WHAT: ..." lines, NULL = quiet */
+    const char *what;   /* the name in those lines ("forward", a stage's name) */
+} pipeline_opts;
+
+typedef struct pipeline_result {
+    rt_program *prog;     /* the program to run, memory-planned */
+    jit_program *kernels; /* with jit: its kernels (compiled when asked), else NULL */
+    ir_graph *graph;      /* with keep_graph: the graph that was lowered */
+    int n_forward;        /* nodes of that graph before the backward pass */
+    int64_t fwd_flops, bwd_flops;
+    ir_ad_stats ad;
+    fuse_stats fuse;
+    double ms_graph, ms_lower, ms_jit; /* time in each phase */
+} pipeline_result;
+
+/* The stages of a failure: the graph is the program's fault, the JIT
+ * the machine's (different exit codes in the CLI). */
+enum { PIPELINE_OK = 0, PIPELINE_BAD_GRAPH = -1, PIPELINE_JIT_FAILED = -2 };
+int pipeline_build(const ir_graph *g, const pipeline_opts *o, pipeline_result *r, rt_error *err);
+void pipeline_result_free(pipeline_result *r);
 
 #endif

@@ -29,8 +29,12 @@
  * attrs.early_by: the weight gradient's driver sums it as it copies dy
  * into the blocked layout (the memory plan then starts the value there).
  * A residual add of a conv's result (and a ReLU after it) becomes the
- * conv's epilogue too (attrs.residual: the other operand is its last input). Only f32 and u8 values are fused (the JIT's types); a
- * group is capped at FUSE_MAX_NODES nodes and FUSE_MAX_INPUTS inputs.
+ * conv's epilogue too (attrs.residual: the other operand is its last
+ * input). Only f32 and u8 values are fused (the JIT's types); a group is
+ * capped at FUSE_MAX_NODES nodes and FUSE_MAX_INPUTS inputs.
+ *
+ * These are the only fusion decisions: the JIT builder (jitprog.c), the
+ * memory plan and `segc kir` read them off the program's attributes.
  *
  * A group becomes one OP_FUSED instruction at its root's place, with the
  * group's outside inputs as operands and the member ops as an expression
@@ -426,27 +430,5 @@ rt_program *fuse_program(const rt_program *p, fuse_stats *st)
     seg_free(z.inputs);
     seg_free(z.nodes);
     seg_free(z.is_out);
-    return q;
-}
-
-rt_program *fuse_finish(rt_program *p, int fuse, fuse_stats *st)
-{
-    if (!fuse) {
-        if (st)
-            memset(st, 0, sizeof *st);
-        mem_plan_attach(p, NULL);
-        return p;
-    }
-    int folded = 0;
-    rt_program *f = fold_bn_program(p, &folded);
-    rt_program_free(p);
-    rt_program *q = fuse_program(f, st);
-    rt_program_free(f);
-    if (st)
-        st->bn_folded = folded;
-    /* the conv drivers' blocked operands live in the arena too */
-    int64_t *ws = jit_program_workspace(q, rt_jit_host_vector_width());
-    mem_plan_attach(q, ws);
-    seg_free(ws);
     return q;
 }

@@ -123,7 +123,7 @@ static void ph_kernel(jit_phased *jph, const rt_program *p, const rt_instr *ins,
     memset(k, 0, sizeof *k);
     *k = (rt_conv_kernel){.kind = RT_CONV_PHASED, .n = dy->dim[0], .cin = dy->dim[1],
                           .cout = dx->dim[1], .in_vol = 1, .out_vol = 1, .kvol = 1, .vl = vl,
-                          .relu_out = -1, .bias_out = -1,
+                          .bias_out = -1,
                           .mask = ins->op == OP_CONV_BWD_DATA && ins->n_in > 2};
     k->ib = k->cin <= KIR_PLAIN_CIN ? 1 : vl;
     for (int j = 0; j < 3; j++) {

@@ -20,21 +20,29 @@
  * machine each, cache loads included) and linked on one. Instructions left
  * over get the runtime's fast kernel when rt_fast_kernel_for has one.
  *
- * Unfused programs (the tests build some) get one more fusion, done only
- * where it is safe without further analysis: a conv whose only reader is
- * the ReLU right after it (and whose result is no program output) writes
- * relu(conv + bias) straight into the ReLU's value and the ReLU is
- * skipped; the memory plan knows this rule (memplan.c).
+ * Building is two steps, so the memory plan can sit between them:
+ * jit_program_select decides every instruction's kernel (pure: a function
+ * of the program and the vector width; the drivers' workspaces follow from
+ * it) and jit_program_compile makes and links the chosen kernels. What was
+ * chosen, and why an instruction was left to a reference kernel, is kept
+ * for `segc kir` (jit_program_choice), so it prints what was built.
+ * Fusion is decided by fuse.c alone: this file reads attrs.relu,
+ * attrs.residual and attrs.early_by off the program.
  */
 #include "compiler/compiler.h"
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
 struct jit_program {
-    rt_jit *jit;                  /* where the kernels live */
+    rt_jit *jit;                  /* where the kernels live (NULL until compiled) */
     int owns_jit;                 /* jit_program_free frees it */
+    int vl;                       /* f32 lanes the kernels were chosen for */
+    seg_arena *arena;             /* reasons (why) */
+    const char **why;             /* per instruction without a kernel: why, or NULL */
+    int *done_by;                 /* per instruction: the kernel that does its work, -1 */
     rt_conv_kernel *slot;         /* per instruction (used where kernel[i] set) */
     const rt_conv_kernel **kernel;/* per instruction, NULL = reference */
     unsigned char *fused;         /* per instruction */
@@ -52,36 +60,7 @@ struct jit_program {
     jit_program_stats stats;
 };
 
-/* ------------------------------------------------------------- analysis */
-
-/* Users of each value (instruction inputs; a program output counts as a
- * user that is no instruction, -2) and, when there is exactly one, which
- * instruction it is. */
-static void jp_users(const rt_program *p, int *count, int *user)
-{
-    for (int v = 0; v < p->n_values; v++)
-        user[v] = -1;
-    for (int i = 0; i < p->n_instrs; i++)
-        for (int k = 0; k < p->instrs[i].n_in; k++) {
-            int v = p->instrs[i].in[k];
-            count[v]++;
-            user[v] = i;
-        }
-    for (int o = 0; o < p->n_outputs; o++) {
-        count[p->outputs[o]]++;
-        user[p->outputs[o]] = -2;
-    }
-}
-
-/* The ReLU instruction to fuse into conv instruction i, or -1. */
-static int jp_fusable_relu(const rt_program *p, int i, const int *count, const int *user)
-{
-    int v = p->instrs[i].out, r = user[v];
-    if (count[v] != 1 || r != i + 1)
-        return -1;
-    const rt_instr *ri = &p->instrs[r];
-    return ri->op == OP_RELU && ri->n_in == 1 && ri->in[0] == v ? r : -1;
-}
+/* ------------------------------------------------------------- choices */
 
 static int jp_f32(const rt_type *t, int rank)
 {
@@ -119,13 +98,6 @@ const char *jit_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi,
     for (int s = 0; s < nsp; s++)
         fits = fits && y->dim[2 + s] == c->out[3 - nsp + s];
     return fits ? NULL : "the result's shape differs from the window's";
-}
-
-static int jp_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, int vl,
-                       kir_kernel *kk)
-{
-    char msg[256];
-    return jit_conv_kir(p, ins, epi, vl, kk, msg, sizeof msg) ? -1 : 0;
 }
 
 /* Kernel IR for an OP_CONV_BWD_DATA (dy, w) -> dx that is the data
@@ -290,16 +262,28 @@ static void jp_bind(jit_program *jp, const rt_program *p)
     }
 }
 
-/* The runtime's view of a kernel built from kk (fn set by the caller). */
-static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int relu_out)
+/* The runtime's view of a kernel built from kk (fn set when linked). */
+static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind)
 {
     const kir_conv *c = &kk->conv;
     *s = (rt_conv_kernel){
         .kind = kind, .parts = c->parts, .tasks = kir_conv_tasks(c), .n = c->n, .cin = c->cin, .cout = c->cout,
         .in_vol = c->in[0] * c->in[1] * c->in[2], .out_vol = c->out[0] * c->out[1] * c->out[2],
         .kvol = (int64_t)c->k[0] * c->k[1] * c->k[2], .vl = c->vl, .ib = c->ib,
-        .relu_out = relu_out, .bias_out = -1, .x_floats = kir_conv_x_floats(c), .w_floats = kir_conv_w_floats(c),
+        .bias_out = -1, .x_floats = kir_conv_x_floats(c), .w_floats = kir_conv_w_floats(c),
         .b_floats = kir_conv_b_floats(c), .y_floats = kir_conv_y_floats(c)};
+}
+
+/* Instruction i stays on its reference kernel, for this reason. */
+static void jp_decline(jit_program *jp, int i, const char *fmt, ...) SEG_PRINTF(3, 4);
+static void jp_decline(jit_program *jp, int i, const char *fmt, ...)
+{
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    jp->why[i] = seg_arena_strdup(jp->arena, msg);
 }
 
 /* A strided data gradient or a transposed conv i: one kernel per phase
@@ -307,8 +291,9 @@ static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int relu_
 static int jp_phased_instr(jit_program *jp, const rt_program *p, int i)
 {
     jit_phased *jph = seg_xcalloc(1, sizeof *jph);
-    if (jit_phased_init(jph, p, &p->instrs[i], rt_jit_vector_width(jp->jit))) {
+    if (jit_phased_init(jph, p, &p->instrs[i], jp->vl)) {
         seg_free(jph);
+        jp_decline(jp, i, "no phased kernel for this window (grouped, not f32, or out of range)");
         return 0;
     }
     for (int h = 0; h < jph->k.n_phases; h++) {
@@ -324,24 +309,27 @@ static int jp_phased_instr(jit_program *jp, const rt_program *p, int i)
 static void jp_bwd_instr(jit_program *jp, const rt_program *p, int i)
 {
     const rt_instr *ins = &p->instrs[i];
-    int data = ins->op == OP_CONV_BWD_DATA, vl = rt_jit_vector_width(jp->jit);
+    int data = ins->op == OP_CONV_BWD_DATA;
     kir_kernel kk;
     if (data)
         jp->stats.bwd_data++;
     else
         jp->stats.bwd_weight++;
-    if (data ? jp_bwd_data_kir(p, ins, vl, &kk) : jp_bwd_weight_kir(p, ins, vl, &kk)) {
+    if (data ? jp_bwd_data_kir(p, ins, jp->vl, &kk) : jp_bwd_weight_kir(p, ins, jp->vl, &kk)) {
         if (data && jp_phased_instr(jp, p, i)) /* strided: per phase */
             jp->stats.bwd_data_jit++;
+        else if (!data)
+            jp_decline(jp, i, "no weight-gradient kernel for this window (grouped or not f32)");
         return;
     }
     jp_kernel(jp, i, &kk);
-    jp_slot(&jp->slot[i], &kk, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, -1);
+    jp_slot(&jp->slot[i], &kk, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT);
     jp->kernel[i] = &jp->slot[i];
     for (int r = i + 1; !data && r < p->n_instrs; r++) /* a bias gradient fuse.c gave it */
         if (p->instrs[r].attrs.early_by == i + 1) {
             jp->slot[i].bias_out = p->instrs[r].out;
             jp->fused[r] = 1;
+            jp->done_by[r] = i;
             jp->stats.bias_sums++;
         }
     if (data)
@@ -355,88 +343,76 @@ static void jp_fused_instr(jit_program *jp, const rt_program *p, int i)
 {
     const rt_instr *ins = &p->instrs[i];
     jp->stats.groups++;
-    if (ins->n_in > KIR_ELT_MAX_IN)
+    if (ins->n_in > KIR_ELT_MAX_IN) {
+        jp_decline(jp, i, "fused group of %d ops with %d inputs (at most %d)",
+                   ins->attrs.fused->n_nodes, ins->n_in, KIR_ELT_MAX_IN);
         return;
+    }
     rt_type in[KIR_ELT_MAX_IN];
     for (int k = 0; k < ins->n_in; k++)
         in[k] = p->values[ins->in[k]].type;
     kir_kernel kk;
     char msg[160];
     if (kir_eltwise_init(&kk, ins->attrs.fused, in, ins->n_in, &p->values[ins->out].type,
-                         rt_jit_vector_width(jp->jit), msg, sizeof msg))
+                         jp->vl, msg, sizeof msg)) {
+        jp_decline(jp, i, "fused group of %d ops (%s)", ins->attrs.fused->n_nodes, msg);
         return;
+    }
     jp_kernel(jp, i, &kk);
     jp->eslot[i] = (rt_eltwise_kernel){NULL, kir_eltwise_tasks(&kk.elt)};
     jp->eltwise[i] = &jp->eslot[i];
     jp->stats.groups_jit++;
 }
 
-/* Instruction i: a kernel when the JIT takes it. */
-static void jp_instr(jit_program *jp, const rt_program *p, int i, const int *count,
-                     const int *user)
+/* A forward conv i, with the epilogue fuse.c gave it (attrs.relu: the
+ * kernel's, or with a residual the driver's as y is copied out). */
+static void jp_conv_instr(jit_program *jp, const rt_program *p, int i)
 {
     const rt_instr *ins = &p->instrs[i];
-    if (jp->fused[i]) /* done by an earlier kernel */
-        return;
-    if (ins->op == OP_CONV_BWD_DATA || ins->op == OP_CONV_BWD_WEIGHT) {
-        jp_bwd_instr(jp, p, i);
-        return;
-    }
-    if (ins->op == OP_FUSED) {
-        jp_fused_instr(jp, p, i);
-        return;
-    }
-    if (ins->op == OP_CONV_T) {
-        jp->stats.conv_t++;
-        jp->stats.conv_t_jit += jp_phased_instr(jp, p, i);
-        return;
-    }
-    if (ins->op != OP_CONV)
-        return;
     jp->stats.convs++;
-    int relu = ins->attrs.relu ? -1 : jp_fusable_relu(p, i, count, user);
     kir_kernel kk;
-    int vl = rt_jit_vector_width(jp->jit);
-    /* with a residual the driver adds it, then the ReLU, as it copies y out */
-    unsigned epi = (relu >= 0 || ins->attrs.relu) && !ins->attrs.residual ? KIR_EPI_RELU : 0u;
-    if (jp_conv_kir(p, ins, epi, vl, &kk))
+    char msg[256];
+    unsigned epi = ins->attrs.relu && !ins->attrs.residual ? KIR_EPI_RELU : 0u;
+    const char *why = jit_conv_kir(p, ins, epi, jp->vl, &kk, msg, sizeof msg);
+    if (why) {
+        jp_decline(jp, i, "%s", why);
         return;
+    }
     jp_kernel(jp, i, &kk);
-    jp_slot(&jp->slot[i], &kk, RT_CONV_FWD, relu >= 0 ? p->instrs[relu].out : -1);
+    jp_slot(&jp->slot[i], &kk, RT_CONV_FWD);
     jp->slot[i].residual = ins->attrs.residual;
     jp->slot[i].relu_copy = ins->attrs.residual && ins->attrs.relu;
     jp->kernel[i] = &jp->slot[i];
     jp->stats.kernels++;
-    if (relu >= 0)
-        jp->fused[relu] = 1;
-    jp->stats.fused_relus += relu >= 0 || ins->attrs.relu;
+    jp->stats.fused_relus += ins->attrs.relu != 0;
 }
 
-static int jp_build_all(jit_program *jp, const rt_program *p, rt_error *err)
+/* Instruction i: a kernel when the JIT takes it. */
+static void jp_instr(jit_program *jp, const rt_program *p, int i)
 {
-    size_t nv = (size_t)(p->n_values > 0 ? p->n_values : 1);
-    int *count = seg_xcalloc(nv, sizeof *count), *user = seg_xcalloc(nv, sizeof *user);
-    jp_users(p, count, user);
-    int rc = 0;
-    for (int i = 0; i < p->n_instrs; i++)
-        jp_instr(jp, p, i, count, user);
-    if ((rc = jp_make_and_link(jp, err)) == 0)
-        jp_bind(jp, p);
-    for (int i = 0; i < p->n_instrs && rc == 0; i++)
-        if (!jp->kernel[i] && !jp->fused[i] && !jp->eltwise[i] &&
-            (jp->fast[i] = rt_fast_kernel_for(p, i)))
-            jp->stats.fast++;
-    seg_free(count);
-    seg_free(user);
-    return rc;
+    const rt_instr *ins = &p->instrs[i];
+    if (jp->fused[i]) /* done by an earlier kernel */
+        return;
+    if (ins->op == OP_CONV_BWD_DATA || ins->op == OP_CONV_BWD_WEIGHT)
+        jp_bwd_instr(jp, p, i);
+    else if (ins->op == OP_FUSED)
+        jp_fused_instr(jp, p, i);
+    else if (ins->op == OP_CONV_T) {
+        jp->stats.conv_t++;
+        jp->stats.conv_t_jit += jp_phased_instr(jp, p, i);
+    } else if (ins->op == OP_CONV)
+        jp_conv_instr(jp, p, i);
+    else if ((jp->fast[i] = rt_fast_kernel_for(p, i)))
+        jp->stats.fast++;
+    else
+        jp->why[i] = "no JIT or fast kernel for this op";
 }
 
-jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
+jit_program *jit_program_select(const rt_program *p, int vl)
 {
-    double t0 = seg_seconds();
     jit_program *jp = seg_xcalloc(1, sizeof *jp);
-    jp->jit = j ? j : rt_jit_new(err);
-    jp->owns_jit = !j;
+    jp->vl = vl;
+    jp->arena = seg_arena_new();
     size_t ni = (size_t)(p->n_instrs > 0 ? p->n_instrs : 1);
     jp->slot = seg_xcalloc(ni, sizeof *jp->slot);
     jp->kernel = seg_xcalloc(ni, sizeof *jp->kernel);
@@ -447,15 +423,49 @@ jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
     jp->kidx = seg_xcalloc(ni, sizeof *jp->kidx);
     jp->phased = seg_xcalloc(ni, sizeof *jp->phased);
     jp->phase_kidx = seg_xcalloc(ni * JIT_MAX_PHASES, sizeof *jp->phase_kidx);
+    jp->why = seg_xcalloc(ni, sizeof *jp->why);
+    jp->done_by = seg_xcalloc(ni, sizeof *jp->done_by);
     for (int i = 0; i < p->n_instrs; i++)
-        jp->kidx[i] = -1;
+        jp->kidx[i] = jp->done_by[i] = -1;
     jp->table = (rt_kernel_table){p->n_instrs, jp->kernel, jp->fused, jp->fast, jp->eltwise};
-    if (!jp->jit || jp_build_all(jp, p, err)) {
+    for (int i = 0; i < p->n_instrs; i++)
+        jp_instr(jp, p, i);
+    jp->stats.distinct = jp->n_built;
+    return jp;
+}
+
+int jit_program_compile(jit_program *jp, const rt_program *p, rt_jit *j, rt_error *err)
+{
+    SEG_ASSERT(!jp->jit);
+    double t0 = seg_seconds();
+    jp->jit = j ? j : rt_jit_new(err);
+    jp->owns_jit = !j;
+    if (!jp->jit)
+        return -1;
+    if (rt_jit_vector_width(jp->jit) != jp->vl) {
+        rt_error_set(err, "kernels chosen for %d-lane vectors, but this JIT has %d", jp->vl,
+                     rt_jit_vector_width(jp->jit));
+        return -1;
+    }
+    if (jp_make_and_link(jp, err))
+        return -1;
+    jp_bind(jp, p);
+    jp->stats.seconds = seg_seconds() - t0;
+    return 0;
+}
+
+jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err)
+{
+    rt_jit *host = j ? j : rt_jit_new(err);
+    if (!host)
+        return NULL;
+    jit_program *jp = jit_program_select(p, rt_jit_vector_width(host));
+    int rc = jit_program_compile(jp, p, host, err);
+    jp->owns_jit = !j; /* its own JIT goes with it, built or not */
+    if (rc) {
         jit_program_free(jp);
         return NULL;
     }
-    jp->stats.distinct = jp->n_built;
-    jp->stats.seconds = seg_seconds() - t0;
     return jp;
 }
 
@@ -485,7 +495,8 @@ void jit_program_free(jit_program *jp)
     if (!jp)
         return;
     for (int i = 0; i < jp->n_built; i++) {
-        cg_kernel_free(jp->jit, jp->built[i]);
+        if (jp->built[i])
+            cg_kernel_free(jp->jit, jp->built[i]);
         seg_free(jp->keys[i]);
     }
     seg_free(jp->built);
@@ -502,67 +513,44 @@ void jit_program_free(jit_program *jp)
     seg_free(jp->fast);
     seg_free(jp->eslot);
     seg_free(jp->eltwise);
+    seg_free(jp->why);
+    seg_free(jp->done_by);
+    seg_arena_free(jp->arena);
     if (jp->owns_jit)
         rt_jit_free(jp->jit);
     seg_free(jp);
 }
 
-/* ------------------------------------------------------------ workspace */
+/* ------------------------------------------------------------ questions */
 
-/* Bytes of driver workspace (blocked operands) instruction i will need on
- * a JIT of vl lanes: the same kernel choice jp_instr makes. */
-static int64_t jp_workspace(const rt_program *p, int i, int vl)
+int64_t *jit_program_workspace(const jit_program *jp)
 {
-    const rt_instr *ins = &p->instrs[i];
-    kir_kernel kk;
-    int kind;
-    if (ins->op == OP_CONV && !jp_conv_kir(p, ins, 0u, vl, &kk))
-        kind = RT_CONV_FWD;
-    else if (ins->op == OP_CONV_BWD_DATA && !jp_bwd_data_kir(p, ins, vl, &kk))
-        kind = RT_CONV_BWD_DATA;
-    else if (ins->op == OP_CONV_BWD_WEIGHT && !jp_bwd_weight_kir(p, ins, vl, &kk))
-        kind = RT_CONV_BWD_WEIGHT;
-    else if (ins->op == OP_CONV_BWD_DATA || ins->op == OP_CONV_T) {
-        jit_phased *jph = seg_xcalloc(1, sizeof *jph);
-        int64_t bytes = jit_phased_init(jph, p, ins, vl) ? 0 : rt_conv_workspace_bytes(&jph->k);
-        seg_free(jph);
-        return bytes;
-    } else
-        return 0;
-    rt_conv_kernel s;
-    jp_slot(&s, &kk, kind, -1);
-    return rt_conv_workspace_bytes(&s);
-}
-
-int64_t *jit_program_workspace(const rt_program *p, int vl)
-{
-    int64_t *ws = seg_xcalloc((size_t)(p->n_instrs > 0 ? p->n_instrs : 1), sizeof *ws);
-    for (int i = 0; i < p->n_instrs; i++)
-        ws[i] = jp_workspace(p, i, vl);
+    int n = jp->table.n_instrs;
+    int64_t *ws = seg_xcalloc((size_t)(n > 0 ? n : 1), sizeof *ws);
+    for (int i = 0; i < n; i++)
+        ws[i] = jp->kernel[i] ? rt_conv_workspace_bytes(jp->kernel[i]) : 0;
     return ws;
 }
 
-/* ---------------------------------------------------------------- stages */
-
-int jit_stage_attach(jit_stage *js, rt_stage_spec *spec, rt_error *err)
+void jit_program_choice(const jit_program *jp, int i, jit_choice *c)
 {
-    js->jit = js->jit ? js->jit : rt_jit_new(err);
-    if (!js->jit)
-        return -1;
-    js->train = jit_program_build(spec->train, js->jit, err);
-    if (!js->train)
-        return -1;
-    if (spec->eval && !(js->eval = jit_program_build(spec->eval, js->jit, err)))
-        return -1;
-    spec->train_jit = jit_program_table(js->train);
-    spec->eval_jit = js->eval ? jit_program_table(js->eval) : NULL;
-    return 0;
+    SEG_ASSERT(i >= 0 && i < jp->table.n_instrs);
+    memset(c, 0, sizeof *c);
+    c->kernel = jp->kidx[i];
+    c->phases = jp->phased[i] ? jp->phased[i]->k.n_phases : 0;
+    c->phase_kernel = jp->phased[i] ? &jp->phase_kidx[i * JIT_MAX_PHASES] : NULL;
+    c->conv = jp->kernel[i];
+    c->fast = jp->fast[i] != NULL;
+    c->by = jp->done_by[i];
+    c->why = jp->why[i];
 }
 
-void jit_stage_free(jit_stage *js)
+const kir_kernel *jit_program_kernel(const jit_program *jp, int k, const char **text)
 {
-    jit_program_free(js->train);
-    jit_program_free(js->eval);
-    rt_jit_free(js->jit);
-    memset(js, 0, sizeof *js);
+    SEG_ASSERT(k >= 0 && k < jp->n_built);
+    if (text)
+        *text = jp->keys[k];
+    return &jp->want[k];
 }
+
+int jit_program_vector_width(const jit_program *jp) { return jp->vl; }

@@ -15,12 +15,11 @@
  * its inputs are live together at that instruction and so never share
  * bytes: kernels may assume their output does not alias an input.
  *
- * JIT ReLU fusion (compiler/jitprog.c) lets a conv kernel at instruction
- * i write the result of the ReLU r > i that is the only user of the conv's
- * value (not a program output). The ReLU's value is then written at i, so
- * its interval starts at i here, whether or not a JIT will run the
- * program (the cost is nil: r is usually i + 1). The interpreter checks
- * the plan against any kernel table it is given (runtime/arena_plan.c).
+ * One value is written before its own instruction: a bias gradient that
+ * fuse.c gave to a weight-gradient conv (attrs.early_by), whose driver
+ * sums it while reading dy; its interval starts at that conv. Every other
+ * fusion is an instruction of its own (fuse.c), so nothing else needs a
+ * rule here.
  *
  * Placement: greedy by size, best fit. Temps are taken largest first
  * (ties: earlier definition, then lower value index), each at the lowest
@@ -41,28 +40,11 @@ static int64_t mp_bytes(const rt_value *v)
 
 static int64_t mp_round(int64_t b) { return (b + RT_MEM_ALIGN - 1) / RT_MEM_ALIGN * RT_MEM_ALIGN; }
 
-/* The ReLU instruction whose value conv instruction i may write (the rule
- * of jitprog.c's jp_fusable_relu), or -1. readers[v] counts instruction
- * inputs and program outputs; reader[v] is the last reading instruction. */
-static int mp_fusable_relu(const rt_program *p, int i, const int *readers, const int *reader,
-                           const unsigned char *is_output)
-{
-    const rt_instr *ins = &p->instrs[i];
-    int v = ins->out, r = reader[v];
-    if (ins->op != OP_CONV || readers[v] != 1 || is_output[v] || r <= i)
-        return -1;
-    const rt_instr *ri = &p->instrs[r];
-    return ri->op == OP_RELU && ri->n_in == 1 && ri->in[0] == v ? r : -1;
-}
-
 /* first/last of every temp; -1 for other values. */
 static void mp_liveness(const rt_program *p, rt_mem_plan *m)
 {
-    size_t nv = (size_t)(p->n_values > 0 ? p->n_values : 1);
-    int *readers = seg_xcalloc(nv, sizeof *readers), *reader = seg_xcalloc(nv, sizeof *reader);
-    unsigned char *is_output = seg_xcalloc(nv, 1);
     for (int v = 0; v < p->n_values; v++)
-        m->first[v] = m->last[v] = reader[v] = -1;
+        m->first[v] = m->last[v] = -1;
     for (int i = 0; i < p->n_instrs; i++) {
         const rt_instr *ins = &p->instrs[i];
         SEG_ASSERT(ins->out >= 0 && ins->out < p->n_values);
@@ -73,33 +55,20 @@ static void mp_liveness(const rt_program *p, rt_mem_plan *m)
             int v = ins->in[k];
             SEG_ASSERT(v >= 0 && v < p->n_values);
             m->last[v] = i; /* instructions come in order: i is the latest */
-            readers[v]++;
-            reader[v] = i;
         }
     }
-    for (int o = 0; o < p->n_outputs; o++) {
+    for (int o = 0; o < p->n_outputs; o++)
         m->last[p->outputs[o]] = p->n_instrs;
-        readers[p->outputs[o]]++;
-        is_output[p->outputs[o]] = 1;
-    }
     for (int i = 0; i < p->n_instrs; i++) { /* bias gradients the weight gradient writes */
         int e = p->instrs[i].attrs.early_by - 1, v = p->instrs[i].out;
         if (e >= 0 && e < i && m->first[v] > e)
             m->first[v] = e;
-    }
-    for (int i = 0; i < p->n_instrs; i++) {
-        int r = mp_fusable_relu(p, i, readers, reader, is_output);
-        if (r >= 0 && m->first[p->instrs[r].out] > i)
-            m->first[p->instrs[r].out] = i;
     }
     for (int v = 0; v < p->n_values; v++)
         if (p->values[v].kind != RT_VAL_TEMP)
             m->first[v] = m->last[v] = -1;
         else
             SEG_ASSERT(m->first[v] >= 0); /* every temp has its instruction */
-    seg_free(readers);
-    seg_free(reader);
-    seg_free(is_output);
 }
 
 /* Placement order: larger first, then earlier definition, then index. */

@@ -196,18 +196,3 @@ char *rt_mem_arena_bind(const rt_program *p, const rt_mem_plan *m, rt_tensor **v
     }
     return arena;
 }
-
-void rt_mem_unshare_early_writes(const rt_program *p, const rt_mem_plan *m,
-                                 const rt_kernel_table *t, rt_tensor **vals)
-{
-    for (int i = 0; t && i < t->n_instrs && i < p->n_instrs; i++) {
-        const rt_conv_kernel *k = t->kernel[i];
-        if (!k || k->relu_out < 0)
-            continue;
-        int v = k->relu_out;
-        if (m->offset[v] < 0 || m->first[v] <= i || vals[v]->owns_data)
-            continue;
-        rt_tensor_free(vals[v]);
-        vals[v] = rt_tensor_new(&p->values[v].type);
-    }
-}

@@ -20,7 +20,7 @@
  * rt_conv_kernel_run, runtime/jitconv.c), a generated fused-group kernel
  * (rt_eltwise_kernel_run) or a fast runtime kernel, all on a pool of the
  * interpreter's thread count, or marks it done by an earlier kernel (a
- * fused ReLU or bias gradient), so it is skipped. Everything else still
+ * bias gradient its weight-gradient kernel sums), so it is skipped. Everything else still
  * runs its reference kernel, so the interpreter stays the oracle when no
  * table is set. $SEGC_PROFILE=1 times each op kind (=2 also each
  * instruction) and prints the table when the interpreter is freed.
@@ -262,8 +262,6 @@ void rt_interp_set_kernels(rt_interp *it, const rt_kernel_table *t)
 {
     SEG_ASSERT(!t || t->n_instrs == it->prog->n_instrs);
     it->conv = t;
-    if (t && it->plan) /* a kernel writing a value before its planned interval */
-        rt_mem_unshare_early_writes(it->prog, it->plan, t, it->vals);
     if (t && !it->pool && it->threads > 1)
         it->pool = rt_pool_new(it->threads);
 }
@@ -287,7 +285,7 @@ static int interp_jit_step(rt_interp *it, int i, const rt_instr *ins, rt_ctx *ct
     }
     if (!k)
         return 0;
-    rt_tensor *y = it->vals[k->relu_out >= 0 ? k->relu_out : ins->out];
+    rt_tensor *y = it->vals[ins->out];
     rt_conv_scratch *s = &it->scratch, planned;
     if (it->arena && it->plan->ws_offset && it->plan->ws_offset[i] >= 0 &&
         it->plan->ws_bytes[i] >= rt_conv_workspace_bytes(k)) { /* blocked operands in the arena */
@@ -434,10 +432,9 @@ static const char *interp_first_nonfinite_planned(rt_interp *it)
         const rt_instr *ins = &p->instrs[i];
         if (interp_step(it, i, ins, &ctx))
             break;
-        const rt_conv_kernel *k = it->conv ? it->conv->kernel[i] : NULL;
         if (it->conv && it->conv->fused[i])
             continue; /* its result was tested with the kernel that made it */
-        if (tensor_nonfinite(it->vals[k && k->relu_out >= 0 ? k->relu_out : ins->out]))
+        if (tensor_nonfinite(it->vals[ins->out]))
             at = interp_blame(it, ins);
     }
     for (int v = 0; v < p->n_values; v++)

@@ -23,8 +23,8 @@
  *
  * Invariant: the output tensor is written only by the final copy, after
  * the kernel has finished reading x, w and bias, so the output may share
- * memory with any of them (a memory plan reusing a dying input's buffer;
- * jitprog.c's ReLU fusion relies on it).
+ * memory with any of them (a memory plan may reuse a dying input's
+ * buffer for it).
  */
 #include "runtime/runtime.h"
 

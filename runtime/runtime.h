@@ -303,11 +303,6 @@ int64_t rt_interp_arena_bytes(const rt_interp *it);
  * seg_free) and put a view tensor into vals[v] for every planned value. */
 char *rt_mem_arena_bind(const rt_program *p, const rt_mem_plan *m, rt_tensor **vals,
                         void **base);
-struct rt_kernel_table; /* "JIT kernels in programs" below */
-/* Give every value a JIT kernel of t writes before the plan says it is
- * live (a fused ReLU's value outside the plan's rule) its own storage. */
-void rt_mem_unshare_early_writes(const rt_program *p, const rt_mem_plan *m,
-                                 const struct rt_kernel_table *t, rt_tensor **vals);
 
 /* -------------------------------------------------------------- volumes */
 
@@ -897,8 +892,6 @@ typedef struct rt_conv_kernel {
     int64_t kvol;            /* kernel taps */
     int vl;                  /* output channel block (NCDHW{vl}c y) */
     int ib;                  /* input block: vl (blocked x) or 1 (x used as is) */
-    int relu_out;            /* value a fused ReLU writes (y goes there and the conv's
-                                own value is left unwritten); -1 = no fusion */
     int bias_out;            /* RT_CONV_BWD_WEIGHT: value of the bias gradient (the sum
                                 of dy over all but channels) it also writes; -1 = none */
     int residual;            /* RT_CONV_FWD: a residual (plain, like y) is added as y is

@@ -298,17 +298,26 @@ static void check_jit_output(const rt_program *p, const rt_program *q, int resid
     jit_program_free(jp);
 }
 
+/* g as `segc run` compiles it for the JIT (kernels chosen, not built). */
+static rt_program *jit_compiled(const ir_graph *g, pipeline_result *pr)
+{
+    pipeline_opts po = {.mode = PIPELINE_INFER, .jit = 1};
+    rt_error err = {""};
+    CHECK_INT(pipeline_build(g, &po, pr, &err), PIPELINE_OK);
+    return pr->prog;
+}
+
 static void check_bn_fold(int nsp, int bias)
 {
     ir_graph *g = bn_graph(nsp, bias);
     rt_program *p = ir_lower(g);
-    fuse_stats st;
-    rt_program *q = fuse_finish(ir_lower(g), 1, &st);
-    CHECK_INT(st.bn_folded, 1);
-    CHECK_INT(st.conv_relus, 1);
+    pipeline_result pr;
+    rt_program *q = jit_compiled(g, &pr);
+    CHECK_INT(pr.fuse.bn_folded, 1);
+    CHECK_INT(pr.fuse.conv_relus, 1);
     check_jit_output(p, q, 0);
     rt_program_free(p);
-    rt_program_free(q);
+    pipeline_result_free(&pr);
     ir_graph_free(g);
 }
 
@@ -338,13 +347,13 @@ static void check_residual(int nsp, int bias, int relu)
     ir_id y = bin(g, OP_ADD, r, c);
     ir_add_output(g, "y", relu ? un(g, OP_RELU, y) : y);
     rt_program *p = ir_lower(g);
-    fuse_stats st;
-    rt_program *q = fuse_finish(ir_lower(g), 1, &st);
-    CHECK_INT(st.residuals, 1);
+    pipeline_result pr;
+    rt_program *q = jit_compiled(g, &pr);
+    CHECK_INT(pr.fuse.residuals, 1);
     CHECK_INT(q->n_instrs, 1);
     check_jit_output(p, q, 1);
     rt_program_free(p);
-    rt_program_free(q);
+    pipeline_result_free(&pr);
     ir_graph_free(g);
 }
 

@@ -158,10 +158,15 @@ static void check_stage(seg_program *prog, const seg_schedule *s, int k, seg_dia
         ir_graph_free(g);
         return;
     }
-    rt_program *p = ir_lower(x), *q = fuse_finish(ir_lower(x), 1, NULL);
+    /* q: the step as `segc train` compiles it (compiler/pipeline.c) */
+    pipeline_opts po = {.mode = PIPELINE_TRAIN, .jit = 1, .compile = 1};
+    pipeline_result pr;
     rt_error err = {""};
-    jit_program *jp = jit_program_build(q, NULL, &err);
-    CHECK(jp != NULL);
+    rt_program *p = ir_lower(x);
+    int built = pipeline_build(g, &po, &pr, &err);
+    CHECK_INT(built, PIPELINE_OK);
+    rt_program *q = built == PIPELINE_OK ? pr.prog : NULL;
+    jit_program *jp = built == PIPELINE_OK ? pr.kernels : NULL;
     if (jp) {
         const jit_program_stats *st = jit_program_stats_of(jp);
         CHECK_INT(st->kernels, st->convs); /* every conv on the JIT */
@@ -177,12 +182,11 @@ static void check_stage(seg_program *prog, const seg_schedule *s, int k, seg_dia
         rt_interp_free(ref);
         rt_interp_free(j1);
         rt_interp_free(j2);
-        jit_program_free(jp);
+        pipeline_result_free(&pr);
     } else {
         printf("    %s: %s\n", what, err.msg);
     }
     rt_program_free(p);
-    rt_program_free(q);
     ir_graph_free(x);
     ir_graph_free(g);
 }

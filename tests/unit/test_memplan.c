@@ -269,7 +269,7 @@ static size_t tensor_bytes(const rt_tensor *t)
 static int same_state(const rt_program *p, rt_interp *a, rt_interp *b)
 {
     for (int v = 0; v < p->n_values; v++) {
-        if (p->values[v].kind == RT_VAL_TEMP && !is_output(p, v))
+        if ((p->values[v].kind == RT_VAL_TEMP || p->values[v].kind == RT_VAL_FUSED) && !is_output(p, v))
             continue;
         const rt_tensor *x = rt_interp_value_at(a, v), *y = rt_interp_value_at(b, v);
         if (memcmp(x->data, y->data, tensor_bytes(x)) != 0)
@@ -366,19 +366,44 @@ TEST(memplan_env_switch)
 
 /* ------------------------------------------------------------- JIT fusion */
 
-/* The inference program of tiny (2 levels: conv -> relu twice): the ReLU
- * a JIT kernel writes at the conv is live from the conv on. */
+/* Stage k's inference program of `path` as `segc train` compiles it for
+ * the JIT (compiler/pipeline.c: fused and planned). */
+static rt_program *fused_stage_program(const char *path, const char *sched, int k)
+{
+    seg_diag *d = seg_diag_new(stderr);
+    seg_program *sp = seg_load(path, d);
+    const seg_schedule *s = sp ? seg_program_schedule(sp, sched) : NULL;
+    ir_graph *g = s ? seg_stage_graph(sp, s, k, 0, d) : NULL;
+    pipeline_opts po = {.mode = PIPELINE_INFER, .jit = 1};
+    pipeline_result pr = {0};
+    rt_error err = {""};
+    int rc = g ? pipeline_build(g, &po, &pr, &err) : -1;
+    CHECK_INT(rc, PIPELINE_OK);
+    rt_program *p = pr.prog;
+    pr.prog = NULL;
+    pipeline_result_free(&pr);
+    if (g)
+        ir_graph_free(g);
+    if (sp)
+        seg_program_free(sp);
+    seg_diag_free(d);
+    return p;
+}
+
+/* The inference program of tiny (2 levels: conv -> relu twice): each ReLU
+ * is its conv's epilogue (one instruction, fuse.c's rule alone), and the
+ * plan gives that instruction's value the usual interval. */
 TEST(memplan_fused_relu_interval)
 {
-    rt_program *p = stage_program("tests/cli/train/tiny.seg", "s", 1, 0);
+    rt_program *p = fused_stage_program("tests/cli/train/tiny.seg", "s", 1);
     if (!p)
         return;
-    mem_plan_attach(p, NULL);
     int seen = 0;
-    for (int i = 0; i + 1 < p->n_instrs; i++) {
-        const rt_instr *c = &p->instrs[i], *r = &p->instrs[i + 1];
-        if (c->op == OP_CONV && r->op == OP_RELU && r->in[0] == c->out) {
-            CHECK_INT(p->plan->first[r->out], i);
+    for (int i = 0; i < p->n_instrs; i++) {
+        const rt_instr *c = &p->instrs[i];
+        CHECK(c->op != OP_RELU);
+        if (c->op == OP_CONV && c->attrs.relu) {
+            CHECK_INT(p->plan->first[c->out], i);
             seen++;
         }
     }
@@ -389,10 +414,9 @@ TEST(memplan_fused_relu_interval)
 /* Planned + JIT gives the bits of unplanned + JIT (two fused ReLUs). */
 TEST(memplan_jit_bit_identical)
 {
-    rt_program *p = stage_program("tests/cli/train/tiny.seg", "s", 1, 0);
+    rt_program *p = fused_stage_program("tests/cli/train/tiny.seg", "s", 1);
     if (!p)
         return;
-    mem_plan_attach(p, NULL);
     rt_error err = {""};
     jit_program *jp = jit_program_build(p, NULL, &err);
     CHECK(jp != NULL);
@@ -416,38 +440,5 @@ TEST(memplan_jit_bit_identical)
     rt_interp_free(ref);
     rt_interp_free(pl);
     jit_program_free(jp);
-    rt_program_free(p);
-}
-
-/* A kernel table that writes a value before its planned interval (a
- * fusion the planner does not know) gets that value its own storage. */
-TEST(memplan_early_write_unshared)
-{
-    rt_program *p = stage_program("tests/cli/train/tiny.seg", "s", 1, 0);
-    if (!p)
-        return;
-    mem_plan_attach(p, NULL);
-    long live = seg_alloc_live();
-    /* pretend instruction 0 writes the last instruction's value */
-    int last = p->instrs[p->n_instrs - 1].out;
-    rt_conv_kernel k;
-    memset(&k, 0, sizeof k);
-    k.relu_out = last;
-    const rt_conv_kernel **kern = seg_xcalloc((size_t)p->n_instrs, sizeof *kern);
-    unsigned char *fused = seg_xcalloc((size_t)p->n_instrs, 1);
-    kern[0] = &k;
-    rt_kernel_table t = {p->n_instrs, kern, fused, NULL, NULL};
-    rt_interp *it = rt_interp_new_planned(p, p->plan, 0, 1);
-    CHECK(p->plan->first[last] > 0);
-    CHECK_INT(rt_interp_value_at(it, last)->owns_data, 0);
-    rt_interp_set_kernels(it, &t);
-    CHECK_INT(rt_interp_value_at(it, last)->owns_data, 1);
-    rt_interp_set_kernels(it, &t); /* again: nothing changes */
-    CHECK_INT(rt_interp_value_at(it, last)->owns_data, 1);
-    rt_interp_set_kernels(it, NULL);
-    rt_interp_free(it);
-    seg_free(kern);
-    seg_free(fused);
-    CHECK_INT(seg_alloc_live(), live);
     rt_program_free(p);
 }
