@@ -124,4 +124,4 @@ fuzz: deps
 	@$(MAKE) --no-print-directory DEBUG=1 build-debug/libsegc.a
 	$(CC) -std=c11 -O1 -g -fsanitize=address,undefined -I. -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 	    -o build-debug/fuzz_front tests/fuzz/fuzz_front.c build-debug/libsegc.a $(LDLIBS)
-	build-debug/fuzz_front $(FUZZ_ITERS) 1 models/*.seg stdlib/*.seg examples/*.seg tests/lang/*.seg
+	build-debug/fuzz_front $(FUZZ_ITERS) 1 models/*.seg stdlib/*.seg examples/*.seg tests/lang/*/*.seg

@@ -13,7 +13,8 @@
  * graph: floats are printed with %g, source files by their base name, and
  * each op shows only the attributes that matter to it (always for conv and
  * pooling, otherwise those that change its meaning or differ from the
- * defaults).
+ * defaults). print_attrs names every op (no default), so -Wswitch flags
+ * an op added to ops.def and not considered there.
  *
  * ir_print_params lists parameters, then buffers (marked), in declaration
  * order with aligned columns, and ends with the total trainable count
@@ -156,7 +157,20 @@ static void print_attrs(FILE *out, const ir_node *n)
     case OP_RAND_UNIFORM: case OP_RAND_NORMAL: case OP_RAND_BERNOULLI:
         print_random(out, n->op, a);
         break;
-    default: break;
+    /* nothing shown: print_node writes the leaves itself; these print no
+     * attributes */
+    case OP_INPUT: case OP_PARAM: case OP_CONST:
+    case OP_RESHAPE: case OP_BROADCAST: case OP_CAST:
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_POW: case OP_MINIMUM:
+    case OP_MAXIMUM: case OP_LT: case OP_LE: case OP_GT: case OP_GE: case OP_EQ: case OP_NE:
+    case OP_WHERE:
+    case OP_NEG: case OP_RELU: case OP_SIGMOID: case OP_TANH: case OP_EXP: case OP_LOG:
+    case OP_ABS: case OP_SQRT: case OP_ERF:
+    case OP_MATMUL:
+    case OP_STOP_GRAD: case OP_GRAD:
+    case OP_FUSED:
+    case OP_COUNT:
+        break;
     }
 }
 

@@ -7,7 +7,8 @@
  * param) are never executed: the interpreter binds them. grad is expanded
  * by autodiff before execution, so reaching it here is an error. The
  * backward ops that autodiff emits go to ops_dispatch_backward
- * (dispatch_bwd.c) from the default case.
+ * (dispatch_bwd.c). The switch names every op (no default), so -Wswitch
+ * flags an op added to ops.def and not here.
  */
 #include "runtime/ops/ops_backward.h"
 #include "runtime/ops/ops_internal.h"
@@ -146,12 +147,15 @@ static int dispatch(const ops_call *c)
     case OP_STOP_GRAD: return ops_identity(c);
     case OP_GRAD: return ops_fail(c, "grad needs autodiff");
     case OP_FUSED: return ops_fused(c);
-    default: {
+    case OP_CONV_BWD_DATA: case OP_CONV_BWD_WEIGHT: case OP_MAXPOOL_BWD: case OP_AVGPOOL_BWD:
+    case OP_UPSAMPLE_BWD: case OP_BATCHNORM_BWD_DATA: case OP_BATCHNORM_BWD_GAMMA:
+    case OP_SLICE_BWD: {
         int rc = ops_dispatch_backward(c); /* the backward ops of ops_backward.h */
         if (rc != -2)
             return rc;
         break;
     }
+    case OP_COUNT: break; /* not an op */
     }
     SEG_UNREACHABLE();
 }

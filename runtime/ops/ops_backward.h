@@ -1,7 +1,7 @@
 /* ops_backward.h — the reference kernels of the backward ops (the block at
  * the end of ops.def), which autodiff emits and nothing else.
  *
- * dispatch.c hands every op it does not know to ops_dispatch_backward,
+ * dispatch.c hands the backward ops to ops_dispatch_backward,
  * which returns -2 for an op that is not a backward op so the caller can
  * tell "not mine" from a kernel failure (-1, ctx->err set). Like every
  * kernel, these assume rt_kernel_run already checked the input count and

@@ -17,7 +17,15 @@ out_has "program forward: 7 of 7 convolutions on JIT kernels"
 n=$(grep -c "^#[0-9]* $M:[0-9]*:[0-9]*: conv -> JIT kernel conv_fwd_" "$T/out")
 [ "$n" = 7 ] || fail "expected 7 conv kernel lines, got $n"
 [ "$(grep -c '^    kernel conv_fwd$' "$T/out")" -ge 2 ] || fail "no kernel IR text"
-out_has "layout NCDHW16c"
+# the channel block is the target's vector width (8 lanes on AVX2, 16 on AVX-512)
+vl=$(sed -n 's/^target: .*, \([0-9]*\)-lane f32 vectors$/\1/p' "$T/out")
+case $vl in
+    8|16) ;;
+    *) fail "no 8- or 16-lane target line" ;;
+esac
+out_has "layout NCDHW${vl}c"
+[ "$(grep -c 'layout NCDHW[0-9]*c' "$T/out")" = "$(grep -c "layout NCDHW${vl}c" "$T/out")" ] \
+    || fail "a blocked layout other than NCDHW${vl}c"
 out_has "epilogue bias relu"
 out_has "(direct convolution, x plain NCDHW, register tile"
 # each ReLU is its conv's epilogue (compiler/fuse.c): no instruction of its own

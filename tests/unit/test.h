@@ -1,7 +1,8 @@
 /* test.h — the C unit-test harness.
  *
  * TEST(name) { ... } defines and registers a test (a constructor adds it
- * to a global list, so test files need no central table). The CHECK macros
+ * to a global list, so test files need no central table). Names are unique
+ * across files: the runner fails a name registered twice. The CHECK macros
  * print the expression text and both values on failure and mark the test
  * failed; the test goes on, so one run shows every broken check.
  */
