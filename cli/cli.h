@@ -32,6 +32,7 @@ typedef struct cli_opts {
     const char *input;       /* --input: NIfTI volume, NULL = random input */
     const char *output;      /* --output: NIfTI file for the first output */
     uint64_t seed;           /* --seed, default 0 */
+    int seed_given;          /* --seed was given (it beats a schedule's `seed`) */
     int threads;             /* --threads, 0 = not given */
     int default_b;           /* 1 = the B=1 in settings was added, not given */
     const char *schedule;    /* --schedule NAME, NULL = the last schedule */
@@ -79,6 +80,7 @@ typedef struct train_overrides {
     int epochs;        /* --set epochs=N: cap every stage's epochs (0 = none) */
     int steps;         /* --set steps=N: steps per epoch (0 = one pass over the data) */
     uint64_t seed;     /* --seed */
+    int seed_given;    /* --seed was given: it beats the schedule's `seed` */
     int threads;       /* --threads */
 } train_overrides;
 
@@ -96,7 +98,6 @@ typedef struct train_stage {
 struct seg_schedule;
 /* Load data entry `index` of the schedule with its preprocessing. */
 int train_load_data(const struct seg_schedule *s, int index, rt_dataset *ds, rt_error *err);
-int train_classes(const struct seg_schedule *s, int index);
 /* Compile stage k (ts->arena must exist). */
 int train_build_stage(seg_program *p, const struct seg_schedule *s, int k, seg_diag *d,
                       train_stage *ts, rt_error *err);

@@ -320,7 +320,13 @@ static int bench_classes(const bench *b, const char *name)
         const char *pre = i == 0 ? "" : b->sched->data[st->streams[i]].name;
         size_t n = strlen(pre);
         if (!strncmp(name, pre, n) && (i == 0 || name[n] == '.'))
-            return train_classes(b->sched, st->streams[i]);
+        {
+            const char *const *names;
+            seg_arena *a = seg_arena_new();
+            int k = seg_data_classes(b->sched->data[st->streams[i]].source, &names, a);
+            seg_arena_free(a);
+            return k;
+        }
     }
     return 2;
 }

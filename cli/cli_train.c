@@ -60,8 +60,9 @@ static int copy_source(const train_run *r, rt_error *err)
 {
     FILE *f = fopen(r->o->files[0], "rb");
     seg_buf b = {0};
+    uint64_t seed = r->o->seed_given ? r->o->seed : r->s->seed >= 0 ? (uint64_t)r->s->seed : 0;
     seg_buf_printf(&b, "# segc train %s --schedule %s --seed %llu\n", r->o->files[0], r->s->name,
-                   (unsigned long long)r->o->seed);
+                   (unsigned long long)seed);
     char chunk[4096];
     size_t n;
     while (f && (n = fread(chunk, 1, sizeof chunk - 1, f)) > 0) {
@@ -77,20 +78,76 @@ static int copy_source(const train_run *r, rt_error *err)
     return rc;
 }
 
+/* Class names over every row so far, in the order first seen: the
+ * per-class columns of metrics.csv. */
+static int metric_classes(const train_run *r, const char **names, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < r->n_rows; i++)
+        for (int k = 0; r->rows[i].validated && k < r->rows[i].val.classes; k++) {
+            const char *c = r->rows[i].class_names[k];
+            int seen = 0;
+            for (int j = 0; j < n; j++)
+                seen |= !strcmp(names[j], c);
+            if (!seen && n < cap)
+                names[n++] = c;
+        }
+    return n;
+}
+
+/* The row's value of a per-class column (empty when the stage lacks it). */
+static void class_cell(seg_buf *b, const rt_epoch_row *row, const char *cls, int iou)
+{
+    for (int k = 0; row->validated && k < row->val.classes; k++)
+        if (!strcmp(row->class_names[k], cls)) {
+            seg_buf_printf(b, ",%.6g", iou ? row->val.iou[k] : row->val.dice[k]);
+            return;
+        }
+    seg_buf_printf(b, ",");
+}
+
+static void metrics_row(seg_buf *b, const rt_epoch_row *row, const char **cls, int n_cls)
+{
+    seg_buf_printf(b, "%s,%d,%.6g,%.6g,%s", row->stage_name, row->epoch, row->loss, row->lr,
+                   row->monitor);
+    if (!row->validated) {
+        seg_buf_printf(b, ",,,,,");
+        for (int k = 0; k < 2 * n_cls; k++)
+            seg_buf_printf(b, ",");
+        seg_buf_printf(b, "\n");
+        return;
+    }
+    const rt_val_metrics *m = &row->val;
+    seg_buf_printf(b, ",%.6g,%.6g,%.6g,%.6g,%.6g", row->monitor_value, m->dice_fg, m->iou_fg,
+                   m->mean_dice, m->miou);
+    for (int k = 0; k < n_cls; k++)
+        class_cell(b, row, cls[k], 0);
+    for (int k = 0; k < n_cls; k++)
+        class_cell(b, row, cls[k], 1);
+    seg_buf_printf(b, "\n");
+}
+
+/* metrics.csv: every metric, per class, of every epoch; and curves.svg. */
 static int write_metrics(const train_run *r, rt_error *err)
 {
+    const char *cls[RT_MAX_CLASSES * 4];
+    int n_cls = metric_classes(r, cls, RT_MAX_CLASSES * 4);
     seg_buf b = {0};
-    seg_buf_printf(&b, "stage,epoch,loss,val_dice_fg,val_dice_last,val_miou\n");
+    seg_buf_printf(&b, "stage,epoch,loss,lr,monitor,monitor_value,dice_fg,iou_fg,mean_dice,miou");
+    for (int k = 0; k < n_cls; k++)
+        seg_buf_printf(&b, ",dice_%s", cls[k]);
+    for (int k = 0; k < n_cls; k++)
+        seg_buf_printf(&b, ",iou_%s", cls[k]);
+    seg_buf_printf(&b, "\n");
     for (int i = 0; i < r->n_rows; i++)
-        seg_buf_printf(&b, "%s,%d,%.6g,%.6g,%.6g,%.6g\n", r->rows[i].stage_name, r->rows[i].epoch,
-                       r->rows[i].loss, r->rows[i].val_metric, r->rows[i].val_last, r->rows[i].val_miou);
+        metrics_row(&b, &r->rows[i], cls, n_cls);
     char *p = path_in(r, "metrics.csv");
     int rc = rt_file_write_atomic(p, b.data, b.len, err);
     seg_free(p);
     seg_buf_free(&b);
     if (rc == 0) {
         p = path_in(r, "curves.svg");
-        rc = rt_report_curves(p, r->s->name, r->rows, r->n_rows, "validation Dice (foreground)", err);
+        rc = rt_report_curves(p, r->s->name, r->rows, r->n_rows, err);
         seg_free(p);
     }
     return rc;
@@ -171,7 +228,10 @@ static int save_best(const train_run *r, const rt_stage_spec *s, const rt_epoch_
     rt_ckpt_set_meta(c, "schedule", r->s->name);
     rt_ckpt_set_meta(c, "stage", s->name);
     meta_num(c, "epoch", e->epoch);
-    meta_num(c, "val_dice_fg", e->dice_fg);
+    char name[48];
+    rt_metric_name(s->best_by, s->class_names, name, sizeof name);
+    rt_ckpt_set_meta(c, "best_by", name);
+    meta_num(c, "best_value", e->validated ? rt_val_metric(&e->val, s->best_by) : NAN);
     add_trained_by(c, r, s);
     char leaf[300];
     snprintf(leaf, sizeof leaf, "ckpt/best-%s.safetensors", s->name);
@@ -209,6 +269,30 @@ static int simulated_crash(const train_run *r, rt_error *err)
     return -1;
 }
 
+/* "  dice background 0.99 organ 0.93 lesion 0.41  mIoU 0.77" */
+static void print_classes(const rt_stage_spec *s, const rt_val_metrics *m)
+{
+    printf("  dice");
+    for (int k = 0; k < m->classes; k++)
+        printf(" %s %.4f", s->class_names[k], m->dice[k]);
+    printf("  mIoU %.4f", m->miou);
+}
+
+static void print_epoch(const rt_stage_spec *s, const rt_epoch_report *e, const char *monitor)
+{
+    double eta = e->seconds * (e->epochs - e->epoch);
+    printf("%-8s epoch %3d/%-3d loss %.4f", s->name, e->epoch, e->epochs, e->loss);
+    if (e->validated) {
+        printf("  %s %.4f", monitor, e->monitor);
+        if (s->plateau)
+            printf(" (ema %.4f)", e->ema);
+        print_classes(s, &e->val);
+    }
+    printf("  %5.1fs (%.2fs/step)  eta %.0fs%s\n", e->seconds, e->step_seconds, eta,
+           e->best ? "  *" : "");
+    fflush(stdout);
+}
+
 static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e, rt_interp *it,
                     rt_optim *opt, rt_error *err)
 {
@@ -216,17 +300,15 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
     if (r->tty)
         printf("\r%*s\r", 90, "");
     r->stage_epochs_done++;
-    double eta = e->seconds * (e->epochs - e->epoch);
-    printf("%-8s epoch %3d/%-3d loss %.4f  val dice %.4f (ema %.4f) last class %.4f  mIoU %.4f  "
-           "%5.1fs (%.2fs/step)  eta %.0fs%s\n", s->name, e->epoch, e->epochs, e->loss, e->dice_fg,
-           e->ema, e->dice_last, e->miou, e->seconds, e->step_seconds, eta, e->best ? "  *" : "");
-    fflush(stdout);
     if (r->n_rows == r->cap_rows) {
         r->cap_rows = r->cap_rows ? 2 * r->cap_rows : 64;
         r->rows = seg_xrealloc(r->rows, (size_t)r->cap_rows * sizeof *r->rows);
     }
-    r->rows[r->n_rows++] = (rt_epoch_row){s->index, s->name, e->epoch, e->loss, e->dice_fg,
-                                          e->dice_last, e->miou};
+    rt_epoch_row *row = &r->rows[r->n_rows++];
+    *row = (rt_epoch_row){s->index, s->name, e->epoch, e->loss, e->lr, e->validated, e->val,
+                          s->class_names, "", e->monitor, e->best};
+    rt_metric_name(s->monitor, s->class_names, row->monitor, sizeof row->monitor);
+    print_epoch(s, e, row->monitor);
     if (write_metrics(r, err))
         return -1;
     if (e->best && save_best(r, s, e, it, err))
@@ -310,7 +392,8 @@ static int resume_open(train_run *r, resume_state *rs, rt_error *err)
                      sched ? sched : "?", r->s->name);
         return -1;
     }
-    if ((uint64_t)meta_d(rs->last, "seed") != r->o->seed) {
+    uint64_t seed = r->o->seed_given ? r->o->seed : r->s->seed >= 0 ? (uint64_t)r->s->seed : 0;
+    if ((uint64_t)meta_d(rs->last, "seed") != seed) {
         rt_error_set(err, "%s: the run used --seed %.0f; resume with the same seed", r->dir,
                      meta_d(rs->last, "seed"));
         return -1;
@@ -386,25 +469,6 @@ static int check_store_types(const train_run *r, const rt_stage_spec *s, const c
     return bad ? -1 : 0;
 }
 
-static int val_stream(const seg_schedule *s, const seg_stage *st)
-{
-    const seg_scall *const *lists[3] = {st->until, st->validate, &st->checkpoint};
-    int ns[3] = {st->n_until, st->n_validate, st->checkpoint ? 1 : 0};
-    for (int l = 0; l < 3; l++)
-        for (int i = 0; i < ns[l]; i++)
-            for (int a = 0; a < lists[l][i]->n; a++) {
-                const seg_sv *v = &lists[l][i]->args[a];
-                if (v->kind == SEG_SV_CALL)
-                    for (int b = 0; b < v->call->n; b++)
-                        if (v->call->args[b].kind == SEG_SV_STREAM)
-                            return (int)v->call->args[b].i;
-            }
-    for (int i = 0; i < s->n_data; i++)
-        if (!strcmp(s->data[i].name, "val"))
-            return i;
-    return -1;
-}
-
 static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dataset *data,
                      const train_overrides *ov, const resume_state *rs, rt_error *err)
 {
@@ -414,9 +478,7 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
     rt_stage_spec *sp = &ts.spec;
     for (int i = 0; rc == 0 && i < st->n_streams; i++)
         sp->streams[i].ds = &data[st->streams[i]];
-    int v = val_stream(r->s, st);
-    sp->val = v >= 0 ? &data[v] : NULL;
-    sp->classes = train_classes(r->s, st->streams[0]);
+    sp->val = st->val.stream >= 0 ? &data[st->val.stream] : NULL;
     if (rc == 0)
         rc = train_settings(r->s, k, ov, sp, err);
     rt_resume res = {0};
@@ -462,6 +524,7 @@ static int parse_overrides(const cli_opts *o, train_overrides *ov)
 {
     memset(ov, 0, sizeof *ov);
     ov->seed = o->seed;
+    ov->seed_given = o->seed_given;
     ov->threads = o->threads > 0 ? o->threads : rt_pool_default_threads();
     for (int i = 0; i < o->n_settings; i++) {
         const seg_setting *s = &o->settings[i];
@@ -540,18 +603,22 @@ static int train_body(train_run *r, seg_program *prog, seg_diag *d, const train_
     return rc;
 }
 
+/* Per stage, its best epoch's metrics (every class). */
 static void final_summary(const train_run *r)
 {
     for (int k = 0; k < r->s->n_stages; k++) {
-        double best = NAN, last_les = NAN;
+        const rt_epoch_row *best = NULL;
         for (int i = 0; i < r->n_rows; i++)
-            if (r->rows[i].stage == k && (isnan(best) || r->rows[i].val_metric > best))
-                best = r->rows[i].val_metric, last_les = r->rows[i].val_last;
-        if (!isnan(best) && !isnan(last_les))
-            printf("stage %s: best validation Dice %.4f (foreground), last class (lesion) Dice %.4f\n",
-                   r->s->stages[k].name, best, last_les);
-        else if (!isnan(best))
-            printf("stage %s: best validation Dice %.4f (foreground)\n", r->s->stages[k].name, best);
+            if (r->rows[i].stage == k && r->rows[i].best && r->rows[i].validated)
+                best = &r->rows[i];
+        if (!best)
+            continue;
+        printf("stage %s: best epoch %d: %s %.4f;", best->stage_name, best->epoch, best->monitor,
+               best->monitor_value);
+        for (int c = 0; c < best->val.classes; c++)
+            printf(" %s Dice %.4f%s", best->class_names[c], best->val.dice[c],
+                   c + 1 < best->val.classes ? "," : ";");
+        printf(" mIoU %.4f\n", best->val.miou);
     }
     printf("run folder: %s\n", r->dir);
 }

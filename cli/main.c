@@ -337,6 +337,7 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
         if (parse_u64(val, &u))
             return usage_error(c, "--seed needs a non-negative integer, not '%s'", val);
         o->seed = u;
+        o->seed_given = 1;
         return CLI_OK;
     case OPT_STEPS:
         if (parse_u64(val, &u) || u < 1 || u > 100000)

@@ -118,14 +118,6 @@ int train_load_data(const seg_schedule *s, int index, rt_dataset *ds, rt_error *
     return rc;
 }
 
-int train_classes(const seg_schedule *s, int index)
-{
-    const seg_scall *src = s->data[index].source;
-    if (!strcmp(src->name, "synthetic"))
-        return 3; /* background, organ, lesion */
-    return (int)seg_scall_int(src, "classes", 2);
-}
-
 /* ----------------------------------------------------------- programs */
 
 /* The stage's training step and its evaluation forward, both through the
@@ -149,23 +141,19 @@ static int compile_programs(const ir_graph *g, const ir_graph *ge, const seg_sta
     return rc == PIPELINE_OK ? 0 : -1;
 }
 
-/* The prediction: the first output that is not the loss and has the
- * image's rank. Sigmoid channels are read as nested regions. */
-static int pick_prediction(const ir_graph *g, rt_stage_spec *sp, train_stage *ts)
+/* What the stage validates (lang resolved it: lang/validate.c). */
+static void validation_spec(const seg_stage *st, rt_stage_spec *sp)
 {
-    ir_id img = ir_find_input(g, "image");
-    for (int i = 0; i < g->n_outputs; i++) {
-        const ir_node *n = &g->nodes[g->outputs[i].id];
-        if (!strcmp(g->outputs[i].name, "loss") || n->type.rank != g->nodes[img].type.rank)
-            continue;
-        ts->pred_name = seg_xstrdup(g->outputs[i].name);
-        sp->pred_output = ts->pred_name;
-        int c = (int)n->type.dim[1];
-        sp->pred_nested = n->op == OP_SIGMOID;
-        sp->pred_classes = c == 1 ? 2 : sp->pred_nested ? c + 1 : c;
-        return 0;
-    }
-    return -1;
+    const seg_stage_val *v = &st->val;
+    sp->pred_output = v->output;
+    sp->decode = v->decode;
+    sp->threshold = (float)v->threshold;
+    sp->pred_classes = v->classes;
+    sp->class_names = v->class_names;
+    sp->classes = v->data_classes;
+    seg_stage_truth_map(v, sp->truth_map);
+    sp->monitor = v->monitor;
+    sp->best_by = v->best_by;
 }
 
 static int net_geometry(const ir_graph *g, rt_stage_spec *sp, rt_error *err)
@@ -214,9 +202,10 @@ int train_build_stage(seg_program *p, const seg_schedule *s, int k, seg_diag *d,
     sp->eval = ts->eval.prog;
     sp->train_jit = ts->train.kernels ? jit_program_table(ts->train.kernels) : NULL;
     sp->eval_jit = ts->eval.kernels ? jit_program_table(ts->eval.kernels) : NULL;
-    if (pick_prediction(ge, sp, ts)) {
+    if (st->val.stream >= 0)
+        validation_spec(st, sp);
+    else
         sp->eval = NULL; /* nothing to validate */
-    }
     for (int i = 0; i < st->n_streams; i++) {
         sp->streams[i].prefix = i == 0 ? "" : seg_arena_printf(ts->arena, "%s.", s->data[st->streams[i]].name);
         sp->streams[i].label = label_kind(g, sp->streams[i].prefix);
@@ -308,7 +297,7 @@ static void lr_schedule(const seg_stage *st, rt_stage_spec *sp)
 static void augmentation(const seg_schedule *s, rt_stage_spec *sp)
 {
     rt_augment_opts *a = &sp->aug;
-    rt_augment_opts_init(a, (uint64_t)s->seed);
+    rt_augment_opts_init(a, sp->seed);
     a->p_flip = a->p_rot90 = a->p_scale = a->p_shift = a->p_noise = 0;
     for (int i = 0; i < s->n_augment; i++) {
         const seg_scall *c = s->augment[i];
@@ -343,7 +332,9 @@ int train_settings(const seg_schedule *s, int k, const train_overrides *ov, rt_s
     if (optimizer_of(st, &sp->optim, err))
         return -1;
     const rt_dataset *primary = sp->streams[0].ds;
-    sp->steps_per_epoch = ov->steps > 0 ? ov->steps : (primary->n + sp->batch - 1) / sp->batch;
+    sp->steps_per_epoch = ov->steps > 0            ? ov->steps
+                          : st->steps_per_epoch > 0 ? st->steps_per_epoch
+                                                    : (primary->n + sp->batch - 1) / sp->batch;
     sp->clip_norm = st->optimizer ? seg_scall_num(st->optimizer, "clip", 0) : 0;
     stop_rules(st, sp);
     if (ov->epochs > 0 && ov->epochs < sp->max_epochs)
@@ -351,9 +342,9 @@ int train_settings(const seg_schedule *s, int k, const train_overrides *ov, rt_s
     lr_schedule(st, sp);
     if (rt_sched_check(&sp->lr, err))
         return -1;
+    sp->seed = ov->seed_given ? ov->seed : s->seed >= 0 ? (uint64_t)s->seed : 0;
     augmentation(s, sp);
-    sp->fg_fraction = 0.33f;
-    sp->seed = ov->seed;
+    sp->fg_fraction = (float)st->oversample;
     sp->threads = ov->threads;
     return 0;
 }

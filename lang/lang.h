@@ -218,6 +218,24 @@ typedef struct seg_stage_weight {
     seg_span span;
 } seg_stage_weight;
 
+/* What a stage validates, resolved against its graph (lang/validate.c):
+ * the data stream, the prediction output and how it becomes a label map
+ * (`predict threshold(mask)`, `argmax(logits)`, `nested(mask)`, or the
+ * one image-shaped sigmoid/softmax output when the stage has no
+ * `predict`), the prediction's classes and their names, and the metrics
+ * the stop rule and the checkpoint follow. */
+typedef struct seg_stage_val {
+    int stream;                     /* validated data (schedule index), -1 = none */
+    const char *output;             /* an output of the stage graph */
+    rt_decode decode;
+    double threshold;
+    int classes;                    /* K, what the prediction tells apart */
+    const char *const *class_names; /* K names */
+    int data_classes;               /* D, the validation labels' classes */
+    rt_metric monitor;              /* what plateau() follows (default: best()'s, else dice) */
+    rt_metric best_by;              /* what best() keeps by (default: the monitor) */
+} seg_stage_val;
+
 typedef struct seg_stage {
     const char *name;
     seg_span span;
@@ -238,9 +256,12 @@ typedef struct seg_stage {
     int n_streams;
     const seg_stage_weight *weights;
     int n_weights;
-    const seg_scall *const *validate;   /* metrics to compute on validation */
+    const seg_scall *const *validate;   /* metrics named by `validate` (all are computed) */
     int n_validate;
     int batch;                          /* effective batch size (B) */
+    double oversample;                  /* the stage's, else the schedule's */
+    int steps_per_epoch;                /* the stage's, else the schedule's (0: cases / batch) */
+    seg_stage_val val;                  /* resolved against the stage graph */
     /* Resolved against the stage graph (non-buffer params only). */
     const char *const *trainable;       /* get gradients and updates */
     int n_trainable;
@@ -259,12 +280,24 @@ typedef struct seg_schedule {
     const seg_scall *const *augment;
     int n_augment;
     int batch;                          /* default 2 */
-    const int64_t *patch;               /* patch size; n_patch 0 = whole images */
+    const int64_t *patch;               /* patch size (checked against every model's
+                                           input); n_patch 0 = not given */
     int n_patch;
-    int64_t seed;                       /* default 0 */
+    seg_span patch_span;
+    int64_t seed;                       /* `seed N`; -1 = not given (--seed, else 0) */
+    double oversample;                  /* share of patches centred on foreground (0.33) */
+    int steps_per_epoch;                /* 0 = not given: cases / batch */
     const seg_stage *stages;
     int n_stages;
 } seg_schedule;
+
+/* Label classes of a data source and their names (arena-owned):
+ * synthetic phantoms name theirs, nifti()/png() take classes = N and
+ * optionally names = [...]. */
+int seg_data_classes(const seg_scall *src, const char *const **names, seg_arena *arena);
+/* The prediction's class for each of the D data classes (map[D]): the
+ * same class when K == D, else (K == 2) background vs everything else. */
+void seg_stage_truth_map(const seg_stage_val *v, int *map);
 
 /* A checked schedule by name (NULL if none). */
 const seg_schedule *seg_program_schedule(const seg_program *p, const char *name);

@@ -23,8 +23,8 @@ typedef struct sched_fn {
     const char *spec;   /* as in builtins.c */
 } sched_fn;
 
-#define FILE_SPEC "images = none; labels = none, list = none, classes = 2, label = \"mask\", " \
-                  "distance = false"
+#define FILE_SPEC "images = none; labels = none, list = none, classes = 2, names = none, " \
+                  "label = \"mask\", distance = false"
 #define ADAM_SPEC "; lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, clip = 0.0, weight_decay = "
 
 static const sched_fn sched_fns[] = {
@@ -56,10 +56,10 @@ static const sched_fn sched_fns[] = {
     {"stop rule", "epochs", "n"},
     {"stop rule", "steps", "n"},
     {"stop rule", "plateau", "metric; patience = 5, delta = 0.0, ema = 0.0, mode = \"max\""},
-    {"metric", "dice", "data"},
-    {"metric", "iou", "data"},
+    {"metric", "dice", "data, class = none"},
+    {"metric", "iou", "data, class = none"},
+    {"metric", "mean_dice", "data"},
     {"metric", "miou", "data"},
-    {"metric", "loss", "data"},
     {"checkpoint rule", "best", "metric"},
     {"checkpoint rule", "last", ""},
     {"checkpoint rule", "every", "n"},
@@ -415,11 +415,30 @@ static void item_patch(sema_sched_ctx *c, const ast_stmt *it)
         return;
     c->s->patch = dims;
     c->s->n_patch = n;
+    c->s->patch_span = it->span;
+}
+
+/* oversample F: the share of each batch's patches centred on a labelled
+ * voxel, 0 to 1. -1 after reporting. */
+int sema_item_share(sema_sched_ctx *c, const ast_stmt *it, double *out)
+{
+    if (one_arg(c, it))
+        return -1;
+    sema_value v = sema_eval(&c->st, it->args);
+    if (sema_val_is_number(v) && sema_val_number(v) >= 0 && sema_val_number(v) <= 1) {
+        *out = sema_val_number(v);
+        return 0;
+    }
+    if (v.kind != VAL_ERROR)
+        sema_error(&c->st, it->args->span, "'%s' must be a number from 0 to 1, got %s",
+                   it->keyword, sema_value_str(&c->st, v));
+    return -1;
 }
 
 static void schedule_item(sema_sched_ctx *c, const ast_stmt *it)
 {
     int64_t v;
+    double f;
     const char *kw = it->keyword;
     if (strcmp(kw, "data") == 0)
         item_data_source(c, it);
@@ -433,6 +452,10 @@ static void schedule_item(sema_sched_ctx *c, const ast_stmt *it)
         c->s->seed = v;
     else if (strcmp(kw, "patch") == 0)
         item_patch(c, it);
+    else if (strcmp(kw, "oversample") == 0 && !sema_item_share(c, it, &f))
+        c->s->oversample = f;
+    else if (strcmp(kw, "steps_per_epoch") == 0 && !sema_item_int(c, it, 1, &v))
+        c->s->steps_per_epoch = (int)v;
 }
 
 /* --------------------------------------------------------- keywords */
@@ -448,6 +471,7 @@ static const item_kw item_kws[] = {
     {"patch", 1, 0},     {"seed", 1, 0},       {"model", 2, 1},     {"loss", 2, 0},
     {"optimizer", 2, 0}, {"lr", 2, 0},         {"freeze", 2, 1},    {"train", 2, 1},
     {"until", 2, 0},     {"checkpoint", 2, 0}, {"weight", 2, 1},    {"validate", 2, 0},
+    {"predict", 2, 0},   {"oversample", 3, 0}, {"steps_per_epoch", 3, 0},
 };
 
 enum { N_ITEM_KWS = (int)(sizeof item_kws / sizeof item_kws[0]) };
@@ -509,6 +533,8 @@ static seg_schedule *check_schedule(seg_program *p, sema_seen *seen, const ast_d
     s->name = d->name;
     s->span = d->name_span;
     s->batch = 2;
+    s->oversample = 0.33;
+    s->seed = -1;
     c.s = s;
     sema_state_init(&c.st, p, p->diag, seen, NULL, 0, p->arena);
     sema_frame_push(&c.st, &c.frame, FRAME_LOSS, d);

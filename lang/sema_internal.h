@@ -503,6 +503,7 @@ void sema_schedules_free(seg_program *p);
 
 /* What a stage's graph is built from, beyond seg_stage (stage.impl). */
 typedef struct sema_stage_impl {
+    const ast_stmt *predict;  /* the `predict` item, or NULL */
     const ast_decl **nets;    /* per model */
     sema_args *args;          /* per model: bound net parameters */
     const char **dim_names;   /* symbolic dimensions from model kwargs (D = 64) */
@@ -536,10 +537,21 @@ int sema_item_check(sema_sched_ctx *c, const ast_stmt *it, int level, const ast_
 /* An int item of at least min (batch, seed); -1 after reporting. */
 int sema_item_int(sema_sched_ctx *c, const ast_stmt *it, int64_t min, int64_t *out);
 
+/* A share item (oversample): a number from 0 to 1; -1 after reporting. */
+int sema_item_share(sema_sched_ctx *c, const ast_stmt *it, double *out);
+
 /* stage.c */
 void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stage_stmt);
 ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const seg_schedule *s,
                            int stage, int training);
+
+/* validate.c: the `predict` item (kept until the graph exists), then
+ * what the stage validates, resolved against its graph (sg->val). */
+void sema_predict_item(sema_sched_ctx *c, const ast_stmt *it);
+void sema_stage_validation(sema_sched_ctx *c, const ir_graph *g, seg_span stage_at);
+/* inherit.c: warn when a stage's model takes over little or nothing of
+ * what an earlier stage trained for the same net. */
+void sema_stage_inheritance(sema_sched_ctx *c, const ir_graph *g);
 
 /* select.c */
 int sema_selector_parse(sema_sched_ctx *c, const ast_expr *e, seg_selector *out);

@@ -249,6 +249,12 @@ static void stage_item(sema_sched_ctx *c, const ast_stmt *it)
         item_weight(c, it);
     else if (strcmp(kw, "batch") == 0 && !sema_item_int(c, it, 1, &v))
         sg->batch = (int)v;
+    else if (strcmp(kw, "predict") == 0)
+        sema_predict_item(c, it);
+    else if (strcmp(kw, "oversample") == 0)
+        sema_item_share(c, it, &sg->oversample);
+    else if (strcmp(kw, "steps_per_epoch") == 0 && !sema_item_int(c, it, 1, &v))
+        sg->steps_per_epoch = (int)v;
 }
 
 /* ---------------------------------------------------------- the stage */
@@ -286,6 +292,10 @@ static void stage_finish(sema_sched_ctx *c, const ast_stmt *stmt)
                        "each one: model student = %s(...)", sg->models[i].net);
     if (!sg->batch)
         sg->batch = c->s->batch;
+    if (!has_item(stmt, "oversample"))
+        sg->oversample = c->s->oversample;
+    if (!sg->steps_per_epoch)
+        sg->steps_per_epoch = c->s->steps_per_epoch;
     default_streams(c);
 }
 
@@ -298,6 +308,27 @@ static int stage_name_taken(sema_sched_ctx *c, const ast_stmt *stmt)
             return 1;
         }
     return 0;
+}
+
+/* `patch` must be what the stage's models take: their input is the patch. */
+static void check_patch(sema_sched_ctx *c, const ir_graph *g)
+{
+    const seg_schedule *s = c->s;
+    ir_id img = ir_find_input(g, "image");
+    if (s->n_patch == 0 || img < 0)
+        return;
+    const rt_type *t = &g->nodes[img].type;
+    int nsp = t->rank - 2, same = s->n_patch == nsp || s->n_patch == 1;
+    for (int i = 0; same && i < nsp; i++)
+        same = t->dim[2 + i] == s->patch[s->n_patch == 1 ? 0 : i];
+    if (same)
+        return;
+    char buf[160];
+    if (sema_error(&c->st, s->patch_span, "'patch' differs from the input of stage '%s''s "
+                   "model, %s: the net's input size is the patch size", c->stage->name,
+                   rt_type_str(t, buf, sizeof buf)))
+        sema_note(&c->st, c->stage->span, "stage '%s' is here; drop `patch` or make them agree",
+                  c->stage->name);
 }
 
 void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stmt)
@@ -325,9 +356,12 @@ void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stmt)
     if (c->st.errors != errors)
         return;
     ir_graph *g = sema_stage_build(c->p, c->seen, c->p->diag, c->s, index, 1);
-    if (g)
+    if (g) {
         sema_stage_resolve(c, g, stmt->span);
-    else
+        check_patch(c, g);
+        sema_stage_validation(c, g, stmt->name_span);
+        sema_stage_inheritance(c, g);
+    } else
         c->st.errors++;
     ir_graph_free(g);
 }

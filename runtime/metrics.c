@@ -2,9 +2,12 @@
  *
  * Validation accumulates one confusion matrix over the whole validation
  * set (so Dice and IoU are per set, not averaged per case, which is what
- * nnU-Net's "global Dice" reports) and reads per-class Dice, IoU and the
- * mean IoU from it. A class absent from both truth and prediction has
- * Dice and IoU 1 (nothing to find, nothing found).
+ * nnU-Net's "global Dice" reports) and reads every metric a schedule can
+ * name from it: per-class Dice and IoU, the foreground as one object, the
+ * mean Dice of the foreground classes and the mean IoU of all. A class
+ * absent from both truth and prediction has Dice and IoU 1 (nothing to
+ * find, nothing found). Also here: how a prediction output becomes a
+ * label map (rt_decode).
  */
 #include "runtime.h"
 
@@ -75,23 +78,100 @@ double rt_confusion_miou(const rt_confusion *c)
     return s / c->classes;
 }
 
-/* Class map from network output: argmax over channels, or threshold 0.5
- * for a single-channel probability map. out is [N, C, spatial...]. */
-void rt_predict_classes(const float *out, int64_t n, int channels, int64_t spatial, int32_t *cls)
+/* ------------------------------------------------------------ decoding */
+
+int rt_decode_classes(rt_decode d, int channels)
 {
-    for (int64_t b = 0; b < n; b++) {
-        const float *o = out + b * channels * spatial;
-        int32_t *dst = cls + b * spatial;
-        for (int64_t i = 0; i < spatial; i++) {
-            if (channels == 1) {
-                dst[i] = o[i] > 0.5f;
-                continue;
-            }
-            int best = 0;
-            for (int k = 1; k < channels; k++)
-                if (o[k * spatial + i] > o[best * spatial + i])
-                    best = k;
-            dst[i] = best;
-        }
+    switch (d) {
+    case RT_DECODE_THRESHOLD:
+        return 2;
+    case RT_DECODE_ARGMAX:
+        return channels;
+    case RT_DECODE_NESTED:
+        return channels + 1;
     }
+    SEG_UNREACHABLE();
+}
+
+static int32_t decode_voxel(rt_decode d, float thr, const float *o, int channels, int64_t spatial)
+{
+    int best = 0;
+    switch (d) {
+    case RT_DECODE_THRESHOLD:
+        return o[0] > thr;
+    case RT_DECODE_ARGMAX:
+        for (int k = 1; k < channels; k++)
+            if (o[k * spatial] > o[best * spatial])
+                best = k;
+        return best;
+    case RT_DECODE_NESTED:
+        for (int k = 0; k < channels; k++)
+            if (o[k * spatial] > thr)
+                best = k + 1;
+        return best;
+    }
+    SEG_UNREACHABLE();
+}
+
+void rt_decode_map(rt_decode d, float threshold, const float *out, int64_t n, int channels,
+                   int64_t spatial, int32_t *cls)
+{
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t i = 0; i < spatial; i++)
+            cls[b * spatial + i] = decode_voxel(d, threshold, out + b * channels * spatial + i,
+                                                channels, spatial);
+}
+
+/* ------------------------------------------------------------- metrics */
+
+void rt_val_metrics_of(const rt_confusion *c, rt_val_metrics *m)
+{
+    memset(m, 0, sizeof *m);
+    m->classes = c->classes;
+    double sum_dice = 0;
+    for (int k = 0; k < c->classes; k++) {
+        m->dice[k] = rt_confusion_dice(c, k);
+        m->iou[k] = rt_confusion_iou(c, k);
+        sum_dice += k > 0 ? m->dice[k] : 0;
+    }
+    rt_confusion fg;
+    rt_confusion_foreground(c, &fg);
+    m->dice_fg = rt_confusion_dice(&fg, 1);
+    m->iou_fg = rt_confusion_iou(&fg, 1);
+    m->mean_dice = c->classes > 1 ? sum_dice / (c->classes - 1) : m->dice_fg;
+    m->miou = rt_confusion_miou(c);
+}
+
+double rt_val_metric(const rt_val_metrics *m, rt_metric which)
+{
+    SEG_ASSERT(which.cls < m->classes);
+    switch (which.kind) {
+    case RT_METRIC_DICE:
+        return which.cls < 0 ? m->dice_fg : m->dice[which.cls];
+    case RT_METRIC_IOU:
+        return which.cls < 0 ? m->iou_fg : m->iou[which.cls];
+    case RT_METRIC_MEAN_DICE:
+        return m->mean_dice;
+    case RT_METRIC_MIOU:
+        return m->miou;
+    }
+    SEG_UNREACHABLE();
+}
+
+void rt_metric_name(rt_metric m, const char *const *class_names, char *buf, size_t n)
+{
+    switch (m.kind) {
+    case RT_METRIC_DICE:
+    case RT_METRIC_IOU:
+        snprintf(buf, n, "%s_%s", m.kind == RT_METRIC_DICE ? "dice" : "iou",
+                 m.cls < 0 ? "fg" : class_names[m.cls]);
+        return;
+    case RT_METRIC_MEAN_DICE:
+        snprintf(buf, n, "mean_dice");
+        return;
+    case RT_METRIC_MIOU:
+        snprintf(buf, n, "miou");
+        return;
+    }
+    SEG_UNREACHABLE();
 }

@@ -1,5 +1,6 @@
 /* report.c — what a training run leaves for a person to look at:
- * curves.svg (loss and validation Dice per epoch, stage boundaries marked)
+ * curves.svg (loss and every validation metric per epoch, stage boundaries
+ * marked)
  * and PNG overlays of predictions on image slices. Every file is written
  * atomically (temp file in the same folder, fsync, rename), so a killed
  * run never leaves half a report.
@@ -53,31 +54,61 @@ static double py(const plot_box *b, double v)
     return b->y0 + b->h * (1 - t);
 }
 
-static void svg_series(seg_buf *s, const plot_box *b, const rt_epoch_row *rows, int which,
-                       const char *colour)
+/* Series: SERIES_LOSS, SERIES_DICE_FG, SERIES_MIOU, then SERIES_CLASS + k
+ * (class k's Dice, k >= 1). */
+enum { SERIES_LOSS, SERIES_DICE_FG, SERIES_MIOU, SERIES_CLASS };
+
+static double series_value(const rt_epoch_row *r, int which)
 {
-    seg_buf_printf(s, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colour);
+    if (which == SERIES_LOSS)
+        return r->loss;
+    if (!r->validated)
+        return NAN;
+    if (which == SERIES_DICE_FG)
+        return r->val.dice_fg;
+    if (which == SERIES_MIOU)
+        return r->val.miou;
+    int k = which - SERIES_CLASS;
+    return k < r->val.classes ? r->val.dice[k] : NAN;
+}
+
+static void svg_series(seg_buf *s, const plot_box *b, const rt_epoch_row *rows, int which,
+                       const char *colour, const char *dash)
+{
+    seg_buf_printf(s, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s%s%s points=\"",
+                   colour, dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "");
     for (int i = 0; i < b->n; i++) {
-        double v = which ? rows[i].val_metric : rows[i].loss;
+        double v = series_value(&rows[i], which);
         if (isfinite(v))
             seg_buf_printf(s, "%.1f,%.1f ", px(b, i), py(b, v));
     }
     seg_buf_printf(s, "\"/>\n");
 }
 
-static void svg_axes(seg_buf *s, const plot_box *b, const char *label, const char *colour)
+/* The frame, five y ticks with values, and epoch ticks at stage starts. */
+static void svg_axes(seg_buf *s, const plot_box *b, const rt_epoch_row *rows, const char *label)
 {
-    seg_buf_printf(s, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n",
-                   b->x0, b->y0, b->w, b->h);
-    seg_buf_printf(s, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"13\" fill=\"%s\">%s (%.3g .. %.3g)</text>\n",
-                   b->x0, b->y0 - 6, colour, label, b->lo, b->hi);
+    seg_buf_printf(s, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
+                   "stroke=\"#888\"/>\n", b->x0, b->y0, b->w, b->h);
+    seg_buf_printf(s, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"13\">%s</text>\n", b->x0,
+                   b->y0 - 8, label);
+    for (int t = 0; t <= 4; t++) {
+        double v = b->lo + (b->hi - b->lo) * t / 4, y = py(b, v);
+        seg_buf_printf(s, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"#eee\"/>"
+                       "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%.3g</text>\n",
+                       b->x0, y, b->x0 + b->w, y, b->x0 - 4, y + 4, v);
+    }
+    for (int i = 0; i < b->n; i++)
+        if (i == 0 || i == b->n - 1 || rows[i].epoch % 10 == 0)
+            seg_buf_printf(s, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"10\" text-anchor=\"middle\">"
+                           "%d</text>\n", px(b, i), b->y0 + b->h + 12, rows[i].epoch);
 }
 
-static void range_of(const rt_epoch_row *rows, int n, int which, double *lo, double *hi)
+static void range_of(const rt_epoch_row *rows, int n, double *lo, double *hi)
 {
     *lo = INFINITY, *hi = -INFINITY;
     for (int i = 0; i < n; i++) {
-        double v = which ? rows[i].val_metric : rows[i].loss;
+        double v = rows[i].loss;
         if (!isfinite(v))
             continue;
         *lo = v < *lo ? v : *lo;
@@ -85,8 +116,6 @@ static void range_of(const rt_epoch_row *rows, int n, int which, double *lo, dou
     }
     if (!isfinite(*lo))
         *lo = 0, *hi = 1;
-    if (which)
-        *lo = *lo < 0 ? *lo : 0, *hi = *hi > 1 ? *hi : 1;
 }
 
 static void svg_stage_marks(seg_buf *s, const plot_box *b, const rt_epoch_row *rows)
@@ -95,28 +124,51 @@ static void svg_stage_marks(seg_buf *s, const plot_box *b, const rt_epoch_row *r
         if (i > 0 && rows[i].stage == rows[i - 1].stage)
             continue;
         double x = px(b, i);
-        seg_buf_printf(s, "<line x1=\"%.1f\" y1=\"40\" x2=\"%.1f\" y2=\"560\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/>\n", x, x);
-        seg_buf_printf(s, "<text x=\"%.1f\" y=\"575\" font-size=\"12\" fill=\"#555\">%s</text>\n",
-                       x + 3, rows[i].stage_name ? rows[i].stage_name : "");
+        seg_buf_printf(s, "<line x1=\"%.1f\" y1=\"40\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#bbb\" "
+                       "stroke-dasharray=\"4 3\"/>\n", x, x, b->y0 + b->h);
+        seg_buf_printf(s, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"12\" fill=\"#555\">%s</text>\n",
+                       x + 3, b->y0 + b->h + 26, rows[i].stage_name ? rows[i].stage_name : "");
+    }
+}
+
+static const char *const class_colours[] = {"#27ae60", "#e67e22", "#8e44ad", "#16a085", "#d35400"};
+
+/* Every validation series of the bottom panel, with a legend. */
+static void svg_metrics(seg_buf *s, const plot_box *b, const rt_epoch_row *rows, int n)
+{
+    const rt_epoch_row *named = NULL;
+    for (int i = 0; i < n && !named; i++)
+        named = rows[i].validated ? &rows[i] : NULL;
+    double lx = b->x0 + b->w + 12, ly = b->y0 + 10;
+    svg_series(s, b, rows, SERIES_DICE_FG, "#2471a3", NULL);
+    seg_buf_printf(s, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" fill=\"#2471a3\">Dice "
+                   "(foreground)</text>\n", lx, ly);
+    svg_series(s, b, rows, SERIES_MIOU, "#7f8c8d", "6 3");
+    seg_buf_printf(s, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" fill=\"#7f8c8d\">mIoU</text>\n",
+                   lx, ly + 16);
+    for (int k = 1; named && k < named->val.classes; k++) {
+        const char *c = class_colours[(k - 1) % 5];
+        svg_series(s, b, rows, SERIES_CLASS + k, c, "3 2");
+        seg_buf_printf(s, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" fill=\"%s\">Dice %s"
+                       "</text>\n", lx, ly + 16 * (k + 1), c, named->class_names[k]);
     }
 }
 
 int rt_report_curves(const char *path, const char *title, const rt_epoch_row *rows, int n,
-                     const char *metric_name, rt_error *err)
+                     rt_error *err)
 {
     seg_buf s = {0};
-    seg_buf_printf(&s, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"600\" "
-                       "font-family=\"sans-serif\">\n<rect width=\"900\" height=\"600\" fill=\"white\"/>\n");
+    seg_buf_printf(&s, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"1000\" height=\"640\" "
+                       "font-family=\"sans-serif\">\n<rect width=\"1000\" height=\"640\" fill=\"white\"/>\n");
     seg_buf_printf(&s, "<text x=\"60\" y=\"22\" font-size=\"16\">%s</text>\n", title);
-    plot_box loss = {60, 50, 800, 220, 0, 1, n}, metric = {60, 330, 800, 220, 0, 1, n};
-    range_of(rows, n, 0, &loss.lo, &loss.hi);
-    range_of(rows, n, 1, &metric.lo, &metric.hi);
-    svg_axes(&s, &loss, "training loss", "#c0392b");
-    svg_axes(&s, &metric, metric_name, "#2471a3");
-    svg_series(&s, &loss, rows, 0, "#c0392b");
-    svg_series(&s, &metric, rows, 1, "#2471a3");
+    plot_box loss = {60, 50, 780, 210, 0, 1, n}, metric = {60, 330, 780, 240, 0, 1, n};
+    range_of(rows, n, &loss.lo, &loss.hi);
+    svg_axes(&s, &loss, rows, "training loss");
+    svg_axes(&s, &metric, rows, "validation");
+    svg_series(&s, &loss, rows, SERIES_LOSS, "#c0392b", NULL);
+    svg_metrics(&s, &metric, rows, n);
     svg_stage_marks(&s, &metric, rows);
-    seg_buf_printf(&s, "<text x=\"430\" y=\"595\" font-size=\"12\">epoch</text>\n</svg>\n");
+    seg_buf_printf(&s, "<text x=\"430\" y=\"630\" font-size=\"12\">epoch</text>\n</svg>\n");
     int rc = rt_file_write_atomic(path, s.data, s.len, err);
     seg_buf_free(&s);
     return rc;

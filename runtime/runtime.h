@@ -680,9 +680,44 @@ void rt_confusion_foreground(const rt_confusion *c, rt_confusion *fg);
 double rt_confusion_dice(const rt_confusion *c, int cls);
 double rt_confusion_iou(const rt_confusion *c, int cls);
 double rt_confusion_miou(const rt_confusion *c);
-/* Classes from a network output [n, channels, spatial]: argmax, or p > 0.5
- * for one channel. */
-void rt_predict_classes(const float *out, int64_t n, int channels, int64_t spatial, int32_t *cls);
+
+/* How a prediction output becomes a label map (a stage's `predict`). */
+typedef enum rt_decode {
+    RT_DECODE_THRESHOLD, /* one channel: class 1 where p > threshold */
+    RT_DECODE_ARGMAX,    /* C channels: the largest one (softmax or logits) */
+    RT_DECODE_NESTED,    /* C sigmoid channels of nested regions: class j + 1 for
+                            the last channel j with p > threshold, else 0 */
+} rt_decode;
+/* The classes such a prediction of `channels` channels tells apart. */
+int rt_decode_classes(rt_decode d, int channels);
+/* Classes of out [n, channels, spatial] into cls [n, spatial]. */
+void rt_decode_map(rt_decode d, float threshold, const float *out, int64_t n, int channels,
+                   int64_t spatial, int32_t *cls);
+
+/* A validation metric, as named in a schedule: dice(val), dice(val, "lesion"),
+ * iou(...), mean_dice(val), miou(val). */
+typedef enum rt_metric_kind {
+    RT_METRIC_DICE,      /* of class cls, or (cls = -1) all foreground classes as one */
+    RT_METRIC_IOU,       /* likewise */
+    RT_METRIC_MEAN_DICE, /* mean of the foreground classes' Dice */
+    RT_METRIC_MIOU,      /* mean IoU over every class, background included */
+} rt_metric_kind;
+typedef struct rt_metric {
+    rt_metric_kind kind;
+    int cls; /* RT_METRIC_DICE, RT_METRIC_IOU: the class, -1 = foreground */
+} rt_metric;
+
+/* Every metric of one validation pass over K classes. */
+typedef struct rt_val_metrics {
+    int classes;
+    double dice[RT_MAX_CLASSES], iou[RT_MAX_CLASSES];
+    double dice_fg, iou_fg;  /* every class but 0 as one object */
+    double mean_dice, miou;
+} rt_val_metrics;
+void rt_val_metrics_of(const rt_confusion *c, rt_val_metrics *m);
+double rt_val_metric(const rt_val_metrics *m, rt_metric which);
+/* "dice_fg", "dice_lesion", "mean_dice", "miou", ... (names: the classes'). */
+void rt_metric_name(rt_metric m, const char *const *class_names, char *buf, size_t n);
 
 /* -------------------------------------------------------------- reports */
 
@@ -696,15 +731,20 @@ typedef struct rt_epoch_row {
     const char *stage_name;
     int epoch;              /* within the stage, from 1 */
     double loss;            /* mean training loss */
-    double val_metric;      /* the stage's validation metric (NaN if none) */
-    double val_last;        /* validation Dice of the last class (lesion) */
-    double val_miou;        /* validation mean IoU */
+    double lr;              /* learning rate at the epoch's last step */
+    int validated;          /* val holds this epoch's validation */
+    rt_val_metrics val;
+    const char *const *class_names; /* val.classes names (the stage's) */
+    char monitor[48];       /* the metric the stage follows ("dice_fg") */
+    double monitor_value;
+    int best;               /* the stage's best epoch so far */
 } rt_epoch_row;
 
-/* curves.svg: loss (top) and the validation metric (bottom) per epoch,
- * stage boundaries as dashed lines. */
+/* curves.svg: loss (top) and every validation metric (bottom, one line per
+ * class's Dice, the foreground Dice and the mean IoU) per epoch, stage
+ * boundaries as dashed lines. */
 int rt_report_curves(const char *path, const char *title, const rt_epoch_row *rows, int n,
-                     const char *metric_name, rt_error *err);
+                     rt_error *err);
 /* An RGB PNG of one slice [h, w]: the image in gray, the prediction
  * filled in red (lesions yellow), the truth outlined. truth/pred may be NULL. */
 int rt_report_overlay(const char *path, const float *image, const int32_t *truth,
@@ -1027,14 +1067,19 @@ typedef struct rt_stage_spec {
     const rt_program *train;       /* outputs "loss" and "grad:<param>" */
     const rt_program *eval;        /* inference graph (may be NULL: no validation) */
     const char *pred_output;       /* eval output holding the prediction */
-    int pred_nested;               /* sigmoid channels are nested regions (BraTS style) */
-    int pred_classes;              /* classes the prediction can tell apart */
+    rt_decode decode;              /* how it becomes a label map */
+    float threshold;               /* RT_DECODE_THRESHOLD, RT_DECODE_NESTED */
+    int pred_classes;              /* K: the classes it tells apart (metrics are over these) */
+    const char *const *class_names;/* K names */
+    int truth_map[RT_MAX_CLASSES]; /* validation label class -> one of the K (-1: ignore) */
+    rt_metric monitor;             /* what plateau() follows and the epoch line shows */
+    rt_metric best_by;             /* what best() keeps the best network by */
     const char *const *trainable;  /* parameters the optimizer updates */
     int n_trainable;
     rt_stream_spec streams[RT_MAX_STREAMS];
     int n_streams;
     const rt_dataset *val;         /* validation cases (may be NULL) */
-    int classes;                   /* label classes for metrics (>= 2) */
+    int classes;                   /* label classes of the validation data (>= 2) */
     int nsp;                       /* spatial rank of the net input */
     int64_t patch[3];              /* net input spatial size */
     int channels;                  /* net input channels */
@@ -1062,11 +1107,11 @@ typedef struct rt_epoch_report {
     int epoch;             /* from 1 */
     int epochs;            /* the stage's maximum */
     double loss;           /* mean training loss */
-    double dice_fg;        /* validation Dice, all foreground classes together */
-    double dice_last;      /* validation Dice of the last class (lesion); NaN
-                              when the prediction cannot express it */
-    double miou;           /* mean IoU over classes */
-    double ema;            /* EMA of dice_fg */
+    double lr;             /* learning rate at the epoch's last step */
+    int validated;         /* val holds a validation of this epoch */
+    rt_val_metrics val;    /* every metric over the prediction's classes */
+    double monitor;        /* s->monitor's value (NaN without validation) */
+    double ema;            /* EMA of monitor */
     double seconds;        /* wall time of the epoch incl. validation */
     double step_seconds;   /* mean wall time of one training step */
     int best;              /* this epoch is the best so far */
@@ -1092,14 +1137,14 @@ typedef struct rt_resume {
     int epoch;            /* epochs already done */
     double ema, best_ema; /* plateau state */
     int bad_epochs;
-    double best_metric;   /* validation Dice of the best epoch so far */
+    double best_metric;   /* best_by's value at the best epoch so far */
     const rt_ckpt *ckpt;  /* optimizer state (may be NULL) */
     rt_store *best;       /* best parameters so far (may be NULL) */
 } rt_resume;
 
 /* Train one stage. Parameters come from the store where names and types
  * match (inherited), else from their initialisers; the best parameters
- * (by validation Dice, or the last when there is no validation) go back
+ * (by s->best_by on validation, or the lowest loss without it) go back
  * into the store, marked trained_by for the trainable ones. */
 int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *resume,
                    const rt_train_hooks *hooks, rt_error *err);

@@ -238,20 +238,8 @@ static int one_step(trainer *t, uint64_t epoch, uint64_t index, uint64_t total, 
 /* Classes per voxel from the prediction tile(s). */
 static void classes_of(const rt_stage_spec *s, const rt_tensor *pred, int32_t *cls)
 {
-    int c = (int)pred->type.dim[1];
-    int64_t v = patch_voxels(s);
-    if (!s->pred_nested || c == 1) {
-        rt_predict_classes(rt_f32(pred), s->batch, c, v, cls);
-        return;
-    }
-    for (int b = 0; b < s->batch; b++)
-        for (int64_t i = 0; i < v; i++) {
-            int k = 0;
-            for (int j = 0; j < c; j++)
-                if (rt_f32(pred)[(b * c + j) * v + i] > 0.5f)
-                    k = j + 1;
-            cls[b * v + i] = k;
-        }
+    rt_decode_map(s->decode, s->threshold, rt_f32(pred), s->batch, (int)pred->type.dim[1],
+                  patch_voxels(s), cls);
 }
 
 /* Tiles along one axis: 0, p, 2p, ..., the last aligned to the end. */
@@ -363,19 +351,31 @@ int rt_predict_case(const rt_stage_spec *s, rt_interp *eval, int ci, int32_t *ma
     return rc;
 }
 
+/* The validation labels as the prediction's classes (s->truth_map). */
+static void map_truth(const rt_stage_spec *s, const rt_case *c, int32_t *truth)
+{
+    for (int64_t i = 0; i < rt_case_numel(c); i++) {
+        int t = c->label[i];
+        truth[i] = t >= 0 && t < s->classes ? s->truth_map[t] : -1;
+    }
+}
+
 int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_error *err)
 {
-    rt_confusion_init(conf, s->classes);
+    rt_confusion_init(conf, s->pred_classes);
     val_scratch w;
     scratch_init(s, &w);
     int rc = 0;
     for (int ci = 0; ci < s->val->n && rc == 0; ci++) {
         const rt_case *c = &s->val->cases[ci];
         int32_t *map = seg_xcalloc((size_t)rt_case_numel(c), sizeof *map);
+        int32_t *truth = seg_xcalloc((size_t)rt_case_numel(c), sizeof *truth);
         rc = predict_case(s, eval, ci, &w, map, err);
+        map_truth(s, c, truth);
         if (rc == 0)
-            rt_confusion_add(conf, map, c->label, rt_case_numel(c));
+            rt_confusion_add(conf, map, truth, rt_case_numel(c));
         seg_free(map);
+        seg_free(truth);
     }
     scratch_free(&w);
     return rc;
@@ -435,17 +435,16 @@ static void trainer_free(trainer *t)
 static int epoch_validate(trainer *t, rt_epoch_report *r, rt_error *err)
 {
     const rt_stage_spec *s = t->s;
-    r->dice_fg = r->dice_last = r->miou = NAN;
+    r->monitor = NAN;
     if (!t->eval || !s->val || s->val->n == 0)
         return 0;
     copy_state(t->train, s->eval, t->eval);
-    rt_confusion conf, fg;
+    rt_confusion conf;
     if (rt_validate(s, t->eval, &conf, err))
         return -1;
-    rt_confusion_foreground(&conf, &fg);
-    r->dice_fg = rt_confusion_dice(&fg, 1);
-    r->dice_last = s->pred_classes >= s->classes ? rt_confusion_dice(&conf, s->classes - 1) : NAN;
-    r->miou = rt_confusion_miou(&conf);
+    rt_val_metrics_of(&conf, &r->val);
+    r->validated = 1;
+    r->monitor = rt_val_metric(&r->val, s->monitor);
     return 0;
 }
 
@@ -486,10 +485,11 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
         if (run_epoch(t, e, &r.loss, h, err))
             return -1;
         r.step_seconds = (seg_seconds() - t0) / s->steps_per_epoch;
+        r.lr = rt_sched_value(&s->lr, (double)t->step - 1);
         if (epoch_validate(t, &r, err))
             return -1;
-        double metric = isnan(r.dice_fg) ? -r.loss : r.dice_fg;
-        r.stop = s->plateau && !isnan(r.dice_fg) && plateau_update(s, &ps, r.dice_fg);
+        double metric = r.validated ? rt_val_metric(&r.val, s->best_by) : -r.loss;
+        r.stop = s->plateau && r.validated && plateau_update(s, &ps, r.monitor);
         r.ema = ps.ema;
         r.best = metric > best_metric;
         if (r.best) {
