@@ -18,10 +18,13 @@
  * grow backwards through their inputs. Constant fills are copied into
  * every group that reads them (a fill costs nothing inside a loop) and
  * dropped when no reader is left. A ReLU that is the only reader of the
- * convolution just before it is left alone: the conv kernel takes it as
- * its epilogue: the pair becomes one conv instruction with attrs.relu that
- * writes the ReLU's value (the conv's own value is never stored, and the
- * reference conv kernel applies the ReLU itself). Likewise backwards: the
+ * convolution just before it is left alone, in no group as root or member
+ * (folded inference batch norms make such pairs: conv -> BN -> ReLU is
+ * conv -> ReLU): the conv kernel takes it as its epilogue: the pair
+ * becomes one conv instruction with attrs.relu that writes the ReLU's
+ * value (the conv's own value is never stored, and the reference conv
+ * kernel applies the ReLU itself), and a group reading the ReLU takes
+ * that value as an input. Likewise backwards: the
  * ReLU's gradient where(y > 0, dx, 0) of a data gradient dx nobody else
  * reads becomes the conv_bwd_data's third operand y (the kernel keeps dx
  * where y > 0 as it writes it). A bias gradient, the sum of the same dy a
@@ -91,15 +94,6 @@ static int fz_types_ok(const rt_program *p, const rt_instr *ins)
     return 1;
 }
 
-/* May instruction i be a member (not the root) of a group? */
-static int fz_member_ok(const fz *z, int i)
-{
-    const rt_instr *ins = &z->p->instrs[i];
-    fuse_pattern pat = fuse_pattern_of(ins->op);
-    return ins->op != OP_CONST && (pat == FUSE_ELEMWISE || pat == FUSE_BROADCAST) &&
-           fz_types_ok(z->p, ins);
-}
-
 /* The ReLU at i is the epilogue of the convolution just before it. */
 static int fz_conv_epilogue(const fz *z, int i)
 {
@@ -111,12 +105,25 @@ static int fz_conv_epilogue(const fz *z, int i)
            !z->is_out[prev->out] && prev->attrs.relu == 0;
 }
 
+/* May instruction i be a member (not the root) of a group? Not a conv's
+ * epilogue ReLU: fz_rewrite gives that to the conv, which then writes the
+ * ReLU's value, so the group of the ReLU's reader takes it as an input. (A
+ * ReLU in both would leave the conv writing, and the group reading, values
+ * that are never stored.) */
+static int fz_member_ok(const fz *z, int i)
+{
+    const rt_instr *ins = &z->p->instrs[i];
+    fuse_pattern pat = fuse_pattern_of(ins->op);
+    return ins->op != OP_CONST && (pat == FUSE_ELEMWISE || pat == FUSE_BROADCAST) &&
+           fz_types_ok(z->p, ins) && !fz_conv_epilogue(z, i);
+}
+
 static int fz_root_ok(const fz *z, int i)
 {
     const rt_instr *ins = &z->p->instrs[i];
     if (ins->op == OP_SUM || ins->op == OP_MEAN)
         return z->p->values[ins->out].type.dtype == RT_F32 && fz_types_ok(z->p, ins);
-    return fz_member_ok(z, i) && !fz_conv_epilogue(z, i);
+    return fz_member_ok(z, i);
 }
 
 /* Is value v a fill of the constant 0? */

@@ -70,12 +70,22 @@ static int chk_workspaces(const rt_program *p, const rt_mem_plan *m, rt_error *e
     return 0;
 }
 
-/* Interval cover: definition, every reader, the end for outputs. */
+/* Interval cover: definition, every reader, the end for outputs; and no
+ * instruction reads or writes a value that is never stored (RT_VAL_FUSED:
+ * no bytes, a tensor without data). */
 static int chk_intervals(const rt_program *p, const rt_mem_plan *m, rt_error *err)
 {
     for (int i = 0; i < p->n_instrs; i++) {
         const rt_instr *ins = &p->instrs[i];
         int o = ins->out;
+        for (int k = -1; k < ins->n_in; k++) {
+            int v = k < 0 ? o : ins->in[k];
+            if (p->values[v].kind == RT_VAL_FUSED) {
+                rt_error_set(err, "instruction %d (%s) %s value %d, which is never stored", i,
+                             rt_op_table[ins->op].name, k < 0 ? "writes" : "reads", v);
+                return -1;
+            }
+        }
         if (p->values[o].kind == RT_VAL_TEMP && (m->first[o] < 0 || m->first[o] > i || m->last[o] < i)) {
             rt_error_set(err, "value %d is written by instruction %d outside [%d, %d]", o, i,
                          m->first[o], m->last[o]);

@@ -284,7 +284,8 @@ typedef struct rt_mem_plan {
 
 /* 0 when m is a sound plan for p: sizes match, intervals cover each temp's
  * definition, readers and output use, every temp lies inside the arena on
- * an aligned offset, and temps live at the same time do not overlap.
+ * an aligned offset, temps live at the same time do not overlap, and no
+ * instruction reads or writes a value that is never stored (RT_VAL_FUSED).
  * Otherwise -1 with err naming the first violation. */
 int rt_mem_plan_check(const rt_program *p, const rt_mem_plan *m, rt_error *err);
 /* An interpreter on plan m (checked; a broken plan is an internal error):

@@ -365,3 +365,150 @@ TEST(fuse_residual_add_into_conv)
     check_residual(2, 1, 0);
     CHECK_INT(seg_alloc_live(), live);
 }
+
+/* conv -> batch norm (inference) -> ReLU whose ReLU has one reader, an
+ * elementwise or broadcast op, the way DeepLabV3's ASPP image pooling
+ * broadcasts its 1 x 1 feature back over the map. Once the batch norm is
+ * folded the ReLU follows the conv: it is the conv's epilogue and must not
+ * also join its reader's group. Checked first: no instruction reads or
+ * writes a value that is never stored (a run would dereference a tensor
+ * without data); then the fused program on the reference and on JIT
+ * kernels (with its memory plan, 1 and 2 threads) against the unfused
+ * program, within 1e-4. */
+enum { READ_BROADCAST, READ_MUL, READ_ADD };
+
+typedef struct relu_case {
+    int nsp;      /* spatial axes */
+    int64_t n;    /* batch */
+    int pooled;   /* x [n, 6, 5, 4(, 3)] through global_avgpool: a 1 x 1 conv input */
+    int k;        /* conv kernel size, padding k / 2; k = 1 and not pooled: x is 1 x 1 */
+    int bias;     /* the conv has a bias */
+    int residual; /* + c before the ReLU (c has the conv's type) */
+    int reader;   /* READ_*: the ReLU's reader (add: + c2, like the ReLU) */
+} relu_case;
+
+static ir_graph *relu_reader_graph(const relu_case *rc)
+{
+    ir_graph *g = ir_graph_new("relu_reader");
+    int r = 2 + rc->nsp, one = !rc->pooled && rc->k == 1;
+    int64_t d[5] = {rc->n, 6, 5, 4, 3}, wd[5] = {11, 6, rc->k, rc->k, rc->k};
+    int64_t cd[5] = {rc->n, 11, 5, 4, 3}, pd[5] = {rc->n, 11, 1, 1, 1};
+    for (int s = 2; one && s < 5; s++)
+        d[s] = cd[s] = 1;
+    rt_type xt = ftype(r, d), wt = ftype(r, wd), map = ftype(r, cd);
+    rt_type yt = rc->pooled ? ftype(r, pd) : map; /* the conv's result */
+    char err[256];
+    ir_id x = ir_add_input(g, "x", &xt, nowhere);
+    ir_id w = ir_add_param(g, "w", &wt, (rt_init){RT_INIT_UNIFORM, -0.3f, 0.3f}, 0, nowhere, err, sizeof err);
+    rt_attrs a;
+    rt_attrs_init(&a);
+    for (int s = 0; s < 3; s++)
+        a.pad[s] = rc->k / 2;
+    ir_id h = rc->pooled ? un(g, OP_GLOBAL_AVGPOOL, x) : x;
+    h = rc->bias ? op(g, OP_CONV, &a, h, w, bn_param(g, "b", 11, -0.2f, 0.2f)) : op(g, OP_CONV, &a, h, w, -1);
+    rt_attrs bn;
+    rt_attrs_init(&bn);
+    bn.eps = 1e-5f;
+    ir_id in[5] = {h, bn_param(g, "gamma", 11, 0.5f, 1.5f), bn_param(g, "beta", 11, -0.5f, 0.5f),
+                   bn_param(g, "mean", 11, -0.5f, 0.5f), bn_param(g, "var", 11, 0.2f, 2.0f)};
+    h = ir_add_op(g, OP_BATCHNORM, &bn, in, 5, NULL, nowhere, err, sizeof err);
+    if (h < 0)
+        test_fail_at(__FILE__, __LINE__, "batchnorm: %s", err);
+    if (rc->residual)
+        h = bin(g, OP_ADD, h, ir_add_input(g, "c", &yt, nowhere));
+    h = un(g, OP_RELU, h);
+    if (rc->reader == READ_BROADCAST)
+        h = ir_add_op(g, OP_BROADCAST, NULL, &h, 1, &map, nowhere, err, sizeof err);
+    else if (rc->reader == READ_MUL)
+        h = bin(g, OP_MUL, h, konst(g, 0.5));
+    else
+        h = bin(g, OP_ADD, h, ir_add_input(g, "c2", &yt, nowhere));
+    if (h < 0)
+        test_fail_at(__FILE__, __LINE__, "reader: %s", err);
+    ir_add_output(g, "y", h);
+    return g;
+}
+
+/* Instructions of q reading or writing a value that is never stored. */
+static int unstored_operands(const rt_program *q, int case_no)
+{
+    int bad = 0;
+    for (int i = 0; i < q->n_instrs; i++) {
+        const rt_instr *ins = &q->instrs[i];
+        int hit = q->values[ins->out].kind == RT_VAL_FUSED;
+        for (int k = 0; k < ins->n_in; k++)
+            hit |= q->values[ins->in[k]].kind == RT_VAL_FUSED;
+        if (hit)
+            printf("    case %d: #%d %s touches a value that is never stored\n", case_no, i,
+                   rt_op_table[ins->op].name);
+        bad += hit;
+    }
+    return bad;
+}
+
+static void fill_named(rt_interp *it, const char *name, uint64_t seed)
+{
+    rt_tensor *t = rt_interp_value(it, name);
+    if (t)
+        fill(t, seed, 0);
+}
+
+static void check_relu_reader(const relu_case *rc, int case_no)
+{
+    ir_graph *g = relu_reader_graph(rc);
+    rt_program *p = ir_lower(g);
+    fuse_stats st;
+    rt_program *q = fuse_finish(ir_lower(g), 1, &st);
+    CHECK_INT(st.bn_folded, 1);
+    CHECK_INT(st.conv_relus, !rc->residual); /* with a residual the ReLU is in the add's group */
+    int unstored = unstored_operands(q, case_no);
+    CHECK_INT(unstored, 0);
+    rt_error err = {""};
+    jit_program *jp = unstored ? NULL : jit_program_build(q, NULL, &err);
+    if (jp) {
+        CHECK_INT(jit_program_stats_of(jp)->kernels, jit_program_stats_of(jp)->convs);
+        CHECK_INT(jit_program_stats_of(jp)->groups_jit, jit_program_stats_of(jp)->groups);
+        rt_interp *it[4] = {rt_interp_new(p, 3, 1), rt_interp_new(q, 3, 1), rt_interp_new(q, 3, 1),
+                            rt_interp_new(q, 3, 2)}; /* reference, fused reference, JIT x 2 */
+        for (int k = 0; k < 4; k++) {
+            fill_named(it[k], "x", 5);
+            fill_named(it[k], "c", 6);
+            fill_named(it[k], "c2", 7);
+        }
+        rt_interp_set_kernels(it[2], jit_program_table(jp));
+        rt_interp_set_kernels(it[3], jit_program_table(jp));
+        if (!run(it[0]) && !run(it[1]) && !run(it[2]) && !run(it[3])) {
+            rt_tensor *want = rt_interp_output(it[0], "y");
+            CHECK(close_to(rt_interp_output(it[1], "y"), want, 1e-4, "y (fused reference)"));
+            CHECK(close_to(rt_interp_output(it[2], "y"), want, 1e-4, "y (JIT)"));
+            CHECK(same_bits(rt_interp_output(it[2], "y"), rt_interp_output(it[3], "y")));
+        }
+        for (int k = 0; k < 4; k++)
+            rt_interp_free(it[k]);
+        jit_program_free(jp);
+    } else if (!unstored) {
+        printf("    %s\n", err.msg);
+        CHECK(jp != NULL);
+    }
+    rt_program_free(p);
+    rt_program_free(q);
+    ir_graph_free(g);
+}
+
+TEST(fuse_folded_conv_relu_with_an_elementwise_reader)
+{
+    long live = seg_alloc_live();
+    static const relu_case cases[] = {
+        {2, 8, 1, 1, 0, 0, READ_BROADCAST}, /* cct2d's ASPP image pooling, its batch of 8 */
+        {3, 2, 1, 1, 1, 0, READ_BROADCAST}, /* 3-D: 1 x 1 x 1 */
+        {2, 1, 0, 1, 0, 0, READ_MUL},       /* a 1 x 1 input, batch 1 */
+        {3, 3, 0, 1, 1, 0, READ_ADD},       /* 1 x 1 x 1 input, a residual after the ReLU */
+        {2, 2, 0, 3, 1, 0, READ_MUL},       /* not only 1 x 1: any map */
+        {3, 2, 0, 3, 0, 0, READ_ADD},
+        {2, 3, 1, 1, 1, 1, READ_BROADCAST}, /* a residual before the ReLU */
+        {2, 2, 0, 3, 0, 1, READ_MUL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
+        check_relu_reader(&cases[k], (int)k);
+    CHECK_INT(seg_alloc_live(), live);
+}

@@ -1,5 +1,6 @@
-/* test_jit_models.c — one full training step (forward, loss, backward) of
- * every model in models/ on the JIT against the reference interpreter.
+/* test_jit_models.c — one full training step (forward, loss, backward),
+ * and one evaluation forward, of every model in models/ on the JIT against
+ * the reference interpreter.
  *
  * tests/unit/jit_models.seg trains each model (small sizes) with the loss
  * its own schedule uses; frozen stages (Boosting grow2, distillation kd)
@@ -15,6 +16,9 @@
  * (not tighter: max-pool ties and ReLUs at zero may route a rounding
  * difference differently, and batch norm over few values amplifies it),
  * and 1 and 2 threads give the same bits for the loss and every gradient.
+ * Each stage's evaluation program (what validation runs: inference batch
+ * norms folded into the convs) is checked whole the same way, every output
+ * within 1e-4.
  */
 #include "../../lang/lang.h"
 #include "../../lang/lang.h"
@@ -191,6 +195,62 @@ static void check_stage(seg_program *prog, const seg_schedule *s, int k, seg_dia
     ir_graph_free(g);
 }
 
+/* The evaluation program of stage k, as the trainer validates with it
+ * (inference batch norms, folded into their convs by fuse_finish): its
+ * memory plan holds every value an instruction touches, and the fused
+ * program on JIT kernels and that plan gives every output of the unfused
+ * program on the reference within a relative 1e-4, the same bits on 1 and
+ * 2 threads. */
+static void check_eval(seg_program *prog, const seg_schedule *s, int k, seg_diag *d)
+{
+    char msg[256], what[160];
+    snprintf(what, sizeof what, "%s/%s eval", s->name, s->stages[k].name);
+    ir_graph *g = seg_stage_graph(prog, s, k, 0, d);
+    ir_graph *x = g ? ir_expand_grads(g, NULL, msg, sizeof msg) : NULL;
+    CHECK(x != NULL);
+    if (!x) {
+        printf("    %s: does not compile\n", what);
+        ir_graph_free(g);
+        return;
+    }
+    rt_program *p = ir_lower(x), *q = fuse_finish(ir_lower(x), 1, NULL);
+    rt_error err = {""};
+    int planned = rt_mem_plan_check(q, q->plan, &err) == 0; /* else running it would crash */
+    if (!planned)
+        printf("    %s: %s\n", what, err.msg);
+    CHECK(planned);
+    jit_program *jp = planned ? jit_program_build(q, NULL, &err) : NULL;
+    CHECK(!planned || jp != NULL);
+    if (jp) {
+        const jit_program_stats *st = jit_program_stats_of(jp);
+        CHECK_INT(st->kernels, st->convs);
+        CHECK_INT(st->groups_jit, st->groups);
+        rt_interp *ref = make_interp(p, NULL, 2), *j1 = make_interp(q, q->plan, 1);
+        rt_interp *j2 = make_interp(q, q->plan, 2);
+        rt_interp_set_kernels(j1, jit_program_table(jp));
+        rt_interp_set_kernels(j2, jit_program_table(jp));
+        if (!run(ref, what) && !run(j1, what) && !run(j2, what))
+            for (int o = 0; o < p->n_outputs; o++) {
+                const char *name = p->output_names[o];
+                char out[240];
+                snprintf(out, sizeof out, "%s %s", what, name);
+                rt_tensor *a = rt_interp_output(j1, name);
+                CHECK(close_tensor(a, rt_interp_output(ref, name), 1e-4, out));
+                CHECK(same_bits(a, rt_interp_output(j2, name)));
+            }
+        rt_interp_free(ref);
+        rt_interp_free(j1);
+        rt_interp_free(j2);
+        jit_program_free(jp);
+    } else if (planned) {
+        printf("    %s: %s\n", what, err.msg);
+    }
+    rt_program_free(p);
+    rt_program_free(q);
+    ir_graph_free(x);
+    ir_graph_free(g);
+}
+
 static void check_schedule(const char *name)
 {
     long live = seg_alloc_live();
@@ -204,8 +264,10 @@ static void check_schedule(const char *name)
     if (!s)
         test_fail_at(__FILE__, __LINE__, "cannot load %s schedule %s (run from the repo root): %s",
                      MODELS, name, text ? text : "");
-    for (int k = 0; s && k < s->n_stages; k++)
+    for (int k = 0; s && k < s->n_stages; k++) {
         check_stage(prog, s, k, d);
+        check_eval(prog, s, k, d);
+    }
     if (prog)
         seg_program_free(prog);
     seg_diag_free(d);

@@ -8,7 +8,8 @@
  *     boundary, no two temps live at the same time share a byte, outputs
  *     live to the end, the arena between the live-bytes lower bound and
  *     the sum of sizes; and the same plan twice (deterministic).
- *   - rt_mem_plan_check rejects broken plans.
+ *   - rt_mem_plan_check rejects broken plans (and programs whose
+ *     instructions touch values that are never stored).
  *   - Training steps of tests/cli/train/tiny.seg (both stages) with SGD
  *     updates: loss, outputs and parameters bit-identical to the
  *     one-tensor-per-value interpreter; grad outputs stay at one address.
@@ -230,6 +231,17 @@ TEST(memplan_check_rejects_broken_plans)
         CHECK_INT(rt_mem_plan_check(p, &bad, &err), -1);
         CHECK(strstr(err.msg, "output 'loss'") != NULL);
     }
+    /* an instruction writing a value that is never stored (fused away) */
+    memcpy(bad.offset, m->offset, nv * sizeof *bad.offset);
+    memcpy(bad.last, m->last, nv * sizeof *bad.last);
+    bad.bytes = seg_arena_alloc(a, nv * sizeof *bad.bytes);
+    memcpy(bad.bytes, m->bytes, nv * sizeof *bad.bytes);
+    bad.offset[y] = -1;
+    bad.bytes[y] = 0;
+    p->values[y].kind = RT_VAL_FUSED;
+    CHECK_INT(rt_mem_plan_check(p, &bad, &err), -1);
+    CHECK(strstr(err.msg, "never stored") != NULL);
+    p->values[y].kind = RT_VAL_TEMP;
     /* a plan of another program */
     bad = *m;
     bad.n_values++;
