@@ -1,6 +1,7 @@
-/* cli.h — the segc command line, shared between compiler/main.c (option
+/* cli.h — the segc command line, shared between cli/main.c (option
  * parsing, help, dispatch) and the command implementations in
- * compiler/cli_*.c. Private to the CLI: nothing else includes it.
+ * cli/cli_*.c and cli/train_build.c. Private to cli/: nothing else
+ * includes it.
  *
  * Every command takes the parsed options and returns the process exit
  * code; commands print results to stdout and errors to stderr as

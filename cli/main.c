@@ -2,7 +2,7 @@
  *
  * Two tables drive everything: the options (name, argument, help) and the
  * commands (name, arguments, which options they take, one-line summary,
- * longer description, implementation in compiler/cli_*.c). Parsing checks
+ * longer description, implementation in cli/cli_*.c). Parsing checks
  * each option against the command's set, so help texts and accepted flags
  * cannot drift apart. Options may come before or after the files, as
  * `--net NAME` or `--net=NAME`; `--` ends the options.

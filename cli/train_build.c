@@ -1,6 +1,8 @@
-/* train_build.c — turns a checked schedule (lang/schedule.h) into what the
- * runtime's stage runner needs: datasets with their preprocessing, and per
- * stage the compiled training and evaluation programs and settings.
+/* train_build.c — turns a checked schedule (lang/lang.h, "schedules")
+ * into what the runtime's stage runner needs: datasets with their
+ * preprocessing, and per stage the training and evaluation programs
+ * (both compiled by compiler/pipeline.c, their kernels on one JIT unless
+ * the JIT is off) and the settings.
  *
  * The training program of a stage is the stage graph (every model, the
  * loss, frozen flags already set by sema) with grad() expanded, the

@@ -462,7 +462,7 @@ void jit_program_free(jit_program *jp);
 
 /* compiler/pipeline.c: the one place that orders the passes from a graph
  * to a runnable program. Every command that runs or describes a program
- * (run, train, bench, kir, plan, infer) goes through it:
+ * (run, train, bench, kir, plan) goes through it:
  *   graph   PIPELINE_TRAIN: grad() expanded, the backward of "loss" for
  *           every trainable parameter appended, "grad:<param>" outputs
  *           (ir_training_graph); PIPELINE_INFER: grad() expanded only;

@@ -5,7 +5,7 @@
  * jit_program_build walks the instructions and describes each one the
  * generators take as kernel IR:
  *   - OP_CONV (jit_conv_kir: f32, groups 1, 1-3 spatial axes, any stride,
- *     padding, dilation), with the epilogue fusion.c decided (attrs.relu;
+ *     padding, dilation), with the epilogue fuse.c decided (attrs.relu;
  *     attrs.residual is added by the driver as y leaves the blocked layout);
  *   - OP_CONV_BWD_DATA of a stride-1 conv: a forward kernel over dy with the
  *     flipped, transposed weight and padding d*(k-1) - p; strided ones and

@@ -1,7 +1,7 @@
 /* ast.h — the syntax tree of a .seg file.
  *
  * Every node is a kind, its fields and a source span. All nodes of one
- * parsed file live in the seg_ast's arena and are freed with it. Sequences
+ * parsed file live in the ast_file's arena and are freed with it. Sequences
  * (arguments, statements, items) are singly linked through `next`, in
  * source order.
  *

@@ -1029,11 +1029,12 @@ void rt_interp_set_kernels(rt_interp *it, const rt_kernel_table *t);
 rt_pool *rt_interp_pool(rt_interp *it);
 
 /* ------------------------------------------------------------- training */
-/* runtime/train.c: runs one training stage of a schedule on the reference
- * interpreter. The caller (the CLI) compiles the stage's programs and
- * fills an rt_stage_spec; parameters pass between stages through an
- * rt_store by name. Progress is reported through callbacks: the runtime
- * prints nothing. */
+/* runtime/train.c: runs one training stage of a schedule on interpreters
+ * of its two programs, with the kernel tables the caller compiled (the
+ * JIT's) or, where a table is NULL, the reference kernels. The caller
+ * (the CLI) compiles the stage's programs and fills an rt_stage_spec;
+ * parameters pass between stages through an rt_store by name. Progress is
+ * reported through callbacks: the runtime prints nothing. */
 
 /* Named tensors that outlive a stage: parameters, buffers, and which
  * stage last trained each. Owns copies. */

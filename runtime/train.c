@@ -1,4 +1,8 @@
-/* train.c — runs one training stage on the reference interpreter.
+/* train.c — runs one training stage: its training and evaluation
+ * programs, each on an rt_interp with the kernel table the caller
+ * compiled for it (rt_stage_spec.train_jit / eval_jit: JIT convolutions,
+ * fused groups and fast kernels, what `segc train` does by default), or
+ * on the reference kernels alone when a table is NULL (--no-jit).
  *
  * A step: sample a batch of patches from every stream (foreground
  * oversampling, deterministic in (seed, epoch, batch)), augment it

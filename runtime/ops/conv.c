@@ -16,7 +16,7 @@
  * vol2col walks the grid one x-line at a time and works out, per kernel
  * offset, the x range whose taps lie inside the image, so the inner loops
  * carry no bounds tests. col2vol is its adjoint (scatter-add) and serves
- * conv_t and, later, the data gradient of conv.
+ * conv_t and the data gradient of conv (conv_bwd.c).
  */
 #include "runtime/ops/ops_internal.h"
 

@@ -1,5 +1,5 @@
 /* test_jit_exec.c — JIT convolution kernels inside program runs
- * (compiler/jitprog.c, runtime/jitconv.c, the interpreter's conv hook).
+ * (compiler/jitprog.c, runtime/jitconv.c, the interpreter's kernel hook).
  *
  * Whole models: the 3-D Boosting U-Net (size 32, 3 levels) and the 2-D
  * distillation student (batch norm, size 32) run once on the reference
