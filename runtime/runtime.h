@@ -577,9 +577,6 @@ typedef struct rt_ckpt_want {
 int rt_ckpt_check(const rt_ckpt *c, const rt_ckpt_want *want, int n, const char *ignore_prefix,
                   unsigned flags, seg_buf *report, rt_error *err);
 
-/* Test hook: make the n-th I/O step of later rt_ckpt_write calls fail
- * (0 = never). Steps before the rename only. */
-void rt_ckpt_debug_fail_at(int n);
 
 /* ----------------------------------------------------------- optimizers */
 /* runtime/optim.c: torch.optim's SGD, Adam and AdamW (single-tensor CPU
@@ -689,11 +686,36 @@ double rt_confusion_miou(const rt_confusion *c);
  * for one channel. */
 void rt_predict_classes(const float *out, int64_t n, int channels, int64_t spatial, int32_t *cls);
 
-/* -------------------------------------------------------------- reports */
+/* -------------------------------------------------------- atomic files */
 
-/* Write a whole file atomically: temp file in the same folder, fsync,
- * rename. On failure the previous file (if any) is untouched. */
+/* A file written atomically (runtime/atomic_file.c): a temp file next to
+ * the destination, created 0644 under the umask, that commit fsyncs and
+ * renames over the destination (then fsyncs the folder). Every failing
+ * call sets the error ("PATH: cannot write WHAT: STEP: reason") and
+ * removes the temp file, leaving the destination untouched; so does
+ * abort. Write through f, or, for a library that takes a file name, open
+ * tmp by name and close it before the commit. */
+typedef struct rt_atomic_file {
+    const char *path; /* destination (borrowed for the write) */
+    const char *what; /* what is written, for messages ("checkpoint"), or NULL */
+    char *tmp;        /* the temp file's path (owned), NULL when there is none */
+    FILE *f;          /* open on tmp for writing, NULL once closed */
+    rt_error *err;    /* receives a failure */
+} rt_atomic_file;
+int rt_atomic_file_open(rt_atomic_file *a, const char *path, const char *what, rt_error *err);
+int rt_atomic_file_write(rt_atomic_file *a, const void *p, size_t n);
+int rt_atomic_file_commit(rt_atomic_file *a);
+/* Remove the temp file (no-op when there is none). */
+void rt_atomic_file_abort(rt_atomic_file *a);
+/* Set the error from errno for the failed step, then abort; returns -1. */
+int rt_atomic_file_fail(rt_atomic_file *a, const char *step);
+/* Test hook: make the n-th I/O step (create, each write, flush, fsync,
+ * close, rename) of later atomic writes fail with EIO (0 = never). */
+void rt_atomic_file_debug_fail_at(int n);
+/* A whole file from memory, atomically. */
 int rt_file_write_atomic(const char *path, const void *data, size_t len, rt_error *err);
+
+/* -------------------------------------------------------------- reports */
 
 /* One epoch of a training run, as plotted and logged. */
 typedef struct rt_epoch_row {
