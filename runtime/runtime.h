@@ -746,7 +746,7 @@ typedef struct rt_pool rt_pool;
 /* Runs tasks [begin, end) on pool thread `thread` (0 = the caller). */
 typedef void (*rt_pool_fn)(void *arg, int64_t begin, int64_t end, int thread);
 
-/* threads <= 0: rt_pool_default_threads(). */
+/* threads <= 0: rt_pool_default_threads(); more than RT_THREADS_MAX: that. */
 rt_pool *rt_pool_new(int threads);
 void rt_pool_free(rt_pool *p);
 int rt_pool_threads(const rt_pool *p); /* 1 for NULL */
@@ -755,7 +755,17 @@ int rt_pool_threads(const rt_pool *p); /* 1 for NULL */
 void rt_pool_run(rt_pool *p, int64_t n_tasks, rt_pool_fn fn, void *arg);
 /* Chunk i of n_tasks over `threads`: [n*i/T, n*(i+1)/T). */
 void rt_pool_chunk(int64_t n_tasks, int threads, int i, int64_t *begin, int64_t *end);
-/* $SEGC_THREADS if set and positive, else the online CPU count. */
+enum { RT_THREADS_MAX = 1024 }; /* most threads a pool, --threads or SEGC_THREADS may ask for */
+/* The thread count, by one rule everywhere: flag_value when > 0 (a
+ * --threads flag, already checked to be 1..RT_THREADS_MAX), else
+ * $SEGC_THREADS when set and not empty, else the online CPU count (at
+ * most RT_THREADS_MAX). *given (may be NULL) says whether the count was
+ * asked for (flag or variable) rather than defaulted. A SEGC_THREADS that
+ * is not a whole number from 1 to RT_THREADS_MAX is an error: -1, err set,
+ * and *threads the CPU count all the same. */
+int rt_threads_resolve(int flag_value, int *threads, int *given, rt_error *err);
+/* rt_threads_resolve(0, ...) for code with nobody to report to: a bad
+ * SEGC_THREADS gives the CPU count (the CLI rejects it before it starts). */
 int rt_pool_default_threads(void);
 /* The process-wide pool (created on first use, never freed). */
 rt_pool *rt_pool_default(void);
