@@ -125,6 +125,17 @@ typedef struct rt_attrs {
 
 void rt_attrs_init(rt_attrs *a); /* neutral defaults: stride/dilation 1, groups 1, ... */
 
+/* Output size of one spatial axis of a convolution (and of a pooling
+ * window, dil 1): (in + 2 pad - dil (k - 1) - 1) / stride + 1, floor rule;
+ * -1 when the window does not fit into the padded input or k, stride or
+ * dil is below 1 or pad negative (runtime/ops/conv.c). */
+int64_t rt_conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil);
+/* The same for a transposed convolution, the inverse map:
+ * (in - 1) stride - 2 pad + dil (k - 1) + out_pad + 1; below 1 when the
+ * padding eats it all (the caller reports that). */
+int64_t rt_conv_t_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil,
+                           int64_t out_pad);
+
 /* Kernel execution context. */
 typedef struct rt_ctx {
     uint64_t step;   /* training step, mixed into random streams */
