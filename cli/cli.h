@@ -34,7 +34,9 @@ typedef struct cli_opts {
     const char *output;      /* --output: NIfTI file for the first output */
     uint64_t seed;           /* --seed, default 0 */
     int seed_given;          /* --seed was given (it beats a schedule's `seed`) */
-    int threads;             /* --threads, 0 = not given */
+    int threads;             /* run, train, bench, kir: the thread count (--threads, else
+                                SEGC_THREADS, else the CPUs: rt_threads_resolve); 0 otherwise */
+    int threads_given;       /* 1 = from --threads or SEGC_THREADS, not the default */
     int default_b;           /* 1 = the B=1 in settings was added, not given */
     const char *schedule;    /* --schedule NAME, NULL = the last schedule */
     int verbose;             /* --verbose */
@@ -82,7 +84,7 @@ typedef struct train_overrides {
     int steps;         /* --set steps=N: steps per epoch (0 = one pass over the data) */
     uint64_t seed;     /* --seed */
     int seed_given;    /* --seed was given: it beats the schedule's `seed` */
-    int threads;       /* --threads */
+    int threads;       /* the thread count (cli_opts.threads) */
 } train_overrides;
 
 /* One stage's compiled programs and runner settings. */

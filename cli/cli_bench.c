@@ -48,7 +48,7 @@
 
 void openblas_set_num_threads(int); /* from OpenBLAS; we include no BLAS header */
 
-enum { BENCH_MAX_THREADS = 1024, BENCH_DEFAULT_STEPS = 5 };
+enum { BENCH_DEFAULT_STEPS = 5 };
 
 static double bench_thread_cpu_s(void)
 {
@@ -541,29 +541,6 @@ static void bench_report(const bench *b, const double *times, const char *optim)
 
 /* --------------------------------------------------------------- command */
 
-/* --threads, else SEGC_THREADS, else every online CPU; always passed on to
- * OpenBLAS, so both thread pools have the same size. */
-static int bench_threads(const cli_opts *o, int *threads)
-{
-    *threads = o->threads;
-    const char *env = getenv("SEGC_THREADS");
-    if (!*threads && env && *env) {
-        char *end;
-        long v = strtol(env, &end, 10);
-        if (*end || v < 1 || v > BENCH_MAX_THREADS) {
-            cli_error("SEGC_THREADS='%s' is not a thread count (1..%d)", env, BENCH_MAX_THREADS);
-            return CLI_USAGE;
-        }
-        *threads = (int)v;
-    }
-    if (!*threads) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        *threads = cpus < 1 ? 1 : cpus > BENCH_MAX_THREADS ? BENCH_MAX_THREADS : (int)cpus;
-    }
-    openblas_set_num_threads(*threads);
-    return CLI_OK;
-}
-
 static int bench_run(bench *b)
 {
     rt_error err = {{0}};
@@ -597,13 +574,12 @@ int cli_cmd_bench(const cli_opts *o)
     bench b;
     memset(&b, 0, sizeof b);
     b.o = o;
-    int rc = bench_threads(o, &b.threads);
-    if (rc != CLI_OK)
-        return rc;
+    b.threads = o->threads;
+    openblas_set_num_threads(b.threads); /* always: both thread pools the same size */
     b.steps = o->steps > 0 ? o->steps : BENCH_DEFAULT_STEPS;
     b.warmup = b.steps >= 5 ? 2 : 1;
     b.diag = seg_diag_new(stderr);
-    rc = bench_compile(&b);
+    int rc = bench_compile(&b);
     if (rc == CLI_OK)
         rc = bench_run(&b);
     pipeline_result_free(&b.pr);

@@ -24,32 +24,6 @@
 
 void openblas_set_num_threads(int); /* from OpenBLAS; we include no BLAS header */
 
-enum { CLI_MAX_THREADS = 1024 }; /* sanity limit on --threads / SEGC_THREADS */
-
-/* Thread count: --threads, else SEGC_THREADS, else the online CPUs. Only
- * an explicit count is passed on to OpenBLAS. */
-static int cli_threads(const cli_opts *o, int *threads)
-{
-    *threads = o->threads;
-    const char *env = getenv("SEGC_THREADS");
-    if (!*threads && env && *env) {
-        char *end;
-        long v = strtol(env, &end, 10);
-        if (*end || v < 1 || v > CLI_MAX_THREADS) {
-            cli_error("SEGC_THREADS='%s' is not a thread count (1..%d)", env, CLI_MAX_THREADS);
-            return CLI_USAGE;
-        }
-        *threads = (int)v;
-    }
-    if (*threads) {
-        openblas_set_num_threads(*threads);
-        return CLI_OK;
-    }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    *threads = cpus < 1 ? 1 : cpus > CLI_MAX_THREADS ? CLI_MAX_THREADS : (int)cpus;
-    return CLI_OK;
-}
-
 /* ------------------------------------------------------------- inputs */
 
 static int cli_count_inputs(const rt_program *p, int *first)
@@ -293,18 +267,16 @@ static int cli_run_program(const cli_opts *o, const cli_net *n, const pipeline_r
 
 int cli_cmd_run(const cli_opts *o)
 {
-    int threads;
-    int rc = cli_threads(o, &threads);
-    if (rc != CLI_OK)
-        return rc;
+    if (o->threads_given) /* else OpenBLAS keeps its own default */
+        openblas_set_num_threads(o->threads);
     cli_net n;
-    rc = cli_net_load(o, o->train, &n);
+    int rc = cli_net_load(o, o->train, &n);
     pipeline_opts po = {.mode = PIPELINE_INFER, .jit = o->jit, .compile = 1};
     pipeline_result pr;
     if (rc == CLI_OK)
         rc = cli_pipeline(n.graph, &po, &pr, NULL);
     if (rc == CLI_OK) {
-        rc = cli_run_program(o, &n, &pr, threads);
+        rc = cli_run_program(o, &n, &pr, o->threads);
         pipeline_result_free(&pr);
     }
     cli_net_free(&n);

@@ -525,7 +525,7 @@ static int parse_overrides(const cli_opts *o, train_overrides *ov)
     memset(ov, 0, sizeof *ov);
     ov->seed = o->seed;
     ov->seed_given = o->seed_given;
-    ov->threads = o->threads > 0 ? o->threads : rt_pool_default_threads();
+    ov->threads = o->threads;
     for (int i = 0; i < o->n_settings; i++) {
         const seg_setting *s = &o->settings[i];
         char *end;

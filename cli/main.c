@@ -81,31 +81,33 @@ typedef struct cli_command {
     int min_files;       /* fewest FILE arguments */
     int max_files;       /* most, -1 = any */
     unsigned opts;       /* OPT_* accepted */
+    int threads;         /* 1: runs or builds kernels on threads, so the thread count
+                            (--threads, SEGC_THREADS) is settled before it starts */
     int (*fn)(const cli_opts *o);
     const char *summary; /* one line for `segc --help` */
     const char *details; /* paragraph for `segc help CMD` */
 } cli_command;
 
 static const cli_command commands[] = {
-    {"check", "FILE...", 1, -1, 0, cli_cmd_check, "check programs for errors",
+    {"check", "FILE...", 1, -1, 0, 0, cli_cmd_check, "check programs for errors",
      "Parse and check each .seg file and its imports: every net with its\n"
      "default parameters and every schedule. Prints nothing when all files\n"
      "are fine; otherwise prints each error as FILE:LINE:COL: error: ... and\n"
      "exits 65.\n"},
     {"ir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_TRAIN | OPT_SCHEDULE | OPT_STAGE | OPT_GRAD,
-     cli_cmd_ir, "print a net's graph IR",
+     0, cli_cmd_ir, "print a net's graph IR",
      "Elaborate a net into its dataflow graph and print it, one node per line\n"
      "with its op, attributes, type and source line. With --stage NAME, print\n"
      "that training stage's graph instead (every model and the loss, frozen\n"
      "parameters marked); --grad appends the backward graph as autodiff and\n"
      "freeze pruning leave it, with one output per parameter gradient.\n"},
-    {"params", "FILE", 1, 1, OPT_NET | OPT_SET, cli_cmd_params, "list a net's parameters",
+    {"params", "FILE", 1, 1, OPT_NET | OPT_SET, 0, cli_cmd_params, "list a net's parameters",
      "Elaborate a net and list its parameters and buffers with their shapes\n"
      "and element counts, then the totals.\n"},
     {"run", "FILE", 1, 1,
      OPT_NET | OPT_SET | OPT_TRAIN | OPT_INPUT | OPT_OUTPUT | OPT_SEED | OPT_THREADS | OPT_JIT |
          OPT_NO_JIT,
-     cli_cmd_run,
+     1, cli_cmd_run,
      "run one forward pass",
      "Run one forward pass of a net, with parameters initialised from --seed:\n"
      "convolutions on JIT-compiled kernels (built first, or loaded from the\n"
@@ -118,7 +120,7 @@ static const cli_command commands[] = {
     {"train", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_SET | OPT_SEED | OPT_THREADS | OPT_OUT | OPT_RESUME | OPT_INIT | OPT_VERBOSE |
          OPT_JIT | OPT_NO_JIT,
-     cli_cmd_train, "train a schedule's stages",
+     1, cli_cmd_train, "train a schedule's stages",
      "Run a schedule (--schedule, default the last of FILE): load and\n"
      "preprocess its data, then train each stage in order, inheriting\n"
      "parameters by name. Prints one line per epoch (loss, validation Dice,\n"
@@ -129,7 +131,7 @@ static const cli_command commands[] = {
      "stage's epochs; --set steps=N sets the steps per epoch. A NaN loss stops\n"
      "with the op that made it, keeping the last good checkpoint (exit 70).\n"
      "Convolutions run on JIT kernels unless --no-jit is given.\n"},
-    {"plan", "FILE", 1, 1, OPT_SCHEDULE | OPT_SET | OPT_VERBOSE, cli_cmd_plan,
+    {"plan", "FILE", 1, 1, OPT_SCHEDULE | OPT_SET | OPT_VERBOSE, 0, cli_cmd_plan,
      "show what each training stage costs",
      "Build every stage's training graph of a schedule (forward, loss and\n"
      "backward; nothing runs) and print per stage: trainable and frozen\n"
@@ -141,7 +143,7 @@ static const cli_command commands[] = {
     {"bench", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_STAGE | OPT_NET | OPT_INFER | OPT_SET | OPT_SEED | OPT_THREADS |
          OPT_STEPS | OPT_JIT | OPT_NO_JIT,
-     cli_cmd_bench, "time a training or inference step",
+     1, cli_cmd_bench, "time a training or inference step",
      "Compile one step and time it on seeded random inputs: a training step of\n"
      "a schedule's stage (--stage; forward, backward and the optimizer update,\n"
      "as `segc train` runs it), the stage's evaluation step with --infer, or a\n"
@@ -153,8 +155,8 @@ static const cli_command commands[] = {
      "'result:' line.\n"
      "With a stage, --set takes only B (the batch size); with a net, its\n"
      "parameters (default B=1).\n"},
-    {"kir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_SCHEDULE | OPT_STAGE | OPT_EMIT_LLVM, cli_cmd_kir,
-     "show the JIT kernels of a program",
+    {"kir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_SCHEDULE | OPT_STAGE | OPT_EMIT_LLVM, 1,
+     cli_cmd_kir, "show the JIT kernels of a program",
      "Build the JIT kernels of a net's forward pass (as `segc run` does), or\n"
      "with --stage NAME of a training stage's train and eval programs (as\n"
      "`segc train` does), and list every instruction with its source location:\n"
@@ -164,7 +166,7 @@ static const cli_command commands[] = {
      "interpreter, with the reason. --emit-llvm DIR also writes each distinct\n"
      "kernel's LLVM IR, as generated (NAME.ll) and after the JIT's\n"
      "optimisation for this machine (NAME.opt.ll).\n"},
-    {"cache", "stats|clear", 1, 1, 0, cli_cmd_cache, "inspect or empty the JIT kernel cache",
+    {"cache", "stats|clear", 1, 1, 0, 0, cli_cmd_cache, "inspect or empty the JIT kernel cache",
      "The JIT keeps compiled kernels in $SEGC_CACHE_DIR, else\n"
      "$XDG_CACHE_HOME/segc, else ~/.cache/segc. `segc cache stats` prints the\n"
      "folder, its entry count and their total size; `segc cache clear` deletes\n"
@@ -345,8 +347,9 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
         o->steps = (int)u;
         return CLI_OK;
     case OPT_THREADS:
-        if (parse_u64(val, &u) || u < 1 || u > 1024)
-            return usage_error(c, "--threads needs a count from 1 to 1024, not '%s'", val);
+        if (parse_u64(val, &u) || u < 1 || u > RT_THREADS_MAX)
+            return usage_error(c, "--threads needs a count from 1 to %d, not '%s'", RT_THREADS_MAX,
+                               val);
         o->threads = (int)u;
         return CLI_OK;
     case OPT_SET:
@@ -448,6 +451,12 @@ static int parse_args(cli_parse *ps, const cli_command *c, int argc, char **argv
         ps->o.jit = (ps->seen & OPT_NO_JIT)  ? 0
                     : (ps->seen & OPT_JIT)   ? 1
                     : !(jit && strcmp(jit, "0") == 0);
+    }
+    if (c->threads) {
+        /* The pool has nobody to tell about a bad SEGC_THREADS: say it now. */
+        rt_error err = {{0}};
+        if (rt_threads_resolve(ps->o.threads, &ps->o.threads, &ps->o.threads_given, &err))
+            return usage_error(c, "%s", err.msg);
     }
     if ((c->opts & OPT_SET) && !has_setting(&ps->o, "B")) {
         add_setting(&ps->o, "B", "1");

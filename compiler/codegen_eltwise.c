@@ -22,7 +22,7 @@
  * branches; exp, log, pow, tanh and erf call the C library lane by lane
  * (the same functions the reference calls, so the same bits).
  */
-#include "compiler/compiler.h"
+#include "compiler/codegen_internal.h"
 
 #include <llvm-c/Core.h>
 
@@ -38,14 +38,6 @@ typedef struct eg {
     LLVMValueRef in[KIR_ELT_MAX_IN]; /* operand base pointers */
     LLVMValueRef out;
 } eg;
-
-/* A counted loop [lo, hi) carrying values (accumulators) as phis. */
-typedef struct eg_loop {
-    LLVMBasicBlockRef head, exit;
-    LLVMValueRef iv;
-    LLVMValueRef phi[2];
-    int n;
-} eg_loop;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -69,39 +61,6 @@ static LLVMValueRef splat(eg *g, LLVMValueRef s, int w)
 }
 
 static LLVMValueRef fconst(eg *g, double v, int w) { return splat(g, LLVMConstReal(g->f32, v), w); }
-
-static void loop_begin(eg *g, eg_loop *l, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef *vals, int n)
-{
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(g->b);
-    l->head = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "head");
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "body");
-    l->exit = LLVMAppendBasicBlockInContext(g->ctx, g->fn, "exit");
-    l->n = n;
-    LLVMBuildBr(g->b, l->head);
-    LLVMPositionBuilderAtEnd(g->b, l->head);
-    l->iv = LLVMBuildPhi(g->b, g->i64, "i");
-    LLVMAddIncoming(l->iv, &lo, &pre, 1);
-    for (int i = 0; i < n; i++) {
-        l->phi[i] = LLVMBuildPhi(g->b, LLVMTypeOf(vals[i]), "");
-        LLVMAddIncoming(l->phi[i], &vals[i], &pre, 1);
-        vals[i] = l->phi[i];
-    }
-    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, l->iv, hi, ""), body, l->exit);
-    LLVMPositionBuilderAtEnd(g->b, body);
-}
-
-static void loop_end(eg *g, eg_loop *l, LLVMValueRef *vals)
-{
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(g->b);
-    LLVMValueRef next = LLVMBuildNSWAdd(g->b, l->iv, ci(g, 1), "");
-    LLVMAddIncoming(l->iv, &next, &latch, 1);
-    for (int i = 0; i < l->n; i++) {
-        LLVMAddIncoming(l->phi[i], &vals[i], &latch, 1);
-        vals[i] = l->phi[i];
-    }
-    LLVMBuildBr(g->b, l->head);
-    LLVMPositionBuilderAtEnd(g->b, l->exit);
-}
 
 /* An overloaded intrinsic (llvm.fabs, llvm.sqrt, ...) on type t. */
 static LLVMValueRef intrinsic(eg *g, const char *name, LLVMTypeRef t, LLVMValueRef *args, int n)
@@ -297,16 +256,16 @@ static void elementwise_span(eg *g, LLVMValueRef i0, LLVMValueRef i1, LLVMValueR
     LLVMValueRef base[KIR_ELT_MAX_IN], obase, offs[KIR_ELT_MAX_IN];
     row_bases(g, i0, i1, base, &obase);
     LLVMValueRef nvec = LLVMBuildSDiv(g->b, LLVMBuildSub(g->b, j1, j0, ""), ci(g, vl), "");
-    eg_loop l;
-    loop_begin(g, &l, ci(g, 0), nvec, NULL, 0);
+    cg_loop l;
+    cg_loop_begin(&l, g->b, ci(g, 0), nvec, NULL, 0);
     LLVMValueRef j = add(g, j0, mulc(g, l.iv, vl));
     step_offsets(g, base, j, offs);
     store_result(g, eval(g, offs, vl), add(g, obase, j), vl);
-    loop_end(g, &l, NULL);
-    loop_begin(g, &l, add(g, j0, mulc(g, nvec, vl)), j1, NULL, 0);
+    cg_loop_end(&l, NULL);
+    cg_loop_begin(&l, g->b, add(g, j0, mulc(g, nvec, vl)), j1, NULL, 0);
     step_offsets(g, base, l.iv, offs);
     store_result(g, eval(g, offs, 1), add(g, obase, l.iv), 1);
-    loop_end(g, &l, NULL);
+    cg_loop_end(&l, NULL);
 }
 
 static LLVMValueRef min_(eg *g, LLVMValueRef a, LLVMValueRef b)
@@ -368,25 +327,25 @@ static void reduce_inner_task(eg *g, LLVMValueRef t)
     LLVMValueRef lo[2], hi[2], base[KIR_ELT_MAX_IN], offs[KIR_ELT_MAX_IN], obase;
     outer_ranges(g, t, lo, hi);
     LLVMValueRef acc[2] = {splat(g, LLVMConstReal(g->f64, 0), vl), LLVMConstReal(g->f64, 0)};
-    eg_loop l0, l1, lj;
-    loop_begin(g, &l0, lo[0], hi[0], acc, 2);
-    loop_begin(g, &l1, lo[1], hi[1], acc, 2);
+    cg_loop l0, l1, lj;
+    cg_loop_begin(&l0, g->b, lo[0], hi[0], acc, 2);
+    cg_loop_begin(&l1, g->b, lo[1], hi[1], acc, 2);
     row_bases(g, l0.iv, l1.iv, base, NULL);
     int64_t nvec = e->ext[2] / vl;
     LLVMValueRef v = acc[0];
-    loop_begin(g, &lj, ci(g, 0), ci(g, nvec), &v, 1);
+    cg_loop_begin(&lj, g->b, ci(g, 0), ci(g, nvec), &v, 1);
     step_offsets(g, base, mulc(g, lj.iv, vl), offs);
     v = LLVMBuildFAdd(g->b, v, to_f64(g, eval(g, offs, vl), vl), "");
-    loop_end(g, &lj, &v);
+    cg_loop_end(&lj, &v);
     acc[0] = v;
     v = acc[1];
-    loop_begin(g, &lj, ci(g, nvec * vl), ci(g, e->ext[2]), &v, 1);
+    cg_loop_begin(&lj, g->b, ci(g, nvec * vl), ci(g, e->ext[2]), &v, 1);
     step_offsets(g, base, lj.iv, offs);
     v = LLVMBuildFAdd(g->b, v, to_f64(g, eval(g, offs, 1), 1), "");
-    loop_end(g, &lj, &v);
+    cg_loop_end(&lj, &v);
     acc[1] = v;
-    loop_end(g, &l1, acc);
-    loop_end(g, &l0, acc);
+    cg_loop_end(&l1, acc);
+    cg_loop_end(&l0, acc);
     LLVMValueRef args[2] = {LLVMConstReal(g->f64, 0), acc[0]}; /* ordered: lane 0 first */
     LLVMValueRef s = intrinsic(g, "llvm.vector.reduce.fadd", vec_of(g->f64, vl), args, 2);
     s = LLVMBuildFAdd(g->b, s, acc[1], "");
@@ -399,14 +358,14 @@ static void reduce_column(eg *g, const LLVMValueRef *lo, const LLVMValueRef *hi,
 {
     LLVMValueRef base[KIR_ELT_MAX_IN], offs[KIR_ELT_MAX_IN], obase;
     LLVMValueRef acc = splat(g, LLVMConstReal(g->f64, 0), w);
-    eg_loop l0, l1;
-    loop_begin(g, &l0, lo[0], hi[0], &acc, 1);
-    loop_begin(g, &l1, lo[1], hi[1], &acc, 1);
+    cg_loop l0, l1;
+    cg_loop_begin(&l0, g->b, lo[0], hi[0], &acc, 1);
+    cg_loop_begin(&l1, g->b, lo[1], hi[1], &acc, 1);
     row_bases(g, l0.iv, l1.iv, base, NULL);
     step_offsets(g, base, j, offs);
     acc = LLVMBuildFAdd(g->b, acc, to_f64(g, eval(g, offs, w), w), "");
-    loop_end(g, &l1, &acc);
-    loop_end(g, &l0, &acc);
+    cg_loop_end(&l1, &acc);
+    cg_loop_end(&l0, &acc);
     row_bases(g, lo[0], lo[1], base, &obase);
     store_sum(g, acc, add(g, obase, j), w);
 }
@@ -417,13 +376,13 @@ static void reduce_outer_task(eg *g, LLVMValueRef t)
     LLVMValueRef j0, j1, lo[2], hi[2];
     outer_ranges(g, chunk_of(g, t, &j0, &j1), lo, hi);
     LLVMValueRef nvec = LLVMBuildSDiv(g->b, LLVMBuildSub(g->b, j1, j0, ""), ci(g, vl), "");
-    eg_loop l;
-    loop_begin(g, &l, ci(g, 0), nvec, NULL, 0);
+    cg_loop l;
+    cg_loop_begin(&l, g->b, ci(g, 0), nvec, NULL, 0);
     reduce_column(g, lo, hi, add(g, j0, mulc(g, l.iv, vl)), vl);
-    loop_end(g, &l, NULL);
-    loop_begin(g, &l, add(g, j0, mulc(g, nvec, vl)), j1, NULL, 0);
+    cg_loop_end(&l, NULL);
+    cg_loop_begin(&l, g->b, add(g, j0, mulc(g, nvec, vl)), j1, NULL, 0);
     reduce_column(g, lo, hi, l.iv, 1);
-    loop_end(g, &l, NULL);
+    cg_loop_end(&l, NULL);
 }
 
 static void eg_types(eg *g)
@@ -453,15 +412,15 @@ struct LLVMOpaqueModule *cg_eltwise_module(const kir_eltwise *e, struct LLVMOpaq
         LLVMValueRef idx = ci(&g, k);
         g.in[k] = LLVMBuildLoad2(g.b, g.ptr, LLVMBuildGEP2(g.b, g.ptr, inp, &idx, 1, ""), "");
     }
-    eg_loop l;
-    loop_begin(&g, &l, LLVMGetParam(g.fn, 2), LLVMGetParam(g.fn, 3), NULL, 0);
+    cg_loop l;
+    cg_loop_begin(&l, g.b, LLVMGetParam(g.fn, 2), LLVMGetParam(g.fn, 3), NULL, 0);
     if (!e->reduce)
         elementwise_task(&g, l.iv);
     else if (!e->out_stride[2])
         reduce_inner_task(&g, l.iv);
     else
         reduce_outer_task(&g, l.iv);
-    loop_end(&g, &l, NULL);
+    cg_loop_end(&l, NULL);
     LLVMBuildRetVoid(g.b);
     LLVMDisposeBuilder(g.b);
     return g.mod;

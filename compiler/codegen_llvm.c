@@ -49,7 +49,7 @@
  * a miss builds the module in a fresh LLVMContext, verifies it, compiles it
  * with rt_jit_emit, stores and links it. Cache trouble never stops a build.
  */
-#include "compiler/compiler.h"
+#include "compiler/codegen_internal.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -60,7 +60,7 @@
 
 #define CG_CONV_VERSION "conv_fwd v3" /* and conv_bwd_weight v2, eltwise v1 */ /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
-#define CG_MAX_ACC 32
+#define CG_MAX_ACC CG_LOOP_MAX_VALS /* accumulators of a tile: all carried by its loops */
 
 typedef struct cg {
     LLVMContextRef ctx;     /* caller's */
@@ -95,14 +95,6 @@ typedef struct cg_seg {
     int64_t count; /* tiles (> 1 only when interior) */
     int interior;  /* every tap of every position inside the row */
 } cg_seg;
-
-/* A counted loop [lo, hi) with vector values carried around it. */
-typedef struct cg_loop {
-    LLVMBasicBlockRef head, body, exit;
-    LLVMValueRef iv;                 /* induction variable (phi) */
-    LLVMValueRef phis[CG_MAX_ACC];   /* carried values */
-    int n;                           /* how many */
-} cg_loop;
 
 /* ------------------------------------------------------------ helpers */
 
@@ -157,44 +149,6 @@ static LLVMValueRef fma3(cg *c, LLVMValueRef a, LLVMValueRef b, LLVMValueRef acc
 static LLVMBasicBlockRef block(cg *c, const char *name)
 {
     return LLVMAppendBasicBlockInContext(c->ctx, c->fn, name);
-}
-
-/* Open a loop over [lo, hi); vals[0..n) become phis in the body. */
-static void loop_begin(cg *c, cg_loop *l, LLVMValueRef lo, LLVMValueRef hi, LLVMValueRef *vals,
-                       int n)
-{
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
-    l->head = block(c, "head");
-    l->body = block(c, "body");
-    l->exit = block(c, "exit");
-    l->n = n;
-    LLVMBuildBr(c->b, l->head);
-    LLVMPositionBuilderAtEnd(c->b, l->head);
-    l->iv = LLVMBuildPhi(c->b, c->i64, "i");
-    LLVMAddIncoming(l->iv, &lo, &pre, 1);
-    for (int i = 0; i < n; i++) {
-        l->phis[i] = LLVMBuildPhi(c->b, LLVMTypeOf(vals[i]), "");
-        LLVMAddIncoming(l->phis[i], &vals[i], &pre, 1);
-        vals[i] = l->phis[i];
-    }
-    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, l->iv, hi, ""), l->body, l->exit);
-    LLVMPositionBuilderAtEnd(c->b, l->body);
-}
-
-/* Close the loop: vals are the values at the end of the body; afterwards
- * they are the phis (the values on exit). */
-static LLVMValueRef loop_end(cg *c, cg_loop *l, LLVMValueRef *vals)
-{
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
-    LLVMValueRef next = LLVMBuildNSWAdd(c->b, l->iv, ci(c, 1), "");
-    LLVMAddIncoming(l->iv, &next, &latch, 1);
-    for (int i = 0; i < l->n; i++) {
-        LLVMAddIncoming(l->phis[i], &vals[i], &latch, 1);
-        vals[i] = l->phis[i];
-    }
-    LLVMValueRef br = LLVMBuildBr(c->b, l->head);
-    LLVMPositionBuilderAtEnd(c->b, l->exit);
-    return br;
 }
 
 /* Mark the loop whose back edge is br "do not unroll": unrolling the kw
@@ -342,9 +296,9 @@ static void tile_column(cg *c, const cg_row *r, LLVMValueRef xrow, LLVMValueRef 
         return;
     }
     cg_loop lc;
-    loop_begin(c, &lc, ci(c, 0), ci(c, k->ib), acc, r->rc * width);
+    cg_loop_begin(&lc, c->b, ci(c, 0), ci(c, k->ib), acc, r->rc * width);
     tile_tap(c, &t, r->rc, lc.iv, width, acc);
-    loop_end(c, &lc, acc);
+    cg_loop_end(&lc, acc);
 }
 
 /* The kh body: pointers for this input row, then every tap column. A
@@ -371,9 +325,9 @@ static void tile_row(cg *c, const cg_row *r, LLVMValueRef xc, LLVMValueRef wc, L
         return;
     }
     cg_loop lw;
-    loop_begin(c, &lw, ci(c, 0), ci(c, k->k[2]), acc, r->rc * width);
+    cg_loop_begin(&lw, c->b, ci(c, 0), ci(c, k->k[2]), acc, r->rc * width);
     tile_column(c, r, xrow, iw0, wj, lw.iv, ow0_const, -1, width, acc);
-    loop_no_unroll(c, loop_end(c, &lw, acc));
+    loop_no_unroll(c, cg_loop_end(&lw, acc));
 }
 
 /* Store acc: the epilogue on the last chunk, raw partial sums otherwise. */
@@ -425,16 +379,16 @@ static void emit_tile(cg *c, const cg_row *r, LLVMValueRef ow0, int64_t ow0_cons
     LLVMValueRef acc[CG_MAX_ACC];
     tile_init(c, r, ow0, width, acc);
     cg_loop li, ld, lh;
-    loop_begin(c, &li, r->icb_lo, r->icb_hi, acc, n);
+    cg_loop_begin(&li, c->b, r->icb_lo, r->icb_hi, acc, n);
     LLVMValueRef xc = at(c, r->xn, mulc(c, li.iv, k->in[0] * k->in[1] * k->in[2] * k->ib));
     LLVMValueRef wc = mulc(c, li.iv, c->kvol * k->ib * k->vl);
-    loop_begin(c, &ld, r->kd_lo, r->kd_hi, acc, n);
+    cg_loop_begin(&ld, c->b, r->kd_lo, r->kd_hi, acc, n);
     LLVMValueRef id = add(c, r->base_d, mulc(c, ld.iv, k->d[0]));
-    loop_begin(c, &lh, r->kh_lo, r->kh_hi, acc, n);
+    cg_loop_begin(&lh, c->b, r->kh_lo, r->kh_hi, acc, n);
     tile_row(c, r, xc, wc, id, ld.iv, lh.iv, ow0, ow0_const, width, acc);
-    loop_end(c, &lh, acc);
-    loop_end(c, &ld, acc);
-    loop_end(c, &li, acc);
+    cg_loop_end(&lh, acc);
+    cg_loop_end(&ld, acc);
+    cg_loop_end(&li, acc);
     tile_store(c, r, ow0, width, acc);
 }
 
@@ -463,10 +417,10 @@ static void emit_segments(cg *c, const cg_row *r, const cg_seg *seg, int nseg)
             continue;
         }
         cg_loop lt;
-        loop_begin(c, &lt, ci(c, 0), ci(c, seg[s].count), NULL, 0);
+        cg_loop_begin(&lt, c->b, ci(c, 0), ci(c, seg[s].count), NULL, 0);
         LLVMValueRef ow0 = addc(c, mulc(c, lt.iv, seg[s].width), seg[s].ow0);
         emit_tile(c, r, ow0, -1, seg[s].width);
-        loop_end(c, &lt, NULL);
+        cg_loop_end(&lt, NULL);
     }
 }
 
@@ -533,7 +487,7 @@ static LLVMValueRef emit_row_fn(cg *c, const char *symbol, int rc, const cg_seg 
         emit_segments(c, &r, seg, nseg);
     } else {
         cg_loop lc;
-        loop_begin(c, &lc, ci(c, 0), ci(c, nch), NULL, 0);
+        cg_loop_begin(&lc, c->b, ci(c, 0), ci(c, nch), NULL, 0);
         r.icb_lo = mulc(c, lc.iv, k->ic_chunk);
         LLVMValueRef hi = addc(c, r.icb_lo, k->ic_chunk);
         r.icb_hi = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, hi, ci(c, c->icb), ""), hi,
@@ -541,7 +495,7 @@ static LLVMValueRef emit_row_fn(cg *c, const char *symbol, int rc, const cg_seg 
         r.first = LLVMBuildICmp(c->b, LLVMIntEQ, lc.iv, ci(c, 0), "");
         r.last = LLVMBuildICmp(c->b, LLVMIntEQ, lc.iv, ci(c, nch - 1), "");
         emit_segments(c, &r, seg, nseg);
-        loop_end(c, &lc, NULL);
+        cg_loop_end(&lc, NULL);
     }
     LLVMBuildRetVoid(c->b);
     return fn;
@@ -570,7 +524,7 @@ static void emit_main(cg *c, const char *symbol, LLVMValueRef row_full, LLVMValu
     LLVMPositionBuilderAtEnd(c->b, block(c, "entry"));
     int64_t groups = (c->ocb + k->rc - 1) / k->rc;
     cg_loop lt;
-    loop_begin(c, &lt, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), NULL, 0);
+    cg_loop_begin(&lt, c->b, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), NULL, 0);
     LLVMValueRef t = lt.iv, tv[4];
     tv[3] = LLVMBuildURem(c->b, t, ci(c, k->out[1]), "oh");
     t = LLVMBuildUDiv(c->b, t, ci(c, k->out[1]), "");
@@ -592,7 +546,7 @@ static void emit_main(cg *c, const char *symbol, LLVMValueRef row_full, LLVMValu
         LLVMBuildBr(c->b, bj);
         LLVMPositionBuilderAtEnd(c->b, bj);
     }
-    loop_end(c, &lt, NULL);
+    cg_loop_end(&lt, NULL);
     LLVMBuildRetVoid(c->b);
 }
 
@@ -655,14 +609,14 @@ static void bwd_w_column(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValue
         acc[i] = i < k->ib ? loadv(c, at(c, wp, ci(c, (int64_t)i * k->vl))) : LLVMConstNull(c->vt);
     LLVMValueRef groups = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, hi, lo, ""), ci(c, chains), "");
     cg_loop lg, lr;
-    loop_begin(c, &lg, ci(c, 0), groups, acc, n);
+    cg_loop_begin(&lg, c->b, ci(c, 0), groups, acc, n);
     for (int u = 0; u < chains; u++)
         bwd_w_pos(c, dyrow, xrow, bw, add(c, lo, addc(c, mulc(c, lg.iv, chains), u)),
                   acc + u * k->ib);
-    loop_end(c, &lg, acc);
-    loop_begin(c, &lr, add(c, lo, mulc(c, groups, chains)), hi, acc, k->ib);
+    cg_loop_end(&lg, acc);
+    cg_loop_begin(&lr, c->b, add(c, lo, mulc(c, groups, chains)), hi, acc, k->ib);
     bwd_w_pos(c, dyrow, xrow, bw, lr.iv, acc);
-    loop_end(c, &lr, acc);
+    cg_loop_end(&lr, acc);
     for (int u = 1; u < chains; u++)
         for (int i = 0; i < k->ib; i++)
             acc[i] = LLVMBuildFAdd(c->b, acc[i], acc[u * k->ib + i], "");
@@ -690,9 +644,9 @@ static void bwd_w_row(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp,
     tap_range(c, base_d, k->in[0], k->k[0], k->d[0], &kd_lo, &kd_hi);
     tap_range(c, base_h, k->in[1], k->k[1], k->d[1], &kh_lo, &kh_hi);
     cg_loop ld, lh, lw;
-    loop_begin(c, &ld, kd_lo, kd_hi, NULL, 0);
+    cg_loop_begin(&ld, c->b, kd_lo, kd_hi, NULL, 0);
     LLVMValueRef id = add(c, base_d, mulc(c, ld.iv, k->d[0]));
-    loop_begin(c, &lh, kh_lo, kh_hi, NULL, 0);
+    cg_loop_begin(&lh, c->b, kh_lo, kh_hi, NULL, 0);
     LLVMValueRef ih = add(c, base_h, mulc(c, lh.iv, k->d[1]));
     LLVMValueRef xrow = at(c, xc, mulc(c, add(c, mulc(c, id, k->in[1]), ih), k->in[2] * k->ib));
     LLVMValueRef wrow = at(c, dwp, mulc(c, add(c, mulc(c, ld.iv, k->k[1]), lh.iv),
@@ -700,12 +654,12 @@ static void bwd_w_row(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp,
     if (k->k[2] == 1) {
         bwd_w_column(c, dyrow, xrow, wrow, ci(c, 0));
     } else {
-        loop_begin(c, &lw, ci(c, 0), ci(c, k->k[2]), NULL, 0);
+        cg_loop_begin(&lw, c->b, ci(c, 0), ci(c, k->k[2]), NULL, 0);
         bwd_w_column(c, dyrow, xrow, wrow, lw.iv);
-        loop_no_unroll(c, loop_end(c, &lw, NULL));
+        loop_no_unroll(c, cg_loop_end(&lw, NULL));
     }
-    loop_end(c, &lh, NULL);
-    loop_end(c, &ld, NULL);
+    cg_loop_end(&lh, NULL);
+    cg_loop_end(&ld, NULL);
 }
 
 /* void sym(x, dy, -, -, partials, task_begin, task_end): task t =
@@ -724,21 +678,21 @@ static void emit_bwd_w(cg *c, const char *symbol)
     LLVMValueRef x = LLVMGetParam(fn, 0), dy = LLVMGetParam(fn, 1), out = LLVMGetParam(fn, 4);
     int64_t pk = c->kvol * k->ib * k->vl, rows = k->n * k->out[0] * k->out[1];
     cg_loop lt, lz, lr;
-    loop_begin(c, &lt, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), NULL, 0);
+    cg_loop_begin(&lt, c->b, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), NULL, 0);
     LLVMValueRef icb = LLVMBuildURem(c->b, lt.iv, ci(c, c->icb), "icb");
     LLVMValueRef q = LLVMBuildUDiv(c->b, lt.iv, ci(c, c->icb), "");
     LLVMValueRef ocb = LLVMBuildURem(c->b, q, ci(c, c->ocb), "ocb");
     LLVMValueRef part = LLVMBuildUDiv(c->b, q, ci(c, c->ocb), "part");
     LLVMValueRef dwp = at(c, out, mulc(c, lt.iv, pk)); /* task index = partial index */
-    loop_begin(c, &lz, ci(c, 0), ci(c, c->kvol * k->ib), NULL, 0);
+    cg_loop_begin(&lz, c->b, ci(c, 0), ci(c, c->kvol * k->ib), NULL, 0);
     storev(c, LLVMConstNull(c->vt), at(c, dwp, mulc(c, lz.iv, k->vl)));
-    loop_end(c, &lz, NULL);
+    cg_loop_end(&lz, NULL);
     LLVMValueRef r0 = LLVMBuildUDiv(c->b, mulc(c, part, rows), ci(c, k->parts), "");
     LLVMValueRef r1 = LLVMBuildUDiv(c->b, mulc(c, addc(c, part, 1), rows), ci(c, k->parts), "");
-    loop_begin(c, &lr, r0, r1, NULL, 0);
+    cg_loop_begin(&lr, c->b, r0, r1, NULL, 0);
     bwd_w_row(c, x, dy, dwp, ocb, icb, lr.iv);
-    loop_end(c, &lr, NULL);
-    loop_end(c, &lt, NULL);
+    cg_loop_end(&lr, NULL);
+    cg_loop_end(&lt, NULL);
     LLVMBuildRetVoid(c->b);
 }
 

@@ -83,13 +83,6 @@ void kir_conv_plan(kir_conv *c)
     c->ic_chunk = (int)(chunk < 1 ? 1 : chunk > conv_icb(c) ? conv_icb(c) : chunk);
 }
 
-/* Output size of one axis, or -1 when the window does not fit. */
-static int64_t conv_out_size(int64_t in, int k, int s, int p, int d)
-{
-    int64_t span = (int64_t)d * (k - 1) + 1, padded = in + 2 * (int64_t)p;
-    return s < 1 || padded < span ? -1 : (padded - span) / s + 1;
-}
-
 /* The output extent of axis i: given (out_sp, stride 1: the window runs
  * from -pad on the low side and input positions past the end read as
  * zeros, whatever the high side's padding would be — a phase of a strided
@@ -97,7 +90,7 @@ static int64_t conv_out_size(int64_t in, int k, int s, int p, int d)
 static int64_t conv_out_of(const kir_conv *c, int j, const int64_t *out_sp, int i)
 {
     if (!out_sp)
-        return conv_out_size(c->in[j], c->k[j], c->s[j], c->p[j], c->d[j]);
+        return rt_conv_out_size(c->in[j], c->k[j], c->s[j], c->p[j], c->d[j]);
     return c->s[j] == 1 ? out_sp[i] : -1;
 }
 

@@ -211,11 +211,11 @@ static int rule_conv(shape_ctx *c)
         int k = (int)w->dim[2 + i], s = a->stride[i], p = a->pad[i], d = a->dilation[i];
         if (check_window(c, i, k, s, p, d))
             return -1;
-        int64_t num = x->dim[2 + i] + 2 * p - (int64_t)d * (k - 1) - 1;
-        if (num < 0)
+        int64_t o = rt_conv_out_size(x->dim[2 + i], k, s, p, d);
+        if (o < 0)
             return fail(c, "spatial axis %d has size %lld, too small for kernel %d "
                         "(dilation %d, pad %d)", i, (long long)x->dim[2 + i], k, d, p);
-        c->out->dim[2 + i] = num / s + 1;
+        c->out->dim[2 + i] = o;
     }
     return 0;
 }
@@ -251,7 +251,7 @@ static int rule_conv_t(shape_ctx *c)
         int k = (int)w->dim[2 + i], s = a->stride[i], p = a->pad[i], d = a->dilation[i];
         if (check_window(c, i, k, s, p, d) || check_out_pad(c, i))
             return -1;
-        int64_t o = (x->dim[2 + i] - 1) * s - 2 * p + (int64_t)d * (k - 1) + a->out_pad[i] + 1;
+        int64_t o = rt_conv_t_out_size(x->dim[2 + i], k, s, p, d, a->out_pad[i]);
         if (o < 1)
             return fail(c, "spatial axis %d of size %lld gives output size %lld "
                         "(stride %d, pad %d, kernel %d)", i, (long long)x->dim[2 + i],
@@ -274,11 +274,11 @@ static int pool_axis(shape_ctx *c, int i, int64_t in, int64_t *out)
         return -1;
     if (2 * p > k)
         return fail(c, "padding %d on spatial axis %d is more than half the kernel %d", p, i, k);
-    int64_t span = in + 2 * p - k;
-    if (span < 0)
+    int64_t o = rt_conv_out_size(in, k, s, p, 1);
+    if (o < 0)
         return fail(c, "spatial axis %d has size %lld, smaller than kernel %d (pad %d)",
                     i, (long long)in, k, p);
-    int64_t last = (span / s) * s - p + k - 1; /* last input row any window reads */
+    int64_t last = (o - 1) * s - p + k - 1; /* last input row any window reads */
     if (last < in - 1 && k == s && p == 0)
         return fail(c, "size %lld of spatial axis %d is not divisible by stride %d",
                     (long long)in, i, s);
@@ -286,7 +286,7 @@ static int pool_axis(shape_ctx *c, int i, int64_t in, int64_t *out)
         return fail(c, "size %lld of spatial axis %d does not tile with kernel %d, stride %d, "
                     "pad %d: the last %lld rows would be dropped",
                     (long long)in, i, k, s, p, (long long)(in - 1 - last));
-    *out = span / s + 1;
+    *out = o;
     return 0;
 }
 

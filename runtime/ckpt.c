@@ -7,10 +7,9 @@
  * raw little-endian tensor bytes. Offsets count from the start of the data.
  * We lay tensors out contiguously in the order they were added.
  *
- * Writing goes to a temp file next to the target (mkstemp), which is
- * flushed, fsynced and renamed over the target, then the folder is
- * fsynced: a crash leaves either the old file or the new one, never a mix.
- * On any failure before the rename the temp file is removed.
+ * Writing goes through rt_atomic_file (atomic_file.c): a temp file next
+ * to the target, flushed, fsynced and renamed over it, then the folder
+ * fsynced; a crash leaves either the old file or the new one, never a mix.
  *
  * Reading loads the whole file and trusts nothing: the header length must
  * be plausible, the JSON is parsed by a small strict parser for exactly
@@ -24,11 +23,9 @@
 #include "runtime/runtime.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian");
 
@@ -346,109 +343,19 @@ static void json_header(seg_buf *b, const rt_ckpt *c)
 
 /* ------------------------------------------------------------ writing */
 
-static int fail_at;   /* rt_ckpt_debug_fail_at: the I/O step to fail, 0 = none */
-static int io_count;  /* I/O steps taken by the current write */
-
-void rt_ckpt_debug_fail_at(int n) { fail_at = n; }
-
-/* Called before each I/O step; nonzero means "pretend it failed". */
-static int injected_failure(void)
-{
-    if (fail_at && ++io_count == fail_at) {
-        errno = EIO;
-        return 1;
-    }
-    return 0;
-}
-
-/* A write in progress: the temp file and what to say if it fails. */
-typedef struct ck_writer {
-    const char *path; /* target */
-    char *tmp;        /* temp path (owned) */
-    FILE *f;
-    rt_error *err;
-} ck_writer;
-
-static int writer_fail(ck_writer *w, const char *what)
-{
-    rt_error_set(w->err, "%s: cannot write checkpoint: %s: %s", w->path, what, strerror(errno));
-    return -1;
-}
-
-static int write_bytes(ck_writer *w, const void *p, size_t n)
-{
-    if (injected_failure() || (n && fwrite(p, 1, n, w->f) != n))
-        return writer_fail(w, "write");
-    return 0;
-}
-
-static int open_temp(ck_writer *w)
-{
-    size_t n = strlen(w->path) + 16;
-    w->tmp = seg_xrealloc(NULL, n);
-    snprintf(w->tmp, n, "%s.tmp-XXXXXX", w->path);
-    int fd = injected_failure() ? -1 : mkstemp(w->tmp);
-    if (fd < 0) {
-        seg_free(w->tmp);
-        w->tmp = NULL;
-        return writer_fail(w, "create temp file");
-    }
-    fchmod(fd, 0644); /* mkstemp makes 0600; checkpoints are shared like any output */
-    w->f = fdopen(fd, "wb");
-    if (!w->f) {
-        close(fd);
-        return writer_fail(w, "fdopen");
-    }
-    return 0;
-}
-
-static int write_contents(ck_writer *w, const rt_ckpt *c)
+static int write_contents(rt_atomic_file *a, const rt_ckpt *c)
 {
     seg_buf h = {0};
     json_header(&h, c);
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)h.len >> (8 * i));
-    int rc = write_bytes(w, len8, 8);
+    int rc = rt_atomic_file_write(a, len8, 8);
     if (rc == 0)
-        rc = write_bytes(w, h.data, h.len);
+        rc = rt_atomic_file_write(a, h.data, h.len);
     seg_buf_free(&h);
     for (int i = 0; rc == 0 && i < c->n; i++)
-        rc = write_bytes(w, c->t[i].e.data, (size_t)c->t[i].e.nbytes);
-    return rc;
-}
-
-static int flush_close(ck_writer *w)
-{
-    int bad = injected_failure() || fflush(w->f) != 0;
-    if (bad)
-        writer_fail(w, "flush");
-    else if ((bad = injected_failure() || fsync(fileno(w->f)) != 0))
-        writer_fail(w, "fsync");
-    int close_bad = fclose(w->f) != 0;
-    w->f = NULL;
-    if (!bad && (close_bad || injected_failure()))
-        return writer_fail(w, "close");
-    return bad ? -1 : 0;
-}
-
-/* fsync the folder holding path, so the rename itself is durable. */
-static int sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    seg_buf dir = {0};
-    if (!slash)
-        buf_puts(&dir, ".");
-    else
-        buf_append(&dir, path, slash == path ? 1 : (size_t)(slash - path));
-    int fd = open(dir.data, O_RDONLY | O_DIRECTORY);
-    seg_buf_free(&dir);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    if (rc != 0 && errno == EINVAL) /* file systems that cannot sync folders */
-        rc = 0;
-    close(fd);
+        rc = rt_atomic_file_write(a, c->t[i].e.data, (size_t)c->t[i].e.nbytes);
     return rc;
 }
 
@@ -464,27 +371,11 @@ static int check_writable(const rt_ckpt *c, const char *path, rt_error *err)
 
 int rt_ckpt_write(const rt_ckpt *c, const char *path, rt_error *err)
 {
-    if (check_writable(c, path, err))
-        return -1;
-    ck_writer w = {.path = path, .err = err};
-    io_count = 0;
-    int rc = open_temp(&w);
-    if (rc == 0)
-        rc = write_contents(&w, c);
-    if (w.f && rc != 0) {
-        fclose(w.f);
-        w.f = NULL;
-    }
-    if (rc == 0)
-        rc = flush_close(&w);
-    if (rc == 0 && (injected_failure() || rename(w.tmp, path) != 0))
-        rc = writer_fail(&w, "rename");
-    if (rc != 0 && w.tmp)
-        unlink(w.tmp);
-    if (rc == 0 && sync_dir(path) != 0)
-        rc = writer_fail(&w, "fsync of the folder (the new file is in place)");
-    seg_free(w.tmp);
-    return rc;
+    rt_atomic_file a;
+    if (check_writable(c, path, err) || rt_atomic_file_open(&a, path, "checkpoint", err) ||
+        write_contents(&a, c))
+        return -1; /* a failed write has removed the temp file */
+    return rt_atomic_file_commit(&a);
 }
 
 /* ------------------------------------------------------- JSON parsing */

@@ -664,7 +664,8 @@ int rt_jit_cache_store(const char *text, const void *obj, size_t len, rt_error *
     return rc;
 }
 
-/* Our files: cache entries and temp files left by a crashed writer. */
+/* Our files: cache entries and temp files left by a crashed writer
+ * (rt_atomic_file names them ENTRY.tmp.XXXXXX). */
 static int cache_is_ours(const char *name)
 {
     size_t n = strlen(name), s = strlen(CACHE_SUFFIX);

@@ -11,8 +11,9 @@
  *
  * Writing is our own code (header + 4-byte extender + data, gzip when the
  * name ends in .gz): niftilib picks its output format from the file name,
- * and we write to a temporary name "PATH.tmp.XXXXXX" in the same folder,
- * fsync it and rename it over PATH, so readers never see a partial file.
+ * and we write to a temporary name "PATH.tmp.XXXXXX" in the same folder
+ * (rt_atomic_file, atomic_file.c), which is fsynced and renamed over PATH,
+ * so readers never see a partial file.
  * A volume read from disk keeps its source header (as a native-endian
  * nifti_1_header) so a segmentation is written back with the same geometry.
  */
@@ -21,7 +22,6 @@
 #include <nifti1_io.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -538,25 +538,6 @@ static int nii_write_fd(int fd, const char *path, const nifti_1_header *h, const
     return rc;
 }
 
-/* fsync the folder holding path so the rename itself is durable. */
-static void sync_parent_dir(const char *path)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir)
-        slash[1] = 0;
-    else if (slash)
-        *slash = 0;
-    else
-        snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd); /* best effort: some file systems refuse */
-        close(fd);
-    }
-}
-
 int rt_nifti_write(const char *path, const rt_volume *v, rt_dtype dtype, rt_error *err)
 {
     nifti_1_header h;
@@ -564,37 +545,12 @@ int rt_nifti_write(const char *path, const rt_volume *v, rt_dtype dtype, rt_erro
         rt_error_set(err, "%s: not a NIfTI file name (expected .nii or .nii.gz)", path);
         return -1;
     }
-    if (nii_build_header(v, dtype, &h, err))
+    rt_atomic_file a;
+    if (nii_build_header(v, dtype, &h, err) || rt_atomic_file_open(&a, path, "NIfTI", err))
         return -1;
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
-        rt_error_set(err, "%s: path too long", path);
-        return -1;
-    }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rt_error_set(err, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        return -1;
-    }
-    /* mkstemp makes 0600 files; give the usual 0666 & ~umask. Reading the
-     * umask means setting it: a brief process-wide race, harmless here. */
-    mode_t mask = umask(0);
-    umask(mask);
-    int rc = fchmod(fd, 0666 & ~mask);
-    if (rc == 0)
-        rc = nii_write_fd(fd, path, &h, v, dtype);
-    int saved = errno;
-    if (rc == 0 && fsync(fd) != 0)
-        rc = -1, saved = errno;
-    if (close(fd) != 0 && rc == 0)
-        rc = -1, saved = errno;
-    if (rc == 0 && rename(tmp, path) != 0)
-        rc = -1, saved = errno;
-    if (rc != 0) {
-        unlink(tmp);
-        rt_error_set(err, "%s: write failed: %s", path, strerror(saved ? saved : EIO));
-        return -1;
-    }
-    sync_parent_dir(path);
-    return 0;
+    /* Straight to the descriptor (and gzip over a dup of it): nothing
+     * goes through a.f's buffer, and the commit's fsync covers it all. */
+    if (nii_write_fd(fileno(a.f), path, &h, v, dtype))
+        return rt_atomic_file_fail(&a, "write");
+    return rt_atomic_file_commit(&a);
 }

@@ -13,14 +13,18 @@
  * finish signals the caller. One job runs at a time (run_lock); a call
  * made from inside a job (nested parallelism) runs serially on the
  * calling thread instead of deadlocking.
+ *
+ * How many threads: rt_threads_resolve is the one rule for the whole
+ * program (a --threads flag, else $SEGC_THREADS, else the online CPUs);
+ * the CLI calls it before a command starts, so that a bad SEGC_THREADS is
+ * a usage error, and a pool made deep inside falls back to the CPU count.
  */
 #include "runtime/runtime.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#define POOL_MAX_THREADS 256 /* sanity cap on SEGC_THREADS */
 
 typedef struct pool_worker {
     struct rt_pool *pool; /* back pointer */
@@ -45,15 +49,45 @@ struct rt_pool {
 
 static _Thread_local int pool_depth; /* > 0 while this thread runs a job */
 
+/* The online CPU count, within [1, RT_THREADS_MAX]. */
+static int cpu_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > RT_THREADS_MAX ? RT_THREADS_MAX : (int)n;
+}
+
+int rt_threads_resolve(int flag_value, int *threads, int *given, rt_error *err)
+{
+    SEG_ASSERT(flag_value <= RT_THREADS_MAX); /* the flag's parser checks the range */
+    const char *env = getenv("SEGC_THREADS");
+    long v = flag_value;
+    *threads = cpu_threads();
+    if (given)
+        *given = 0;
+    if (v <= 0 && env && *env) {
+        char *end;
+        errno = 0;
+        v = strtol(env, &end, 10);
+        if (*end || errno || v < 1 || v > RT_THREADS_MAX) {
+            rt_error_set(err, "SEGC_THREADS='%s' is not a thread count (1..%d)", env,
+                         RT_THREADS_MAX);
+            return -1;
+        }
+    }
+    if (v > 0) {
+        *threads = (int)v;
+        if (given)
+            *given = 1;
+    }
+    return 0;
+}
+
 int rt_pool_default_threads(void)
 {
-    const char *s = getenv("SEGC_THREADS");
-    long n = s && *s ? strtol(s, NULL, 10) : 0;
-    if (n <= 0)
-        n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n <= 0)
-        n = 1;
-    return n > POOL_MAX_THREADS ? POOL_MAX_THREADS : (int)n;
+    int n;
+    rt_error ignored; /* nobody to tell here: commands check SEGC_THREADS before they start */
+    rt_threads_resolve(0, &n, NULL, &ignored);
+    return n;
 }
 
 void rt_pool_chunk(int64_t n_tasks, int threads, int i, int64_t *begin, int64_t *end)
@@ -102,7 +136,7 @@ static void *pool_worker_main(void *varg)
 rt_pool *rt_pool_new(int threads)
 {
     rt_pool *p = seg_xcalloc(1, sizeof *p);
-    p->threads = threads > 0 ? (threads > POOL_MAX_THREADS ? POOL_MAX_THREADS : threads)
+    p->threads = threads > 0 ? (threads > RT_THREADS_MAX ? RT_THREADS_MAX : threads)
                              : rt_pool_default_threads();
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->run_lock, NULL);

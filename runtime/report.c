@@ -2,42 +2,14 @@
  * curves.svg (loss and every validation metric per epoch, stage boundaries
  * marked)
  * and PNG overlays of predictions on image slices. Every file is written
- * atomically (temp file in the same folder, fsync, rename), so a killed
- * run never leaves half a report.
+ * atomically (rt_file_write_atomic and rt_png_write: temp file in the same
+ * folder, fsync, rename), so a killed run never leaves half a report.
  */
 #include "runtime.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-int rt_file_write_atomic(const char *path, const void *data, size_t len, rt_error *err)
-{
-    size_t n = strlen(path) + 16;
-    char *tmp = seg_xrealloc(NULL, n);
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    int ok = fd >= 0;
-    const char *c = data;
-    for (size_t done = 0; ok && done < len;) {
-        ssize_t w = write(fd, c + done, len - done);
-        ok = w > 0;
-        done += ok ? (size_t)w : 0;
-    }
-    ok = ok && fsync(fd) == 0;
-    if (fd >= 0 && close(fd) != 0)
-        ok = 0;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok) {
-        rt_error_set(err, "%s: cannot write: %s", path, strerror(errno));
-        if (fd >= 0)
-            unlink(tmp);
-    }
-    seg_free(tmp);
-    return ok ? 0 : -1;
-}
 
 /* ------------------------------------------------------------ curves */
 

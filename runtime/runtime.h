@@ -125,6 +125,17 @@ typedef struct rt_attrs {
 
 void rt_attrs_init(rt_attrs *a); /* neutral defaults: stride/dilation 1, groups 1, ... */
 
+/* Output size of one spatial axis of a convolution (and of a pooling
+ * window, dil 1): (in + 2 pad - dil (k - 1) - 1) / stride + 1, floor rule;
+ * -1 when the window does not fit into the padded input or k, stride or
+ * dil is below 1 or pad negative (runtime/ops/conv.c). */
+int64_t rt_conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil);
+/* The same for a transposed convolution, the inverse map:
+ * (in - 1) stride - 2 pad + dil (k - 1) + out_pad + 1; below 1 when the
+ * padding eats it all (the caller reports that). */
+int64_t rt_conv_t_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil,
+                           int64_t out_pad);
+
 /* Kernel execution context. */
 typedef struct rt_ctx {
     uint64_t step;   /* training step, mixed into random streams */
@@ -573,9 +584,6 @@ typedef struct rt_ckpt_want {
 int rt_ckpt_check(const rt_ckpt *c, const rt_ckpt_want *want, int n, const char *ignore_prefix,
                   unsigned flags, seg_buf *report, rt_error *err);
 
-/* Test hook: make the n-th I/O step of later rt_ckpt_write calls fail
- * (0 = never). Steps before the rename only. */
-void rt_ckpt_debug_fail_at(int n);
 
 /* ----------------------------------------------------------- optimizers */
 /* runtime/optim.c: torch.optim's SGD, Adam and AdamW (single-tensor CPU
@@ -720,11 +728,36 @@ double rt_val_metric(const rt_val_metrics *m, rt_metric which);
 /* "dice_fg", "dice_lesion", "mean_dice", "miou", ... (names: the classes'). */
 void rt_metric_name(rt_metric m, const char *const *class_names, char *buf, size_t n);
 
-/* -------------------------------------------------------------- reports */
+/* -------------------------------------------------------- atomic files */
 
-/* Write a whole file atomically: temp file in the same folder, fsync,
- * rename. On failure the previous file (if any) is untouched. */
+/* A file written atomically (runtime/atomic_file.c): a temp file next to
+ * the destination, created 0644 under the umask, that commit fsyncs and
+ * renames over the destination (then fsyncs the folder). Every failing
+ * call sets the error ("PATH: cannot write WHAT: STEP: reason") and
+ * removes the temp file, leaving the destination untouched; so does
+ * abort. Write through f, or, for a library that takes a file name, open
+ * tmp by name and close it before the commit. */
+typedef struct rt_atomic_file {
+    const char *path; /* destination (borrowed for the write) */
+    const char *what; /* what is written, for messages ("checkpoint"), or NULL */
+    char *tmp;        /* the temp file's path (owned), NULL when there is none */
+    FILE *f;          /* open on tmp for writing, NULL once closed */
+    rt_error *err;    /* receives a failure */
+} rt_atomic_file;
+int rt_atomic_file_open(rt_atomic_file *a, const char *path, const char *what, rt_error *err);
+int rt_atomic_file_write(rt_atomic_file *a, const void *p, size_t n);
+int rt_atomic_file_commit(rt_atomic_file *a);
+/* Remove the temp file (no-op when there is none). */
+void rt_atomic_file_abort(rt_atomic_file *a);
+/* Set the error from errno for the failed step, then abort; returns -1. */
+int rt_atomic_file_fail(rt_atomic_file *a, const char *step);
+/* Test hook: make the n-th I/O step (create, each write, flush, fsync,
+ * close, rename) of later atomic writes fail with EIO (0 = never). */
+void rt_atomic_file_debug_fail_at(int n);
+/* A whole file from memory, atomically. */
 int rt_file_write_atomic(const char *path, const void *data, size_t len, rt_error *err);
+
+/* -------------------------------------------------------------- reports */
 
 /* One epoch of a training run, as plotted and logged. */
 typedef struct rt_epoch_row {
@@ -760,7 +793,7 @@ typedef struct rt_pool rt_pool;
 /* Runs tasks [begin, end) on pool thread `thread` (0 = the caller). */
 typedef void (*rt_pool_fn)(void *arg, int64_t begin, int64_t end, int thread);
 
-/* threads <= 0: rt_pool_default_threads(). */
+/* threads <= 0: rt_pool_default_threads(); more than RT_THREADS_MAX: that. */
 rt_pool *rt_pool_new(int threads);
 void rt_pool_free(rt_pool *p);
 int rt_pool_threads(const rt_pool *p); /* 1 for NULL */
@@ -769,7 +802,17 @@ int rt_pool_threads(const rt_pool *p); /* 1 for NULL */
 void rt_pool_run(rt_pool *p, int64_t n_tasks, rt_pool_fn fn, void *arg);
 /* Chunk i of n_tasks over `threads`: [n*i/T, n*(i+1)/T). */
 void rt_pool_chunk(int64_t n_tasks, int threads, int i, int64_t *begin, int64_t *end);
-/* $SEGC_THREADS if set and positive, else the online CPU count. */
+enum { RT_THREADS_MAX = 1024 }; /* most threads a pool, --threads or SEGC_THREADS may ask for */
+/* The thread count, by one rule everywhere: flag_value when > 0 (a
+ * --threads flag, already checked to be 1..RT_THREADS_MAX), else
+ * $SEGC_THREADS when set and not empty, else the online CPU count (at
+ * most RT_THREADS_MAX). *given (may be NULL) says whether the count was
+ * asked for (flag or variable) rather than defaulted. A SEGC_THREADS that
+ * is not a whole number from 1 to RT_THREADS_MAX is an error: -1, err set,
+ * and *threads the CPU count all the same. */
+int rt_threads_resolve(int flag_value, int *threads, int *given, rt_error *err);
+/* rt_threads_resolve(0, ...) for code with nobody to report to: a bad
+ * SEGC_THREADS gives the CPU count (the CLI rejects it before it starts). */
 int rt_pool_default_threads(void);
 /* The process-wide pool (created on first use, never freed). */
 rt_pool *rt_pool_default(void);

@@ -11,8 +11,8 @@
  * than trusting a corrupt header.
  *
  * Writing: interleaved 8- or 16-bit samples into a temporary file in the
- * target's folder, then fflush, fsync and rename, so a reader never sees
- * a half-written PNG.
+ * target's folder (rt_atomic_file, atomic_file.c), then fflush, fsync and
+ * rename, so a reader never sees a half-written PNG.
  */
 #include "runtime/runtime.h"
 
@@ -21,8 +21,6 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define PNGIO_MAX_BYTES ((size_t)1 << 31) /* largest decoded image accepted */
 
@@ -217,24 +215,11 @@ static int pngio_write_rows(pngio_state *s, int w, int h, int channels, int dept
     return 0;
 }
 
-/* Flush to disk and move into place. */
-static int pngio_commit(pngio_state *s, const char *tmp, const char *path, rt_error *err)
-{
-    int bad = fflush(s->f) != 0 || fsync(fileno(s->f)) != 0;
-    bad |= fclose(s->f) != 0;
-    s->f = NULL;
-    if (bad || rename(tmp, path) != 0) {
-        rt_error_set(err, "cannot write %s: %s", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static int pngio_write_check(const char *path, int w, int h, int channels, int depth, rt_error *err)
 {
     if (w <= 0 || h <= 0 || channels < 1 || channels > 4 || (depth != 8 && depth != 16)) {
-        rt_error_set(err, "cannot write %s: bad PNG shape %dx%d, %d channels, %d bits", path, w, h,
-                     channels, depth);
+        rt_error_set(err, "%s: cannot write PNG: bad shape %dx%d, %d channels, %d bits", path, w,
+                     h, channels, depth);
         return -1;
     }
     return 0;
@@ -243,32 +228,21 @@ static int pngio_write_check(const char *path, int w, int h, int channels, int d
 int rt_png_write(const char *path, int width, int height, int channels, int bit_depth,
                  const void *pixels, rt_error *err)
 {
-    if (pngio_write_check(path, width, height, channels, bit_depth, err))
+    rt_atomic_file a;
+    if (pngio_write_check(path, width, height, channels, bit_depth, err) ||
+        rt_atomic_file_open(&a, path, "PNG", err))
         return -1;
-    size_t n = strlen(path);
-    char *tmp = seg_xcalloc(n + 16, 1);
-    snprintf(tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd >= 0)
-        fchmod(fd, 0644); /* mkstemp makes 0600; a PNG is for everyone to view */
-    pngio_state s = {.path = path, .f = fd >= 0 ? fdopen(fd, "wb") : NULL};
-    if (!s.f) {
-        rt_error_set(err, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd), unlink(tmp);
-        seg_free(tmp);
-        return -1;
-    }
+    pngio_state s = {.path = path, .f = a.f}; /* a's stream: closed by a, not by s */
     s.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &s, pngio_on_error, pngio_on_warning);
     s.info = s.png ? png_create_info_struct(s.png) : NULL;
-    int rc = -1;
-    if (!s.info || pngio_write_rows(&s, width, height, channels, bit_depth, pixels))
-        rt_error_set(err, "cannot write %s: %s", path, s.info ? s.msg : "cannot start libpng");
-    else
-        rc = pngio_commit(&s, tmp, path, err);
-    if (rc)
-        unlink(tmp);
+    int bad = !s.info || pngio_write_rows(&s, width, height, channels, bit_depth, pixels);
+    if (bad)
+        rt_error_set(err, "%s: cannot write PNG: %s", path, s.info ? s.msg : "cannot start libpng");
+    s.f = NULL;
     pngio_state_free(&s, 1);
-    seg_free(tmp);
-    return rc;
+    if (bad) {
+        rt_atomic_file_abort(&a);
+        return -1;
+    }
+    return rt_atomic_file_commit(&a);
 }

@@ -53,12 +53,18 @@ void ops_geom_window(const ops_geom *g, int j, int64_t o, int64_t *k0, int64_t *
         *k1 = g->k[j];
 }
 
-int64_t ops_pool_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d)
+int64_t rt_conv_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil)
 {
-    int64_t span = d * (k - 1) + 1;
-    if (s < 1 || k < 1 || d < 1 || p < 0 || in + 2 * p < span)
+    int64_t span = dil * (k - 1) + 1; /* input rows one window covers */
+    if (stride < 1 || k < 1 || dil < 1 || pad < 0 || in + 2 * pad < span)
         return -1;
-    return (in + 2 * p - span) / s + 1;
+    return (in + 2 * pad - span) / stride + 1;
+}
+
+int64_t rt_conv_t_out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil,
+                           int64_t out_pad)
+{
+    return (in - 1) * stride - 2 * pad + dil * (k - 1) + out_pad + 1;
 }
 int64_t ops_geom_npos(const ops_geom *g) { return g->out[0] * g->out[1] * g->out[2]; }
 
@@ -199,9 +205,8 @@ static int conv_check_out(const ops_call *c, const rt_tensor *x, const rt_tensor
     if (ops_want_dtype(c, c->out, RT_F32, "output") || ops_want_rank(c, c->out, a->nsp + 2, "output"))
         return -1;
     for (int i = 0; i < a->nsp; i++) {
-        int64_t k = w->type.dim[2 + i], span = (int64_t)a->dilation[i] * (k - 1) + 1;
-        int64_t in = x->type.dim[2 + i] + 2 * (int64_t)a->pad[i];
-        grid[i] = a->stride[i] < 1 || in < span ? -1 : (in - span) / a->stride[i] + 1;
+        grid[i] = rt_conv_out_size(x->type.dim[2 + i], w->type.dim[2 + i], a->stride[i], a->pad[i],
+                                   a->dilation[i]);
         if (grid[i] < 1 || ot->dim[2 + i] != grid[i])
             return ops_fail(c, "spatial axis %d: output size %lld, expected %lld", i,
                             (long long)ot->dim[2 + i], (long long)grid[i]);

@@ -72,9 +72,8 @@ static int cbwd_check_space(const ops_call *c, const rt_tensor *x, const rt_tens
         int64_t img = x->type.dim[2 + i], grid = dy->type.dim[2 + i];
         if (k < 1 || s < 1 || d < 1 || p < 0 || img < 1 || grid < 1)
             return ops_fail(c, "spatial axis %d: bad geometry", i);
-        int64_t span = d * (k - 1) + 1;
-        int64_t conv_grid = img + 2 * p < span ? -1 : (img + 2 * p - span) / s + 1;
-        int64_t convt_img = (grid - 1) * s - 2 * p + span + a->out_pad[i];
+        int64_t conv_grid = rt_conv_out_size(img, k, s, p, d);
+        int64_t convt_img = rt_conv_t_out_size(grid, k, s, p, d, a->out_pad[i]);
         if (grid != conv_grid && img != convt_img)
             return ops_fail(c, "spatial axis %d: gradient size %lld does not fit input size %lld",
                             i, (long long)grid, (long long)img);

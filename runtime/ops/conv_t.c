@@ -1,7 +1,7 @@
 /* conv_t.c — transposed convolution (1-D, 2-D, 3-D), PyTorch's
  * ConvTransposeNd: weight [Cin, Cout/groups, k...], optional bias [Cout],
  * output size per axis (in - 1) * stride - 2 * pad + dilation * (k - 1)
- * + out_pad + 1.
+ * + out_pad + 1 (rt_conv_t_out_size, next to rt_conv_out_size in conv.c).
  *
  * Algorithm: GEMM + col2im ("col2vol"), the adjoint of conv.c's scheme.
  * For each sample and group, col[Cout_g * kvol, P_in] = W_g^T x x_g, where
@@ -50,9 +50,8 @@ static int convt_check_out(const ops_call *c, const rt_tensor *x, const rt_tenso
 {
     const rt_attrs *a = c->a;
     for (int i = 0; i < a->nsp; i++) {
-        int64_t k = w->type.dim[2 + i];
-        img[i] = (x->type.dim[2 + i] - 1) * a->stride[i] - 2 * (int64_t)a->pad[i] +
-                 (int64_t)a->dilation[i] * (k - 1) + a->out_pad[i] + 1;
+        img[i] = rt_conv_t_out_size(x->type.dim[2 + i], w->type.dim[2 + i], a->stride[i],
+                                    a->pad[i], a->dilation[i], a->out_pad[i]);
         if (a->stride[i] < 1 || img[i] < 1 || c->out->type.dim[2 + i] != img[i])
             return ops_fail(c, "spatial axis %d: output size %lld, expected %lld", i,
                             (long long)c->out->type.dim[2 + i], (long long)img[i]);

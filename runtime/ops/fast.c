@@ -49,7 +49,7 @@ static int pool_ok(const rt_attrs *a, const rt_type *img, const rt_type *grid, i
     if (!same_planes(img, grid, a->nsp))
         return 0;
     for (int i = 0; i < a->nsp; i++) {
-        int64_t want = ops_pool_out_size(img->dim[2 + i], a->kernel[i], a->stride[i], a->pad[i],
+        int64_t want = rt_conv_out_size(img->dim[2 + i], a->kernel[i], a->stride[i], a->pad[i],
                                          dilated ? a->dilation[i] : 1);
         if (want < 1 || grid->dim[2 + i] != want)
             return 0;

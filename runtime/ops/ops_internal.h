@@ -98,8 +98,6 @@ int64_t ops_geom_kvol(const ops_geom *g);  /* kernel elements */
 /* Kernel offsets [*k0, *k1) of axis j whose taps o * s - p + k * d of grid
  * position o fall inside the image (pools skip the padding this way). */
 void ops_geom_window(const ops_geom *g, int j, int64_t o, int64_t *k0, int64_t *k1);
-/* Pooled/convolved size of one axis, floor rule; -1 if the window does not fit. */
-int64_t ops_pool_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d);
 int64_t ops_geom_npos(const ops_geom *g);  /* grid positions */
 /* Column positions per chunk so that a [rows, chunk] f32 buffer stays
  * within OPS_COL_BYTES (at least 1, at most npos). */

@@ -34,7 +34,7 @@ static int pool_setup(const ops_call *c, ops_geom *g, int dilated)
     int one[3] = {1, 1, 1};
     for (int i = 0; i < a->nsp; i++) {
         k[i] = a->kernel[i];
-        int64_t want = ops_pool_out_size(x->type.dim[2 + i], k[i], a->stride[i], a->pad[i],
+        int64_t want = rt_conv_out_size(x->type.dim[2 + i], k[i], a->stride[i], a->pad[i],
                                          dilated ? a->dilation[i] : 1);
         if (want < 1 || ot->dim[2 + i] != want)
             return ops_fail(c, "spatial axis %d: output size %lld, expected %lld", i,

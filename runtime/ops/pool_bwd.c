@@ -42,7 +42,7 @@ static int pool_bwd_setup(const ops_call *c, const rt_tensor *x, const rt_tensor
     int one[3] = {1, 1, 1};
     for (int i = 0; i < a->nsp; i++) {
         k[i] = a->kernel[i];
-        int64_t want = ops_pool_out_size(xt->dim[2 + i], k[i], a->stride[i], a->pad[i],
+        int64_t want = rt_conv_out_size(xt->dim[2 + i], k[i], a->stride[i], a->pad[i],
                                  dilated ? a->dilation[i] : 1);
         if (want < 1 || dy->type.dim[2 + i] != want)
             return ops_fail(c, "spatial axis %d: gradient size %lld, expected %lld", i,

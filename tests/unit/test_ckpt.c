@@ -235,7 +235,7 @@ TEST(ckpt_atomic_replace)
     rt_ckpt_add(w, "w", RT_CKPT_F32, 1, (const int64_t[]){3}, new_v);
     int failures = 0;
     for (int k = 1; k < 50; k++) { /* fail each I/O step in turn */
-        rt_ckpt_debug_fail_at(k);
+        rt_atomic_file_debug_fail_at(k);
         err.msg[0] = '\0';
         if (rt_ckpt_write(w, path, &err) == 0)
             break;
@@ -247,7 +247,7 @@ TEST(ckpt_atomic_replace)
         free(now);
         CHECK_INT(count_files(dir), 1); /* no temp file left behind */
     }
-    rt_ckpt_debug_fail_at(0);
+    rt_atomic_file_debug_fail_at(0);
     CHECK(failures >= 7); /* create, 2 header writes, 2 tensors, flush, fsync, close, rename */
     rt_ckpt *r = rt_ckpt_read(path, &err);
     CHECK(r && rt_ckpt_count(r) == 2 && rt_ckpt_find(r, "v")->dim[0] == 3);

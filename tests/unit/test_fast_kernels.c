@@ -265,9 +265,8 @@ static void pool_setup(const pool_case *pc, int dilated, rt_attrs *a, rt_type *x
         a->stride[i] = pc->s;
         a->pad[i] = pc->p;
         a->dilation[i] = dilated ? pc->d : 1;
-        int64_t span = (int64_t)a->dilation[i] * (pc->k - 1) + 1;
         xd[2 + i] = pc->in[i];
-        yd[2 + i] = (pc->in[i] + 2 * pc->p - span) / pc->s + 1;
+        yd[2 + i] = rt_conv_out_size(pc->in[i], pc->k, pc->s, pc->p, a->dilation[i]);
     }
     *x = f32(pc->nsp + 2, xd);
     *y = f32(pc->nsp + 2, yd);

@@ -457,8 +457,9 @@ static void check_relu_reader(const relu_case *rc, int case_no)
 {
     ir_graph *g = relu_reader_graph(rc);
     rt_program *p = ir_lower(g);
-    fuse_stats st;
-    rt_program *q = fuse_finish(ir_lower(g), 1, &st);
+    pipeline_result pr;
+    rt_program *q = jit_compiled(g, &pr);
+    fuse_stats st = pr.fuse;
     CHECK_INT(st.bn_folded, 1);
     CHECK_INT(st.conv_relus, !rc->residual); /* with a residual the ReLU is in the add's group */
     int unstored = unstored_operands(q, case_no);
@@ -491,7 +492,7 @@ static void check_relu_reader(const relu_case *rc, int case_no)
         CHECK(jp != NULL);
     }
     rt_program_free(p);
-    rt_program_free(q);
+    pipeline_result_free(&pr);
     ir_graph_free(g);
 }
 

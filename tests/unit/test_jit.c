@@ -97,18 +97,57 @@ TEST(pool_nested_run_is_serial)
     rt_pool_free(p);
 }
 
-TEST(pool_default_threads_from_env)
+/* Set SEGC_THREADS (NULL: unset); returns the old value (owned) to restore. */
+static char *threads_env(const char *value)
 {
     const char *old = getenv("SEGC_THREADS");
     char *keep = old ? seg_xstrdup(old) : NULL;
-    setenv("SEGC_THREADS", "3", 1);
-    CHECK_INT(rt_pool_default_threads(), 3);
-    if (keep) {
-        setenv("SEGC_THREADS", keep, 1);
-        seg_free(keep);
-    } else {
+    if (value)
+        setenv("SEGC_THREADS", value, 1);
+    else
         unsetenv("SEGC_THREADS");
+    return keep;
+}
+
+static void threads_env_restore(char *keep)
+{
+    seg_free(threads_env(keep));
+    seg_free(keep);
+}
+
+TEST(pool_default_threads_from_env)
+{
+    char *keep = threads_env("3");
+    CHECK_INT(rt_pool_default_threads(), 3);
+    threads_env_restore(keep);
+}
+
+/* --threads beats SEGC_THREADS beats the CPU count; a bad variable is an
+ * error for those who can report it and the CPU count for the pool. */
+TEST(threads_resolve_rule)
+{
+    char *keep = threads_env(NULL);
+    int cpus = 0, n = 0, given = -1;
+    rt_error err = {{0}};
+    CHECK_INT(rt_threads_resolve(0, &cpus, &given, &err), 0);
+    CHECK(cpus >= 1 && cpus <= RT_THREADS_MAX && given == 0);
+    seg_free(threads_env("5"));
+    CHECK_INT(rt_threads_resolve(0, &n, &given, &err), 0);
+    CHECK(n == 5 && given == 1);
+    CHECK_INT(rt_threads_resolve(2, &n, &given, &err), 0);
+    CHECK(n == 2 && given == 1);
+    const char *bad[] = {"abc", "0", "-1", "4x", "1025", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        seg_free(threads_env(bad[i]));
+        err.msg[0] = 0;
+        CHECK_INT(rt_threads_resolve(0, &n, &given, &err), -1);
+        CHECK(n == cpus && given == 0);
+        CHECK(strstr(err.msg, "is not a thread count (1..1024)") && strstr(err.msg, bad[i]));
+        CHECK_INT(rt_pool_default_threads(), cpus);
+        CHECK_INT(rt_threads_resolve(3, &n, NULL, &err), 0); /* the flag wins */
+        CHECK_INT(n, 3);
     }
+    threads_env_restore(keep);
 }
 
 /* ------------------------------------------------------------------ jit */

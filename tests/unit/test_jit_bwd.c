@@ -27,11 +27,6 @@ typedef struct bwd_case {
     int out_pad;  /* conv_t */
 } bwd_case;
 
-static int64_t out_size(int64_t in, int k, int s, int p, int d)
-{
-    return (in + 2 * p - (int64_t)d * (k - 1) - 1) / s + 1;
-}
-
 static rt_type f32_type(int rank, const int64_t *dims)
 {
     rt_type t = {.dtype = RT_F32, .rank = rank};
@@ -60,8 +55,8 @@ static void run_case(const bwd_case *c, const char *what)
     rt_attrs a = {.nsp = c->nsp, .groups = 1};
     for (int s = 0; s < c->nsp; s++) {
         xd[2 + s] = c->in[s];
-        yd[2 + s] = out_size(c->in[s], c->k, c->s, c->p, c->d);
-        td[2 + s] = (c->in[s] - 1) * c->s - 2 * c->p + (int64_t)c->d * (c->k - 1) + c->out_pad + 1;
+        yd[2 + s] = rt_conv_out_size(c->in[s], c->k, c->s, c->p, c->d);
+        td[2 + s] = rt_conv_t_out_size(c->in[s], c->k, c->s, c->p, c->d, c->out_pad);
         wd[2 + s] = tw[2 + s] = c->k;
         a.kernel[s] = c->k;
         a.stride[s] = c->s;

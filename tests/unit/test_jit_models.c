@@ -196,7 +196,7 @@ static void check_stage(seg_program *prog, const seg_schedule *s, int k, seg_dia
 }
 
 /* The evaluation program of stage k, as the trainer validates with it
- * (inference batch norms, folded into their convs by fuse_finish): its
+ * (compiler/pipeline.c: inference batch norms folded into their convs): its
  * memory plan holds every value an instruction touches, and the fused
  * program on JIT kernels and that plan gives every output of the unfused
  * program on the reference within a relative 1e-4, the same bits on 1 and
@@ -213,9 +213,13 @@ static void check_eval(seg_program *prog, const seg_schedule *s, int k, seg_diag
         ir_graph_free(g);
         return;
     }
-    rt_program *p = ir_lower(x), *q = fuse_finish(ir_lower(x), 1, NULL);
+    pipeline_opts po = {.mode = PIPELINE_INFER, .jit = 1};
+    pipeline_result pr;
     rt_error err = {""};
-    int planned = rt_mem_plan_check(q, q->plan, &err) == 0; /* else running it would crash */
+    rt_program *p = ir_lower(x);
+    CHECK_INT(pipeline_build(g, &po, &pr, &err), PIPELINE_OK);
+    rt_program *q = pr.prog;
+    int planned = q && rt_mem_plan_check(q, q->plan, &err) == 0; /* else running it would crash */
     if (!planned)
         printf("    %s: %s\n", what, err.msg);
     CHECK(planned);
@@ -246,7 +250,7 @@ static void check_eval(seg_program *prog, const seg_schedule *s, int k, seg_diag
         printf("    %s: %s\n", what, err.msg);
     }
     rt_program_free(p);
-    rt_program_free(q);
+    pipeline_result_free(&pr);
     ir_graph_free(x);
     ir_graph_free(g);
 }
