@@ -369,8 +369,16 @@ void rt_dataset_push(rt_dataset *ds, rt_case *c); /* takes over *c's arrays */
 void rt_dataset_free(rt_dataset *ds);
 
 /* Synthetic phantoms, "lesions3d" and "lesions2d": an irregular organ on a
- * textured background with 0-4 small lesions. Labels 0 background, 1 organ,
- * 2 lesion. Defaults in docs/data.md and rt_synth_opts_init. */
+ * textured background with lesions inside it. Lesion mode "default": 0-4
+ * lesions of radius 2-6, labels 0 background, 1 organ, 2 lesion. Mode
+ * "small": 2-6 irregular lesions of radius 1-3 and labels 0 background,
+ * 1 lesion (the organ stays in the image only). Defaults in docs/data.md,
+ * rt_synth_opts_init and rt_synth_opts_set_lesions. */
+typedef enum rt_synth_lesion_mode {
+    RT_SYNTH_LESIONS_DEFAULT, /* organ and lesions labelled, lesions 2-6 voxels */
+    RT_SYNTH_LESIONS_SMALL,   /* lesions alone labelled, 1-3 voxels, under 1 % of the volume */
+} rt_synth_lesion_mode;
+
 typedef struct rt_synth_opts {
     int nsp;                  /* 3 for lesions3d, 2 for lesions2d */
     int cases;                /* number of cases */
@@ -394,6 +402,10 @@ typedef struct rt_synth_opts {
     int hu;                   /* 1: map to CT-like units, v' = hu_offset + hu_scale * v */
     float hu_scale;           /* HU per noise unit */
     float hu_offset;          /* HU of the background */
+    float lesion_irregularity; /* amplitude of each lesion's radial harmonics, 0 = balls */
+    rt_synth_lesion_mode lesion_mode; /* which labels, and the lesion defaults */
+    uint32_t given;           /* bit k: option k of the name table was set by name, so a
+                               * lesion mode's defaults leave it alone */
 } rt_synth_opts;
 
 /* Defaults for kind "lesions3d" or "lesions2d"; -1 with err for others. */
@@ -401,7 +413,16 @@ int rt_synth_opts_init(rt_synth_opts *o, const char *kind, rt_error *err);
 /* Set one option by name (as written in a .seg call): n values in v. */
 int rt_synth_opts_set(rt_synth_opts *o, const char *name, const double *v, int n,
                       rt_error *err);
+/* Lesion mode "default" or "small" (as written in synthetic(lesions = ...)):
+ * sets the mode and its lesion defaults, except options already or later
+ * given by name through rt_synth_opts_set, which win in either order. */
+int rt_synth_opts_set_lesions(rt_synth_opts *o, const char *mode, rt_error *err);
 int rt_synth_opts_check(const rt_synth_opts *o, rt_error *err);
+/* Label classes of the phantoms: 3 (background, organ, lesion) in the
+ * default mode, 2 (background, lesion) in the small mode. */
+int rt_synth_classes(const rt_synth_opts *o);
+/* Name of class cls, "background", "organ" or "lesion"; NULL out of range. */
+const char *rt_synth_class_name(const rt_synth_opts *o, int cls);
 /* Generate case `index` into *c (allocated here). */
 int rt_synth_case(const rt_synth_opts *o, int index, rt_case *c, rt_error *err);
 /* Append o->cases synthetic cases to ds. */
