@@ -46,7 +46,8 @@ static int sv_numbers(const seg_sv *v, double *out, int max)
 static int load_synthetic(const seg_scall *src, rt_dataset *ds, rt_error *err)
 {
     rt_synth_opts o;
-    if (rt_synth_opts_init(&o, seg_scall_str(src, "kind", ""), err))
+    if (rt_synth_opts_init(&o, seg_scall_str(src, "kind", ""), err) ||
+        rt_synth_opts_set_lesions(&o, seg_scall_str(src, "lesions", "default"), err))
         return -1;
     for (int i = 0; i < src->n; i++) {
         double v[8];

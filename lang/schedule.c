@@ -34,7 +34,8 @@ static const sched_fn sched_fns[] = {
      "lesion_radius_min = none, lesion_radius_max = none, organ_radius_min = none, "
      "organ_radius_max = none, irregularity = none, texture = none, texture_scale = none, "
      "noise = none, blur = none, hu = none, hu_scale = none, hu_offset = none, "
-     "lesions = none, labels = true, label = \"mask\", distance = false"},
+     "lesion_irregularity = none, lesions = \"default\", labels = true, label = \"mask\", "
+     "distance = false"},
     {"data source", "nifti", FILE_SPEC},
     {"data source", "png", FILE_SPEC},
     {"preprocessing step", "clip", "lo, hi"},
@@ -181,9 +182,11 @@ static int check_call(sema_sched_ctx *c, const seg_scall *k)
 {
     static const char *const kinds[] = {"lesions3d", "lesions2d", NULL};
     static const char *const labels[] = {"mask", "index", NULL};
+    static const char *const lesions[] = {"default", "small", NULL};
     static const char *const modes[] = {"max", "min", NULL};
     if (strcmp(k->name, "synthetic") == 0)
-        return want_string(c, k, "kind", kinds) | want_string(c, k, "label", labels);
+        return want_string(c, k, "kind", kinds) | want_string(c, k, "label", labels) |
+               want_string(c, k, "lesions", lesions);
     if (strcmp(k->name, "nifti") == 0 || strcmp(k->name, "png") == 0) {
         const seg_sv *img = seg_scall_arg(k, "images"), *list = seg_scall_arg(k, "list");
         if ((img->kind == SEG_SV_STRING) == (list->kind == SEG_SV_STRING)) {

@@ -16,22 +16,27 @@
 
 /* --------------------------------------------------------- data classes */
 
-static const char *const synth_names3[] = {"background", "organ", "lesion"};
-static const char *const synth_names_small[] = {"background", "lesion"};
-
-/* Synthetic phantoms: organ and lesion, or lesions alone in small mode. */
-static int synth_classes(const seg_scall *src, const char *const **names)
+/* Synthetic phantoms: organ and lesion, or lesions alone in small mode
+ * (the generator's own answer; a bad mode is reported by schedule.c). */
+static int synth_classes(const seg_scall *src, const char *const **names, seg_arena *arena)
 {
-    const char *mode = seg_scall_str(src, "lesions", "default");
-    int small = strcmp(mode, "small") == 0;
-    *names = small ? synth_names_small : synth_names3;
-    return small ? 2 : 3;
+    rt_synth_opts o;
+    rt_error err;
+    if (rt_synth_opts_init(&o, seg_scall_str(src, "kind", ""), &err) ||
+        rt_synth_opts_set_lesions(&o, seg_scall_str(src, "lesions", "default"), &err))
+        rt_synth_opts_init(&o, "lesions3d", &err);
+    int k = rt_synth_classes(&o);
+    const char **n = seg_arena_alloc(arena, (size_t)(k + 1) * sizeof *n);
+    for (int i = 0; i < k; i++)
+        n[i] = rt_synth_class_name(&o, i);
+    *names = n;
+    return k;
 }
 
 int seg_data_classes(const seg_scall *src, const char *const **names, seg_arena *arena)
 {
     if (strcmp(src->name, "synthetic") == 0)
-        return synth_classes(src, names);
+        return synth_classes(src, names, arena);
     int k = (int)seg_scall_int(src, "classes", 2);
     const seg_sv *given = seg_scall_arg(src, "names");
     const char **n = seg_arena_alloc(arena, (size_t)(k + 1) * sizeof *n);
