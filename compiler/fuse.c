@@ -63,22 +63,31 @@ typedef struct fz {
 
 fuse_pattern fuse_pattern_of(rt_op op)
 {
-    unsigned fl = rt_op_table[op].flags;
     switch (op) {
     case OP_CONV: case OP_CONV_T: case OP_MATMUL: case OP_CONV_BWD_DATA:
-    case OP_CONV_BWD_WEIGHT: return FUSE_OUT_ELEMWISE;
-    case OP_BROADCAST: case OP_CONST: return FUSE_BROADCAST;
+    case OP_CONV_BWD_WEIGHT:
+        return FUSE_OUT_ELEMWISE;
+    case OP_BROADCAST: case OP_CONST:
+        return FUSE_BROADCAST;
     case OP_RESHAPE: case OP_PERMUTE: case OP_SLICE: case OP_CONCAT: case OP_CAST:
-    case OP_STOP_GRAD: return FUSE_INJECTIVE;
-    default: break;
-    }
-    if (fl & RT_F_RANDOM)
-        return FUSE_OPAQUE;
-    if (fl & RT_F_ELEMWISE)
+    case OP_STOP_GRAD:
+        return FUSE_INJECTIVE;
+    case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_POW: case OP_MINIMUM:
+    case OP_MAXIMUM: case OP_LT: case OP_LE: case OP_GT: case OP_GE: case OP_EQ: case OP_NE:
+    case OP_WHERE: case OP_NEG: case OP_RELU: case OP_LEAKY_RELU: case OP_SIGMOID: case OP_TANH:
+    case OP_EXP: case OP_LOG: case OP_ABS: case OP_SQRT: case OP_ERF: case OP_CLAMP:
         return FUSE_ELEMWISE;
-    if (fl & RT_F_REDUCE)
+    case OP_SUM: case OP_MEAN: case OP_MAX:
         return FUSE_REDUCE;
-    return FUSE_OPAQUE;
+    case OP_INPUT: case OP_PARAM: case OP_MAXPOOL: case OP_AVGPOOL: case OP_GLOBAL_AVGPOOL:
+    case OP_UPSAMPLE: case OP_BATCHNORM: case OP_DROPOUT: case OP_ONE_HOT: case OP_SOFTMAX:
+    case OP_LOG_SOFTMAX: case OP_ARGMAX: case OP_RAND_UNIFORM: case OP_RAND_NORMAL:
+    case OP_RAND_BERNOULLI: case OP_GRAD: case OP_MAXPOOL_BWD: case OP_AVGPOOL_BWD:
+    case OP_UPSAMPLE_BWD: case OP_BATCHNORM_BWD_DATA: case OP_BATCHNORM_BWD_GAMMA:
+    case OP_SLICE_BWD: case OP_FUSED: case OP_COUNT:
+        return FUSE_OPAQUE;
+    }
+    SEG_UNREACHABLE();
 }
 
 static int fz_dtype_ok(rt_dtype d) { return d == RT_F32 || d == RT_U8; }
