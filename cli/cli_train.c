@@ -228,8 +228,9 @@ static int save_best(const train_run *r, const rt_stage_spec *s, const rt_epoch_
     rt_ckpt_set_meta(c, "schedule", r->s->name);
     rt_ckpt_set_meta(c, "stage", s->name);
     meta_num(c, "epoch", e->epoch);
-    char name[48];
-    rt_metric_name(s->best_by, s->class_names, name, sizeof name);
+    char name[48] = "loss";
+    if (s->class_names)
+        rt_metric_name(s->best_by, s->class_names, name, sizeof name);
     rt_ckpt_set_meta(c, "best_by", name);
     meta_num(c, "best_value", e->validated ? rt_val_metric(&e->val, s->best_by) : NAN);
     add_trained_by(c, r, s);
@@ -307,7 +308,10 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
     rt_epoch_row *row = &r->rows[r->n_rows++];
     *row = (rt_epoch_row){s->index, s->name, e->epoch, e->loss, e->lr, e->validated, e->val,
                           s->class_names, "", e->monitor, e->best};
-    rt_metric_name(s->monitor, s->class_names, row->monitor, sizeof row->monitor);
+    if (s->class_names) /* validated; else the stage follows its loss */
+        rt_metric_name(s->monitor, s->class_names, row->monitor, sizeof row->monitor);
+    else
+        snprintf(row->monitor, sizeof row->monitor, "loss"), row->monitor_value = e->loss;
     print_epoch(s, e, row->monitor);
     if (write_metrics(r, err))
         return -1;

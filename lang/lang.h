@@ -232,7 +232,8 @@ typedef struct seg_stage_val {
     int classes;                    /* K, what the prediction tells apart */
     const char *const *class_names; /* K names */
     int data_classes;               /* D, the validation labels' classes */
-    rt_metric monitor;              /* what plateau() follows (default: best()'s, else dice) */
+    rt_metric monitor;              /* what plateau() follows (default: best()'s, else the
+                                       first `validate` metric, else the foreground Dice) */
     rt_metric best_by;              /* what best() keeps by (default: the monitor) */
 } seg_stage_val;
 

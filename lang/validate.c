@@ -334,8 +334,10 @@ static int resolve_metrics(sema_sched_ctx *c, seg_stage_val *v, const val_calls 
     if (bad)
         return -1;
     v->monitor = (rt_metric){RT_METRIC_DICE, -1};
-    if (vc->plateau || vc->best)
-        metric_of(c, v, vc->plateau ? vc->plateau : vc->best, &v->monitor);
+    const seg_scall *follow = vc->plateau ? vc->plateau : vc->best ? vc->best
+                              : vc->n ? vc->list[0] : NULL; /* the first `validate` metric */
+    if (follow)
+        metric_of(c, v, follow, &v->monitor);
     v->best_by = v->monitor;
     if (vc->best)
         metric_of(c, v, vc->best, &v->best_by);

@@ -95,5 +95,19 @@ for s in tests/cli/*.sh; do
 done
 echo "cli: $((pass - cp)) passed, $((fail - cf)) failed"
 
+# 4. outcome tests: each method of models/ trains on the JIT, at a small
+# size, for a fixed number of steps, and must reach a stated floor on what
+# it validates (tests/outcome/*.sh; the floors and why are in each script)
+op=$pass; of=$fail
+for s in tests/outcome/*.sh; do
+    [ -f "$s" ] || continue
+    t0=$(date +%s)
+    if sh "$s" > "$TMP/outcome.log" 2>&1; then pass=$((pass + 1)); r=ok; else
+        fail=$((fail + 1)); r=FAIL; fi
+    echo "$r outcome/$(basename "$s" .sh) ($(( $(date +%s) - t0 )) s): $(tail -1 "$TMP/outcome.log")"
+    [ $r = ok ] || tail -15 "$TMP/outcome.log"
+done
+echo "outcome: $((pass - op)) passed, $((fail - of)) failed"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

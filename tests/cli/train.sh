@@ -55,6 +55,11 @@ sed 's/conv(image, 4, k = 3/conv(image, 5, k = 3/' $F > "$T/wide.seg"
 grep -q "level.1.conv0.weight: checkpoint f32\[4, 1, 3, 3, 3\], net f32\[5, 1, 3, 3, 3\]" "$T/w.log" \
     || fail "mismatch not listed: $(cat "$T/w.log")"
 
+# a stage without validation data follows its loss (metrics.csv says so)
+"$SEGC" train $F --schedule noval --out "$T/nv" > "$T/nv.log" 2>&1 || fail "no-validation run failed: $(tail -3 "$T/nv.log")"
+[ "$(wc -l < "$T/nv/metrics.csv")" = 3 ] || fail "no-validation metrics.csv: $(cat "$T/nv/metrics.csv")"
+grep -q "^only,2,[0-9.e-]*,[0-9.e-]*,loss," "$T/nv/metrics.csv" || fail "no-validation row: $(tail -1 "$T/nv/metrics.csv")"
+
 # two data streams in one step: both are inputs of the training graph and fed
 "$SEGC" ir $F --schedule twostreams --stage semi | grep -q 'input "unl.image"' || fail "no unl.image input"
 "$SEGC" train $F --schedule twostreams --out "$T/t" > "$T/t.log" 2>&1 || fail "two-stream training failed: $(tail -3 "$T/t.log")"
