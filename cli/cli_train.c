@@ -95,12 +95,19 @@ static int metric_classes(const train_run *r, const char **names, int cap)
     return n;
 }
 
-/* The row's value of a per-class column (empty when the stage lacks it). */
-static void class_cell(seg_buf *b, const rt_epoch_row *row, const char *cls, int iou)
+enum { CELL_DICE, CELL_IOU, CELL_DETECTION };
+
+/* The row's value of a per-class column (empty when the stage lacks it,
+ * or for detection when the class has no true object). */
+static void class_cell(seg_buf *b, const rt_epoch_row *row, const char *cls, int what)
 {
     for (int k = 0; row->validated && k < row->val.classes; k++)
         if (!strcmp(row->class_names[k], cls)) {
-            seg_buf_printf(b, ",%.6g", iou ? row->val.iou[k] : row->val.dice[k]);
+            double v = what == CELL_DICE  ? row->val.dice[k]
+                       : what == CELL_IOU ? row->val.iou[k] : row->val.detection[k];
+            if (isnan(v))
+                break;
+            seg_buf_printf(b, ",%.6g", v);
             return;
         }
     seg_buf_printf(b, ",");
@@ -112,7 +119,7 @@ static void metrics_row(seg_buf *b, const rt_epoch_row *row, const char **cls, i
                    row->monitor);
     if (!row->validated) {
         seg_buf_printf(b, ",,,,,");
-        for (int k = 0; k < 2 * n_cls; k++)
+        for (int k = 0; k < 3 * n_cls; k++)
             seg_buf_printf(b, ",");
         seg_buf_printf(b, "\n");
         return;
@@ -120,10 +127,9 @@ static void metrics_row(seg_buf *b, const rt_epoch_row *row, const char **cls, i
     const rt_val_metrics *m = &row->val;
     seg_buf_printf(b, ",%.6g,%.6g,%.6g,%.6g,%.6g", row->monitor_value, m->dice_fg, m->iou_fg,
                    m->mean_dice, m->miou);
-    for (int k = 0; k < n_cls; k++)
-        class_cell(b, row, cls[k], 0);
-    for (int k = 0; k < n_cls; k++)
-        class_cell(b, row, cls[k], 1);
+    for (int what = CELL_DICE; what <= CELL_DETECTION; what++)
+        for (int k = 0; k < n_cls; k++)
+            class_cell(b, row, cls[k], what);
     seg_buf_printf(b, "\n");
 }
 
@@ -138,6 +144,8 @@ static int write_metrics(const train_run *r, rt_error *err)
         seg_buf_printf(&b, ",dice_%s", cls[k]);
     for (int k = 0; k < n_cls; k++)
         seg_buf_printf(&b, ",iou_%s", cls[k]);
+    for (int k = 0; k < n_cls; k++) /* the share of true objects the prediction touches */
+        seg_buf_printf(&b, ",detected_%s", cls[k]);
     seg_buf_printf(&b, "\n");
     for (int i = 0; i < r->n_rows; i++)
         metrics_row(&b, &r->rows[i], cls, n_cls);

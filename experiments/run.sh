@@ -21,6 +21,11 @@ SEEDS=${EXP_SEEDS:-"1 2 3"}
 THREADS=${EXP_THREADS:-2}
 METHODS=${*:-"s1 s2 s3 s4 s5"}
 [ -x "$SEGC" ] || { echo "experiments: $SEGC is missing"; exit 1; }
+# a private copy: a rebuild during the hours this runs must not swap it
+PRIV=$(mktemp -d "${TMPDIR:-/tmp}/segc-exp.XXXXXX")
+trap 'rm -rf "$PRIV"' EXIT INT TERM
+cp "$SEGC" "$PRIV/segc" || exit 1
+SEGC="$PRIV/segc"
 command -v python3 > /dev/null || { echo "experiments: needs python3 (apt-get install python3)"; exit 1; }
 cd "$ROOT" || exit 1
 
@@ -39,8 +44,10 @@ run_method() {
     m=$1
     dir="experiments/runs/$m"
     mkdir -p "$dir"
-    arms "$m" | while read -r arm sched; do
-        for seed in $SEEDS; do
+    # seeds outside, arms inside: the arms of one seed run back to back, so
+    # a slower or busier stretch of the machine hits them alike
+    for seed in $SEEDS; do
+        arms "$m" | while read -r arm sched; do
             out="$dir/$arm-seed$seed"
             if [ -f "$out/done" ]; then
                 echo "experiments: $out done before, kept"

@@ -311,16 +311,21 @@ static int metric_of(sema_sched_ctx *c, const seg_stage_val *v, const seg_scall 
         m->cls = (int)cls->i;
     if (m->cls >= 0)
         return 0;
-    if (sema_error(&c->st, k->span, "%s(): the prediction has no class %s%s%s (it has %d: 0 to "
-                   "%d)", k->name, cls->kind == SEG_SV_STRING ? "'" : "",
+    seg_buf have = {0};
+    for (int i = 0; i < v->classes; i++)
+        seg_buf_printf(&have, "%s%d '%s'", i ? ", " : "", i, v->class_names[i]);
+    if (sema_error(&c->st, k->span, "%s(): the prediction has no class %s%s%s; it has %s",
+                   k->name, cls->kind == SEG_SV_STRING ? "'" : "",
                    cls->kind == SEG_SV_STRING ? cls->s : "given here",
-                   cls->kind == SEG_SV_STRING ? "'" : "", v->classes, v->classes - 1)) {
+                   cls->kind == SEG_SV_STRING ? "'" : "", have.data) &&
+        cls->kind == SEG_SV_STRING) {
         sema_suggest s;
-        sema_suggest_init(&s, cls->kind == SEG_SV_STRING ? cls->s : "");
+        sema_suggest_init(&s, cls->s);
         for (int i = 0; i < v->classes; i++)
             sema_suggest_add(&s, v->class_names[i]);
         sema_suggest_note(&c->st, &s, k->span);
     }
+    seg_buf_free(&have);
     return -1;
 }
 

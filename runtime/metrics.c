@@ -11,6 +11,7 @@
  */
 #include "runtime.h"
 
+#include <math.h>
 #include <string.h>
 
 void rt_confusion_init(rt_confusion *c, int classes)
@@ -29,6 +30,58 @@ void rt_confusion_add(rt_confusion *c, const int32_t *pred, const int32_t *truth
             continue; /* ignore-index voxels */
         c->m[t][p]++;
     }
+}
+
+/* ------------------------------------------------------------- objects */
+
+typedef struct obj_walk {
+    const int32_t *pred, *truth;
+    int64_t size[3];
+    unsigned char *seen;
+    int64_t *stack;
+} obj_walk;
+
+/* Flood the component of class k from voxel v (6-connected in 3D, 4 in
+ * 2D): 1 when any voxel of it is predicted k. */
+static int obj_flood(obj_walk *w, int64_t v, int k)
+{
+    int64_t sy = w->size[2], sz = w->size[1] * w->size[2], n = 0;
+    int hit = 0;
+    w->stack[n++] = v;
+    w->seen[v] = 1;
+    while (n > 0) {
+        int64_t u = w->stack[--n], z = u / sz, y = u / sy % w->size[1], x = u % sy;
+        hit |= w->pred[u] == k;
+        int64_t nb[6] = {x > 0 ? u - 1 : -1, x + 1 < w->size[2] ? u + 1 : -1,
+                         y > 0 ? u - sy : -1, y + 1 < w->size[1] ? u + sy : -1,
+                         z > 0 ? u - sz : -1, z + 1 < w->size[0] ? u + sz : -1};
+        for (int j = 0; j < 6; j++)
+            if (nb[j] >= 0 && !w->seen[nb[j]] && w->truth[nb[j]] == k) {
+                w->seen[nb[j]] = 1;
+                w->stack[n++] = nb[j];
+            }
+    }
+    return hit;
+}
+
+void rt_confusion_add_objects(rt_confusion *c, const int32_t *pred, const int32_t *truth,
+                              int nsp, const int64_t *size)
+{
+    obj_walk w = {pred, truth, {1, 1, 1}, NULL, NULL};
+    for (int a = 0; a < nsp; a++)
+        w.size[3 - nsp + a] = size[a];
+    int64_t n = w.size[0] * w.size[1] * w.size[2];
+    w.seen = seg_xcalloc((size_t)n, 1);
+    w.stack = seg_xcalloc((size_t)n, sizeof *w.stack);
+    for (int64_t v = 0; v < n; v++) {
+        int k = truth[v];
+        if (k <= 0 || k >= c->classes || w.seen[v])
+            continue;
+        c->objects[k]++;
+        c->detected[k] += obj_flood(&w, v, k);
+    }
+    seg_free(w.seen);
+    seg_free(w.stack);
 }
 
 /* Collapse classes >= 1 into foreground (organ + lesion as one object). */
@@ -140,6 +193,8 @@ void rt_val_metrics_of(const rt_confusion *c, rt_val_metrics *m)
     m->iou_fg = rt_confusion_iou(&fg, 1);
     m->mean_dice = c->classes > 1 ? sum_dice / (c->classes - 1) : m->dice_fg;
     m->miou = rt_confusion_miou(c);
+    for (int k = 0; k < c->classes; k++)
+        m->detection[k] = c->objects[k] ? (double)c->detected[k] / (double)c->objects[k] : NAN;
 }
 
 double rt_val_metric(const rt_val_metrics *m, rt_metric which)

@@ -696,15 +696,22 @@ double rt_ramp_sigmoid(double w_max, double t, double T);
 
 #define RT_MAX_CLASSES 16
 
-/* Confusion matrix accumulated over a validation set: m[truth][pred]. */
+/* Confusion matrix accumulated over a validation set: m[truth][pred];
+ * and per class, the true objects (connected components, 6-/4-connected)
+ * and how many of them the prediction touches (lesion-wise detection). */
 typedef struct rt_confusion {
     int classes;
     int64_t m[RT_MAX_CLASSES][RT_MAX_CLASSES];
+    int64_t objects[RT_MAX_CLASSES], detected[RT_MAX_CLASSES];
 } rt_confusion;
 
 void rt_confusion_init(rt_confusion *c, int classes);
 /* Count n voxels; truth or pred outside [0, classes) are ignored. */
 void rt_confusion_add(rt_confusion *c, const int32_t *pred, const int32_t *truth, int64_t n);
+/* Count the true objects of every class > 0 in one case of nsp spatial
+ * axes (size slowest first) and those the prediction of that class touches. */
+void rt_confusion_add_objects(rt_confusion *c, const int32_t *pred, const int32_t *truth,
+                              int nsp, const int64_t *size);
 /* Two classes: background and everything else. */
 void rt_confusion_foreground(const rt_confusion *c, rt_confusion *fg);
 double rt_confusion_dice(const rt_confusion *c, int cls);
@@ -743,6 +750,7 @@ typedef struct rt_val_metrics {
     double dice[RT_MAX_CLASSES], iou[RT_MAX_CLASSES];
     double dice_fg, iou_fg;  /* every class but 0 as one object */
     double mean_dice, miou;
+    double detection[RT_MAX_CLASSES]; /* share of true objects found (NaN: none) */
 } rt_val_metrics;
 void rt_val_metrics_of(const rt_confusion *c, rt_val_metrics *m);
 double rt_val_metric(const rt_val_metrics *m, rt_metric which);

@@ -376,8 +376,10 @@ int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_
         int32_t *truth = seg_xcalloc((size_t)rt_case_numel(c), sizeof *truth);
         rc = predict_case(s, eval, ci, &w, map, err);
         map_truth(s, c, truth);
-        if (rc == 0)
+        if (rc == 0) {
             rt_confusion_add(conf, map, truth, rt_case_numel(c));
+            rt_confusion_add_objects(conf, map, truth, c->nsp, c->size);
+        }
         seg_free(map);
         seg_free(truth);
     }
