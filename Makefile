@@ -37,7 +37,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(GEN_SRC:.c=.o)
 TEST_SRC := $(wildcard tests/unit/*.c tests/ops/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 
-.PHONY: all deps test demo bench check-torch clean fuzz sample-data
+.PHONY: all deps test demo bench check-torch clean fuzz sample-data experiments
 all: $(B)/segc
 
 deps:
@@ -86,6 +86,12 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(B)/segc
 	@sh bench/run.sh $(B)
+
+# Each method's comparison with 3 seeds (hours: about one per method on 2
+# cores); M=s3 runs one. Results in experiments/results/.
+experiments: deps
+	@$(MAKE) --no-print-directory $(B)/segc
+	@sh experiments/run.sh $(B) $(M)
 
 check-torch: deps
 	@$(MAKE) --no-print-directory $(B)/segc $(B)/unit_tests
