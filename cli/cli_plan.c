@@ -35,17 +35,6 @@ typedef struct plan_side {
     int n_fwd;          /* nodes before autodiff */
 } plan_side;
 
-/* Everything printed for one stage. */
-typedef struct plan_stats {
-    int64_t train_scalars, frozen_scalars;
-    int train_tensors, frozen_tensors;
-    int64_t fwd_flops, bwd_flops, unfrozen_bwd_flops;
-    int fwd_nodes, bwd_nodes, unfrozen_bwd_nodes;
-    int conv_trainable, conv_data_only, conv_none; /* by weight param */
-    int64_t bytes_act, bytes_grad, bytes_param;
-    int64_t bytes_arena, bytes_fixed; /* planned arena; params/buffers/inputs */
-} plan_stats;
-
 enum { CONV_TRAINABLE, CONV_DATA_ONLY, CONV_NONE };
 
 /* ------------------------------------------------------------ formatting */
@@ -105,7 +94,7 @@ static void side_free(plan_side *sd)
 
 /* ---------------------------------------------------------------- counts */
 
-static void count_params(const plan_side *sd, plan_stats *st)
+static void count_params(const plan_side *sd, cli_plan_stats *st)
 {
     for (int i = 0; i < sd->n_fwd; i++) {
         const ir_node *n = &sd->g->nodes[i];
@@ -147,7 +136,7 @@ static int conv_kind(const plan_side *sd, ir_id w)
 
 /* Convolutions by weight parameter (a shared weight counts once); with
  * verbose set, one line per frozen one. */
-static void count_convs(const plan_side *sd, plan_stats *st, FILE *verbose)
+static void count_convs(const plan_side *sd, cli_plan_stats *st, FILE *verbose)
 {
     unsigned char *seen = seg_xcalloc((size_t)sd->n_fwd, 1);
     for (int i = 0; i < sd->n_fwd; i++) {
@@ -171,7 +160,7 @@ static void count_convs(const plan_side *sd, plan_stats *st, FILE *verbose)
 }
 
 /* Sum of every value's size in the lowered training program. */
-static void count_memory(const plan_side *sd, plan_stats *st)
+static void count_memory(const plan_side *sd, cli_plan_stats *st)
 {
     rt_program *p = ir_lower(sd->g);
     for (int i = 0; i < p->n_values; i++) {
@@ -200,7 +189,7 @@ static void print_flops(FILE *out, const char *label, int64_t flops)
             grouped(flops, a, sizeof a));
 }
 
-static void print_counts(FILE *out, const plan_stats *st)
+static void print_counts(FILE *out, const cli_plan_stats *st)
 {
     char a[32], b[32];
     fprintf(out, "  %-30s %13s scalars in %d tensors\n", "trainable params",
@@ -222,7 +211,7 @@ static void print_counts(FILE *out, const plan_stats *st)
             grouped(st->unfrozen_bwd_nodes, b, sizeof b));
 }
 
-static void print_convs_memory(FILE *out, const plan_stats *st)
+static void print_convs_memory(FILE *out, const cli_plan_stats *st)
 {
     char a[40], b[40], c[40];
     fprintf(out, "  %-30s %13d trainable, %d frozen with data gradient only, "
@@ -243,7 +232,7 @@ static void print_convs_memory(FILE *out, const plan_stats *st)
 
 /* Differentiate both copies of one stage graph and fill st; the frozen
  * convolutions' lines go to verbose (NULL = counts only). */
-static int stage_stats(const ir_graph *g, plan_stats *st, FILE *verbose, char *err, size_t n)
+static int stage_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, char *err, size_t n)
 {
     plan_side fr, un;
     memset(st, 0, sizeof *st);
@@ -268,32 +257,44 @@ static int stage_stats(const ir_graph *g, plan_stats *st, FILE *verbose, char *e
     return rc;
 }
 
+int cli_plan_stage_stats(seg_program *p, const seg_schedule *s, int k, cli_plan_stats *st,
+                         FILE *verbose, seg_diag *d, char *err, size_t n)
+{
+    ir_graph *g = seg_stage_graph(p, s, k, 1, d);
+    if (!g || seg_diag_error_count(d) > 0) {
+        if (g)
+            ir_graph_free(g);
+        snprintf(err, n, "stage '%s' has errors", s->stages[k].name);
+        return -1;
+    }
+    int rc = stage_stats(g, st, verbose, err, n);
+    ir_graph_free(g);
+    return rc;
+}
+
 static int plan_stage(seg_program *p, const seg_schedule *s, int i, const cli_opts *o,
                       seg_diag *d)
 {
     const seg_stage *sg = &s->stages[i];
-    ir_graph *g = seg_stage_graph(p, s, i, 1, d);
-    if (!g || seg_diag_error_count(d) > 0) {
-        if (g)
-            ir_graph_free(g);
+    if (seg_diag_error_count(d) > 0)
         return CLI_BAD_PROGRAM;
-    }
-    printf("\nstage %s (%d of %d), batch %d\n", sg->name, i + 1, s->n_stages, sg->batch);
-    plan_stats st;
+    cli_plan_stats st;
     char err[512];
     char *list = NULL;
     size_t len = 0;
     FILE *verbose = o->verbose ? open_memstream(&list, &len) : NULL;
-    int rc = stage_stats(g, &st, verbose, err, sizeof err);
-    ir_graph_free(g);
+    int diag_before = seg_diag_error_count(d);
+    int rc = cli_plan_stage_stats(p, s, i, &st, verbose, d, err, sizeof err);
     if (verbose)
         fclose(verbose);
+    if (rc == 0 || seg_diag_error_count(d) == diag_before) /* the graph was built */
+        printf("\nstage %s (%d of %d), batch %d\n", sg->name, i + 1, s->n_stages, sg->batch);
     if (rc == 0) {
         print_counts(stdout, &st);
         print_convs_memory(stdout, &st);
         if (len)
             printf("  frozen convolutions, by weight:\n%s", list);
-    } else
+    } else if (seg_diag_error_count(d) == diag_before)
         cli_error("stage '%s': %s", sg->name, err);
     free(list);
     return rc ? CLI_BAD_PROGRAM : CLI_OK;
