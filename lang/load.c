@@ -51,12 +51,14 @@ static void find_installed_stdlib(void)
     if (n <= 0)
         return;
     exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return;
-    *slash = 0; /* the binary's folder */
+    for (int up = 0; up < 2; up++) { /* PREFIX/bin/segc -> PREFIX */
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            return;
+        *slash = 0;
+    }
     char dir[PATH_MAX + 32];
-    snprintf(dir, sizeof dir, "%s/../share/segc/stdlib", exe);
+    snprintf(dir, sizeof dir, "%s/share/segc/stdlib", exe);
     struct stat st;
     if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && strlen(dir) < sizeof installed_stdlib)
         snprintf(installed_stdlib, sizeof installed_stdlib, "%s", dir);
