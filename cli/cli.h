@@ -77,6 +77,27 @@ int cli_pipeline(const ir_graph *g, const pipeline_opts *po, pipeline_result *r,
 /* "segc: error: " + message on stderr. */
 void cli_error(const char *fmt, ...) SEG_PRINTF(1, 2);
 
+/* ------------------------------------------------- plan (cli_plan.c) */
+
+/* What `segc plan` counts for one stage's training step; the trainer
+ * writes the same numbers into the run folder's stages.csv. */
+typedef struct cli_plan_stats {
+    int64_t train_scalars, frozen_scalars;  /* parameters (buffers excluded) */
+    int train_tensors, frozen_tensors;
+    int64_t fwd_flops, bwd_flops;           /* per step */
+    int64_t unfrozen_bwd_flops;             /* backward with nothing frozen */
+    int fwd_nodes, bwd_nodes, unfrozen_bwd_nodes;
+    int conv_trainable, conv_data_only, conv_none; /* convolutions by weight param */
+    int64_t bytes_act, bytes_grad, bytes_param;    /* sum of tensor sizes */
+    int64_t bytes_arena, bytes_fixed; /* planned arena; params/buffers/inputs */
+} cli_plan_stats;
+
+/* Count a stage's training graph (seg_stage_graph, training = 1): its
+ * step built as the trainer builds it, and again with nothing frozen. The
+ * frozen convolutions' lines go to verbose (NULL = none). 0, or -1 with err. */
+int cli_plan_graph_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, char *err,
+                         size_t n);
+
 /* --------------------------------------------- training (train_build.c) */
 
 typedef struct train_overrides {
@@ -96,6 +117,8 @@ typedef struct train_stage {
     seg_arena *arena;  /* small strings */
     int jit_on;        /* set by the caller: JIT kernels (else the reference interpreter) */
     FILE *log;         /* set by the caller: the JIT's "jit STAGE: ..." lines, or NULL */
+    cli_plan_stats plan; /* what `segc plan` counts for the stage (for plan.csv) */
+    int have_plan;     /* plan is filled in */
 } train_stage;
 
 struct seg_schedule;
@@ -109,35 +132,14 @@ int train_settings(const struct seg_schedule *s, int k, const train_overrides *o
                    rt_stage_spec *sp, rt_error *err);
 void train_stage_free(train_stage *ts);
 
-/* The run folder's plan.csv row of stage k and its overlays (train_report.c). */
-int train_write_plan(const char *dir, seg_program *p, const struct seg_schedule *s, int k,
-                     seg_diag *d, rt_error *err);
+/* The run folder's plan.csv row of a stage and its overlays (train_report.c). */
+int train_write_plan(const char *dir, const char *stage, int batch, const cli_plan_stats *st,
+                     rt_error *err);
 /* Pictures of the stage's validation cases predicted by its best network
  * (at best_epoch) and its last (NULL, or the same epoch: best only), and
  * their rows in overlays/overlays.csv. */
 int train_write_overlays(const char *dir, const rt_stage_spec *s, const rt_store *best,
                          int best_epoch, const rt_store *last, int last_epoch, rt_error *err);
-
-/* ------------------------------------------------- plan (cli_plan.c) */
-
-/* What `segc plan` counts for one stage's training step; the trainer
- * writes the same numbers into the run folder's stages.csv. */
-typedef struct cli_plan_stats {
-    int64_t train_scalars, frozen_scalars;  /* parameters (buffers excluded) */
-    int train_tensors, frozen_tensors;
-    int64_t fwd_flops, bwd_flops;           /* per step */
-    int64_t unfrozen_bwd_flops;             /* backward with nothing frozen */
-    int fwd_nodes, bwd_nodes, unfrozen_bwd_nodes;
-    int conv_trainable, conv_data_only, conv_none; /* convolutions by weight param */
-    int64_t bytes_act, bytes_grad, bytes_param;    /* sum of tensor sizes */
-    int64_t bytes_arena, bytes_fixed; /* planned arena; params/buffers/inputs */
-} cli_plan_stats;
-
-/* Build stage k's training step as the trainer will and count it. The
- * frozen convolutions' lines go to verbose (NULL = none). Returns 0, or -1
- * with err (program errors are reported through d as well). */
-int cli_plan_stage_stats(seg_program *p, const struct seg_schedule *s, int k, cli_plan_stats *st,
-                         FILE *verbose, seg_diag *d, char *err, size_t n);
 
 /* ------------------------------------------- run folder files (csv.c) */
 

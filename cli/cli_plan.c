@@ -20,6 +20,8 @@
  *     params, buffers and inputs that live outside the arena. The program
  *     is the trainer's: outputs "loss", the model's, and "grad:<param>".
  * --set takes only B (the batch size); model arguments are the schedule's.
+ * The trainer counts each stage the same way (cli_plan_graph_stats) for
+ * the run folder's plan.csv.
  * Exit codes: 1 usage, 65 program errors (including autodiff failures).
  */
 #include "cli.h"
@@ -230,9 +232,7 @@ static void print_convs_memory(FILE *out, const cli_plan_stats *st)
 
 /* ---------------------------------------------------------------- stages */
 
-/* Differentiate both copies of one stage graph and fill st; the frozen
- * convolutions' lines go to verbose (NULL = counts only). */
-static int stage_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, char *err, size_t n)
+int cli_plan_graph_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, char *err, size_t n)
 {
     plan_side fr, un;
     memset(st, 0, sizeof *st);
@@ -257,44 +257,32 @@ static int stage_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, cha
     return rc;
 }
 
-int cli_plan_stage_stats(seg_program *p, const seg_schedule *s, int k, cli_plan_stats *st,
-                         FILE *verbose, seg_diag *d, char *err, size_t n)
-{
-    ir_graph *g = seg_stage_graph(p, s, k, 1, d);
-    if (!g || seg_diag_error_count(d) > 0) {
-        if (g)
-            ir_graph_free(g);
-        snprintf(err, n, "stage '%s' has errors", s->stages[k].name);
-        return -1;
-    }
-    int rc = stage_stats(g, st, verbose, err, n);
-    ir_graph_free(g);
-    return rc;
-}
-
 static int plan_stage(seg_program *p, const seg_schedule *s, int i, const cli_opts *o,
                       seg_diag *d)
 {
     const seg_stage *sg = &s->stages[i];
-    if (seg_diag_error_count(d) > 0)
+    ir_graph *g = seg_stage_graph(p, s, i, 1, d);
+    if (!g || seg_diag_error_count(d) > 0) {
+        if (g)
+            ir_graph_free(g);
         return CLI_BAD_PROGRAM;
+    }
+    printf("\nstage %s (%d of %d), batch %d\n", sg->name, i + 1, s->n_stages, sg->batch);
     cli_plan_stats st;
     char err[512];
     char *list = NULL;
     size_t len = 0;
     FILE *verbose = o->verbose ? open_memstream(&list, &len) : NULL;
-    int diag_before = seg_diag_error_count(d);
-    int rc = cli_plan_stage_stats(p, s, i, &st, verbose, d, err, sizeof err);
+    int rc = cli_plan_graph_stats(g, &st, verbose, err, sizeof err);
+    ir_graph_free(g);
     if (verbose)
         fclose(verbose);
-    if (rc == 0 || seg_diag_error_count(d) == diag_before) /* the graph was built */
-        printf("\nstage %s (%d of %d), batch %d\n", sg->name, i + 1, s->n_stages, sg->batch);
     if (rc == 0) {
         print_counts(stdout, &st);
         print_convs_memory(stdout, &st);
         if (len)
             printf("  frozen convolutions, by weight:\n%s", list);
-    } else if (seg_diag_error_count(d) == diag_before)
+    } else
         cli_error("stage '%s': %s", sg->name, err);
     free(list);
     return rc ? CLI_BAD_PROGRAM : CLI_OK;

@@ -249,9 +249,12 @@ static const char page_style[] =
     "th{background:#f1f3f6;font-weight:600;text-align:center;white-space:normal}\n"
     ".l{text-align:left}.na{color:#aaa}.best{font-weight:600}\n"
     ".note{color:#5f6b77;font-size:12.5px;margin:6px 0}\n"
-    ".case{border-top:1px solid #e4e7eb;padding:6px 0 8px}\n"
-    ".cap{font-size:13px;margin-bottom:4px}\n"
-    ".net{display:inline-block;vertical-align:top;margin-right:22px}\n"
+    ".case{display:inline-block;vertical-align:top;width:min-content;margin:0 26px 14px 0;"
+    "border-top:1px solid #e4e7eb;padding-top:6px}\n"
+    ".cap{font-size:13px;margin-bottom:3px}\n"
+    ".nets,.figs{white-space:nowrap}\n"
+    ".net{display:inline-block;vertical-align:top;width:min-content;white-space:normal;"
+    "margin-right:18px}\n"
     ".nt{font-size:12px;font-weight:600;color:#34475a;margin-bottom:2px}\n"
     "figure{margin:0 5px 0 0;display:inline-block;vertical-align:top}\n"
     "figure img{display:block;image-rendering:pixelated;background:#000}\n"
@@ -395,7 +398,7 @@ static void stage_line(report *r, const char *stage)
     td_num(b, step, "%.3f s");
     double gf = pr >= 0 ? plan_num(r, pr, "step_gflop") : NAN;
     td_num(b, gf / step, "%.1f");
-    td_num(b, total / 60, "%.1f min");
+    td_num(b, total < 120 ? total : total / 60, total < 120 ? "%.1f s" : "%.1f min");
     seg_buf_printf(b, "</tr>\n");
 }
 
@@ -583,41 +586,39 @@ static const char *net_title(const char *net)
            ? "best network" : "last network";
 }
 
-/* The case's caption: number, source, and per network its Dice and errors. */
-static void ov_case_caption(report *r, const ov_cols *k, const char *stage, const char *cas,
-                            const char *const *nets, int n_nets)
+/* A network's title over its views: epoch, the case's Dice and errors. */
+static void ov_net_title(report *r, const ov_cols *k, int row, const char *net)
 {
-    seg_buf *b = r->h;
-    int i = ov_find(r, k, stage, nets[0], cas);
-    seg_buf_printf(b, "<div class=\"cap\"><b>case %s</b> <span class=\"na\">", cas);
-    esc(b, cli_csv_get(r->ov, i, k->source));
-    seg_buf_printf(b, "</span>");
-    for (int n = 0; n < n_nets; n++) {
-        int j = ov_find(r, k, stage, nets[n], cas);
-        char g[40];
-        seg_buf_printf(b, " &nbsp;·&nbsp; %s: foreground Dice %s, %s voxels wrong",
-                       net_title(nets[n]),
-                       *cli_csv_get(r->ov, j, k->dice) ? cli_csv_get(r->ov, j, k->dice) : "–",
-                       grouped(cli_csv_num(r->ov, j, k->errors), g, sizeof g));
-    }
-    seg_buf_printf(b, "</div>\n");
+    char g[40];
+    double dice = cli_csv_num(r->ov, row, k->dice);
+    seg_buf_printf(r->h, "<div class=\"nt\">%s, epoch ", net_title(net));
+    esc(r->h, cli_csv_get(r->ov, row, k->epoch));
+    seg_buf_printf(r->h, "<br><span class=\"na\">");
+    if (isfinite(dice))
+        seg_buf_printf(r->h, "foreground Dice %.4f, ", dice);
+    seg_buf_printf(r->h, "%s voxels wrong</span></div>",
+                   grouped(cli_csv_num(r->ov, row, k->errors), g, sizeof g));
 }
 
-/* One case: its caption, then per network a titled group of its views. */
+/* One case: its number and source, then per network its titled views.
+ * The block is as wide as its pictures, so 2-D cases sit side by side. */
 static void ov_case(report *r, const ov_cols *k, const char *stage, const char *cas,
                     const char *const *nets, int n_nets)
 {
     seg_buf *b = r->h;
-    seg_buf_printf(b, "<div class=\"case\">");
-    ov_case_caption(r, k, stage, cas, nets, n_nets);
+    seg_buf_printf(b, "<div class=\"case\"><div class=\"cap\"><b>case ");
+    esc(b, cas);
+    seg_buf_printf(b, "</b> <span class=\"na\">");
+    esc(b, cli_csv_get(r->ov, ov_find(r, k, stage, nets[0], cas), k->source));
+    seg_buf_printf(b, "</span></div><div class=\"nets\">");
     for (int n = 0; n < n_nets; n++) {
-        seg_buf_printf(b, "<div class=\"net\"><div class=\"nt\">%s, epoch %s</div>",
-                       net_title(nets[n]),
-                       cli_csv_get(r->ov, ov_find(r, k, stage, nets[n], cas), k->epoch));
+        seg_buf_printf(b, "<div class=\"net\">");
+        ov_net_title(r, k, ov_find(r, k, stage, nets[n], cas), nets[n]);
+        seg_buf_printf(b, "<div class=\"figs\">");
         ov_figures(r, k, stage, nets[n], cas);
-        seg_buf_printf(b, "</div>");
+        seg_buf_printf(b, "</div></div>");
     }
-    seg_buf_printf(b, "</div>\n");
+    seg_buf_printf(b, "</div></div>\n");
 }
 
 static void ov_stage(report *r, const ov_cols *k, const char *stage)

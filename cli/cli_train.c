@@ -553,14 +553,15 @@ static int check_store_types(const train_run *r, const rt_stage_spec *s, const c
 /* Before stage k trains: its best and last networks so far (a resumed
  * stage's best epoch is in the rows read back) and its plan.csv row (a
  * warning when it cannot be written). */
-static void stage_start(train_run *r, seg_program *prog, seg_diag *d, int k)
+static void stage_start(train_run *r, const train_stage *ts, int k)
 {
     r->best_epoch = stage_best_epoch(r, k);
     r->last_epoch = 0;
     rt_store_free(r->last);
     r->last = NULL;
     rt_error err = {{0}};
-    if (train_write_plan(r->dir, prog, r->s, k, d, &err))
+    if (ts->have_plan &&
+        train_write_plan(r->dir, r->s->stages[k].name, r->s->stages[k].batch, &ts->plan, &err))
         fprintf(stderr, "segc: warning: %s\n", err.msg);
 }
 
@@ -577,7 +578,7 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
     if (rc == 0)
         rc = train_settings(r->s, k, ov, sp, err);
     if (rc == 0)
-        stage_start(r, prog, d, k);
+        stage_start(r, &ts, k);
     rt_resume res = {0};
     rt_store *best = NULL;
     if (rc == 0 && rs && rs->stage == k) {

@@ -2,8 +2,9 @@
  * report, besides metrics.csv and the checkpoints:
  *
  *   RUN/plan.csv      one row per stage: what `segc plan` counts for its
- *                     training step (cli_plan_stage_stats), written when
- *                     the stage starts;
+ *                     training step (cli_plan_graph_stats on the graph
+ *                     train_build_stage compiles), written when the stage
+ *                     starts;
  *   RUN/overlays/STAGE-NET-caseI-VIEW.png
  *                     the stage's validation cases predicted by its best
  *                     and its last network (NET "best", "last", or
@@ -65,19 +66,13 @@ static void plan_row(seg_buf *b, const char *stage, int batch, const cli_plan_st
                    st->bytes_arena / 1e6, st->bytes_fixed / 1e6);
 }
 
-int train_write_plan(const char *dir, seg_program *p, const seg_schedule *s, int k, seg_diag *d,
+int train_write_plan(const char *dir, const char *stage, int batch, const cli_plan_stats *st,
                      rt_error *err)
 {
-    cli_plan_stats st;
-    char msg[512];
-    if (cli_plan_stage_stats(p, s, k, &st, NULL, d, msg, sizeof msg)) {
-        rt_error_set(err, "plan of stage '%s': %s", s->stages[k].name, msg);
-        return -1;
-    }
     seg_buf b = {0};
-    plan_row(&b, s->stages[k].name, s->stages[k].batch, &st);
+    plan_row(&b, stage, batch, st);
     char *path = path_join(dir, "plan.csv");
-    int rc = cli_csv_put_stage(path, plan_header, s->stages[k].name, b.data, err);
+    int rc = cli_csv_put_stage(path, plan_header, stage, b.data, err);
     seg_free(path);
     seg_buf_free(&b);
     return rc;

@@ -13,9 +13,9 @@
  * Size. All views of a case share one scale in millimetres: the case's
  * longest extent becomes `target` pixels, and each axis is resampled by
  * nearest neighbour with its own spacing, so an anisotropic volume is not
- * squashed. Outlines are drawn at that output resolution (2 pixels, one
- * on each side of a boundary), so they stay thin however much a small
- * case is enlarged. The gray window is the case's 1st to 99th percentile
+ * squashed. Outlines are drawn at that output resolution (2 pixels inside
+ * the true region), so they stay thin however much a small case is
+ * enlarged. The gray window is the case's 1st to 99th percentile
  * of the first channel (a few bright voxels do not wash out the rest).
  * Files are written atomically (rt_png_write).
  */
@@ -217,11 +217,19 @@ static int32_t truth_at(const canvas *k, const slice *s, const int32_t *truth, i
     return truth[s->base + k->row_of[y] * s->rs + k->col_of[x] * s->cs];
 }
 
+/* Inside a true region and within 2 pixels of its border: the outline is
+ * 2 pixels wide, on the inside, so it never covers the neighbouring
+ * region's prediction. */
 static int truth_edge(const canvas *k, const slice *s, const int32_t *truth, int y, int x)
 {
     int32_t t = truth_at(k, s, truth, y, x);
-    return t > 0 && (truth_at(k, s, truth, y - 1, x) != t || truth_at(k, s, truth, y + 1, x) != t ||
-                     truth_at(k, s, truth, y, x - 1) != t || truth_at(k, s, truth, y, x + 1) != t);
+    if (t <= 0)
+        return 0;
+    for (int d = 1; d <= 2; d++)
+        if (truth_at(k, s, truth, y - d, x) != t || truth_at(k, s, truth, y + d, x) != t ||
+            truth_at(k, s, truth, y, x - d) != t || truth_at(k, s, truth, y, x + d) != t)
+            return 1;
+    return 0;
 }
 
 static uint8_t clamp8(float v) { return (uint8_t)lrintf(fminf(fmaxf(v, 0), 255)); }

@@ -292,7 +292,10 @@ static void panel_frame(seg_buf *b, const panel *p, const rt_epoch_row *rows, do
         double x = panel_x(p, p->best);
         seg_buf_printf(b, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" "
                        "stroke-dasharray=\"2 3\"/>\n", x, y0, x, y0 + PLOT_H);
-        put_text(b, x + 3, y0 + 11, "font-size=\"10\" fill=\"#777\"", "best");
+        int right = x > p->x0 + p->w - 30; /* keep the label inside the frame */
+        put_text(b, right ? x - 3 : x + 3, y0 + 11,
+                 right ? "font-size=\"10\" fill=\"#777\" text-anchor=\"end\""
+                       : "font-size=\"10\" fill=\"#777\"", "best");
     }
 }
 
