@@ -300,9 +300,11 @@ static void page_header(report *r)
         stage_rows(r, r->stages[i], &best, &last);
         seg_buf_printf(b, "%s", i ? "; " : ": ");
         esc(b, r->stages[i]);
-        if (best && best->validated)
-            seg_buf_printf(b, " best %s %.4f (epoch %d)", best->monitor, best->monitor_value,
-                           best->epoch);
+        if (best && best->validated) {
+            seg_buf_printf(b, " best ");
+            esc(b, best->monitor);
+            seg_buf_printf(b, " %.4f (epoch %d)", best->monitor_value, best->epoch);
+        }
         else if (last)
             seg_buf_printf(b, " %d epochs", stage_epochs(r, r->stages[i]));
         else
@@ -561,9 +563,11 @@ static void ov_figures(report *r, const ov_cols *k, const char *stage, const cha
         inline_png(r, cli_csv_get(c, i, k->file), view);
         seg_buf_printf(r->h, "<figcaption>");
         esc(r->h, view);
-        if (strcmp(view, "image"))
-            seg_buf_printf(r->h, " %s %s", !strcmp(view, "axial") ? "z" : !strcmp(view, "coronal")
-                           ? "y" : "x", cli_csv_get(c, i, k->slice));
+        if (strcmp(view, "image")) {
+            seg_buf_printf(r->h, " %s ", !strcmp(view, "axial") ? "z" : !strcmp(view, "coronal")
+                           ? "y" : "x");
+            esc(r->h, cli_csv_get(c, i, k->slice));
+        }
         seg_buf_printf(r->h, "</figcaption></figure>");
     }
 }

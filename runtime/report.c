@@ -294,8 +294,10 @@ static void panel_frame(seg_buf *b, const panel *p, const rt_epoch_row *rows, do
                        "stroke-dasharray=\"2 3\"/>\n", x, y0, x, y0 + PLOT_H);
         int right = x > p->x0 + p->w - 30; /* keep the label inside the frame */
         put_text(b, right ? x - 3 : x + 3, y0 + 11,
-                 right ? "font-size=\"10\" fill=\"#777\" text-anchor=\"end\""
-                       : "font-size=\"10\" fill=\"#777\"", "best");
+                 right ? "font-size=\"10\" fill=\"#555\" stroke=\"#fff\" stroke-width=\"3\" "
+                         "paint-order=\"stroke\" text-anchor=\"end\""
+                       : "font-size=\"10\" fill=\"#555\" stroke=\"#fff\" stroke-width=\"3\" "
+                         "paint-order=\"stroke\"", "best"); /* a halo over the lines */
     }
 }
 

@@ -73,12 +73,15 @@ mkdir -p "$T/junk/overlays"
 head -c 3000 /dev/urandom > "$T/junk/metrics.csv"
 "$SEGC" report "$T/junk" > "$T/out" 2> "$T/err"; c=$?
 [ $c = 70 ] || [ $c = 0 ] || fail "random metrics.csv: exit $c"
-printf 'stage,epoch,loss,lr,monitor,monitor_value,dice_fg,iou_fg,mean_dice,miou,dice_x\none,1,nan,,"unclosed\n' \
+printf 'stage,epoch,loss,lr,monitor,monitor_value,dice_fg,iou_fg,mean_dice,miou,dice_<i>x\n<b>s,2,1,1,<u>m,0.5,0.5,0.5,0.5,0.5,0.5\none,1,nan,,"unclosed\n' \
     > "$T/junk/metrics.csv"
-printf 'stage,network,epoch,case,view,file\none,best,1,0,axial,../../../etc/passwd\none,best,1,0,coronal,missing.png\n' \
+printf 'stage,network,epoch,case,view,file\none,best,1,0,axial,../../../etc/passwd\none,best,1,0,coronal,overlays/missing.png\n' \
     > "$T/junk/overlays/overlays.csv"
 "$SEGC" report "$T/junk" > "$T/out" 2> "$T/err" || fail "odd but readable files should still give a page: $(cat "$T/err")"
-grep -qF "missing missing.png" "$T/junk/report.html" || fail "a missing picture should say so"
+grep -qF "missing overlays/missing.png" "$T/junk/report.html" || fail "a missing picture should say so"
+grep -qF "missing ../../../etc/passwd" "$T/junk/report.html" || fail "a picture outside overlays/ is read"
+! grep -qE '<b>s|<i>x|<u>m' "$T/junk/report.html" || fail "names from the files are not escaped"
+grep -qF '&lt;b&gt;s' "$T/junk/report.html" || fail "escaped stage name missing"
 [ ! -e "$T/junk/report.html.tmp" ] || fail "temp file left"
 
 # the page in a real browser: the screenshot has the window's size and is not blank
