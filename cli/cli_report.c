@@ -461,7 +461,8 @@ static void results_head(report *r)
             esc(b, r->cls[k]);
             seg_buf_printf(b, "</th>");
         }
-        seg_buf_printf(b, "<th>foreground</th><th>%s</th>", iou ? "mean (all)" : "mean (fg)");
+        seg_buf_printf(b, "<th>all fg as one</th><th>%s</th>",
+                       iou ? "mean (all classes)" : "mean (fg classes)");
     }
     seg_buf_printf(b, "</tr>\n");
 }
@@ -485,8 +486,8 @@ static void section_results(report *r)
     }
     seg_buf_printf(b, "</table>\n<p class=\"note\">Each stage's best network (the epoch its "
                       "<code>checkpoint best(...)</code> rule kept, else the lowest loss) and its "
-                      "last. Foreground: every class but the first as one object; mean (fg): over "
-                      "the foreground classes; mean (all): over every class.</p></section>\n");
+                      "last. All fg as one: every class but the first as one object; mean (fg "
+                      "classes): over the foreground classes; mean (all classes): over every class.</p></section>\n");
 }
 
 /* ---------------------------------------------------------------- overlays */

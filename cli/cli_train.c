@@ -733,6 +733,10 @@ static void final_summary(const train_run *r)
         printf(" mIoU %.4f\n", best->val.miou);
     }
     printf("run folder: %s\n", r->dir);
+    char *p = path_in(r, "report.html");
+    if (access(p, R_OK) == 0)
+        printf("report: %s (open it in a browser)\n", p);
+    seg_free(p);
 }
 
 int cli_cmd_train(const cli_opts *o)
