@@ -4,6 +4,7 @@
 #   make demo       install missing packages, build, run the main job on synthetic data
 #   make DEBUG=1    ASan + UBSan build (into build-debug/)
 #   make check-torch  compare every op with PyTorch (needs python3-torch)
+#   make install PREFIX=/usr/local   bin/segc, share/segc/stdlib, share/man/man1/segc.1
 
 ifeq ($(DEBUG),1)
 B       := build-debug
@@ -37,7 +38,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(GEN_SRC:.c=.o)
 TEST_SRC := $(wildcard tests/unit/*.c tests/ops/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 
-.PHONY: all deps test demo bench check-torch clean fuzz sample-data experiments
+.PHONY: all deps test demo bench check-torch clean fuzz sample-data experiments install
 all: $(B)/segc
 
 deps:
@@ -76,8 +77,28 @@ $(B)/unit_tests: $(TEST_OBJ) $(B)/libsegc.a
 	$(CC) $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory $(B)/segc $(B)/unit_tests
+	@$(MAKE) --no-print-directory $(B)/segc $(B)/unit_tests $(B)/pngcheck
 	@sh tests/run.sh $(B)
+
+# tests/cli/report.sh: size and colours of a screenshot (reads PNG with libpng).
+$(B)/pngcheck: tests/tools/pngcheck.c $(B)/libsegc.a
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $@ $< $(B)/libsegc.a $(LDLIBS)
+
+# ------------------------------------------------------------ install
+# The binary, the standard library (found by the installed binary as
+# ../share/segc/stdlib from its bin/ folder) and the manual page, which
+# `segc help --man` prints from the same tables as `segc help`.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+$(B)/segc.1: $(B)/segc
+	$(B)/segc help --man > $@.tmp && mv $@.tmp $@
+
+install: $(B)/segc $(B)/segc.1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/segc/stdlib \
+	    $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(B)/segc $(DESTDIR)$(PREFIX)/bin/segc
+	install -m 644 stdlib/*.seg $(DESTDIR)$(PREFIX)/share/segc/stdlib/
+	install -m 644 $(B)/segc.1 $(DESTDIR)$(PREFIX)/share/man/man1/segc.1
 
 demo: deps
 	@$(MAKE) --no-print-directory $(B)/segc

@@ -77,6 +77,27 @@ int cli_pipeline(const ir_graph *g, const pipeline_opts *po, pipeline_result *r,
 /* "segc: error: " + message on stderr. */
 void cli_error(const char *fmt, ...) SEG_PRINTF(1, 2);
 
+/* ------------------------------------------------- plan (cli_plan.c) */
+
+/* What `segc plan` counts for one stage's training step; the trainer
+ * writes the same numbers into the run folder's stages.csv. */
+typedef struct cli_plan_stats {
+    int64_t train_scalars, frozen_scalars;  /* parameters (buffers excluded) */
+    int train_tensors, frozen_tensors;
+    int64_t fwd_flops, bwd_flops;           /* per step */
+    int64_t unfrozen_bwd_flops;             /* backward with nothing frozen */
+    int fwd_nodes, bwd_nodes, unfrozen_bwd_nodes;
+    int conv_trainable, conv_data_only, conv_none; /* convolutions by weight param */
+    int64_t bytes_act, bytes_grad, bytes_param;    /* sum of tensor sizes */
+    int64_t bytes_arena, bytes_fixed; /* planned arena; params/buffers/inputs */
+} cli_plan_stats;
+
+/* Count a stage's training graph (seg_stage_graph, training = 1): its
+ * step built as the trainer builds it, and again with nothing frozen. The
+ * frozen convolutions' lines go to verbose (NULL = none). 0, or -1 with err. */
+int cli_plan_graph_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, char *err,
+                         size_t n);
+
 /* --------------------------------------------- training (train_build.c) */
 
 typedef struct train_overrides {
@@ -96,6 +117,8 @@ typedef struct train_stage {
     seg_arena *arena;  /* small strings */
     int jit_on;        /* set by the caller: JIT kernels (else the reference interpreter) */
     FILE *log;         /* set by the caller: the JIT's "jit STAGE: ..." lines, or NULL */
+    cli_plan_stats plan; /* what `segc plan` counts for the stage (for plan.csv) */
+    int have_plan;     /* plan is filled in */
 } train_stage;
 
 struct seg_schedule;
@@ -109,6 +132,59 @@ int train_settings(const struct seg_schedule *s, int k, const train_overrides *o
                    rt_stage_spec *sp, rt_error *err);
 void train_stage_free(train_stage *ts);
 
+/* The run folder's plan.csv row of a stage and its overlays (train_report.c). */
+int train_write_plan(const char *dir, const char *stage, int batch, const cli_plan_stats *st,
+                     rt_error *err);
+/* Pictures of the stage's validation cases predicted by its best network
+ * (at best_epoch) and its last (NULL, or the same epoch: best only), and
+ * their rows in overlays/overlays.csv. */
+int train_write_overlays(const char *dir, const rt_stage_spec *s, const rt_store *best,
+                         int best_epoch, const rt_store *last, int last_epoch, rt_error *err);
+
+/* ------------------------------------------- run folder files (csv.c) */
+
+/* A CSV file read whole: a header row and data rows of text cells (RFC
+ * 4180 quoting; short rows read as empty cells). */
+typedef struct cli_csv {
+    int n_cols, n_rows;     /* columns of the header; data rows */
+    const char **cell;      /* [(n_rows + 1) * n_cols], row 0 the header */
+    seg_arena *arena;       /* owns the cells */
+} cli_csv;
+/* NULL with err set when the file is missing, unreadable, over 64 MB or
+ * has no header. */
+cli_csv *cli_csv_read(const char *path, rt_error *err);
+void cli_csv_free(cli_csv *c);
+int cli_csv_col(const cli_csv *c, const char *name);     /* -1 when absent */
+/* Cell of data row `row` (from 0); "" for a column of -1. */
+const char *cli_csv_get(const cli_csv *c, int row, int col);
+/* A cell as a number; NaN when empty or not a number. */
+double cli_csv_num(const cli_csv *c, int row, int col);
+/* A CSV field, quoted when it holds a comma, quote or line break. */
+void cli_csv_put(seg_buf *b, const char *field);
+/* Rewrite a file of per-stage rows (a "stage" column) atomically: the
+ * header line (no newline), the existing rows of the other stages in
+ * their order, then `rows` (lines ending in newlines) for `stage`. An
+ * existing file with another header is replaced whole. */
+int cli_csv_put_stage(const char *path, const char *header, const char *stage, const char *rows,
+                      rt_error *err);
+
+/* metrics.csv read back into epoch rows (the report; --resume keeps the
+ * epochs before the resume point). Stage numbers are in order of first
+ * appearance; class names come from the per-class columns a row fills. */
+typedef struct cli_run_rows {
+    rt_epoch_row *rows;
+    int n;
+    seg_arena *arena;       /* names the rows point to */
+} cli_run_rows;
+int cli_run_rows_read(const char *path, cli_run_rows *out, rt_error *err);
+void cli_run_rows_free(cli_run_rows *r);
+
+/* ----------------------------------------------- report (cli_report.c) */
+
+/* Write RUN_DIR/report.html from the run folder's files (atomically).
+ * Returns 0, or -1 with err. */
+int cli_report_write(const char *dir, rt_error *err);
+
 /* The commands. */
 int cli_cmd_check(const cli_opts *o);
 int cli_cmd_ir(const cli_opts *o);
@@ -120,5 +196,7 @@ int cli_stage_ir(const cli_opts *o);  /* cli_train.c: ir --stage [--grad] */
 int cli_cmd_bench(const cli_opts *o); /* cli_bench.c */
 int cli_cmd_kir(const cli_opts *o);   /* cli_jit.c */
 int cli_cmd_cache(const cli_opts *o); /* cli_jit.c */
+int cli_cmd_report(const cli_opts *o); /* cli_report.c */
+int cli_print_version(void);          /* cli_version.c: segc --version */
 
 #endif

@@ -20,6 +20,8 @@
  *     params, buffers and inputs that live outside the arena. The program
  *     is the trainer's: outputs "loss", the model's, and "grad:<param>".
  * --set takes only B (the batch size); model arguments are the schedule's.
+ * The trainer counts each stage the same way (cli_plan_graph_stats) for
+ * the run folder's plan.csv.
  * Exit codes: 1 usage, 65 program errors (including autodiff failures).
  */
 #include "cli.h"
@@ -34,17 +36,6 @@ typedef struct plan_side {
     const ir_graph *g;  /* its differentiated graph (pr.graph) */
     int n_fwd;          /* nodes before autodiff */
 } plan_side;
-
-/* Everything printed for one stage. */
-typedef struct plan_stats {
-    int64_t train_scalars, frozen_scalars;
-    int train_tensors, frozen_tensors;
-    int64_t fwd_flops, bwd_flops, unfrozen_bwd_flops;
-    int fwd_nodes, bwd_nodes, unfrozen_bwd_nodes;
-    int conv_trainable, conv_data_only, conv_none; /* by weight param */
-    int64_t bytes_act, bytes_grad, bytes_param;
-    int64_t bytes_arena, bytes_fixed; /* planned arena; params/buffers/inputs */
-} plan_stats;
 
 enum { CONV_TRAINABLE, CONV_DATA_ONLY, CONV_NONE };
 
@@ -105,7 +96,7 @@ static void side_free(plan_side *sd)
 
 /* ---------------------------------------------------------------- counts */
 
-static void count_params(const plan_side *sd, plan_stats *st)
+static void count_params(const plan_side *sd, cli_plan_stats *st)
 {
     for (int i = 0; i < sd->n_fwd; i++) {
         const ir_node *n = &sd->g->nodes[i];
@@ -147,7 +138,7 @@ static int conv_kind(const plan_side *sd, ir_id w)
 
 /* Convolutions by weight parameter (a shared weight counts once); with
  * verbose set, one line per frozen one. */
-static void count_convs(const plan_side *sd, plan_stats *st, FILE *verbose)
+static void count_convs(const plan_side *sd, cli_plan_stats *st, FILE *verbose)
 {
     unsigned char *seen = seg_xcalloc((size_t)sd->n_fwd, 1);
     for (int i = 0; i < sd->n_fwd; i++) {
@@ -171,7 +162,7 @@ static void count_convs(const plan_side *sd, plan_stats *st, FILE *verbose)
 }
 
 /* Sum of every value's size in the lowered training program. */
-static void count_memory(const plan_side *sd, plan_stats *st)
+static void count_memory(const plan_side *sd, cli_plan_stats *st)
 {
     rt_program *p = ir_lower(sd->g);
     for (int i = 0; i < p->n_values; i++) {
@@ -200,7 +191,7 @@ static void print_flops(FILE *out, const char *label, int64_t flops)
             grouped(flops, a, sizeof a));
 }
 
-static void print_counts(FILE *out, const plan_stats *st)
+static void print_counts(FILE *out, const cli_plan_stats *st)
 {
     char a[32], b[32];
     fprintf(out, "  %-30s %13s scalars in %d tensors\n", "trainable params",
@@ -222,7 +213,7 @@ static void print_counts(FILE *out, const plan_stats *st)
             grouped(st->unfrozen_bwd_nodes, b, sizeof b));
 }
 
-static void print_convs_memory(FILE *out, const plan_stats *st)
+static void print_convs_memory(FILE *out, const cli_plan_stats *st)
 {
     char a[40], b[40], c[40];
     fprintf(out, "  %-30s %13d trainable, %d frozen with data gradient only, "
@@ -241,9 +232,7 @@ static void print_convs_memory(FILE *out, const plan_stats *st)
 
 /* ---------------------------------------------------------------- stages */
 
-/* Differentiate both copies of one stage graph and fill st; the frozen
- * convolutions' lines go to verbose (NULL = counts only). */
-static int stage_stats(const ir_graph *g, plan_stats *st, FILE *verbose, char *err, size_t n)
+int cli_plan_graph_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, char *err, size_t n)
 {
     plan_side fr, un;
     memset(st, 0, sizeof *st);
@@ -279,12 +268,12 @@ static int plan_stage(seg_program *p, const seg_schedule *s, int i, const cli_op
         return CLI_BAD_PROGRAM;
     }
     printf("\nstage %s (%d of %d), batch %d\n", sg->name, i + 1, s->n_stages, sg->batch);
-    plan_stats st;
+    cli_plan_stats st;
     char err[512];
     char *list = NULL;
     size_t len = 0;
     FILE *verbose = o->verbose ? open_memstream(&list, &len) : NULL;
-    int rc = stage_stats(g, &st, verbose, err, sizeof err);
+    int rc = cli_plan_graph_stats(g, &st, verbose, err, sizeof err);
     ir_graph_free(g);
     if (verbose)
         fclose(verbose);

@@ -2,9 +2,14 @@
  * keeps a run folder:
  *
  *   RUN/schedule.seg         the program as run, with the command line on top
- *   RUN/metrics.csv          one row per epoch
- *   RUN/curves.svg           loss and validation Dice, stage boundaries marked
- *   RUN/overlays/STAGE-caseN.png      predictions on validation slices, per stage
+ *   RUN/metrics.csv          one row per epoch: every metric per class, whether
+ *                            it was the best so far, its seconds and s/step
+ *   RUN/curves.svg           the charts of the report (runtime/report.c)
+ *   RUN/plan.csv, RUN/overlays/...   per stage: `segc plan`'s numbers, and
+ *                                    pictures of the best and last networks
+ *                                    on the validation cases (train_report.c)
+ *   RUN/report.html          one page on the run (cli_report.c), rewritten
+ *                            at the end of every stage
  *   RUN/ckpt/last.safetensors         everything needed to resume (params,
  *                                     buffers, optimizer state, counters)
  *   RUN/ckpt/best-STAGE.safetensors   the stage's best network on validation
@@ -12,7 +17,12 @@
  * All files are written atomically; a crash or a NaN keeps the last good
  * checkpoint. Randomness is counter-based on (seed, step), so the step
  * counters in the checkpoint metadata are the whole RNG state, and a
- * resumed run reaches the same weights as an uninterrupted one.
+ * resumed run reaches the same weights as an uninterrupted one; --resume
+ * reads metrics.csv back and keeps the epochs before the resume point.
+ *
+ * On a terminal, a progress line (stage, epoch, steps, loss, s/step) is
+ * redrawn in place after every step and erased before anything else is
+ * printed.
  */
 #include "cli.h"
 
@@ -33,9 +43,13 @@ typedef struct train_run {
     int n_rows, cap_rows;
     rt_store *store;
     int tty;                     /* stdout is a terminal: progress bar */
-    double stage_t0;
+    int progress_shown;          /* a progress line is on screen */
+    double step_t0;              /* when the epoch's first step started (progress line) */
     int stage_epochs_done;
     int first_stage;             /* the first stage this invocation runs */
+    cli_run_rows resumed;        /* --resume: metrics.csv as it was (rows point into it) */
+    rt_store *last;              /* the running stage's network after its last epoch */
+    int best_epoch, last_epoch;  /* of the running stage (0 = none yet) */
 } train_run;
 
 /* ------------------------------------------------------------ run folder */
@@ -76,6 +90,34 @@ static int copy_source(const train_run *r, rt_error *err)
     seg_free(p);
     seg_buf_free(&b);
     return rc;
+}
+
+static int stage_index(const seg_schedule *s, const char *name)
+{
+    for (int k = 0; k < s->n_stages; k++)
+        if (!strcmp(s->stages[k].name, name))
+            return k;
+    return -1;
+}
+
+/* A new epoch row at the end of the run's list. */
+static rt_epoch_row *new_row(train_run *r)
+{
+    if (r->n_rows == r->cap_rows) {
+        r->cap_rows = r->cap_rows ? 2 * r->cap_rows : 64;
+        r->rows = seg_xrealloc(r->rows, (size_t)r->cap_rows * sizeof *r->rows);
+    }
+    return &r->rows[r->n_rows++];
+}
+
+/* The epoch of stage k's best network among the rows (0 = none). */
+static int stage_best_epoch(const train_run *r, int k)
+{
+    int best = 0;
+    for (int i = 0; i < r->n_rows; i++)
+        if (r->rows[i].stage == k && r->rows[i].best)
+            best = r->rows[i].epoch;
+    return best;
 }
 
 /* Class names over every row so far, in the order first seen: the
@@ -121,15 +163,20 @@ static void metrics_row(seg_buf *b, const rt_epoch_row *row, const char **cls, i
         seg_buf_printf(b, ",,,,,");
         for (int k = 0; k < 3 * n_cls; k++)
             seg_buf_printf(b, ",");
-        seg_buf_printf(b, "\n");
-        return;
+    } else {
+        const rt_val_metrics *m = &row->val;
+        seg_buf_printf(b, ",%.6g,%.6g,%.6g,%.6g,%.6g", row->monitor_value, m->dice_fg, m->iou_fg,
+                       m->mean_dice, m->miou);
+        for (int what = CELL_DICE; what <= CELL_DETECTION; what++)
+            for (int k = 0; k < n_cls; k++)
+                class_cell(b, row, cls[k], what);
     }
-    const rt_val_metrics *m = &row->val;
-    seg_buf_printf(b, ",%.6g,%.6g,%.6g,%.6g,%.6g", row->monitor_value, m->dice_fg, m->iou_fg,
-                   m->mean_dice, m->miou);
-    for (int what = CELL_DICE; what <= CELL_DETECTION; what++)
-        for (int k = 0; k < n_cls; k++)
-            class_cell(b, row, cls[k], what);
+    seg_buf_printf(b, ",%d,", row->best);
+    if (isfinite(row->seconds))
+        seg_buf_printf(b, "%.4g", row->seconds);
+    seg_buf_printf(b, ",");
+    if (isfinite(row->step_seconds))
+        seg_buf_printf(b, "%.4g", row->step_seconds);
     seg_buf_printf(b, "\n");
 }
 
@@ -146,7 +193,7 @@ static int write_metrics(const train_run *r, rt_error *err)
         seg_buf_printf(&b, ",iou_%s", cls[k]);
     for (int k = 0; k < n_cls; k++) /* the share of true objects the prediction touches */
         seg_buf_printf(&b, ",detected_%s", cls[k]);
-    seg_buf_printf(&b, "\n");
+    seg_buf_printf(&b, ",best,seconds,step_seconds\n");
     for (int i = 0; i < r->n_rows; i++)
         metrics_row(&b, &r->rows[i], cls, n_cls);
     char *p = path_in(r, "metrics.csv");
@@ -253,16 +300,41 @@ static int save_best(const train_run *r, const rt_stage_spec *s, const rt_epoch_
 
 /* ------------------------------------------------------------ reporting */
 
+/* Erase the progress line (carriage return, erase to the end of the
+ * line) so the next output starts on a clean line. */
+static void progress_clear(train_run *r)
+{
+    if (!r->progress_shown)
+        return;
+    fputs("\r\033[K", stdout);
+    fflush(stdout);
+    r->progress_shown = 0;
+}
+
+/* "grow1 3/40 [#########.......] 9/16 loss 0.4231 0.52s/step": at most
+ * about 80 columns, so it never wraps (a wrapped line would not be erased
+ * by one carriage return). */
 static void on_step(void *user, const rt_stage_spec *s, int epoch, int step, double loss)
 {
     train_run *r = user;
     if (!r->tty)
         return;
-    int width = 30, done = width * step / s->steps_per_epoch;
-    printf("\r  %s %d/%d [", s->name, epoch, s->max_epochs);
+    double now = seg_seconds();
+    if (step <= 1)
+        r->step_t0 = now; /* the first step's start is not seen: time from its end */
+    int total = s->steps_per_epoch > 0 ? s->steps_per_epoch : 1, width = 20;
+    int done = step >= total ? width : width * step / total;
+    char bar[24];
     for (int i = 0; i < width; i++)
-        putchar(i < done ? '#' : '.');
-    printf("] %d/%d loss %.4f ", step, s->steps_per_epoch, loss);
+        bar[i] = i < done ? '#' : '.';
+    bar[width] = 0;
+    printf("\r\033[K%.14s %d/%d [%s] %d/%d loss %.4f", s->name, epoch, s->max_epochs, bar, step,
+           total, loss);
+    if (step > 1)
+        printf(" %.2fs/step", (now - r->step_t0) / (step - 1));
+    if (step >= total && s->eval && s->val && s->val->n > 0)
+        printf(" validating");
+    r->progress_shown = 1;
     fflush(stdout);
 }
 
@@ -306,16 +378,11 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
                     rt_optim *opt, rt_error *err)
 {
     train_run *r = user;
-    if (r->tty)
-        printf("\r%*s\r", 90, "");
+    progress_clear(r);
     r->stage_epochs_done++;
-    if (r->n_rows == r->cap_rows) {
-        r->cap_rows = r->cap_rows ? 2 * r->cap_rows : 64;
-        r->rows = seg_xrealloc(r->rows, (size_t)r->cap_rows * sizeof *r->rows);
-    }
-    rt_epoch_row *row = &r->rows[r->n_rows++];
+    rt_epoch_row *row = new_row(r);
     *row = (rt_epoch_row){s->index, s->name, e->epoch, e->loss, e->lr, e->validated, e->val,
-                          s->class_names, "", e->monitor, e->best};
+                          s->class_names, "", e->monitor, e->best, e->seconds, e->step_seconds};
     if (s->class_names) /* validated; else the stage follows its loss */
         rt_metric_name(s->monitor, s->class_names, row->monitor, sizeof row->monitor);
     else
@@ -327,34 +394,24 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
         return -1;
     if (save_last(r, s, e, it, opt, err))
         return -1;
+    r->best_epoch = e->best ? e->epoch : r->best_epoch;
+    if (e->stop || e->epoch >= e->epochs) { /* the last network, for its overlays */
+        r->last = r->last ? r->last : rt_store_new();
+        rt_store_from_interp(r->last, it, s->train);
+        r->last_epoch = e->epoch;
+    }
     return simulated_crash(r, err);
 }
 
-/* The middle slice of the first validation cases, predicted with the
- * stage's result (now in the store). */
-static int write_overlays(train_run *r, const rt_stage_spec *s, rt_error *err)
+/* The end of a stage: pictures of its best network (in the store now)
+ * and its last, then the report. A report that cannot be written is a
+ * warning: the training it describes is done and saved. */
+static int stage_outputs(train_run *r, const rt_stage_spec *s, rt_error *err)
 {
-    if (!s->eval || !s->val)
-        return 0;
-    rt_interp *ev = rt_interp_new(s->eval, s->seed, s->threads);
-    rt_interp_set_kernels(ev, s->eval_jit);
-    rt_store_to_interp(r->store, ev, s->eval);
-    int rc = 0;
-    for (int ci = 0; ci < s->val->n && ci < 3 && rc == 0; ci++) {
-        const rt_case *c = &s->val->cases[ci];
-        int32_t *map = seg_xcalloc((size_t)rt_case_numel(c), sizeof *map);
-        rc = rt_predict_case(s, ev, ci, map, err);
-        int64_t z = c->nsp == 3 ? c->size[0] / 2 : 0;
-        int h = (int)c->size[c->nsp - 2], w = (int)c->size[c->nsp - 1];
-        char leaf[300];
-        snprintf(leaf, sizeof leaf, "overlays/%s-case%d.png", s->name, ci);
-        char *p = path_in(r, leaf);
-        if (rc == 0)
-            rc = rt_report_overlay(p, c->image + z * h * w, c->label + z * h * w, map + z * h * w, h, w, err);
-        seg_free(p);
-        seg_free(map);
-    }
-    rt_interp_free(ev);
+    int rc = train_write_overlays(r->dir, s, r->store, r->best_epoch, r->last, r->last_epoch, err);
+    rt_error rerr = {{0}};
+    if (rc == 0 && cli_report_write(r->dir, &rerr))
+        fprintf(stderr, "segc: warning: %s\n", rerr.msg);
     return rc;
 }
 
@@ -391,6 +448,25 @@ static int store_load(rt_store *st, const rt_ckpt *c)
     return 0;
 }
 
+/* The epochs metrics.csv holds up to the resume point, with the
+ * schedule's stage numbers; a missing or unreadable file gives none (the
+ * checkpoint, not this file, is what resuming needs). */
+static void resume_rows(train_run *r, const resume_state *rs)
+{
+    char *p = path_in(r, "metrics.csv");
+    rt_error ignored = {{0}};
+    int rc = cli_run_rows_read(p, &r->resumed, &ignored);
+    seg_free(p);
+    for (int i = 0; rc == 0 && i < r->resumed.n; i++) {
+        rt_epoch_row row = r->resumed.rows[i];
+        row.stage = stage_index(r->s, row.stage_name);
+        if (row.stage < 0 || row.stage > rs->stage ||
+            (row.stage == rs->stage && row.epoch > rs->epoch))
+            continue;
+        *new_row(r) = row;
+    }
+}
+
 static int resume_open(train_run *r, resume_state *rs, rt_error *err)
 {
     char *p = path_in(r, "ckpt/last.safetensors");
@@ -413,6 +489,7 @@ static int resume_open(train_run *r, resume_state *rs, rt_error *err)
     rs->stage = (int)meta_d(rs->last, "stage_index");
     rs->epoch = (int)meta_d(rs->last, "epoch");
     rs->done = meta_d(rs->last, "stage_done") != 0;
+    resume_rows(r, rs);
     return store_load(r->store, rs->last);
 }
 
@@ -481,6 +558,21 @@ static int check_store_types(const train_run *r, const rt_stage_spec *s, const c
     return bad ? -1 : 0;
 }
 
+/* Before stage k trains: its best and last networks so far (a resumed
+ * stage's best epoch is in the rows read back) and its plan.csv row (a
+ * warning when it cannot be written). */
+static void stage_start(train_run *r, const train_stage *ts, int k)
+{
+    r->best_epoch = stage_best_epoch(r, k);
+    r->last_epoch = 0;
+    rt_store_free(r->last);
+    r->last = NULL;
+    rt_error err = {{0}};
+    if (ts->have_plan &&
+        train_write_plan(r->dir, r->s->stages[k].name, r->s->stages[k].batch, &ts->plan, &err))
+        fprintf(stderr, "segc: warning: %s\n", err.msg);
+}
+
 static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dataset *data,
                      const train_overrides *ov, const resume_state *rs, rt_error *err)
 {
@@ -493,6 +585,8 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
     sp->val = st->val.stream >= 0 ? &data[st->val.stream] : NULL;
     if (rc == 0)
         rc = train_settings(r->s, k, ov, sp, err);
+    if (rc == 0)
+        stage_start(r, &ts, k);
     rt_resume res = {0};
     rt_store *best = NULL;
     if (rc == 0 && rs && rs->stage == k) {
@@ -524,7 +618,7 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
         rc = rt_train_stage(sp, r->store, res.epoch ? &res : NULL, &h, err);
     }
     if (rc == 0)
-        rc = write_overlays(r, sp, err);
+        rc = stage_outputs(r, sp, err);
     rt_store_free(best);
     train_stage_free(&ts);
     return rc;
@@ -568,6 +662,18 @@ static int default_dir(train_run *r)
     return 0;
 }
 
+/* A fresh run in a folder used before: the per-stage index files and the
+ * report would otherwise mix the old run's stages into the new one. */
+static void forget_old_run(const train_run *r)
+{
+    static const char *const leaves[] = {"plan.csv", "overlays/overlays.csv", "report.html"};
+    for (int i = 0; i < 3; i++) {
+        char *p = path_in(r, leaves[i]);
+        remove(p);
+        seg_free(p);
+    }
+}
+
 static int prepare_dir(train_run *r, rt_error *err)
 {
     if (make_dir("runs", err) && !r->o->out && !r->o->resume)
@@ -578,7 +684,9 @@ static int prepare_dir(train_run *r, rt_error *err)
     int rc = make_dir(c, err) || make_dir(v, err);
     seg_free(c);
     seg_free(v);
-    return rc ? -1 : (r->o->resume ? 0 : copy_source(r, err));
+    if (rc)
+        return -1;
+    return r->o->resume ? 0 : (forget_old_run(r), copy_source(r, err));
 }
 
 static int load_all_data(const seg_schedule *s, rt_dataset *data, rt_error *err)
@@ -633,6 +741,10 @@ static void final_summary(const train_run *r)
         printf(" mIoU %.4f\n", best->val.miou);
     }
     printf("run folder: %s\n", r->dir);
+    char *p = path_in(r, "report.html");
+    if (access(p, R_OK) == 0)
+        printf("report: %s (open it in a browser)\n", p);
+    seg_free(p);
 }
 
 int cli_cmd_train(const cli_opts *o)
@@ -653,13 +765,16 @@ int cli_cmd_train(const cli_opts *o)
         rt_error err = {{0}};
         double t0 = (double)time(NULL);
         code = train_body(&r, prog, d, &ov, &err) ? CLI_RUNTIME : CLI_OK;
+        progress_clear(&r);
         if (code)
             cli_error("%s", err.msg);
         else
             final_summary(&r);
         printf("wall time: %.0f s\n", (double)time(NULL) - t0);
         rt_store_free(r.store);
+        rt_store_free(r.last);
     }
+    cli_run_rows_free(&r.resumed);
     seg_free(r.rows);
     seg_free(r.dir_owned);
     seg_program_free(prog);
@@ -668,14 +783,6 @@ int cli_cmd_train(const cli_opts *o)
 }
 
 /* ------------------------------------------------------ ir --stage --grad */
-
-static int stage_index(const seg_schedule *s, const char *name)
-{
-    for (int k = 0; k < s->n_stages; k++)
-        if (!strcmp(s->stages[k].name, name))
-            return k;
-    return -1;
-}
 
 static int print_stage_graph(seg_program *p, const seg_schedule *s, int k, int grad, seg_diag *d)
 {

@@ -7,6 +7,10 @@
  * cannot drift apart. Options may come before or after the files, as
  * `--net NAME` or `--net=NAME`; `--` ends the options.
  *
+ * The same tables (and the environment table) make the manual page:
+ * `segc help --man` prints them as roff, which `make install` installs
+ * as segc.1, so `segc help` and `man segc` cannot disagree.
+ *
  * Exit codes: 0 ok, 1 usage (unknown command or flag, bad value, missing
  * file), 65 the program has errors, 70 runtime failure. Help goes to
  * stdout; usage errors to stderr with a pointer to `segc help CMD`.
@@ -124,10 +128,12 @@ static const cli_command commands[] = {
      "Run a schedule (--schedule, default the last of FILE): load and\n"
      "preprocess its data, then train each stage in order, inheriting\n"
      "parameters by name. Prints one line per epoch (loss, validation Dice,\n"
-     "seconds, ETA) and a progress bar on a terminal. The run folder gets\n"
-     "metrics.csv, curves.svg, overlays/*.png, schedule.seg and\n"
-     "ckpt/last.safetensors (resumable with --resume RUN_DIR and the same\n"
-     "--seed) and ckpt/best-STAGE.safetensors. --set epochs=N caps every\n"
+     "seconds, ETA) and a progress line on a terminal. The run folder gets\n"
+     "metrics.csv, curves.svg, plan.csv, overlays/ (the best and last\n"
+     "networks on the validation cases), report.html (see `segc report`;\n"
+     "rewritten after every stage), schedule.seg and ckpt/last.safetensors\n"
+     "(resumable with --resume RUN_DIR and the same --seed) and\n"
+     "ckpt/best-STAGE.safetensors. --set epochs=N caps every\n"
      "stage's epochs; --set steps=N sets the steps per epoch. A NaN loss stops\n"
      "with the op that made it, keeping the last good checkpoint (exit 70).\n"
      "Convolutions run on JIT kernels unless --no-jit is given.\n"},
@@ -166,6 +172,18 @@ static const cli_command commands[] = {
      "interpreter, with the reason. --emit-llvm DIR also writes each distinct\n"
      "kernel's LLVM IR, as generated (NAME.ll) and after the JIT's\n"
      "optimisation for this machine (NAME.opt.ll).\n"},
+    {"report", "RUN_DIR", 1, 1, 0, 0, cli_cmd_report, "write a training run's report page",
+     "Write RUN_DIR/report.html, one self-contained page on a training run (no\n"
+     "network needed to view it: charts inline as SVG, pictures as PNG data):\n"
+     "training curves with a panel per stage (loss and learning rate on a\n"
+     "scale per stage, every class's Dice and IoU, the best epoch marked); per\n"
+     "stage the numbers of `segc plan` (trainable and frozen parameters, GFLOP\n"
+     "per step, the backward work freezing removes, the arena) and the measured\n"
+     "time per step; the best and last epoch's metrics; three orthogonal slices\n"
+     "of each validation case through its largest error, predicted by the\n"
+     "stage's best and last networks, with a legend; per-case metrics from\n"
+     "RUN_DIR/infer/metrics.csv when `segc infer --labels` wrote it; and the\n"
+     "schedule as run. `segc train` writes it at the end of every stage.\n"},
     {"cache", "stats|clear", 1, 1, 0, 0, cli_cmd_cache, "inspect or empty the JIT kernel cache",
      "The JIT keeps compiled kernels in $SEGC_CACHE_DIR, else\n"
      "$XDG_CACHE_HOME/segc, else ~/.cache/segc. `segc cache stats` prints the\n"
@@ -174,6 +192,23 @@ static const cli_command commands[] = {
      "loaded, deleted and rebuilt, so clearing is never needed for correctness.\n"},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
+
+/* The environment variables segc reads, for both help and the manual. */
+static const struct {
+    const char *name; /* variable */
+    const char *help; /* one line */
+} environment[] = {
+    {"SEGC_THREADS", "thread count when --threads is not given"},
+    {"SEGC_JIT", "0 = --no-jit for the commands that take it"},
+    {"SEGC_CACHE_DIR", "the JIT kernel cache folder (segc cache)"},
+    {"SEG_PATH", "extra folders searched by import"},
+    {"SEG_STDLIB", "the standard library folder (default: share/segc/stdlib beside the installed "
+                   "bin/, else the source tree's)"},
+};
+enum { N_ENVIRONMENT = sizeof environment / sizeof environment[0] };
+
+static const char exit_status[] =
+    "0 success, 1 usage error, 65 the program has errors, 70 runtime failure.";
 
 /* ---------------------------------------------------------------- help */
 
@@ -219,13 +254,99 @@ static void print_main_help(FILE *out)
     for (int i = 0; i < N_OPTIONS; i++)
         print_option(out, &options[i]);
     fprintf(out, "  %-26s %s\n", "--help, -h", "show help");
-    fputs("\nenvironment:\n"
-          "  SEGC_THREADS               thread count when --threads is not given\n"
-          "  SEGC_JIT                   0 = --no-jit for the commands that take it\n"
-          "  SEGC_CACHE_DIR             the JIT kernel cache folder (segc cache)\n"
-          "  SEG_PATH                   extra folders searched by import\n"
-          "\nexit status: 0 success, 1 usage error, 65 the program has errors,\n"
-          "70 runtime failure.\n", out);
+    fprintf(out, "  %-26s %s\n", "--version", "segc, LLVM and OpenBLAS versions, the JIT's CPU");
+    fputs("\nenvironment:\n", out);
+    for (int i = 0; i < N_ENVIRONMENT; i++)
+        fprintf(out, "  %-26s %s\n", environment[i].name, environment[i].help);
+    fprintf(out, "\nexit status: %s\n", exit_status);
+}
+
+/* ---------------------------------------------------------------- manual */
+
+/* Text for roff: backslashes doubled, a line starting with '.' or '\''
+ * escaped, hyphens in words kept as minus signs (options stay copyable). */
+static void roff_text(FILE *out, const char *s)
+{
+    int bol = 1;
+    for (; *s; s++) {
+        if (bol && (*s == '.' || *s == '\''))
+            fputs("\\&", out);
+        if (*s == '\\')
+            fputs("\\e", out);
+        else if (*s == '-')
+            fputs("\\-", out);
+        else
+            fputc(*s, out);
+        bol = *s == '\n';
+    }
+}
+
+static void man_commands(FILE *out)
+{
+    fputs(".SH COMMANDS\n", out);
+    for (int i = 0; i < N_COMMANDS; i++) {
+        const cli_command *c = &commands[i];
+        fputs(".TP\n.B segc ", out);
+        roff_text(out, c->name);
+        fputs(" ", out);
+        roff_text(out, c->args);
+        for (int k = 0; k < N_OPTIONS; k++)
+            if (c->opts & options[k].bit) {
+                fputs(" [", out);
+                roff_text(out, options[k].name);
+                if (options[k].arg) {
+                    fputs(" \\fI", out);
+                    roff_text(out, options[k].arg);
+                    fputs("\\fB", out);
+                }
+                fputs("]", out);
+            }
+        fputs("\n", out);
+        roff_text(out, c->details);
+    }
+    fputs(".TP\n.B segc help\n[COMMAND]: the help of a command, or of segc.\n", out);
+}
+
+static void man_options(FILE *out)
+{
+    fputs(".SH OPTIONS\nWhich command takes which option: the COMMANDS above, or "
+          "\\fBsegc help\\fR \\fICOMMAND\\fR.\n", out);
+    for (int i = 0; i < N_OPTIONS; i++) {
+        fputs(".TP\n.B ", out);
+        roff_text(out, options[i].name);
+        if (options[i].arg) {
+            fputs(" \\fI", out);
+            roff_text(out, options[i].arg);
+            fputs("\\fR", out);
+        }
+        fputs("\n", out);
+        roff_text(out, options[i].help);
+        fputs("\n", out);
+    }
+    fputs(".TP\n.BR \\-\\-help \", \" \\-h\"\nshow help\n"
+          ".TP\n.B \\-\\-version\nsegc, LLVM and OpenBLAS versions, the JIT's CPU\n", out);
+}
+
+/* `segc help --man`: the manual page in roff (man(7)). */
+static void print_man(FILE *out)
+{
+    fprintf(out, ".TH SEGC 1 \"\" \"segc %s\" \"User Commands\"\n.SH NAME\n"
+                 "segc \\- compile, train and run segmentation networks written in Seg\n"
+                 ".SH SYNOPSIS\n.B segc\n\\fICOMMAND\\fR [\\fIARGS\\fR] [\\fIOPTIONS\\fR]\n"
+                 ".SH DESCRIPTION\nsegc compiles Seg programs (segmentation networks and their "
+                 "staged training schedules), checks every shape before anything runs, and runs "
+                 "them with JIT-compiled kernels.\n", SEGC_VERSION);
+    man_commands(out);
+    man_options(out);
+    fputs(".SH ENVIRONMENT\n", out);
+    for (int i = 0; i < N_ENVIRONMENT; i++) {
+        fprintf(out, ".TP\n.B %s\n", environment[i].name);
+        roff_text(out, environment[i].help);
+        fputs("\n", out);
+    }
+    fputs(".SH EXIT STATUS\n", out);
+    roff_text(out, exit_status);
+    fputs("\n", out);
 }
 
 static const cli_command *find_command(const char *name)
@@ -252,11 +373,15 @@ static int usage_error(const cli_command *c, const char *fmt, ...)
     return CLI_USAGE;
 }
 
-/* `segc help [CMD]` */
+/* `segc help [CMD]`, `segc help --man` */
 static int cmd_help(int argc, char **argv)
 {
     if (argc < 3) {
         print_main_help(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[2], "--man") == 0 && argc == 3) {
+        print_man(stdout);
         return CLI_OK;
     }
     const cli_command *c = find_command(argv[2]);
@@ -498,6 +623,11 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "help") == 0)
         return cmd_help(argc, argv);
+    if (strcmp(cmd, "--version") == 0) {
+        if (argc > 2)
+            return usage_error(NULL, "unexpected argument '%s'", argv[2]);
+        return cli_print_version();
+    }
     const cli_command *c = find_command(cmd);
     if (!c)
         return usage_error(NULL, cmd[0] == '-' ? "unknown option '%s'" : "unknown command '%s'",

@@ -201,6 +201,8 @@ int train_build_stage(seg_program *p, const seg_schedule *s, int k, seg_diag *d,
     }
     if (net_geometry(g, sp, err) || compile_programs(g, ge, st, ts, err))
         goto done;
+    char msg[256]; /* plan.csv only: a stage that trains but cannot be counted has no row */
+    ts->have_plan = cli_plan_graph_stats(g, &ts->plan, NULL, msg, sizeof msg) == 0;
     sp->train = ts->train.prog;
     sp->eval = ts->eval.prog;
     sp->train_jit = ts->train.kernels ? jit_program_table(ts->train.kernels) : NULL;

@@ -67,7 +67,8 @@ ir_graph *seg_elaborate_net(seg_program *p, const char *net_name,
                             const seg_setting *settings, int n_settings,
                             int training, seg_diag *d);
 
-/* The built-in stdlib folder (set at build time) and the import path. */
+/* The stdlib folder: $SEG_STDLIB, else an installed segc's
+ * PREFIX/share/segc/stdlib, else the source tree's (set at build time). */
 const char *seg_stdlib_dir(void);
 
 /* ------------------------------------------------------------- schedules */

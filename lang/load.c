@@ -7,8 +7,10 @@
  *     import "std/nn"     <stdlib>/nn.seg, then each SEG_PATH folder
  *     import "x.seg"      relative to the importing file's folder,
  *     import "sub/x"      then each SEG_PATH folder (".seg" is implied)
- * where <stdlib> is $SEG_STDLIB when set, else the build-time
- * SEG_STDLIB_DIR. A file reached twice is loaded once (by real path); a
+ * where <stdlib> is $SEG_STDLIB when set, else share/segc/stdlib beside
+ * the running binary's bin/ folder when it exists (an installed segc, see
+ * `make install`), else the build-time SEG_STDLIB_DIR (the source tree's).
+ * A file reached twice is loaded once (by real path); a
  * file reached while it is still loading is an import cycle, reported at
  * the import with the chain.
  *
@@ -27,6 +29,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,10 +39,38 @@
 #define SEG_STDLIB_DIR "stdlib"
 #endif
 
+/* PREFIX/share/segc/stdlib for a binary at PREFIX/bin/segc, when that
+ * folder exists; "" otherwise. Found once per process. */
+static char installed_stdlib[PATH_MAX];
+static pthread_once_t installed_once = PTHREAD_ONCE_INIT;
+
+static void find_installed_stdlib(void)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = 0;
+    for (int up = 0; up < 2; up++) { /* PREFIX/bin/segc -> PREFIX */
+        char *slash = strrchr(exe, '/');
+        if (!slash)
+            return;
+        *slash = 0;
+    }
+    char dir[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/share/segc/stdlib", exe);
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && strlen(dir) < sizeof installed_stdlib)
+        snprintf(installed_stdlib, sizeof installed_stdlib, "%s", dir);
+}
+
 const char *seg_stdlib_dir(void)
 {
     const char *env = getenv("SEG_STDLIB");
-    return env && env[0] ? env : SEG_STDLIB_DIR;
+    if (env && env[0])
+        return env;
+    pthread_once(&installed_once, find_installed_stdlib);
+    return installed_stdlib[0] ? installed_stdlib : SEG_STDLIB_DIR;
 }
 
 /* The files being loaded, outermost first (for cycle detection). */

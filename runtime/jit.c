@@ -224,6 +224,14 @@ int rt_jit_host_vector_width(void)
 int rt_jit_vector_width(const rt_jit *j) { return j->vl; }
 const char *rt_jit_target(const rt_jit *j) { return j->target; }
 const char *rt_jit_cpu(const rt_jit *j) { return j->cpu; }
+const char *rt_jit_features(const rt_jit *j) { return j->features; }
+
+void rt_llvm_version(char *buf, size_t n)
+{
+    unsigned ma, mi, pa;
+    LLVMGetVersion(&ma, &mi, &pa);
+    snprintf(buf, n, "%u.%u.%u", ma, mi, pa);
+}
 
 /* Give m the JIT's triple and data layout (of target machine tm). */
 static void jit_set_target(const rt_jit *j, LLVMTargetMachineRef tm, LLVMModuleRef m)

@@ -800,18 +800,52 @@ typedef struct rt_epoch_row {
     const char *const *class_names; /* val.classes names (the stage's) */
     char monitor[48];       /* the metric the stage follows ("dice_fg") */
     double monitor_value;
-    int best;               /* the stage's best epoch so far */
+    int best;               /* the stage's best epoch so far (the last such row
+                               of a stage is its best network) */
+    double seconds;         /* wall time of the epoch incl. validation (NaN: unknown) */
+    double step_seconds;    /* mean wall time of one training step (NaN: unknown) */
 } rt_epoch_row;
 
-/* curves.svg: loss (top) and every validation metric (bottom, one line per
- * class's Dice, the foreground Dice and the mean IoU) per epoch, stage
- * boundaries as dashed lines. */
+/* The run's charts as one SVG (runtime/report.c): training loss and
+ * learning rate with a y scale per stage, every class's validation Dice
+ * and IoU with the foreground and mean summaries; one panel per stage,
+ * epoch ticks, the best epoch marked. standalone: with the XML namespace
+ * (a .svg file); else for inlining in HTML. Appends to out. */
+void rt_report_charts(seg_buf *out, const char *title, const rt_epoch_row *rows, int n,
+                      int standalone);
+/* curves.svg: rt_report_charts written atomically. */
 int rt_report_curves(const char *path, const char *title, const rt_epoch_row *rows, int n,
                      rt_error *err);
-/* An RGB PNG of one slice [h, w]: the image in gray, the prediction
- * filled in red (lesions yellow), the truth outlined. truth/pred may be NULL. */
-int rt_report_overlay(const char *path, const float *image, const int32_t *truth,
-                      const int32_t *pred, int h, int w, rt_error *err);
+
+/* Overlays (runtime/overlay.c): PNG slices of a case with the prediction
+ * filled and the truth outlined, each class in its own colours. */
+typedef enum rt_view {
+    RT_VIEW_AXIAL,    /* fixed z: rows y, columns x */
+    RT_VIEW_CORONAL,  /* fixed y: rows z (upwards), columns x */
+    RT_VIEW_SAGITTAL, /* fixed x: rows z (upwards), columns y */
+    RT_VIEW_IMAGE,    /* a 2-D case */
+} rt_view;
+typedef struct rt_overlay_focus {
+    int64_t at[3];    /* voxel (z, y, x) the views cross at (2-D: z = 0) */
+    int64_t errors;   /* voxels whose predicted class is not the true one */
+    double dice_fg;   /* foreground (every class > 0) Dice; NaN when both are empty */
+} rt_overlay_focus;
+/* Where to cut: through the worst errors (the axial slice with the most,
+ * then its row and column with the most), else the case centre. truth and
+ * pred are class maps over the case's voxels in the same classes; truth
+ * -1 = ignored. */
+void rt_overlay_focus_of(const rt_case *c, const int32_t *truth, const int32_t *pred,
+                         rt_overlay_focus *f);
+/* The views of a case (axial, coronal, sagittal; or the 2-D image); returns the count. */
+int rt_overlay_views(const rt_case *c, rt_view views[3]);
+const char *rt_view_name(rt_view v);
+/* The index of the slice view v shows (0 for a 2-D case). */
+int64_t rt_overlay_slice(rt_view v, const rt_overlay_focus *f);
+/* One view as an RGB PNG whose longest case extent is `target` pixels. */
+int rt_overlay_write(const char *path, const rt_case *c, const int32_t *truth, const int32_t *pred,
+                     rt_view v, const rt_overlay_focus *f, int target, rt_error *err);
+/* The colour of class cls >= 1: its truth outline (truth = 1) or prediction fill. */
+void rt_overlay_colour(int cls, int truth, uint8_t rgb[3]);
 
 /* ---------------------------------------------------------- thread pool */
 
@@ -868,6 +902,12 @@ int rt_jit_host_vector_width(void);       /* what rt_jit_new will pick on this h
 /* "triple cpu features llvm-X.Y.Z segc-V": what a cached object depends on. */
 const char *rt_jit_target(const rt_jit *j);
 const char *rt_jit_cpu(const rt_jit *j);
+/* LLVM's host feature string the JIT compiles for ("+avx2,+fma,-avx512f,..."). */
+const char *rt_jit_features(const rt_jit *j);
+/* The LLVM version linked in ("19.1.7"). */
+void rt_llvm_version(char *buf, size_t n);
+/* OpenBLAS's build description (openblas_get_config: version, core, threads). */
+const char *rt_blas_config(void);
 /* Optimise m (default<O3>) and compile it to an object file in memory:
  * *obj is seg-owned (seg_free). m stays the caller's. */
 int rt_jit_emit(rt_jit *j, struct LLVMOpaqueModule *m, void **obj, size_t *len, rt_error *err);

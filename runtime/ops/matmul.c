@@ -5,7 +5,8 @@
  *
  * Algorithm: the strided iterator walks the broadcast batch shape with
  * each operand's matrix strides (0 on broadcast axes), and each batch
- * element is one cblas_sgemm.
+ * element is one cblas_sgemm. This file also answers which OpenBLAS is
+ * linked (rt_blas_config, for segc --version).
  */
 #include "runtime/ops/ops_internal.h"
 
@@ -106,3 +107,5 @@ int ops_matmul(const ops_call *c)
                         o + it.off[0] + i * it.inner[0], (int)d.n);
     return 0;
 }
+
+const char *rt_blas_config(void) { return openblas_get_config(); }

@@ -8,8 +8,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 F=tests/cli/train/tiny.seg
 
 "$SEGC" train $F --schedule s --out "$T/a" --seed 5 --threads 1 > "$T/a.log" 2>&1 || fail "train failed: $(tail -3 "$T/a.log")"
-for f in metrics.csv curves.svg schedule.seg ckpt/last.safetensors ckpt/best-one.safetensors \
-         ckpt/best-two.safetensors overlays/one-case0.png overlays/two-case0.png; do
+for f in metrics.csv curves.svg schedule.seg plan.csv report.html ckpt/last.safetensors \
+         ckpt/best-one.safetensors ckpt/best-two.safetensors overlays/overlays.csv \
+         overlays/one-best-case0-axial.png overlays/two-last-case0-sagittal.png; do
     [ -s "$T/a/$f" ] || fail "run folder lacks $f"
 done
 [ "$(wc -l < "$T/a/metrics.csv")" = 6 ] || fail "metrics.csv should have a header and 5 epochs"
@@ -25,6 +26,11 @@ SEGC_TEST_CRASH_AFTER_EPOCH=2 "$SEGC" train $F --schedule s --out "$T/b" --seed 
 grep -q "resuming after epoch 2" "$T/b2.log" || fail "resume did not start after epoch 2"
 cmp -s "$T/a/ckpt/last.safetensors" "$T/b/ckpt/last.safetensors" || fail "resumed weights differ from the uninterrupted run"
 cmp -s "$T/a/ckpt/best-two.safetensors" "$T/b/ckpt/best-two.safetensors" || fail "resumed best checkpoint differs"
+# the resumed run's metrics.csv keeps the epochs before the crash (timing aside)
+cut -d, -f1-15 "$T/a/metrics.csv" > "$T/a.metrics"
+cut -d, -f1-15 "$T/b/metrics.csv" > "$T/b.metrics"
+cmp -s "$T/a.metrics" "$T/b.metrics" || fail "resumed metrics.csv differs: $(diff "$T/a.metrics" "$T/b.metrics")"
+cmp -s "$T/a/plan.csv" "$T/b/plan.csv" || fail "resumed plan.csv differs"
 
 # same seed, 2 threads: same weights
 "$SEGC" train $F --schedule s --out "$T/c" --seed 5 --threads 2 > "$T/c.log" 2>&1 || fail "2-thread run failed"

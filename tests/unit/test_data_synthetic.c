@@ -385,29 +385,6 @@ TEST(data_synth_anisotropic)
     rt_case_free(&c);
 }
 
-TEST(data_synth_speed)
-{
-    rt_synth_opts o = synth_opts("lesions3d");
-#ifdef __SANITIZE_ADDRESS__
-    double limit = 1.0; /* sanitizers slow everything down */
-#else
-    double limit = 0.1;
-#endif
-    double best = 1e9;
-    for (int i = 0; i < 3; i++) {
-        struct timespec a, b;
-        rt_case c;
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        int rc = synth_gen(&o, i, &c);
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        if (rc == 0)
-            rt_case_free(&c);
-        best = fmin(best, (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec));
-    }
-    if (!(best < limit))
-        test_fail_at(__FILE__, __LINE__, "a 64^3 case took %.3f s (limit %.2f s)", best, limit);
-}
-
 /* ------------------------------------------------- default mode pinned */
 
 /* FNV-1a of a byte range, chained through h. */
