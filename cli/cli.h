@@ -93,6 +93,8 @@ typedef struct train_stage {
     pipeline_result train, eval; /* the training step and the evaluation forward */
     rt_jit *jit;       /* both programs' kernels, NULL without the JIT */
     char *pred_name;
+    rt_ckpt *meta;     /* what every checkpoint of the stage records for inference
+                          (metadata only; ckpt_meta.c) */
     seg_arena *arena;  /* small strings */
     int jit_on;        /* set by the caller: JIT kernels (else the reference interpreter) */
     FILE *log;         /* set by the caller: the JIT's "jit STAGE: ..." lines, or NULL */
@@ -108,6 +110,23 @@ int train_build_stage(seg_program *p, const struct seg_schedule *s, int k, seg_d
 int train_settings(const struct seg_schedule *s, int k, const train_overrides *ov,
                    rt_stage_spec *sp, rt_error *err);
 void train_stage_free(train_stage *ts);
+/* The target spacing of a preprocess resample(spacing) call, z, y, x. */
+void cli_resample_spacing(const seg_scall *p, float t[3]);
+
+/* ------------------------------------- checkpoints for inference (ckpt_meta.c) */
+
+/* How the prediction output becomes probabilities: argmax of logits gets
+ * a softmax; sigmoid and softmax outputs, and thresholds, none. */
+rt_activation cli_pred_activation(const ir_graph *g, const char *output, rt_decode d);
+const char *cli_activation_name(rt_activation a); /* "none", "softmax", "sigmoid" */
+const char *cli_decode_name(rt_decode d);         /* "threshold", "argmax", "nested" */
+/* The model of stage st that makes the prediction `output` (may be NULL). */
+int cli_pred_model(const struct seg_stage *st, const char *output);
+/* The "segc.*" metadata of stage k's checkpoints, in a metadata-only
+ * writer (free with rt_ckpt_free); cli_meta_apply copies it into c. */
+rt_ckpt *cli_meta_build(const seg_program *p, const struct seg_schedule *s, int k,
+                        const rt_stage_spec *sp, rt_activation act);
+void cli_meta_apply(const rt_ckpt *meta, rt_ckpt *c);
 
 /* The commands. */
 int cli_cmd_check(const cli_opts *o);

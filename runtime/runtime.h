@@ -1092,6 +1092,52 @@ void rt_interp_set_kernels(rt_interp *it, const rt_kernel_table *t);
  * for work between runs on the same threads (the optimizer update). */
 rt_pool *rt_interp_pool(rt_interp *it);
 
+/* ------------------------------------------------------- sliding window */
+/* runtime/sliding.c: a net applied to a whole volume (or image) in tiles
+ * of its input size that overlap, each tile's probabilities weighted by a
+ * Gaussian importance map (sigma = patch / 8, as nnU-Net) and blended;
+ * axes shorter than the tile are padded with zeros. Validation during
+ * training and `segc infer` both use it. */
+
+/* What turns the prediction output into probabilities before tiles are
+ * blended. */
+typedef enum rt_activation {
+    RT_ACT_NONE,    /* the output holds probabilities already (sigmoid, softmax) */
+    RT_ACT_SOFTMAX, /* logits: softmax over the channels */
+    RT_ACT_SIGMOID, /* logits: a sigmoid per channel */
+} rt_activation;
+
+typedef struct rt_sliding {
+    int nsp;             /* spatial rank 1..3 */
+    int64_t patch[3];    /* the net input's spatial size, slowest first; unused 1 */
+    int channels;        /* the net input's channels */
+    int batch;           /* tiles per run: the program's B (1..RT_MAX_BATCH) */
+    double overlap;      /* share of a tile its neighbour overlaps, [0, 1); default 0.5 */
+    int mirror;          /* 1: average each tile over its 2^nsp mirror images (TTA) */
+    rt_activation act;   /* logits to probabilities */
+    const char *input;   /* the program's image input (default "image") */
+    const char *output;  /* the program's prediction output, f32 [B, C, tile...] */
+    /* after every run of the program (may be NULL): tiles done of total */
+    void (*progress)(void *user, int64_t done, int64_t total);
+    void *user;
+} rt_sliding;
+
+/* Defaults: overlap 0.5, input "image", no mirroring, no activation. */
+void rt_sliding_init(rt_sliding *s);
+/* Tile origins along one axis of `size` voxels (nnU-Net's steps; one
+ * centred, negative origin when size < patch) into origins (may be
+ * NULL); returns how many. */
+int64_t rt_sliding_steps(int64_t size, int64_t patch, double overlap, int64_t *origins);
+/* Tiles of a whole volume of spatial size `size`. */
+int64_t rt_sliding_tiles(const rt_sliding *s, const int64_t size[3]);
+/* The importance map of a tile [patch...]: 1 in the centre (patch / 2). */
+void rt_sliding_gaussian(int nsp, const int64_t patch[3], float *w);
+/* Predict image [channels, size...] with the program in it: *prob
+ * (seg_xcalloc'd, the caller frees) gets the blended probabilities
+ * [C, size...] and *out_channels C. The same bits for any thread count. */
+int rt_sliding_predict(const rt_sliding *s, rt_interp *it, const float *image,
+                       const int64_t size[3], float **prob, int *out_channels, rt_error *err);
+
 /* ------------------------------------------------------------- training */
 /* runtime/train.c: runs one training stage of a schedule on interpreters
  * of its two programs, with the kernel tables the caller compiled (the
@@ -1134,6 +1180,8 @@ typedef struct rt_stage_spec {
     const rt_program *eval;        /* inference graph (may be NULL: no validation) */
     const char *pred_output;       /* eval output holding the prediction */
     rt_decode decode;              /* how it becomes a label map */
+    rt_activation pred_act;        /* logits to probabilities before tiles blend */
+    double overlap;                /* sliding-window overlap of validation (0 = 0.5) */
     float threshold;               /* RT_DECODE_THRESHOLD, RT_DECODE_NESTED */
     int pred_classes;              /* K: the classes it tells apart (metrics are over these) */
     const char *const *class_names;/* K names */
@@ -1217,8 +1265,13 @@ int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *res
 /* Validation Dice etc. of the eval program with the store's parameters. */
 int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_error *err);
 /* Classes of validation case ci (s->val) into map (the case's voxels),
- * by sliding-window inference with the eval program. */
+ * by sliding-window inference with the eval program (rt_sliding_predict
+ * with the stage's tile batch, overlap and activation). */
 int rt_predict_case(const rt_stage_spec *s, rt_interp *eval, int ci, int32_t *map, rt_error *err);
+/* The same before decoding: the blended probabilities [C, size...]
+ * (*prob seg_xcalloc'd) and C. */
+int rt_predict_case_probs(const rt_stage_spec *s, rt_interp *eval, int ci, float **prob,
+                          int *channels, rt_error *err);
 /* The `where` of the first instruction whose f32 result holds a NaN or
  * Inf (after a run), or NULL. */
 const char *rt_interp_first_nonfinite(rt_interp *it);
