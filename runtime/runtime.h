@@ -440,6 +440,16 @@ int rt_dataset_list(rt_dataset *ds, const char *list_path, int classes, rt_error
 int rt_case_load(rt_case *c, const char *image_path, const char *label_path, int classes,
                  rt_error *err);
 
+/* One image alone as a case (its label all 0): .png 2D, .nii/.nii.gz 3D.
+ * For NIfTI, vol (may be NULL) gets the file's geometry and header
+ * (vol->data NULL; free with rt_volume_free) to write a result back on
+ * the same grid. */
+int rt_case_read_image(rt_case *c, const char *path, rt_volume *vol, rt_error *err);
+/* A label file for case c: same grid, one channel, integers in
+ * [0, classes), into label (rt_case_numel(c) values). */
+int rt_case_read_label(const rt_case *c, const char *path, int classes, int32_t *label,
+                       rt_error *err);
+
 /* PNG (libpng). Pixels come back planar as floats with their stored
  * values (0..255 or 0..65535); palettes are expanded, alpha dropped. */
 typedef struct rt_png {
@@ -464,6 +474,13 @@ int rt_case_minmax(rt_case *c, rt_error *err); /* to [0, 1] */
 int rt_case_zscore(rt_case *c, rt_error *err); /* mean 0, std 1 */
 /* To target spacing: (bi/tri)linear image, nearest label; voxel centres aligned. */
 int rt_case_resample(rt_case *c, const float target[3], rt_error *err);
+/* Channels [channels, from...] at spacing from_sp to the grid `to` of
+ * spacing to_sp, (bi/tri)linear with voxel centres aligned as
+ * rt_case_resample does (unused axes: size 1, spacing 1): how a
+ * prediction made at the training spacing returns to its scan's grid. */
+void rt_resample_linear(const float *src, int channels, const int64_t from[3],
+                        const float from_sp[3], float *dst, const int64_t to[3],
+                        const float to_sp[3]);
 /* Crop and/or pad to size; offset[i] = first source index of the window
  * (negative pads before), NULL = centred. Image pads with pad_value, label with 0. */
 int rt_case_crop_pad(rt_case *c, const int64_t size[3], const int64_t *offset,
@@ -746,6 +763,21 @@ typedef struct rt_val_metrics {
 } rt_val_metrics;
 void rt_val_metrics_of(const rt_confusion *c, rt_val_metrics *m);
 double rt_val_metric(const rt_val_metrics *m, rt_metric which);
+/* One class of one case (runtime/surface.c): Dice, IoU, and the surface
+ * distances in mm (exact EDT with the spacing). HD95 is the larger of the
+ * two directed 95th percentiles, ASD the mean of both directions'
+ * distances. Both masks empty: 1, 1, 0, 0; one empty: 0, 0, NaN, NaN. */
+typedef struct rt_mask_eval {
+    double dice, iou, hd95, asd;
+    int64_t pred_voxels, truth_voxels;
+} rt_mask_eval;
+/* pred, truth: 0/1 masks of size[...] voxels (slowest first, unused 1). */
+void rt_mask_metrics(const uint8_t *pred, const uint8_t *truth, int nsp, const int64_t size[3],
+                     const float spacing[3], rt_mask_eval *m);
+/* Per class 1..classes-1, keep only its largest connected component (26
+ * neighbours in 3D, 8 in 2D); the rest becomes 0. Ties: the first found. */
+void rt_keep_largest(int32_t *labels, const int64_t size[3], int classes);
+
 /* "dice_fg", "dice_lesion", "mean_dice", "miou", ... (names: the classes'). */
 void rt_metric_name(rt_metric m, const char *const *class_names, char *buf, size_t n);
 
