@@ -454,16 +454,18 @@ static int predict(infer_run *r, scan *s, float **prob, int *C, int32_t **map, r
     return 0;
 }
 
+/* "scan.nii.gz: 128x128x62 voxels (2x2x3 mm), 27 tiles -> out/scan.nii.gz",
+ * sizes x first as NIfTI and PNG give them. */
 static void print_case(const infer_run *r, int i, const scan *s, const char *out, double sec)
 {
+    int nsp = r->win.nsp;
     printf("%s: ", r->in[i]);
-    for (int a = 0; a < r->win.nsp; a++)
-        printf("%s%lld", a ? "x" : "", (long long)s->size[a]);
-    printf(" (");
-    for (int a = 0; a < r->win.nsp; a++)
-        printf("%s%g", a ? "x" : "", s->spacing[a]);
-    printf(" mm), %lld tiles -> %s (%.1f s)\n", (long long)rt_sliding_tiles(&r->win, s->c.size),
-           out, sec);
+    for (int a = nsp - 1; a >= 0; a--)
+        printf("%lld%s", (long long)s->size[a], a ? "x" : " voxels (");
+    for (int a = nsp - 1; a >= 0; a--)
+        printf("%g%s", s->spacing[a], a ? "x" : " mm)");
+    printf(", %lld tiles -> %s (%.1f s)\n", (long long)rt_sliding_tiles(&r->win, s->c.size), out,
+           sec);
 }
 
 static int infer_case(infer_run *r, int i, rt_error *err)
