@@ -59,6 +59,8 @@ typedef struct cli_opts {
     int probabilities;       /* infer --probabilities: float32 probabilities, not labels */
     int keep_largest;        /* infer --keep-largest */
     int batch;               /* infer --batch N: tiles per forward pass (0 = default) */
+    int64_t volume[3];       /* bench --volume DxHxW (n_volume sizes, slowest first) */
+    int n_volume;            /* 0 = not given */
 } cli_opts;
 
 /* A loaded program and one elaborated net (cli_front.c). */

@@ -44,6 +44,7 @@ enum {
     OPT_PROBS = 1 << 22,
     OPT_KEEP_LARGEST = 1 << 23,
     OPT_BATCH = 1 << 24,
+    OPT_VOLUME = 1 << 25,
 };
 
 typedef struct cli_option {
@@ -86,6 +87,8 @@ static const cli_option options[] = {
     {"--keep-largest", NULL, OPT_KEEP_LARGEST,
      "infer: keep only the largest connected component of each class"},
     {"--batch", "N", OPT_BATCH, "infer: tiles per forward pass, 1 to 64 (default 2)"},
+    {"--volume", "DxHxW", OPT_VOLUME,
+     "bench: time a sliding-window prediction of a net over a volume this size"},
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0] };
 
@@ -184,7 +187,7 @@ static const cli_command commands[] = {
      "(default: the schedule's batch); model arguments come from the schedule.\n", 0},
     {"bench", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_STAGE | OPT_NET | OPT_INFER | OPT_SET | OPT_SEED | OPT_THREADS |
-         OPT_STEPS | OPT_JIT | OPT_NO_JIT,
+         OPT_STEPS | OPT_JIT | OPT_NO_JIT | OPT_VOLUME | OPT_OVERLAP,
      1, cli_cmd_bench, "time a training or inference step",
      "Compile one step and time it on seeded random inputs: a training step of\n"
      "a schedule's stage (--stage; forward, backward and the optimizer update,\n"
@@ -196,7 +199,11 @@ static const cli_command commands[] = {
      "build, cold and warm, unless --no-jit), then one machine-readable\n"
      "'result:' line.\n"
      "With a stage, --set takes only B (the batch size); with a net, its\n"
-     "parameters (default B=1).\n", 0},
+     "parameters (default B=1).\n"
+     "--volume DxHxW (with --net) times instead what `segc infer` does to one\n"
+     "scan: sliding-window prediction over a random volume of that size, tiles\n"
+     "of the net's input size overlapping by --overlap (0.5), B at a time,\n"
+     "Gaussian-weighted; a step is the whole volume.\n", 0},
     {"kir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_SCHEDULE | OPT_STAGE | OPT_EMIT_LLVM, 1,
      cli_cmd_kir, "show the JIT kernels of a program",
      "Build the JIT kernels of a net's forward pass (as `segc run` does), or\n"
@@ -391,6 +398,26 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
         if (!*val || *end || !(f >= 0 && f <= 0.95))
             return usage_error(c, "--overlap needs a number from 0 to 0.95, not '%s'", val);
         o->overlap = f;
+        return CLI_OK;
+    }
+    case OPT_VOLUME: {
+        int64_t v[3] = {0, 0, 0};
+        int n = 0;
+        char *end = (char *)val;
+        while (n < 3) {
+            errno = 0;
+            long long x = strtoll(end, &end, 10);
+            if (errno || x < 1 || x > 4096)
+                break;
+            v[n++] = x;
+            if (*end != 'x')
+                break;
+            end++;
+        }
+        if (n < 2 || *end)
+            return usage_error(c, "--volume needs DxHxW (or HxW), sizes 1 to 4096, not '%s'", val);
+        o->n_volume = n;
+        memcpy(o->volume, v, sizeof v);
         return CLI_OK;
     }
     case OPT_BATCH:
