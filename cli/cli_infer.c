@@ -512,8 +512,13 @@ static int gather(infer_run *r)
         cli_error("--labels: %d label files for %d inputs (they pair in order)", r->n_lab, r->n_in);
         return CLI_USAGE;
     }
+    struct stat st;
     if (mkdir(o->output, 0777) != 0 && errno != EEXIST) {
         cli_error("--output: cannot create folder '%s': %s", o->output, strerror(errno));
+        return CLI_USAGE;
+    }
+    if (stat(o->output, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        cli_error("--output: '%s' is not a folder", o->output);
         return CLI_USAGE;
     }
     return check_outputs(r) ? CLI_USAGE : CLI_OK;

@@ -194,6 +194,8 @@ run "$SEGC" infer runA --input img --labels val/lab.nii.gz --output o
 usage_err "--labels: 1 label files for 3 inputs"
 run "$SEGC" infer runA --input img/c1.nii.gz --output img
 usage_err "would overwrite an input"
+run "$SEGC" infer runA --input val/img.nii.gz --output gen.seg
+usage_err "--output: 'gen.seg' is not a folder"
 run "$SEGC" infer runA --input val/img.nii.gz --output o --overlap 1.5
 usage_err "--overlap needs a number from 0 to 0.95"
 run "$SEGC" infer nowhere --input val/img.nii.gz --output o
