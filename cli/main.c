@@ -60,7 +60,7 @@ static const cli_option options[] = {
      "set a net parameter or symbolic size, repeatable (default B=1)"},
     {"--train", NULL, OPT_TRAIN, "training behaviour: batch statistics, active dropout"},
     {"--input", "FILE.nii[.gz]", OPT_INPUT,
-     "NIfTI volume for the single input (default: seeded noise)"},
+     "NIfTI volume for the single input (default: seeded noise); infer: PATH..."},
     {"--output", "FILE.nii[.gz]", OPT_OUTPUT,
      "write the first output as NIfTI, with the input's geometry"},
     {"--seed", "S", OPT_SEED, "seed for parameter initialisation and random inputs (default 0)"},
@@ -132,9 +132,9 @@ static const cli_command commands[] = {
      "(CKPT: a run folder or .safetensors file of `segc train`, whose recorded\n"
      "net runs with B = 1; or --init CKPT for FILE's net, by name) or are\n"
      "initialised from --seed. To segment whole scans of any size, use\n"
-     "`segc infer`. Convolutions run\n"
-     "on JIT-compiled kernels (built first, or loaded from the\n"
-     "kernel cache), everything else on the reference interpreter; --no-jit\n"
+     "`segc infer`. Convolutions run on JIT-compiled kernels (built first, or\n"
+     "loaded from the kernel cache), everything else on the reference\n"
+     "interpreter; --no-jit\n"
      "runs it all on the interpreter. The input is a NIfTI volume\n"
      "(--input; the net must have one input, which the volume fills as\n"
      "[1, C, z, y, x], or [1, C, y, x] for a 2-D net) or seeded uniform noise\n"
@@ -226,20 +226,41 @@ enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
 /* ---------------------------------------------------------------- help */
 
-static void print_option(FILE *out, const cli_option *op)
+/* The placeholder and help of an option for command c (NULL: in general):
+ * infer's --input and --output take paths and a folder. */
+static void option_text(const cli_command *c, const cli_option *op, const char **arg,
+                        const char **help)
 {
+    *arg = op->arg;
+    *help = op->help;
+    if (c && (c->multi & op->bit) && op->bit == OPT_INPUT) {
+        *arg = "PATH...";
+        *help = "images: files, folders or globs (every argument up to the next option)";
+    } else if (c && (c->multi & OPT_INPUT) && op->bit == OPT_OUTPUT) {
+        *arg = "DIR";
+        *help = "the folder for the results (created; one file per input, same name)";
+    }
+}
+
+static void print_option(FILE *out, const cli_command *c, const cli_option *op)
+{
+    const char *arg, *help;
+    option_text(c, op, &arg, &help);
     char left[64];
-    snprintf(left, sizeof left, "%s%s%s", op->name, op->arg ? " " : "", op->arg ? op->arg : "");
-    fprintf(out, "  %-26s %s\n", left, op->help);
+    snprintf(left, sizeof left, "%s%s%s", op->name, arg ? " " : "", arg ? arg : "");
+    fprintf(out, "  %-26s %s\n", left, help);
 }
 
 static void print_usage_line(FILE *out, const cli_command *c)
 {
     fprintf(out, "usage: segc %s %s", c->name, c->args);
-    for (int i = 0; i < N_OPTIONS; i++)
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const char *arg, *help;
+        option_text(c, &options[i], &arg, &help);
         if (c->opts & options[i].bit)
-            fprintf(out, " [%s%s%s]%s", options[i].name, options[i].arg ? " " : "",
-                    options[i].arg ? options[i].arg : "", options[i].bit == OPT_SET ? "..." : "");
+            fprintf(out, " [%s%s%s]%s", options[i].name, arg ? " " : "", arg ? arg : "",
+                    options[i].bit == OPT_SET ? "..." : "");
+    }
     fputc('\n', out);
 }
 
@@ -249,7 +270,7 @@ static void print_command_help(FILE *out, const cli_command *c)
     fprintf(out, "\n%s\noptions:\n", c->details);
     for (int i = 0; i < N_OPTIONS; i++)
         if (c->opts & options[i].bit)
-            print_option(out, &options[i]);
+            print_option(out, c, &options[i]);
     fprintf(out, "  %-26s %s\n", "--help", "show this help");
 }
 
@@ -266,7 +287,7 @@ static void print_main_help(FILE *out)
     fprintf(out, "  %-26s %s\n", "help [COMMAND]", "show help for a command");
     fputs("\noptions (which command takes which: segc help COMMAND):\n", out);
     for (int i = 0; i < N_OPTIONS; i++)
-        print_option(out, &options[i]);
+        print_option(out, NULL, &options[i]);
     fprintf(out, "  %-26s %s\n", "--help, -h", "show help");
     fputs("\nenvironment:\n"
           "  SEGC_THREADS               thread count when --threads is not given\n"
