@@ -461,7 +461,7 @@ static void print_case(const infer_run *r, int i, const scan *s, const char *out
     int nsp = r->win.nsp;
     printf("%s: ", r->in[i]);
     for (int a = nsp - 1; a >= 0; a--)
-        printf("%lld%s", (long long)s->size[a], a ? "x" : " voxels (");
+        printf("%lld%s", (long long)s->size[a], a ? "x" : nsp == 2 ? " pixels (" : " voxels (");
     for (int a = nsp - 1; a >= 0; a--)
         printf("%g%s", s->spacing[a], a ? "x" : " mm)");
     printf(", %lld tiles -> %s (%.1f s)\n", (long long)rt_sliding_tiles(&r->win, s->c.size), out,

@@ -162,6 +162,32 @@ PY
     grep -q "model: runR/ckpt/best-one.safetensors (schedule resampled, stage one, net tiny)" "$T/out" \
         || fail "resampled model line: $(head -1 "$T/out")"
 
+    # 2D: PNG images (python3 writes them) give PNG labels of their size,
+    # and their probabilities as NIfTI
+    python3 - <<'PY' || fail "python: writing PNGs"
+import random, struct, zlib
+def png(path, w, h):
+    random.seed(w)
+    raw = b''.join(b'\0' + bytes(random.randrange(256) for _ in range(w)) for _ in range(h))
+    chunk = lambda t, d: struct.pack('>I', len(d)) + t + d + struct.pack('>I', zlib.crc32(t + d))
+    open(path, 'wb').write(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 0, 0, 0, 0))
+                           + chunk(b'IDAT', zlib.compress(raw)) + chunk(b'IEND', b''))
+png('a2.png', 45, 37)
+png('s2.png', 20, 25)
+PY
+    run "$SEGC" train "$S" --schedule flat2d --out run2 --threads 2
+    expect 0
+    run "$SEGC" infer run2 --input a2.png s2.png --output out2
+    expect 0
+    out_has "a2.png: 45x37 pixels (1x1 mm), 4 tiles -> out2/a2.png"
+    out_has "s2.png: 20x25 pixels (1x1 mm), 1 tiles -> out2/s2.png"
+    [ "$(od -An -t u1 -j 16 -N 8 out2/a2.png | tr -s ' ')" = " 0 0 0 45 0 0 0 37" ] || fail "out2/a2.png size"
+    run "$SEGC" infer run2 --input a2.png --output out2p --probabilities
+    expect 0
+    [ -s out2p/a2.nii.gz ] || fail "2D probabilities: $(ls out2p)"
+    run "$SEGC" infer run2 --input val/img.nii.gz --output o
+    usage_err "--input: 'val/img.nii.gz' is not a PNG file; the net is 2D and takes .png"
+
     # a recorded program with an error is the program's fault (65)
     python3 - <<'PY' || fail "python: damaging a checkpoint"
 import json, struct
