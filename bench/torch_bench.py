@@ -19,6 +19,13 @@ Cases (batch 1, random inputs; labels random 0/1):
     unet2d train  [--size 256] U_Net(img_ch=1, output_ch=1) training step (BN in train
                                mode): BCE on logits + batch Dice, Adam(lr=1e-4)
     unet2d infer  [--size 256] eval() forward under no_grad
+    unet3d sliding D H W [--overlap 0.5]
+                               what `segc bench --volume DxHxW` times: eval() of the 4-level
+                               U-Net over a random D x H x W volume in 64^3 tiles (nnU-Net's
+                               steps for the overlap), one tile per forward, each output
+                               weighted by the Gaussian importance map (sigma = 1/8 of the
+                               tile) into a sum and a weight sum, divided at the end; one
+                               forward of one tile warms up, a step is the whole volume
 
 The networks come from bench/param_count.py, whose parameter counts equal
 segc's (tests/cli/param_counts.sh checks that).
@@ -26,6 +33,7 @@ segc's (tests/cli/param_counts.sh checks that).
 Usage: /usr/bin/python3 bench/torch_bench.py [--threads N] [--steps N] CASE ARGS...
 """
 import argparse
+import math
 import os
 import resource
 import statistics
@@ -73,6 +81,45 @@ def infer_step(model, x):
     return step
 
 
+def sliding_steps(size, patch, overlap):
+    """Tile origins along one axis, as runtime/sliding.c (nnU-Net's rule)."""
+    if size <= patch:
+        return [-((patch - size) // 2)]
+    target = patch * (1 - overlap)
+    n = int(math.ceil((size - patch) / target)) + 1
+    actual = (size - patch) / (n - 1)
+    return [int(math.floor(actual * i + 0.5)) for i in range(n)]
+
+
+def gaussian(patch):
+    """The importance map: exp(-(i - p // 2)^2 / (2 (p / 8)^2)) per axis, max 1."""
+    axes = [torch.exp(-(torch.arange(p, dtype=torch.float32) - p // 2) ** 2 / (2 * (p / 8) ** 2))
+            for p in patch]
+    return axes[0][:, None, None] * axes[1][None, :, None] * axes[2][None, None, :]
+
+
+def sliding_step(model, x, patch, overlap):
+    """One whole volume x [1, C, D, H, W] (every axis at least the tile)."""
+    model.eval()
+    size = x.shape[2:]
+    g = gaussian(patch)
+    origins = [(z, y, w) for z in sliding_steps(size[0], patch[0], overlap)
+               for y in sliding_steps(size[1], patch[1], overlap)
+               for w in sliding_steps(size[2], patch[2], overlap)]
+
+    def step():
+        with torch.no_grad():
+            acc, wsum = None, torch.zeros(size)
+            for z, y, w in origins:
+                out = model(x[:, :, z:z + patch[0], y:y + patch[1], w:w + patch[2]])[0]
+                if acc is None:
+                    acc = torch.zeros((out.shape[0],) + tuple(size))
+                acc[:, z:z + patch[0], y:y + patch[1], w:w + patch[2]] += out * g
+                wsum[z:z + patch[0], y:y + patch[1], w:w + patch[2]] += g
+            return acc / wsum
+    return step, len(origins)
+
+
 def make_case(args):
     """(step function, model) for the case on the command line."""
     kind, rest = args.case[0], args.case[1:]
@@ -90,6 +137,12 @@ def make_case(args):
         label = label_like((1, 1, size, size, size))
         if rest[0] == "infer":
             return infer_step(model, x), model
+        if rest[0] == "sliding":
+            vol = torch.rand(1, 1, int(rest[1]), int(rest[2]), int(rest[3]))
+            step, tiles = sliding_step(model, vol, (size, size, size), args.overlap)
+            args.warm_step = infer_step(model, x)
+            args.tiles = tiles
+            return step, model
         params = list(model.parameters())
         lr = 1e-3
         if rest[0] == "frozen":
@@ -122,14 +175,19 @@ def main():
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--size", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--overlap", type=float, default=0.5)
     ap.add_argument("case", nargs="+")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    args.warm_step, args.tiles = None, 0
     step, model = make_case(args)
     # as segc bench: the fixed warm-up steps and, for short steps, at least
-    # 300 ms of them (at most 100 steps)
+    # 300 ms of them (at most 100 steps); a whole volume warms up on one tile
     warmup, warm_ms = 0, 0.0
+    if args.warm_step:
+        args.warm_step()
+        warmup, warm_ms = 1, 300.0
     while warmup < (2 if args.steps >= 5 else 1) or (warm_ms < 300.0 and warmup < 100):
         t0 = time.perf_counter()
         step()
@@ -144,9 +202,9 @@ def main():
     params = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print("result: step_ms=%.3f min_ms=%.3f max_ms=%.3f steps=%d warmup=%d threads=%d "
-          "rss_mb=%.1f params=%d trainable=%d torch=%s" % (
+          "rss_mb=%.1f params=%d trainable=%d torch=%s tiles=%d" % (
               statistics.median(times), min(times), max(times), args.steps, warmup,
-              torch.get_num_threads(), rss_mb, params, trainable, torch.__version__))
+              torch.get_num_threads(), rss_mb, params, trainable, torch.__version__, args.tiles))
 
 
 if __name__ == "__main__":

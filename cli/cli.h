@@ -50,6 +50,17 @@ typedef struct cli_opts {
     const char *emit_llvm;   /* --emit-llvm DIR (kir) */
     int steps;               /* --steps N (bench), 0 = not given */
     int infer;               /* --infer (bench): an inference step, not training */
+    const char **inputs;     /* infer --input PATH...: files, folders, globs */
+    int n_inputs;
+    const char **labels;     /* infer --labels PATH... */
+    int n_labels;
+    double overlap;          /* infer --overlap (default 0.5) */
+    int tta;                 /* infer --tta: mirror test-time augmentation */
+    int probabilities;       /* infer --probabilities: float32 probabilities, not labels */
+    int keep_largest;        /* infer --keep-largest */
+    int batch;               /* infer --batch N: tiles per forward pass (0 = default) */
+    int64_t volume[3];       /* bench --volume DxHxW (n_volume sizes, slowest first) */
+    int n_volume;            /* 0 = not given */
 } cli_opts;
 
 /* A loaded program and one elaborated net (cli_front.c). */
@@ -114,6 +125,8 @@ typedef struct train_stage {
     pipeline_result train, eval; /* the training step and the evaluation forward */
     rt_jit *jit;       /* both programs' kernels, NULL without the JIT */
     char *pred_name;
+    rt_ckpt *meta;     /* what every checkpoint of the stage records for inference
+                          (metadata only; ckpt_meta.c) */
     seg_arena *arena;  /* small strings */
     int jit_on;        /* set by the caller: JIT kernels (else the reference interpreter) */
     FILE *log;         /* set by the caller: the JIT's "jit STAGE: ..." lines, or NULL */
@@ -131,6 +144,62 @@ int train_build_stage(seg_program *p, const struct seg_schedule *s, int k, seg_d
 int train_settings(const struct seg_schedule *s, int k, const train_overrides *ov,
                    rt_stage_spec *sp, rt_error *err);
 void train_stage_free(train_stage *ts);
+/* The target spacing of a preprocess resample(spacing) call, z, y, x. */
+void cli_resample_spacing(const seg_scall *p, float t[3]);
+
+/* ------------------------------------- checkpoints for inference (ckpt_meta.c) */
+
+/* How the prediction output becomes probabilities: argmax of logits gets
+ * a softmax; sigmoid and softmax outputs, and thresholds, none. */
+rt_activation cli_pred_activation(const ir_graph *g, const char *output, rt_decode d);
+const char *cli_activation_name(rt_activation a); /* "none", "softmax", "sigmoid" */
+const char *cli_decode_name(rt_decode d);         /* "threshold", "argmax", "nested" */
+/* The model of stage st that makes the prediction `output` (may be NULL). */
+int cli_pred_model(const struct seg_stage *st, const char *output);
+/* The "segc.*" metadata of stage k's checkpoints, in a metadata-only
+ * writer (free with rt_ckpt_free); cli_meta_apply copies it into c. */
+rt_ckpt *cli_meta_build(const seg_program *p, const struct seg_schedule *s, int k,
+                        const rt_stage_spec *sp, rt_activation act);
+void cli_meta_apply(const rt_ckpt *meta, rt_ckpt *c);
+
+/* ------------------------------------ trained models (cli_model.c) */
+
+/* A run folder, or a file named .safetensors. */
+int cli_is_checkpoint(const char *arg);
+/* Read the checkpoint arg names (a run folder: its latest stage's best,
+ * else ckpt/last); *path is seg-owned. CLI_OK or the exit code, printed. */
+int cli_ckpt_open(const char *arg, rt_ckpt **ckpt, char **path);
+/* The recorded program and its predicting model's graph (B = batch) into
+ * n (free with cli_net_free). CLI_OK or the exit code, printed. */
+int cli_ckpt_net(const rt_ckpt *c, const char *path, int batch, cli_net *n);
+/* Load p's parameters and buffers from c by name into it: every one (all,
+ * else an error listing the missing) or those c has. *loaded counts them. */
+int cli_ckpt_params(const rt_ckpt *c, const char *path, const rt_program *p, rt_interp *it,
+                    int all, int *loaded);
+
+enum { CLI_MAX_PREP = 16 };
+typedef struct cli_prep {
+    char name[16];  /* clip, minmax, zscore, resample */
+    float v[3];     /* clip: lo, hi; resample: spacing z, y, x */
+    int n;
+} cli_prep;
+
+/* How a checkpoint's prediction is made and read (its segc.* keys). */
+typedef struct cli_infer_spec {
+    const char *output;          /* the prediction output (borrowed from the checkpoint) */
+    rt_activation act;
+    rt_decode decode;
+    float threshold;
+    int classes;                 /* K */
+    const char *names[RT_MAX_CLASSES];
+    char *names_buf;             /* owns names[] */
+    int data_classes;            /* D, of label files (--labels) */
+    int truth_map[RT_MAX_CLASSES];
+    cli_prep prep[CLI_MAX_PREP]; /* in order */
+    int n_prep;
+} cli_infer_spec;
+int cli_infer_spec_read(const rt_ckpt *c, const char *path, cli_infer_spec *sp);
+void cli_infer_spec_free(cli_infer_spec *sp);
 
 /* The run folder's plan.csv row of a stage and its overlays (train_report.c). */
 int train_write_plan(const char *dir, const char *stage, int batch, const cli_plan_stats *st,
@@ -198,5 +267,6 @@ int cli_cmd_kir(const cli_opts *o);   /* cli_jit.c */
 int cli_cmd_cache(const cli_opts *o); /* cli_jit.c */
 int cli_cmd_report(const cli_opts *o); /* cli_report.c */
 int cli_print_version(void);          /* cli_version.c: segc --version */
+int cli_cmd_infer(const cli_opts *o); /* cli_infer.c */
 
 #endif

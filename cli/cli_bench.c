@@ -10,7 +10,12 @@
  *   - the stage's evaluation program with --stage and --infer (forward
  *     and loss, batch norms in inference mode);
  *   - one inference forward of a net with --net (or a file without
- *     schedules), as `segc run` does it.
+ *     schedules), as `segc run` does it;
+ *   - with --volume DxHxW, what `segc infer` does to one scan: a
+ *     sliding-window prediction of the net over a random volume of that
+ *     size (runtime/sliding.c: tiles of the net's input, --overlap 0.5,
+ *     B tiles per run, Gaussian weights); a step is the whole volume and
+ *     its GFLOP are the net's forward times the runs.
  * Inputs are seeded random data of the right types, bound once: f32
  * images uniform in [0, 1), f32 labels 0/1, i32 labels class ids of the
  * stream's data, "progress" 0.5. The numbers measure speed only.
@@ -164,6 +169,9 @@ typedef struct bench {
     double ms_jit_cold, ms_jit_warm;
     int jit_kernels, jit_convs, jit_cold_cached, jit_warm_cached;
     int64_t arena_bytes;          /* the interpreter's arena, 0 = unplanned */
+    rt_sliding win;               /* --volume: the sliding window */
+    float *volume;                /* --volume: the random scan */
+    int64_t tiles, runs;          /* --volume: tiles, and program runs per step */
 } bench;
 
 
@@ -423,11 +431,54 @@ static int bench_cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Step s (interpreter run and optimizer update) in *ms. */
-static int bench_one(rt_interp *it, rt_optim *opt, int s, double *ms, rt_error *err)
+/* --volume: the window of the net's input and a random volume. */
+static int bench_volume(bench *b, rt_interp *it)
+{
+    const cli_opts *o = b->o;
+    rt_tensor *in = rt_interp_value(it, "image");
+    const rt_program *p = b->pr.prog;
+    if (!in || in->type.rank != o->n_volume + 2 || p->n_outputs < 1) {
+        cli_error("bench --volume: net '%s' needs an input 'image' of %d spatial axes and an "
+                  "output", b->net_name, o->n_volume);
+        return CLI_USAGE;
+    }
+    rt_sliding *w = &b->win;
+    rt_sliding_init(w);
+    w->nsp = o->n_volume;
+    w->channels = (int)in->type.dim[1];
+    w->batch = (int)in->type.dim[0];
+    for (int a = 0; a < w->nsp; a++)
+        w->patch[a] = in->type.dim[2 + a];
+    w->overlap = o->overlap;
+    w->output = p->output_names[0];
+    int64_t size[3] = {o->volume[0], o->volume[1], o->n_volume == 3 ? o->volume[2] : 1}, n = 1;
+    for (int a = 0; a < 3; a++)
+        n *= size[a];
+    b->volume = seg_xcalloc((size_t)(n * w->channels), sizeof *b->volume);
+    for (int64_t i = 0; i < n * w->channels; i++)
+        b->volume[i] = rt_rand_uniform01(b->o->seed, 7, 0, (uint64_t)i);
+    b->tiles = rt_sliding_tiles(w, size);
+    b->runs = (b->tiles + w->batch - 1) / w->batch;
+    return CLI_OK;
+}
+
+/* One sliding-window prediction of the whole --volume. */
+static int bench_volume_step(bench *b, rt_interp *it, rt_error *err)
+{
+    const cli_opts *o = b->o;
+    int64_t size[3] = {o->volume[0], o->volume[1], o->n_volume == 3 ? o->volume[2] : 1};
+    float *prob = NULL;
+    int C;
+    int rc = rt_sliding_predict(&b->win, it, b->volume, size, &prob, &C, err);
+    seg_free(prob);
+    return rc;
+}
+
+/* Step s (interpreter run and optimizer update, or a whole --volume) in *ms. */
+static int bench_one(bench *b, rt_interp *it, rt_optim *opt, int s, double *ms, rt_error *err)
 {
     double t0 = 1e3 * seg_seconds();
-    if (rt_interp_run(it, (uint64_t)s, err))
+    if (b->volume ? bench_volume_step(b, it, err) : rt_interp_run(it, (uint64_t)s, err))
         return -1;
     if (opt)
         rt_optim_step(opt);
@@ -445,12 +496,17 @@ static int bench_steps(bench *b, rt_interp *it, rt_optim *opt, double *times, rt
 {
     int s = 0;
     double ms, warm = 0;
+    if (b->volume) { /* a step is minutes: one run of the program warms up */
+        if (rt_interp_run(it, 0, err))
+            return -1;
+        b->warmup = 0, warm = BENCH_WARM_MS, s = 1;
+    }
     for (; s < b->warmup || (warm < BENCH_WARM_MS && s < 100); s++, warm += ms)
-        if (bench_one(it, opt, s, &ms, err))
+        if (bench_one(b, it, opt, s, &ms, err))
             return -1;
     b->warmup = s;
     for (int t = 0; t < b->steps; t++, s++)
-        if (bench_one(it, opt, s, &times[t], err))
+        if (bench_one(b, it, opt, s, &times[t], err))
             return -1;
     qsort(times, (size_t)b->steps, sizeof *times, bench_cmp_double);
     return 0;
@@ -466,6 +522,15 @@ static double bench_median(const double *t, int n)
 static void bench_title(const bench *b, const char *optim)
 {
     const char *file = b->o->files[0];
+    if (b->mode == BENCH_NET && b->volume) {
+        printf("segc bench: sliding-window prediction of net %s (%s) over a %lldx%lldx%lld "
+               "volume: %lld tiles of %lldx%lldx%lld, overlap %g, %d per run, Gaussian-weighted\n",
+               b->net_name, file, (long long)b->o->volume[0], (long long)b->o->volume[1],
+               (long long)(b->o->n_volume == 3 ? b->o->volume[2] : 1), (long long)b->tiles,
+               (long long)b->win.patch[0], (long long)b->win.patch[1],
+               (long long)b->win.patch[2], b->win.overlap, b->win.batch);
+        return;
+    }
     if (b->mode == BENCH_NET) {
         printf("segc bench: inference forward of net %s (%s), batch norms in inference mode\n",
                b->net_name, file);
@@ -484,7 +549,7 @@ static void bench_title(const bench *b, const char *optim)
 static void bench_report(const bench *b, const double *times, const char *optim)
 {
     double med = bench_median(times, b->steps);
-    double gflop = (double)(b->fwd_flops + b->bwd_flops) / 1e9;
+    double gflop = (double)(b->fwd_flops + b->bwd_flops) / 1e9 * (b->volume ? (double)b->runs : 1);
     double gfs = med > 0 ? gflop / (med / 1e3) : 0;
     rt_error err = {{0}};
     int lanes = 0;
@@ -533,10 +598,10 @@ static void bench_report(const bench *b, const double *times, const char *optim)
                b->jit_warm_cached);
     printf("result: step_ms=%.3f min_ms=%.3f max_ms=%.3f steps=%d threads=%d gflop=%.4f "
            "gflops=%.2f peak_gflops=%.1f peak_pct=%.2f rss_mb=%.1f arena_mb=%.1f compile_ms=%.2f "
-           "jit=%d jit_cold_ms=%.1f jit_warm_ms=%.1f\n", med, times[0], times[b->steps - 1],
-           b->steps, b->threads, gflop, gfs, peak, peak > 0 ? 100 * gfs / peak : 0.0, rss_mb,
-           (double)b->arena_bytes / (1024.0 * 1024.0), compile, b->o->jit, b->ms_jit_cold,
-           b->ms_jit_warm);
+           "jit=%d jit_cold_ms=%.1f jit_warm_ms=%.1f tiles=%lld\n", med, times[0],
+           times[b->steps - 1], b->steps, b->threads, gflop, gfs, peak,
+           peak > 0 ? 100 * gfs / peak : 0.0, rss_mb, (double)b->arena_bytes / (1024.0 * 1024.0),
+           compile, b->o->jit, b->ms_jit_cold, b->ms_jit_warm, (long long)b->tiles);
 }
 
 /* --------------------------------------------------------------- command */
@@ -553,6 +618,12 @@ static int bench_run(bench *b)
         rt_interp_set_kernels(it, jit_program_table(b->pr.kernels));
     b->arena_bytes = rt_interp_arena_bytes(it);
     bench_inputs(b, it);
+    if (b->o->n_volume && (b->mode != BENCH_NET || bench_volume(b, it) != CLI_OK)) {
+        if (b->mode != BENCH_NET)
+            cli_error("bench --volume: give a net (--net), not a stage");
+        rt_interp_free(it);
+        return CLI_USAGE;
+    }
     const char *optim = "";
     rt_optim *opt = b->mode == BENCH_STAGE_TRAIN ? bench_optim(b, it, &optim, &err) : NULL;
     int rc = b->mode == BENCH_STAGE_TRAIN && !opt ? -1 : 0;
@@ -564,6 +635,7 @@ static int bench_run(bench *b)
     else
         cli_error("%s", err.msg);
     seg_free(times);
+    seg_free(b->volume);
     rt_optim_free(opt);
     rt_interp_free(it);
     return rc ? CLI_RUNTIME : CLI_OK;

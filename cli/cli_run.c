@@ -7,7 +7,10 @@
  * [1, nt, z, y, x] for a 3-D net, or [1, nt, y, x] for a 2-D net when
  * nz = 1) or from the counter-based generator (every f32 input uniform in
  * [0, 1) with stream = hash of the input's name at step 1, integer inputs
- * zero). Parameters are initialised from --seed. It prints every input's
+ * zero). Parameters are initialised from --seed, or come from a
+ * checkpoint of `segc train`: FILE itself may be one (a run folder or a
+ * .safetensors file; its recorded net runs with B = 1, cli_model.c), or
+ * --init CKPT loads the tensors whose names match into FILE's net. It prints every input's
  * source, every output's type and min/mean/max, and the wall time of the
  * pass; --output writes the first output as NIfTI ([1, C, z, y, x] ->
  * x, y, z, C) with the input volume's header when the grids agree.
@@ -235,6 +238,23 @@ static int cli_forward(const rt_program *p, rt_interp *it, int threads, int jit)
     return CLI_OK;
 }
 
+/* Parameters from a checkpoint: all of them for `run CKPT`, those whose
+ * names match for --init. */
+static int cli_load_ckpt(const cli_opts *o, const rt_program *p, rt_interp *it)
+{
+    const char *arg = o->init ? o->init : o->files[0];
+    rt_ckpt *c;
+    char *path;
+    int loaded = 0, rc = cli_ckpt_open(arg, &c, &path);
+    if (rc == CLI_OK)
+        rc = cli_ckpt_params(c, path, p, it, o->init == NULL, &loaded);
+    if (rc == CLI_OK)
+        printf("init: %d tensors from %s\n", loaded, path);
+    rt_ckpt_free(c);
+    seg_free(path);
+    return rc;
+}
+
 static int cli_run_program(const cli_opts *o, const cli_net *n, const pipeline_result *pr,
                            int threads)
 {
@@ -252,6 +272,8 @@ static int cli_run_program(const cli_opts *o, const cli_net *n, const pipeline_r
         jit_program_describe(pr->kernels, "forward", stdout);
         rt_interp_set_kernels(it, jit_program_table(pr->kernels));
     }
+    if (rc == CLI_OK && (o->init || cli_is_checkpoint(o->files[0])))
+        rc = cli_load_ckpt(o, p, it);
     if (rc == CLI_OK && o->input)
         rc = cli_bind_volume(o, n, p, it, &vol);
     else if (rc == CLI_OK)
@@ -265,12 +287,32 @@ static int cli_run_program(const cli_opts *o, const cli_net *n, const pipeline_r
     return rc;
 }
 
+/* `run CKPT`: the checkpoint's recorded net with B = 1 (flags that pick
+ * or shape a net from a file do not apply). */
+static int cli_run_net_of(const cli_opts *o, cli_net *n)
+{
+    memset(n, 0, sizeof *n);
+    if (o->net || o->init || o->train || o->n_settings > (o->default_b ? 1 : 0)) {
+        cli_error("run %s: a checkpoint brings its own net; --net, --set, --train and --init "
+                  "apply to a .seg FILE", o->files[0]);
+        return CLI_USAGE;
+    }
+    rt_ckpt *c;
+    char *path;
+    int rc = cli_ckpt_open(o->files[0], &c, &path);
+    if (rc == CLI_OK)
+        rc = cli_ckpt_net(c, path, 1, n);
+    rt_ckpt_free(c);
+    seg_free(path);
+    return rc;
+}
+
 int cli_cmd_run(const cli_opts *o)
 {
     if (o->threads_given) /* else OpenBLAS keeps its own default */
         openblas_set_num_threads(o->threads);
     cli_net n;
-    int rc = cli_net_load(o, o->train, &n);
+    int rc = cli_is_checkpoint(o->files[0]) ? cli_run_net_of(o, &n) : cli_net_load(o, o->train, &n);
     pipeline_opts po = {.mode = PIPELINE_INFER, .jit = o->jit, .compile = 1};
     pipeline_result pr;
     if (rc == CLI_OK)

@@ -50,6 +50,7 @@ typedef struct train_run {
     cli_run_rows resumed;        /* --resume: metrics.csv as it was (rows point into it) */
     rt_store *last;              /* the running stage's network after its last epoch */
     int best_epoch, last_epoch;  /* of the running stage (0 = none yet) */
+    const rt_ckpt *meta;         /* the running stage's inference metadata (ckpt_meta.c) */
 } train_run;
 
 /* ------------------------------------------------------------ run folder */
@@ -268,6 +269,7 @@ static int save_last(const train_run *r, const rt_stage_spec *s, const rt_epoch_
     meta_num(c, "bad_epochs", e->bad_epochs);
     meta_num(c, "best_metric", e->best_metric);
     add_trained_by(c, r, s);
+    cli_meta_apply(r->meta, c);
     char *p = path_in(r, "ckpt/last.safetensors");
     int rc = rt_ckpt_write(c, p, err);
     seg_free(p);
@@ -289,6 +291,7 @@ static int save_best(const train_run *r, const rt_stage_spec *s, const rt_epoch_
     rt_ckpt_set_meta(c, "best_by", name);
     meta_num(c, "best_value", e->validated ? rt_val_metric(&e->val, s->best_by) : NAN);
     add_trained_by(c, r, s);
+    cli_meta_apply(r->meta, c);
     char leaf[300];
     snprintf(leaf, sizeof leaf, "ckpt/best-%s.safetensors", s->name);
     char *p = path_in(r, leaf);
@@ -615,6 +618,7 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
         print_inheritance(r, sp);
         rt_train_hooks h = {r, on_step, on_epoch};
         r->stage_epochs_done = 0;
+        r->meta = ts.meta;
         rc = rt_train_stage(sp, r->store, res.epoch ? &res : NULL, &h, err);
     }
     if (rc == 0)

@@ -208,7 +208,8 @@ static int find_cols(const cli_csv *c, metric_cols *m)
     return m->stage < 0 || m->epoch < 0 || m->loss < 0 || m->miou < 0 ? -1 : 0;
 }
 
-/* The classes a row fills, from the dice_NAME columns, with their IoU. */
+/* The classes a row fills, from the dice_NAME columns, with their IoU
+ * and lesion-wise detection (empty: no true object of the class). */
 static void row_classes(const cli_csv *c, const metric_cols *m, int i, rt_epoch_row *r,
                         seg_arena *a)
 {
@@ -218,12 +219,15 @@ static void row_classes(const cli_csv *c, const metric_cols *m, int i, rt_epoch_
         const char *h = c->cell[j];
         if (strncmp(h, "dice_", 5) || !*cli_csv_get(c, i, j))
             continue;
-        char iou[300];
+        char iou[300], det[300];
         snprintf(iou, sizeof iou, "iou_%s", h + 5);
-        int ji = cli_csv_col(c, iou);
+        snprintf(det, sizeof det, "detected_%s", h + 5);
+        int ji = cli_csv_col(c, iou), jd = cli_csv_col(c, det);
         names[k] = seg_arena_strdup(a, h + 5);
         r->val.dice[k] = cli_csv_num(c, i, j);
         r->val.iou[k] = ji > m->first_class - 1 ? cli_csv_num(c, i, ji) : NAN;
+        r->val.detection[k] = jd > m->first_class - 1 && *cli_csv_get(c, i, jd)
+                                  ? cli_csv_num(c, i, jd) : NAN;
         k++;
     }
     r->val.classes = k;

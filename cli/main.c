@@ -42,6 +42,13 @@ enum {
     OPT_INFER = 1 << 16,
     OPT_NO_JIT = 1 << 17,
     OPT_EMIT_LLVM = 1 << 18,
+    OPT_LABELS = 1 << 19,
+    OPT_OVERLAP = 1 << 20,
+    OPT_TTA = 1 << 21,
+    OPT_PROBS = 1 << 22,
+    OPT_KEEP_LARGEST = 1 << 23,
+    OPT_BATCH = 1 << 24,
+    OPT_VOLUME = 1 << 25,
 };
 
 typedef struct cli_option {
@@ -57,7 +64,7 @@ static const cli_option options[] = {
      "set a net parameter or symbolic size, repeatable (default B=1)"},
     {"--train", NULL, OPT_TRAIN, "training behaviour: batch statistics, active dropout"},
     {"--input", "FILE.nii[.gz]", OPT_INPUT,
-     "NIfTI volume for the single input (default: seeded noise)"},
+     "NIfTI volume for the single input (default: seeded noise); infer: PATH..."},
     {"--output", "FILE.nii[.gz]", OPT_OUTPUT,
      "write the first output as NIfTI, with the input's geometry"},
     {"--seed", "S", OPT_SEED, "seed for parameter initialisation and random inputs (default 0)"},
@@ -76,6 +83,16 @@ static const cli_option options[] = {
      "write each kernel's LLVM IR as DIR/NAME.ll and, optimised, DIR/NAME.opt.ll"},
     {"--steps", "N", OPT_STEPS, "timed steps (default 5), after 1-2 warm-up steps"},
     {"--infer", NULL, OPT_INFER, "time an inference step (a net's forward, or a stage's eval)"},
+    {"--labels", "PATH...", OPT_LABELS,
+     "infer: label files, folders or globs, paired in order with --input: metrics"},
+    {"--overlap", "F", OPT_OVERLAP, "infer: share of a tile its neighbours overlap, 0 to 0.95 (0.5)"},
+    {"--tta", NULL, OPT_TTA, "infer: also predict every mirror image of each tile and average"},
+    {"--probabilities", NULL, OPT_PROBS, "infer: write float32 probabilities, not uint8 labels"},
+    {"--keep-largest", NULL, OPT_KEEP_LARGEST,
+     "infer: keep only the largest connected component of each class"},
+    {"--batch", "N", OPT_BATCH, "infer: tiles per forward pass, 1 to 64 (default 2)"},
+    {"--volume", "DxHxW", OPT_VOLUME,
+     "bench: time a sliding-window prediction of a net over a volume this size"},
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0] };
 
@@ -90,6 +107,8 @@ typedef struct cli_command {
     int (*fn)(const cli_opts *o);
     const char *summary; /* one line for `segc --help` */
     const char *details; /* paragraph for `segc help CMD` */
+    unsigned multi;      /* OPT_* that take every argument up to the next option
+                            (PATH...) and may be repeated */
 } cli_command;
 
 static const cli_command commands[] = {
@@ -97,30 +116,34 @@ static const cli_command commands[] = {
      "Parse and check each .seg file and its imports: every net with its\n"
      "default parameters and every schedule. Prints nothing when all files\n"
      "are fine; otherwise prints each error as FILE:LINE:COL: error: ... and\n"
-     "exits 65.\n"},
+     "exits 65.\n", 0},
     {"ir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_TRAIN | OPT_SCHEDULE | OPT_STAGE | OPT_GRAD,
      0, cli_cmd_ir, "print a net's graph IR",
      "Elaborate a net into its dataflow graph and print it, one node per line\n"
      "with its op, attributes, type and source line. With --stage NAME, print\n"
      "that training stage's graph instead (every model and the loss, frozen\n"
      "parameters marked); --grad appends the backward graph as autodiff and\n"
-     "freeze pruning leave it, with one output per parameter gradient.\n"},
+     "freeze pruning leave it, with one output per parameter gradient.\n", 0},
     {"params", "FILE", 1, 1, OPT_NET | OPT_SET, 0, cli_cmd_params, "list a net's parameters",
      "Elaborate a net and list its parameters and buffers with their shapes\n"
-     "and element counts, then the totals.\n"},
-    {"run", "FILE", 1, 1,
+     "and element counts, then the totals.\n", 0},
+    {"run", "FILE|CKPT", 1, 1,
      OPT_NET | OPT_SET | OPT_TRAIN | OPT_INPUT | OPT_OUTPUT | OPT_SEED | OPT_THREADS | OPT_JIT |
-         OPT_NO_JIT,
+         OPT_NO_JIT | OPT_INIT,
      1, cli_cmd_run,
      "run one forward pass",
-     "Run one forward pass of a net, with parameters initialised from --seed:\n"
-     "convolutions on JIT-compiled kernels (built first, or loaded from the\n"
-     "kernel cache), everything else on the reference interpreter; --no-jit\n"
+     "Run one forward pass of a net. Its parameters come from a checkpoint\n"
+     "(CKPT: a run folder or .safetensors file of `segc train`, whose recorded\n"
+     "net runs with B = 1; or --init CKPT for FILE's net, by name) or are\n"
+     "initialised from --seed. To segment whole scans of any size, use\n"
+     "`segc infer`. Convolutions run on JIT-compiled kernels (built first, or\n"
+     "loaded from the kernel cache), everything else on the reference\n"
+     "interpreter; --no-jit\n"
      "runs it all on the interpreter. The input is a NIfTI volume\n"
      "(--input; the net must have one input, which the volume fills as\n"
      "[1, C, z, y, x], or [1, C, y, x] for a 2-D net) or seeded uniform noise\n"
      "in [0, 1). Prints each output's type with min/mean/max, and the wall\n"
-     "time of the pass. Runtime failures exit 70.\n"},
+     "time of the pass. Runtime failures exit 70.\n", 0},
     {"train", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_SET | OPT_SEED | OPT_THREADS | OPT_OUT | OPT_RESUME | OPT_INIT | OPT_VERBOSE |
          OPT_JIT | OPT_NO_JIT,
@@ -136,7 +159,29 @@ static const cli_command commands[] = {
      "ckpt/best-STAGE.safetensors. --set epochs=N caps every\n"
      "stage's epochs; --set steps=N sets the steps per epoch. A NaN loss stops\n"
      "with the op that made it, keeping the last good checkpoint (exit 70).\n"
-     "Convolutions run on JIT kernels unless --no-jit is given.\n"},
+     "Convolutions run on JIT kernels unless --no-jit is given.\n", 0},
+    {"infer", "RUN_DIR|CKPT", 1, 1,
+     OPT_INPUT | OPT_OUTPUT | OPT_LABELS | OPT_OVERLAP | OPT_TTA | OPT_PROBS | OPT_KEEP_LARGEST |
+         OPT_BATCH | OPT_THREADS | OPT_JIT | OPT_NO_JIT,
+     1, cli_cmd_infer, "segment new scans with a trained network",
+     "Apply a trained network to new images: RUN_DIR (the checkpoint of its\n"
+     "last stage: ckpt/best-STAGE, else ckpt/last) or a .safetensors checkpoint\n"
+     "written by `segc train`, which records the program, the net and its\n"
+     "arguments, the preprocessing and how the output becomes labels.\n"
+     "--input takes files, folders and globs (NIfTI .nii/.nii.gz for a 3D net,\n"
+     "PNG for a 2D net), every argument up to the next option. Each image is\n"
+     "preprocessed as in training, predicted by sliding window (tiles of the\n"
+     "net's input size overlapping by --overlap, Gaussian-weighted, batched by\n"
+     "--batch, edges zero-padded; --tta adds mirrored tiles), resampled back to\n"
+     "its own grid and written to --output DIR under its own name with its own\n"
+     "header (dimensions, pixdim, qform/sform): uint8 labels, or with\n"
+     "--probabilities the float32 probabilities of every output channel (for\n"
+     "PNG inputs as NAME.nii.gz). --keep-largest keeps the largest connected\n"
+     "component per class. --labels compares each case with its label file:\n"
+     "Dice, IoU, HD95 and average surface distance (mm) per class into\n"
+     "DIR/metrics.csv, and a summary line. Exit 1 for bad arguments, 65 when\n"
+     "the recorded program has errors, 70 for unreadable images or checkpoints.\n",
+     OPT_INPUT | OPT_LABELS},
     {"plan", "FILE", 1, 1, OPT_SCHEDULE | OPT_SET | OPT_VERBOSE, 0, cli_cmd_plan,
      "show what each training stage costs",
      "Build every stage's training graph of a schedule (forward, loss and\n"
@@ -145,10 +190,10 @@ static const cli_command commands[] = {
      "freezing removes (against the same stage with nothing frozen), what each\n"
      "frozen convolution keeps (--verbose lists them by weight), and the sum of\n"
      "the training program's tensor sizes. --set takes only B, the batch size\n"
-     "(default: the schedule's batch); model arguments come from the schedule.\n"},
+     "(default: the schedule's batch); model arguments come from the schedule.\n", 0},
     {"bench", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_STAGE | OPT_NET | OPT_INFER | OPT_SET | OPT_SEED | OPT_THREADS |
-         OPT_STEPS | OPT_JIT | OPT_NO_JIT,
+         OPT_STEPS | OPT_JIT | OPT_NO_JIT | OPT_VOLUME | OPT_OVERLAP,
      1, cli_cmd_bench, "time a training or inference step",
      "Compile one step and time it on seeded random inputs: a training step of\n"
      "a schedule's stage (--stage; forward, backward and the optimizer update,\n"
@@ -160,7 +205,11 @@ static const cli_command commands[] = {
      "build, cold and warm, unless --no-jit), then one machine-readable\n"
      "'result:' line.\n"
      "With a stage, --set takes only B (the batch size); with a net, its\n"
-     "parameters (default B=1).\n"},
+     "parameters (default B=1).\n"
+     "--volume DxHxW (with --net) times instead what `segc infer` does to one\n"
+     "scan: sliding-window prediction over a random volume of that size, tiles\n"
+     "of the net's input size overlapping by --overlap (0.5), B at a time,\n"
+     "Gaussian-weighted; a step is the whole volume.\n", 0},
     {"kir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_SCHEDULE | OPT_STAGE | OPT_EMIT_LLVM, 1,
      cli_cmd_kir, "show the JIT kernels of a program",
      "Build the JIT kernels of a net's forward pass (as `segc run` does), or\n"
@@ -171,7 +220,7 @@ static const cli_command commands[] = {
      "ReLUs fused into a kernel; and the instructions left on the reference\n"
      "interpreter, with the reason. --emit-llvm DIR also writes each distinct\n"
      "kernel's LLVM IR, as generated (NAME.ll) and after the JIT's\n"
-     "optimisation for this machine (NAME.opt.ll).\n"},
+     "optimisation for this machine (NAME.opt.ll).\n", 0},
     {"report", "RUN_DIR", 1, 1, 0, 0, cli_cmd_report, "write a training run's report page",
      "Write RUN_DIR/report.html, one self-contained page on a training run (no\n"
      "network needed to view it: charts inline as SVG, pictures as PNG data):\n"
@@ -183,13 +232,13 @@ static const cli_command commands[] = {
      "of each validation case through its largest error, predicted by the\n"
      "stage's best and last networks, with a legend; per-case metrics from\n"
      "RUN_DIR/infer/metrics.csv when `segc infer --labels` wrote it; and the\n"
-     "schedule as run. `segc train` writes it at the end of every stage.\n"},
+     "schedule as run. `segc train` writes it at the end of every stage.\n", 0},
     {"cache", "stats|clear", 1, 1, 0, 0, cli_cmd_cache, "inspect or empty the JIT kernel cache",
      "The JIT keeps compiled kernels in $SEGC_CACHE_DIR, else\n"
      "$XDG_CACHE_HOME/segc, else ~/.cache/segc. `segc cache stats` prints the\n"
      "folder, its entry count and their total size; `segc cache clear` deletes\n"
      "segc's entries (other files stay). A damaged entry is detected when it is\n"
-     "loaded, deleted and rebuilt, so clearing is never needed for correctness.\n"},
+     "loaded, deleted and rebuilt, so clearing is never needed for correctness.\n", 0},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -212,20 +261,41 @@ static const char exit_status[] =
 
 /* ---------------------------------------------------------------- help */
 
-static void print_option(FILE *out, const cli_option *op)
+/* The placeholder and help of an option for command c (NULL: in general):
+ * infer's --input and --output take paths and a folder. */
+static void option_text(const cli_command *c, const cli_option *op, const char **arg,
+                        const char **help)
 {
+    *arg = op->arg;
+    *help = op->help;
+    if (c && (c->multi & op->bit) && op->bit == OPT_INPUT) {
+        *arg = "PATH...";
+        *help = "images: files, folders or globs (every argument up to the next option)";
+    } else if (c && (c->multi & OPT_INPUT) && op->bit == OPT_OUTPUT) {
+        *arg = "DIR";
+        *help = "the folder for the results (created; one file per input, same name)";
+    }
+}
+
+static void print_option(FILE *out, const cli_command *c, const cli_option *op)
+{
+    const char *arg, *help;
+    option_text(c, op, &arg, &help);
     char left[64];
-    snprintf(left, sizeof left, "%s%s%s", op->name, op->arg ? " " : "", op->arg ? op->arg : "");
-    fprintf(out, "  %-26s %s\n", left, op->help);
+    snprintf(left, sizeof left, "%s%s%s", op->name, arg ? " " : "", arg ? arg : "");
+    fprintf(out, "  %-26s %s\n", left, help);
 }
 
 static void print_usage_line(FILE *out, const cli_command *c)
 {
     fprintf(out, "usage: segc %s %s", c->name, c->args);
-    for (int i = 0; i < N_OPTIONS; i++)
+    for (int i = 0; i < N_OPTIONS; i++) {
+        const char *arg, *help;
+        option_text(c, &options[i], &arg, &help);
         if (c->opts & options[i].bit)
-            fprintf(out, " [%s%s%s]%s", options[i].name, options[i].arg ? " " : "",
-                    options[i].arg ? options[i].arg : "", options[i].bit == OPT_SET ? "..." : "");
+            fprintf(out, " [%s%s%s]%s", options[i].name, arg ? " " : "", arg ? arg : "",
+                    options[i].bit == OPT_SET ? "..." : "");
+    }
     fputc('\n', out);
 }
 
@@ -235,7 +305,7 @@ static void print_command_help(FILE *out, const cli_command *c)
     fprintf(out, "\n%s\noptions:\n", c->details);
     for (int i = 0; i < N_OPTIONS; i++)
         if (c->opts & options[i].bit)
-            print_option(out, &options[i]);
+            print_option(out, c, &options[i]);
     fprintf(out, "  %-26s %s\n", "--help", "show this help");
 }
 
@@ -252,7 +322,7 @@ static void print_main_help(FILE *out)
     fprintf(out, "  %-26s %s\n", "help [COMMAND]", "show help for a command");
     fputs("\noptions (which command takes which: segc help COMMAND):\n", out);
     for (int i = 0; i < N_OPTIONS; i++)
-        print_option(out, &options[i]);
+        print_option(out, NULL, &options[i]);
     fprintf(out, "  %-26s %s\n", "--help, -h", "show help");
     fprintf(out, "  %-26s %s\n", "--version", "segc, LLVM and OpenBLAS versions, the JIT's CPU");
     fputs("\nenvironment:\n", out);
@@ -444,6 +514,8 @@ static void parse_free(cli_parse *ps)
     seg_free(ps->keys);
     seg_free(ps->o.settings);
     seg_free(ps->o.files);
+    seg_free((void *)ps->o.inputs);
+    seg_free((void *)ps->o.labels);
 }
 
 static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op, const char *val)
@@ -466,6 +538,39 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
         o->seed = u;
         o->seed_given = 1;
         return CLI_OK;
+    case OPT_OVERLAP: {
+        char *end;
+        double f = strtod(val, &end);
+        if (!*val || *end || !(f >= 0 && f <= 0.95))
+            return usage_error(c, "--overlap needs a number from 0 to 0.95, not '%s'", val);
+        o->overlap = f;
+        return CLI_OK;
+    }
+    case OPT_VOLUME: {
+        int64_t v[3] = {0, 0, 0};
+        int n = 0;
+        char *end = (char *)val;
+        while (n < 3) {
+            errno = 0;
+            long long x = strtoll(end, &end, 10);
+            if (errno || x < 1 || x > 4096)
+                break;
+            v[n++] = x;
+            if (*end != 'x')
+                break;
+            end++;
+        }
+        if (n < 2 || *end)
+            return usage_error(c, "--volume needs DxHxW (or HxW), sizes 1 to 4096, not '%s'", val);
+        o->n_volume = n;
+        memcpy(o->volume, v, sizeof v);
+        return CLI_OK;
+    }
+    case OPT_BATCH:
+        if (parse_u64(val, &u) || u < 1 || u > 64)
+            return usage_error(c, "--batch needs a count from 1 to 64, not '%s'", val);
+        o->batch = (int)u;
+        return CLI_OK;
     case OPT_STEPS:
         if (parse_u64(val, &u) || u < 1 || u > 100000)
             return usage_error(c, "--steps needs a count from 1 to 100000, not '%s'", val);
@@ -487,6 +592,23 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
     }
 }
 
+/* A PATH... option: this value and every argument after it up to the next
+ * option (or --). */
+static void take_paths(cli_parse *ps, const cli_option *op, int argc, char **argv, int *i,
+                       const char *first)
+{
+    const char ***list = op->bit == OPT_INPUT ? &ps->o.inputs : &ps->o.labels;
+    int *n = op->bit == OPT_INPUT ? &ps->o.n_inputs : &ps->o.n_labels;
+    const char *v = first;
+    for (;;) {
+        *list = seg_xrealloc((void *)*list, (size_t)(*n + 1) * sizeof **list);
+        (*list)[(*n)++] = v;
+        if (*i + 1 >= argc || (argv[*i + 1][0] == '-' && argv[*i + 1][1]))
+            return;
+        v = argv[++*i];
+    }
+}
+
 static const cli_option *find_option(const char *arg, size_t len)
 {
     for (int i = 0; i < N_OPTIONS; i++)
@@ -504,7 +626,7 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
     const cli_option *op = find_option(arg, len);
     if (!op || !(c->opts & op->bit))
         return usage_error(c, "unknown option '%s'", arg);
-    if (op->bit != OPT_SET && (ps->seen & op->bit))
+    if (op->bit != OPT_SET && !(c->multi & op->bit) && (ps->seen & op->bit))
         return usage_error(c, "%s given twice", op->name);
     ps->seen |= op->bit;
     if (!op->arg) {
@@ -518,6 +640,12 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
             ; /* decided in parse_args, with $SEGC_JIT */
         else if (op->bit == OPT_INFER)
             ps->o.infer = 1;
+        else if (op->bit == OPT_TTA)
+            ps->o.tta = 1;
+        else if (op->bit == OPT_PROBS)
+            ps->o.probabilities = 1;
+        else if (op->bit == OPT_KEEP_LARGEST)
+            ps->o.keep_largest = 1;
         else
             ps->o.train = 1;
         return CLI_OK;
@@ -527,6 +655,10 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
         val = argv[++*i];
     if (!val)
         return usage_error(c, "%s needs a value", op->name);
+    if (c->multi & op->bit) {
+        take_paths(ps, op, argc, argv, i, val);
+        return CLI_OK;
+    }
     return apply_value(ps, c, op, val);
 }
 
@@ -597,6 +729,7 @@ static int run_command(const cli_command *c, int argc, char **argv)
     cli_parse ps;
     memset(&ps, 0, sizeof ps);
     ps.o.cmd = c->name;
+    ps.o.overlap = 0.5;
     int rc = parse_args(&ps, c, argc, argv);
     if (rc < 0) {
         print_command_help(stdout, c);

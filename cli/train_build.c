@@ -77,6 +77,13 @@ static int load_files(const seg_scall *src, rt_dataset *ds, rt_error *err)
     return rt_dataset_glob(ds, images, labels, classes, err);
 }
 
+void cli_resample_spacing(const seg_scall *p, float t[3])
+{
+    double v[3] = {1, 1, 1};
+    int n = sv_numbers(seg_scall_arg(p, "spacing"), v, 3);
+    t[0] = (float)v[0], t[1] = (float)v[n > 1], t[2] = (float)v[n > 2 ? 2 : 0];
+}
+
 static int preprocess(const seg_schedule *s, rt_dataset *ds, rt_error *err)
 {
     for (int k = 0; k < s->n_preprocess; k++) {
@@ -91,9 +98,8 @@ static int preprocess(const seg_schedule *s, rt_dataset *ds, rt_error *err)
             else if (!strcmp(p->name, "zscore"))
                 rc = rt_case_zscore(c, err);
             else if (!strcmp(p->name, "resample")) {
-                double v[3] = {1, 1, 1};
-                int n = sv_numbers(seg_scall_arg(p, "spacing"), v, 3);
-                float sp[3] = {(float)v[0], (float)v[n > 1], (float)v[n > 2 ? 2 : 0]};
+                float sp[3];
+                cli_resample_spacing(p, sp);
                 rc = rt_case_resample(c, sp, err);
             }
             if (rc)
@@ -207,10 +213,14 @@ int train_build_stage(seg_program *p, const seg_schedule *s, int k, seg_diag *d,
     sp->eval = ts->eval.prog;
     sp->train_jit = ts->train.kernels ? jit_program_table(ts->train.kernels) : NULL;
     sp->eval_jit = ts->eval.kernels ? jit_program_table(ts->eval.kernels) : NULL;
-    if (st->val.stream >= 0)
+    if (st->val.stream >= 0) {
         validation_spec(st, sp);
-    else
+        sp->pred_act = cli_pred_activation(ge, st->val.output, st->val.decode);
+        sp->overlap = 0.5;
+    } else {
         sp->eval = NULL; /* nothing to validate */
+    }
+    ts->meta = cli_meta_build(p, s, k, sp, sp->pred_act);
     for (int i = 0; i < st->n_streams; i++) {
         sp->streams[i].prefix = i == 0 ? "" : seg_arena_printf(ts->arena, "%s.", s->data[st->streams[i]].name);
         sp->streams[i].label = label_kind(g, sp->streams[i].prefix);
@@ -230,6 +240,7 @@ void train_stage_free(train_stage *ts)
     pipeline_result_free(&ts->train);
     pipeline_result_free(&ts->eval);
     rt_jit_free(ts->jit);
+    rt_ckpt_free(ts->meta);
     seg_free(ts->pred_name);
     seg_arena_free(ts->arena);
     memset(ts, 0, sizeof *ts);

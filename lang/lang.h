@@ -55,6 +55,23 @@ typedef struct seg_program seg_program;
 seg_program *seg_load(const char *path, seg_diag *d);
 void seg_program_free(seg_program *p);
 
+/* One file of a loaded program: what a checkpoint records so the program
+ * can be loaded again without its files (segc infer). */
+typedef struct seg_source {
+    const char *name; /* the main file: its path as given; an import: its text ("std/nn") */
+    const char *text; /* the whole file */
+} seg_source;
+
+/* The program's files, main first, then imports in the order they were
+ * read; owned by the program. */
+int seg_program_sources(const seg_program *p, const seg_source **src);
+/* seg_load from memory: src[0] is the main file; an import resolves to the
+ * entry of src[1..n) whose name is its text (".seg" optional on either),
+ * never to a file on disk. So a program whose files import two different
+ * files by the same text (relative imports from different folders) is
+ * loaded with the first of them. */
+seg_program *seg_load_sources(const seg_source *src, int n, seg_diag *d);
+
 /* Names of the program's nets / schedules in declaration order. */
 int seg_program_nets(const seg_program *p, const char ***names);
 int seg_program_schedules(const seg_program *p, const char ***names);
@@ -308,6 +325,14 @@ const seg_schedule *seg_program_schedule(const seg_program *p, const char *name)
  * s; NULL on error (reported to d). Free with ir_graph_free. */
 ir_graph *seg_stage_graph(seg_program *p, const seg_schedule *s, int stage, int training,
                           seg_diag *d);
+
+/* Model `model` of stage `stage` alone, as the stage binds it (its
+ * arguments and dimensions, B = batch, parameter and output names with
+ * the model's binding: "student.mask"), in inference mode, on the input
+ * "image": the program `segc infer` applies. NULL on error (reported to
+ * d). Free with ir_graph_free. */
+ir_graph *seg_stage_model_graph(seg_program *p, const seg_schedule *s, int stage, int model,
+                                int batch, seg_diag *d);
 
 /* Does parameter `name` match selector sel of schedule s? */
 int seg_selector_match(const seg_schedule *s, const seg_selector *sel, const char *name);

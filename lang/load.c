@@ -19,6 +19,11 @@
  * user's file redefines a stdlib name the error points at the user's
  * file, with a note at the first definition.
  *
+ * seg_load_sources loads the same way from files in memory (a
+ * checkpoint's record of them): imports resolve by their text among those
+ * files, and the disk is never read. Every loaded file's name and text
+ * are kept (seg_program_sources) so a run can record them.
+ *
  * Checks: every constant is evaluated, every net with full defaults is
  * elaborated once (symbolic dimensions = 1), every schedule is checked
  * (schedule.c), and blocks that no elaboration reached get a static name
@@ -86,9 +91,12 @@ typedef struct loader {
     load_stack stack;
     int *order;              /* file numbers in the order they finished */
     int n_order, cap_order;
+    const seg_source *mem;   /* seg_load_sources: the files, never the disk; else NULL */
+    int n_mem;
 } loader;
 
-static void load_file(loader *L, const char *path, const char *canon, seg_span at);
+static void load_file(loader *L, const char *path, const char *canon, seg_span at,
+                      const char *name);
 
 /* --------------------------------------------------------------- files */
 
@@ -244,9 +252,36 @@ static int import_cycle(loader *L, const char *canon, const char *shown, seg_spa
     return 1;
 }
 
+/* "std/nn" and "std/nn.seg" name the same file. */
+static int same_spec(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    na -= na >= 4 && !strcmp(a + na - 4, ".seg") ? 4 : 0;
+    nb -= nb >= 4 && !strcmp(b + nb - 4, ".seg") ? 4 : 0;
+    return na == nb && !strncmp(a, b, na);
+}
+
+/* An import of a program loaded from memory: by its text, among the files. */
+static void follow_mem_import(loader *L, const ast_decl *imp, seg_span at)
+{
+    for (int i = 1; i < L->n_mem; i++) {
+        if (!same_spec(L->mem[i].name, imp->name))
+            continue;
+        if (!import_cycle(L, L->mem[i].name, L->mem[i].name, at) &&
+            !sema_map_get(&L->p->file_index, L->mem[i].name))
+            load_file(L, L->mem[i].name, L->mem[i].name, at, L->mem[i].name);
+        return;
+    }
+    seg_diag_error(L->p->diag, at, "cannot find import '%s' among the recorded files", imp->name);
+}
+
 static void follow_import(loader *L, const char *importer, const ast_decl *imp)
 {
     seg_span at = imp->name_span.file ? imp->name_span : imp->span;
+    if (L->mem) {
+        follow_mem_import(L, imp, at);
+        return;
+    }
     seg_buf path = {0}, tried = {0};
     char canon[PATH_MAX];
     if (resolve_import(importer, imp->name, &path, &tried) != 0) {
@@ -256,7 +291,7 @@ static void follow_import(loader *L, const char *importer, const ast_decl *imp)
         read_error(L->p->diag, at, path.data, strerror(errno));
     } else if (!import_cycle(L, canon, path.data, at) &&
                !sema_map_get(&L->p->file_index, canon)) {
-        load_file(L, path.data, canon, at);
+        load_file(L, path.data, canon, at, imp->name);
     }
     seg_buf_free(&path);
     seg_buf_free(&tried);
@@ -278,13 +313,43 @@ static void load_imports(loader *L, const ast_file *f, const char *shown, const 
     L->stack.n--;
 }
 
-static void load_file(loader *L, const char *path, const char *canon, seg_span at)
+/* The text of a file: from disk, or from the files given to seg_load_sources. */
+static int file_text(loader *L, const char *path, seg_span at, char **text, size_t *len)
+{
+    for (int i = 0; L->mem && i < L->n_mem; i++)
+        if (!strcmp(L->mem[i].name, path)) {
+            *len = strlen(L->mem[i].text);
+            *text = seg_xrealloc(NULL, *len + 1);
+            memcpy(*text, L->mem[i].text, *len + 1);
+            return 0;
+        }
+    if (L->mem)
+        return read_error(L->p->diag, at, path, "not among the recorded files");
+    return read_text(L->p->diag, path, at, text, len);
+}
+
+/* Keep a file's name and text, for seg_program_sources. */
+static void add_source(seg_program *p, const char *name, const char *text, size_t len)
+{
+    if (p->n_sources == p->cap_sources) {
+        p->cap_sources = p->cap_sources ? 2 * p->cap_sources : 8;
+        p->sources = seg_xrealloc(p->sources, (size_t)p->cap_sources * sizeof *p->sources);
+    }
+    char *copy = seg_arena_alloc(p->arena, len + 1);
+    memcpy(copy, text, len);
+    copy[len] = 0;
+    p->sources[p->n_sources++] = (seg_source){seg_arena_strdup(p->arena, name), copy};
+}
+
+static void load_file(loader *L, const char *path, const char *canon, seg_span at,
+                      const char *name)
 {
     seg_program *p = L->p;
     char *text;
     size_t len;
-    if (read_text(p->diag, path, at, &text, &len))
+    if (file_text(L, path, at, &text, &len))
         return;
+    add_source(p, name, text, len);
     const char *shown = seg_arena_strdup(p->arena, path);
     const char *canon_copy = seg_arena_strdup(p->arena, canon);
     int id = seg_diag_add_file(p->diag, shown, text, len);
@@ -426,6 +491,23 @@ static seg_program *program_new(seg_diag *d)
     return p;
 }
 
+/* Declarations and checks once the files are read; NULL after errors. */
+static seg_program *load_finish(loader *L, int before)
+{
+    seg_program *p = L->p;
+    seg_diag *d = p->diag;
+    if (p->n_files > 0 && seg_diag_error_count(d) == before) {
+        register_globals(p, L);
+        check_program(p);
+    }
+    seg_free(L->order);
+    if (seg_diag_error_count(d) > before || p->n_files == 0) {
+        seg_program_free(p);
+        return NULL;
+    }
+    return p;
+}
+
 seg_program *seg_load(const char *path, seg_diag *d)
 {
     seg_program *p = program_new(d);
@@ -435,17 +517,23 @@ seg_program *seg_load(const char *path, seg_diag *d)
     if (!realpath(path, canon))
         read_error(d, (seg_span){0}, path, strerror(errno));
     else
-        load_file(&L, path, canon, (seg_span){0});
-    if (p->n_files > 0 && seg_diag_error_count(d) == before) {
-        register_globals(p, &L);
-        check_program(p);
-    }
-    seg_free(L.order);
-    if (seg_diag_error_count(d) > before || p->n_files == 0) {
-        seg_program_free(p);
-        return NULL;
-    }
-    return p;
+        load_file(&L, path, canon, (seg_span){0}, path);
+    return load_finish(&L, before);
+}
+
+seg_program *seg_load_sources(const seg_source *src, int n, seg_diag *d)
+{
+    SEG_ASSERT(n >= 1);
+    loader L = {.p = program_new(d), .mem = src, .n_mem = n};
+    int before = seg_diag_error_count(d);
+    load_file(&L, src[0].name, src[0].name, (seg_span){0}, src[0].name);
+    return load_finish(&L, before);
+}
+
+int seg_program_sources(const seg_program *p, const seg_source **src)
+{
+    *src = p->sources;
+    return p->n_sources;
 }
 
 void seg_program_free(seg_program *p)
@@ -459,6 +547,7 @@ void seg_program_free(seg_program *p)
     sema_map_free(&p->file_index);
     sema_map_free(&p->global_index);
     sema_schedules_free(p);
+    seg_free(p->sources);
     seg_arena_free(p->arena);
     seg_free(p);
 }

@@ -282,6 +282,8 @@ struct seg_program {
     int n_scheds;
     seg_schedule **scheds;    /* resolved schedules, n_scheds of them */
     int main_file;            /* diag file id of the main file */
+    seg_source *sources;      /* every file's name and text, main first (arena texts) */
+    int n_sources, cap_sources;
 };
 
 const sema_global *sema_global_find(const seg_program *p, const char *name);

@@ -644,6 +644,35 @@ ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const s
 
 /* ------------------------------------------------------------- public */
 
+ir_graph *seg_stage_model_graph(seg_program *p, const seg_schedule *s, int stage, int model,
+                                int batch, seg_diag *d)
+{
+    if (!p || !s || stage < 0 || stage >= s->n_stages || model < 0 ||
+        model >= s->stages[stage].n_models || batch < 1)
+        return NULL;
+    const seg_stage *sg = &s->stages[stage];
+    const sema_stage_impl *im = sg->impl;
+    ir_graph *g = ir_graph_new(sg->models[model].net);
+    g->file_names = seg_diag_file_names(d, &g->n_file_names);
+    sema_seen seen;
+    sema_seen_init(&seen);
+    sema_state st;
+    sema_state_init(&st, p, d, &seen, g, 0, NULL);
+    bind_dims(&st, sg);
+    *sema_map_put(&st.dims, "B", 0) = batch;
+    sema_netval out;
+    int rc = sema_run_net(&st, im->nets[model], &im->args[model], sg->models[model].binding, &out);
+    if (st.errors)
+        rc = -1;
+    sema_state_free(&st);
+    sema_seen_free(&seen);
+    if (rc) {
+        ir_graph_free(g);
+        return NULL;
+    }
+    return g;
+}
+
 static void apply_freezing(ir_graph *g, const seg_stage *sg)
 {
     sema_map train;

@@ -440,6 +440,16 @@ int rt_dataset_list(rt_dataset *ds, const char *list_path, int classes, rt_error
 int rt_case_load(rt_case *c, const char *image_path, const char *label_path, int classes,
                  rt_error *err);
 
+/* One image alone as a case (its label all 0): .png 2D, .nii/.nii.gz 3D.
+ * For NIfTI, vol (may be NULL) gets the file's geometry and header
+ * (vol->data NULL; free with rt_volume_free) to write a result back on
+ * the same grid. */
+int rt_case_read_image(rt_case *c, const char *path, rt_volume *vol, rt_error *err);
+/* A label file for case c: same grid, one channel, integers in
+ * [0, classes), into label (rt_case_numel(c) values). */
+int rt_case_read_label(const rt_case *c, const char *path, int classes, int32_t *label,
+                       rt_error *err);
+
 /* PNG (libpng). Pixels come back planar as floats with their stored
  * values (0..255 or 0..65535); palettes are expanded, alpha dropped. */
 typedef struct rt_png {
@@ -464,6 +474,13 @@ int rt_case_minmax(rt_case *c, rt_error *err); /* to [0, 1] */
 int rt_case_zscore(rt_case *c, rt_error *err); /* mean 0, std 1 */
 /* To target spacing: (bi/tri)linear image, nearest label; voxel centres aligned. */
 int rt_case_resample(rt_case *c, const float target[3], rt_error *err);
+/* Channels [channels, from...] at spacing from_sp to the grid `to` of
+ * spacing to_sp, (bi/tri)linear with voxel centres aligned as
+ * rt_case_resample does (unused axes: size 1, spacing 1): how a
+ * prediction made at the training spacing returns to its scan's grid. */
+void rt_resample_linear(const float *src, int channels, const int64_t from[3],
+                        const float from_sp[3], float *dst, const int64_t to[3],
+                        const float to_sp[3]);
 /* Crop and/or pad to size; offset[i] = first source index of the window
  * (negative pads before), NULL = centred. Image pads with pad_value, label with 0. */
 int rt_case_crop_pad(rt_case *c, const int64_t size[3], const int64_t *offset,
@@ -754,6 +771,21 @@ typedef struct rt_val_metrics {
 } rt_val_metrics;
 void rt_val_metrics_of(const rt_confusion *c, rt_val_metrics *m);
 double rt_val_metric(const rt_val_metrics *m, rt_metric which);
+/* One class of one case (runtime/surface.c): Dice, IoU, and the surface
+ * distances in mm (exact EDT with the spacing). HD95 is the larger of the
+ * two directed 95th percentiles, ASD the mean of both directions'
+ * distances. Both masks empty: 1, 1, 0, 0; one empty: 0, 0, NaN, NaN. */
+typedef struct rt_mask_eval {
+    double dice, iou, hd95, asd;
+    int64_t pred_voxels, truth_voxels;
+} rt_mask_eval;
+/* pred, truth: 0/1 masks of size[...] voxels (slowest first, unused 1). */
+void rt_mask_metrics(const uint8_t *pred, const uint8_t *truth, int nsp, const int64_t size[3],
+                     const float spacing[3], rt_mask_eval *m);
+/* Per class 1..classes-1, keep only its largest connected component (26
+ * neighbours in 3D, 8 in 2D); the rest becomes 0. Ties: the first found. */
+void rt_keep_largest(int32_t *labels, const int64_t size[3], int classes);
+
 /* "dice_fg", "dice_lesion", "mean_dice", "miou", ... (names: the classes'). */
 void rt_metric_name(rt_metric m, const char *const *class_names, char *buf, size_t n);
 
@@ -1140,6 +1172,52 @@ void rt_interp_set_kernels(rt_interp *it, const rt_kernel_table *t);
  * for work between runs on the same threads (the optimizer update). */
 rt_pool *rt_interp_pool(rt_interp *it);
 
+/* ------------------------------------------------------- sliding window */
+/* runtime/sliding.c: a net applied to a whole volume (or image) in tiles
+ * of its input size that overlap, each tile's probabilities weighted by a
+ * Gaussian importance map (sigma = patch / 8, as nnU-Net) and blended;
+ * axes shorter than the tile are padded with zeros. Validation during
+ * training and `segc infer` both use it. */
+
+/* What turns the prediction output into probabilities before tiles are
+ * blended. */
+typedef enum rt_activation {
+    RT_ACT_NONE,    /* the output holds probabilities already (sigmoid, softmax) */
+    RT_ACT_SOFTMAX, /* logits: softmax over the channels */
+    RT_ACT_SIGMOID, /* logits: a sigmoid per channel */
+} rt_activation;
+
+typedef struct rt_sliding {
+    int nsp;             /* spatial rank 1..3 */
+    int64_t patch[3];    /* the net input's spatial size, slowest first; unused 1 */
+    int channels;        /* the net input's channels */
+    int batch;           /* tiles per run: the program's B (1..RT_MAX_BATCH) */
+    double overlap;      /* share of a tile its neighbour overlaps, [0, 1); default 0.5 */
+    int mirror;          /* 1: average each tile over its 2^nsp mirror images (TTA) */
+    rt_activation act;   /* logits to probabilities */
+    const char *input;   /* the program's image input (default "image") */
+    const char *output;  /* the program's prediction output, f32 [B, C, tile...] */
+    /* after every run of the program (may be NULL): tiles done of total */
+    void (*progress)(void *user, int64_t done, int64_t total);
+    void *user;
+} rt_sliding;
+
+/* Defaults: overlap 0.5, input "image", no mirroring, no activation. */
+void rt_sliding_init(rt_sliding *s);
+/* Tile origins along one axis of `size` voxels (nnU-Net's steps; one
+ * centred, negative origin when size < patch) into origins (may be
+ * NULL); returns how many. */
+int64_t rt_sliding_steps(int64_t size, int64_t patch, double overlap, int64_t *origins);
+/* Tiles of a whole volume of spatial size `size`. */
+int64_t rt_sliding_tiles(const rt_sliding *s, const int64_t size[3]);
+/* The importance map of a tile [patch...]: 1 in the centre (patch / 2). */
+void rt_sliding_gaussian(int nsp, const int64_t patch[3], float *w);
+/* Predict image [channels, size...] with the program in it: *prob
+ * (seg_xcalloc'd, the caller frees) gets the blended probabilities
+ * [C, size...] and *out_channels C. The same bits for any thread count. */
+int rt_sliding_predict(const rt_sliding *s, rt_interp *it, const float *image,
+                       const int64_t size[3], float **prob, int *out_channels, rt_error *err);
+
 /* ------------------------------------------------------------- training */
 /* runtime/train.c: runs one training stage of a schedule on interpreters
  * of its two programs, with the kernel tables the caller compiled (the
@@ -1182,6 +1260,8 @@ typedef struct rt_stage_spec {
     const rt_program *eval;        /* inference graph (may be NULL: no validation) */
     const char *pred_output;       /* eval output holding the prediction */
     rt_decode decode;              /* how it becomes a label map */
+    rt_activation pred_act;        /* logits to probabilities before tiles blend */
+    double overlap;                /* sliding-window overlap of validation (0 = 0.5) */
     float threshold;               /* RT_DECODE_THRESHOLD, RT_DECODE_NESTED */
     int pred_classes;              /* K: the classes it tells apart (metrics are over these) */
     const char *const *class_names;/* K names */
@@ -1265,8 +1345,13 @@ int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *res
 /* Validation Dice etc. of the eval program with the store's parameters. */
 int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_error *err);
 /* Classes of validation case ci (s->val) into map (the case's voxels),
- * by sliding-window inference with the eval program. */
+ * by sliding-window inference with the eval program (rt_sliding_predict
+ * with the stage's tile batch, overlap and activation). */
 int rt_predict_case(const rt_stage_spec *s, rt_interp *eval, int ci, int32_t *map, rt_error *err);
+/* The same before decoding: the blended probabilities [C, size...]
+ * (*prob seg_xcalloc'd) and C. */
+int rt_predict_case_probs(const rt_stage_spec *s, rt_interp *eval, int ci, float **prob,
+                          int *channels, rt_error *err);
 /* The `where` of the first instruction whose f32 result holds a NaN or
  * Inf (after a run), or NULL. */
 const char *rt_interp_first_nonfinite(rt_interp *it);

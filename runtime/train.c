@@ -12,10 +12,10 @@
  * interpreter (the grads are the program's "grad:<param>" outputs).
  *
  * An epoch ends with validation: the eval program (inference-mode batch
- * norm, no dropout) runs over every validation case in tiles of the net's
- * input size (sliding window without overlap; the last tile of an axis is
- * aligned to the end), and the per-voxel classes feed one confusion matrix
- * for the whole set. The stop rule is a plateau of an exponential moving
+ * norm, no dropout) runs over every validation case by sliding window
+ * (runtime/sliding.c: tiles of the net's input size overlapping by half,
+ * Gaussian-weighted probabilities, as `segc infer` does), and the
+ * per-voxel classes feed one confusion matrix for the whole set. The stop rule is a plateau of an exponential moving
  * average of the foreground Dice, with a patience, or the epoch limit.
  *
  * Everything that varies from run to run is a function of the seed and
@@ -239,120 +239,39 @@ static int one_step(trainer *t, uint64_t epoch, uint64_t index, uint64_t total, 
 
 /* ----------------------------------------------------------- validation */
 
-/* Classes per voxel from the prediction tile(s). */
-static void classes_of(const rt_stage_spec *s, const rt_tensor *pred, int32_t *cls)
+/* The sliding window of the stage's eval program (runtime/sliding.c). */
+static void sliding_of(const rt_stage_spec *s, rt_sliding *w)
 {
-    rt_decode_map(s->decode, s->threshold, rt_f32(pred), s->batch, (int)pred->type.dim[1],
-                  patch_voxels(s), cls);
+    rt_sliding_init(w);
+    w->nsp = s->nsp;
+    for (int a = 0; a < 3; a++)
+        w->patch[a] = s->patch[a];
+    w->channels = s->channels;
+    w->batch = s->batch;
+    w->overlap = s->overlap > 0 ? s->overlap : 0.5;
+    w->act = s->pred_act;
+    w->output = s->pred_output;
 }
 
-/* Tiles along one axis: 0, p, 2p, ..., the last aligned to the end. */
-static int64_t tile_count(int64_t size, int64_t p) { return size <= p ? 1 : (size + p - 1) / p; }
-
-static int64_t tile_start(int64_t size, int64_t p, int64_t i)
-{
-    int64_t o = i * p;
-    return o + p > size ? (size > p ? size - p : 0) : o;
-}
-
-typedef struct val_tiles {
-    rt_patch *p;
-    int64_t n;
-} val_tiles;
-
-static void tiles_of_case(const rt_stage_spec *s, int ci, val_tiles *vt)
+int rt_predict_case_probs(const rt_stage_spec *s, rt_interp *eval, int ci, float **prob,
+                          int *channels, rt_error *err)
 {
     const rt_case *c = &s->val->cases[ci];
-    int64_t nt[3] = {1, 1, 1};
-    for (int a = 0; a < s->nsp; a++)
-        nt[a] = tile_count(c->size[a], s->patch[a]);
-    vt->n = nt[0] * nt[1] * nt[2];
-    vt->p = seg_xcalloc((size_t)vt->n, sizeof *vt->p);
-    for (int64_t i = 0; i < vt->n; i++) {
-        int64_t idx[3] = {i / (nt[1] * nt[2]), i / nt[2] % nt[1], i % nt[2]};
-        vt->p[i].case_index = ci;
-        for (int a = 0; a < 3; a++)
-            vt->p[i].origin[a] = a < s->nsp ? tile_start(c->size[a], s->patch[a], idx[a]) : 0;
-    }
-}
-
-/* Write tile classes back into a whole-case class map. */
-static void paste(const rt_stage_spec *s, const rt_patch *p, const int32_t *cls, int32_t *map)
-{
-    const rt_case *c = &s->val->cases[p->case_index];
-    int64_t pz = s->nsp == 3 ? s->patch[0] : 1, py = s->patch[s->nsp - 2], px = s->patch[s->nsp - 1];
-    int64_t sy = c->size[s->nsp - 2], sx = c->size[s->nsp - 1];
-    int64_t oz = s->nsp == 3 ? p->origin[0] : 0, oy = p->origin[s->nsp - 2], ox = p->origin[s->nsp - 1];
-    int64_t sz = s->nsp == 3 ? c->size[0] : 1;
-    for (int64_t z = 0; z < pz; z++)
-        for (int64_t y = 0; y < py; y++)
-            for (int64_t x = 0; x < px; x++) {
-                int64_t gz = oz + z, gy = oy + y, gx = ox + x;
-                if (gz >= sz || gy >= sy || gx >= sx)
-                    continue;
-                map[(gz * sy + gy) * sx + gx] = cls[(z * py + y) * px + x];
-            }
-}
-
-typedef struct val_scratch {
-    rt_batch b;
-    rt_tensor *img;
-    int32_t *cls;
-} val_scratch;
-
-static void scratch_init(const rt_stage_spec *s, val_scratch *w)
-{
-    memset(w, 0, sizeof *w);
-    batch_alloc(s, &w->b, 0);
-    rt_type it = input_type(s, s->channels, 1, RT_F32);
-    w->img = rt_tensor_new(&it);
-    w->cls = seg_xcalloc((size_t)(patch_voxels(s) * s->batch), sizeof *w->cls);
-}
-
-static void scratch_free(val_scratch *w)
-{
-    batch_release(&w->b);
-    rt_tensor_free(w->img);
-    seg_free(w->cls);
-}
-
-static int predict_tiles(const rt_stage_spec *s, rt_interp *eval, const val_tiles *vt,
-                         val_scratch *w, int32_t *map, rt_error *err)
-{
-    int64_t v = patch_voxels(s);
-    for (int64_t t0 = 0; t0 < vt->n; t0 += s->batch) {
-        rt_patch group[RT_MAX_BATCH];
-        for (int j = 0; j < s->batch; j++)
-            group[j] = vt->p[t0 + j < vt->n ? t0 + j : vt->n - 1];
-        if (rt_batch_fill(&w->b, s->val, group, err))
-            return -1;
-        memcpy(w->img->data, w->b.image, (size_t)(v * s->batch * s->channels) * sizeof(float));
-        if (rt_interp_set_input(eval, "image", w->img, err) || rt_interp_run(eval, 0, err))
-            return -1;
-        classes_of(s, rt_interp_output(eval, s->pred_output), w->cls);
-        for (int j = 0; j < s->batch && t0 + j < vt->n; j++)
-            paste(s, &group[j], w->cls + j * v, map);
-    }
-    return 0;
-}
-
-static int predict_case(const rt_stage_spec *s, rt_interp *eval, int ci, val_scratch *w,
-                        int32_t *map, rt_error *err)
-{
-    val_tiles vt = {0};
-    tiles_of_case(s, ci, &vt);
-    int rc = predict_tiles(s, eval, &vt, w, map, err);
-    seg_free(vt.p);
-    return rc;
+    rt_sliding w;
+    sliding_of(s, &w);
+    return rt_sliding_predict(&w, eval, c->image, c->size, prob, channels, err);
 }
 
 int rt_predict_case(const rt_stage_spec *s, rt_interp *eval, int ci, int32_t *map, rt_error *err)
 {
-    val_scratch w;
-    scratch_init(s, &w);
-    int rc = predict_case(s, eval, ci, &w, map, err);
-    scratch_free(&w);
-    return rc;
+    float *prob;
+    int channels;
+    if (rt_predict_case_probs(s, eval, ci, &prob, &channels, err))
+        return -1;
+    rt_decode_map(s->decode, s->threshold, prob, 1, channels, rt_case_numel(&s->val->cases[ci]),
+                  map);
+    seg_free(prob);
+    return 0;
 }
 
 /* The validation labels as the prediction's classes (s->truth_map). */
@@ -367,14 +286,12 @@ static void map_truth(const rt_stage_spec *s, const rt_case *c, int32_t *truth)
 int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_error *err)
 {
     rt_confusion_init(conf, s->pred_classes);
-    val_scratch w;
-    scratch_init(s, &w);
     int rc = 0;
     for (int ci = 0; ci < s->val->n && rc == 0; ci++) {
         const rt_case *c = &s->val->cases[ci];
         int32_t *map = seg_xcalloc((size_t)rt_case_numel(c), sizeof *map);
         int32_t *truth = seg_xcalloc((size_t)rt_case_numel(c), sizeof *truth);
-        rc = predict_case(s, eval, ci, &w, map, err);
+        rc = rt_predict_case(s, eval, ci, map, err);
         map_truth(s, c, truth);
         if (rc == 0) {
             rt_confusion_add(conf, map, truth, rt_case_numel(c));
@@ -383,7 +300,6 @@ int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_
         seg_free(map);
         seg_free(truth);
     }
-    scratch_free(&w);
     return rc;
 }
 

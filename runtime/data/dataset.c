@@ -176,6 +176,39 @@ int rt_case_load(rt_case *c, const char *image_path, const char *label_path, int
     return 0;
 }
 
+int rt_case_read_image(rt_case *c, const char *path, rt_volume *vol, rt_error *err)
+{
+    float *data = NULL;
+    int nifti = data_has_suffix(path, ".nii") || data_has_suffix(path, ".nii.gz");
+    if (vol)
+        memset(vol, 0, sizeof *vol);
+    if (vol && nifti) { /* one read: the case takes the voxels, vol keeps the geometry */
+        if (rt_nifti_read(path, vol, err))
+            return -1;
+        *c = (rt_case){.nsp = 3, .channels = (int)vol->nt, .size = {vol->nz, vol->ny, vol->nx},
+                       .spacing = {vol->spacing[2], vol->spacing[1], vol->spacing[0]}};
+        data = vol->data;
+        vol->data = NULL;
+    } else if (data_read(path, 0, c, &data, err)) {
+        return -1;
+    }
+    c->image = data;
+    c->label = seg_xcalloc((size_t)rt_case_numel(c), sizeof *c->label);
+    c->source = seg_xstrdup(path);
+    return 0;
+}
+
+int rt_case_read_label(const rt_case *c, const char *path, int classes, int32_t *label,
+                       rt_error *err)
+{
+    rt_case lc;
+    float *data = NULL;
+    int rc = data_read(path, 1, &lc, &data, err) || data_same_shape(c, &lc, c->source, path, err) ||
+             data_labels(data, rt_case_numel(c), classes, path, label, err);
+    seg_free(data);
+    return rc ? -1 : 0;
+}
+
 /* ------------------------------------------------------------- globs */
 
 static int data_glob(const char *pattern, glob_t *g, rt_error *err)

@@ -183,6 +183,24 @@ int rt_case_resample(rt_case *c, const float target[3], rt_error *err)
     return 0;
 }
 
+void rt_resample_linear(const float *src, int channels, const int64_t from[3],
+                        const float from_sp[3], float *dst, const int64_t to[3],
+                        const float to_sp[3])
+{
+    pre_axis ax[3];
+    for (int i = 0; i < 3; i++)
+        pre_axis_init(&ax[i], from[i], to[i], (double)to_sp[i] / from_sp[i]);
+    int64_t nsrc = from[0] * from[1] * from[2], ndst = to[0] * to[1] * to[2];
+    for (int ch = 0; ch < channels; ch++)
+        for (int64_t z = 0; z < to[0]; z++)
+            for (int64_t y = 0; y < to[1]; y++)
+                for (int64_t x = 0; x < to[2]; x++)
+                    dst[ch * ndst + (z * to[1] + y) * to[2] + x] =
+                        pre_lerp(src + ch * nsrc, from, ax, z, y, x);
+    for (int i = 0; i < 3; i++)
+        pre_axis_free(&ax[i]);
+}
+
 /* ----------------------------------------------------------- crop/pad */
 
 static void pre_window(const rt_case *c, const int64_t m[3], const int64_t off[3], float pad,

@@ -27,7 +27,7 @@ run "$SEGC" params tiny.seg --train      # params takes no --train
 usage_err "unknown option '--train'"
 
 run "$SEGC" run
-usage_err "missing FILE argument"
+usage_err "missing FILE|CKPT argument"
 
 run "$SEGC" check
 usage_err "missing FILE... argument"

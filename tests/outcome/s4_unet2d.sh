@@ -12,7 +12,7 @@ run "$SEGC" train $M --schedule s4 --seed 1 --threads 2 --out "$T/run"
 expect 0
 head -1 "$T/run/metrics.csv" | grep -q "miou.*iou_background,iou_foreground" \
     || fail "metrics.csv lacks per-class IoU: $(head -1 "$T/run/metrics.csv")"
-grep -q "mIoU" "$T/run/curves.svg" || fail "curves.svg does not plot the mIoU"
+grep -q "mean IoU" "$T/run/curves.svg" || fail "curves.svg does not plot the mIoU"
 m=$(best_of "$T/run/metrics.csv" train miou)
 f=$(best_of "$T/run/metrics.csv" train iou_foreground)
 at_least "$m" "$FLOOR" || fail "mIoU $m < $FLOOR"
