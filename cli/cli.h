@@ -85,6 +85,8 @@ int cli_batch_setting(const cli_opts *o, const char *cmd, int *batch);
  * by what (e.g. "stage 'one'", NULL = none): CLI_OK, CLI_BAD_PROGRAM for a
  * graph that cannot be differentiated, CLI_RUNTIME when the JIT fails. */
 int cli_pipeline(const ir_graph *g, const pipeline_opts *po, pipeline_result *r, const char *what);
+/* 1604032 -> "1,604,032" into buf (n bytes); returns buf (cli_front.c). */
+const char *cli_group_digits(int64_t v, char *buf, size_t n);
 /* "segc: error: " + message on stderr. */
 void cli_error(const char *fmt, ...) SEG_PRINTF(1, 2);
 

@@ -188,3 +188,20 @@ int cli_pipeline(const ir_graph *g, const pipeline_opts *po, pipeline_result *r,
         cli_error("%s", err.msg);
     return rc == PIPELINE_BAD_GRAPH ? CLI_BAD_PROGRAM : CLI_RUNTIME;
 }
+
+const char *cli_group_digits(int64_t v, char *buf, size_t n)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%llu",
+                       v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v);
+    size_t k = 0;
+    if (v < 0 && k + 1 < n)
+        buf[k++] = '-';
+    for (int i = 0; i < len && k + 1 < n; i++) {
+        buf[k++] = digits[i];
+        if ((len - i - 1) % 3 == 0 && i < len - 1 && k + 1 < n)
+            buf[k++] = ',';
+    }
+    buf[k] = 0;
+    return buf;
+}

@@ -41,22 +41,6 @@ enum { CONV_TRAINABLE, CONV_DATA_ONLY, CONV_NONE };
 
 /* ------------------------------------------------------------ formatting */
 
-/* v with thousands separators ("1,604,032"). */
-static const char *grouped(int64_t v, char *buf, size_t n)
-{
-    char digits[32];
-    int len = snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
-    size_t k = 0;
-    if (v < 0 && k + 1 < n)
-        buf[k++] = '-';
-    for (int i = 0; i < len && k + 1 < n; i++) {
-        buf[k++] = digits[i];
-        if ((len - i - 1) % 3 == 0 && i < len - 1 && k + 1 < n)
-            buf[k++] = ',';
-    }
-    buf[k] = 0;
-    return buf;
-}
 
 static double gflop(int64_t f) { return (double)f / 1e9; }
 
@@ -65,7 +49,7 @@ static const char *mbytes(int64_t b, char *buf, size_t n)
 {
     int64_t tenths = (b + 50000) / 100000;
     char whole[32];
-    snprintf(buf, n, "%s.%d", grouped(tenths / 10, whole, sizeof whole), (int)(tenths % 10));
+    snprintf(buf, n, "%s.%d", cli_group_digits(tenths / 10, whole, sizeof whole), (int)(tenths % 10));
     return buf;
 }
 
@@ -188,20 +172,20 @@ static void print_flops(FILE *out, const char *label, int64_t flops)
 {
     char a[32];
     fprintf(out, "  %-30s %13.3f GFLOP  (%s FLOP", label, gflop(flops),
-            grouped(flops, a, sizeof a));
+            cli_group_digits(flops, a, sizeof a));
 }
 
 static void print_counts(FILE *out, const cli_plan_stats *st)
 {
     char a[32], b[32];
     fprintf(out, "  %-30s %13s scalars in %d tensors\n", "trainable params",
-            grouped(st->train_scalars, a, sizeof a), st->train_tensors);
+            cli_group_digits(st->train_scalars, a, sizeof a), st->train_tensors);
     fprintf(out, "  %-30s %13s scalars in %d tensors\n", "frozen params",
-            grouped(st->frozen_scalars, a, sizeof a), st->frozen_tensors);
+            cli_group_digits(st->frozen_scalars, a, sizeof a), st->frozen_tensors);
     print_flops(out, "forward", st->fwd_flops);
-    fprintf(out, ", %s nodes)\n", grouped(st->fwd_nodes, a, sizeof a));
+    fprintf(out, ", %s nodes)\n", cli_group_digits(st->fwd_nodes, a, sizeof a));
     print_flops(out, "backward", st->bwd_flops);
-    fprintf(out, ", %s nodes)\n", grouped(st->bwd_nodes, a, sizeof a));
+    fprintf(out, ", %s nodes)\n", cli_group_digits(st->bwd_nodes, a, sizeof a));
     print_flops(out, "per step (forward + backward)", st->fwd_flops + st->bwd_flops);
     fputs(")\n", out);
     int64_t saved = st->unfrozen_bwd_flops - st->bwd_flops;
@@ -209,8 +193,8 @@ static void print_counts(FILE *out, const cli_plan_stats *st)
                                         : 0.0;
     print_flops(out, "backward removed by freezing", saved);
     fprintf(out, ", %.1f%% of unfrozen; %s of %s nodes)\n", pct,
-            grouped(st->unfrozen_bwd_nodes - st->bwd_nodes, a, sizeof a),
-            grouped(st->unfrozen_bwd_nodes, b, sizeof b));
+            cli_group_digits(st->unfrozen_bwd_nodes - st->bwd_nodes, a, sizeof a),
+            cli_group_digits(st->unfrozen_bwd_nodes, b, sizeof b));
 }
 
 static void print_convs_memory(FILE *out, const cli_plan_stats *st)
@@ -221,9 +205,9 @@ static void print_convs_memory(FILE *out, const cli_plan_stats *st)
             st->conv_trainable, st->conv_data_only, st->conv_none);
     int64_t total = st->bytes_act + st->bytes_grad + st->bytes_param;
     fprintf(out, "  %-30s %13s MB  sum of tensor sizes, %s bytes\n", "memory",
-            mbytes(total, a, sizeof a), grouped(total, b, sizeof b));
+            mbytes(total, a, sizeof a), cli_group_digits(total, b, sizeof b));
     fprintf(out, "  %-30s %13s MB  planned arena (fused step), %s bytes, + %s MB params/inputs\n",
-            "", mbytes(st->bytes_arena, a, sizeof a), grouped(st->bytes_arena, b, sizeof b),
+            "", mbytes(st->bytes_arena, a, sizeof a), cli_group_digits(st->bytes_arena, b, sizeof b),
             mbytes(st->bytes_fixed, c, sizeof c));
     fprintf(out, "  %-30s %13s MB  activations, %s MB gradients, %s MB params\n", "",
             mbytes(st->bytes_act, a, sizeof a), mbytes(st->bytes_grad, b, sizeof b),

@@ -115,25 +115,14 @@ static void base64(seg_buf *b, const unsigned char *p, long n)
     }
 }
 
-/* 1604032 -> "1,604,032". */
+/* 1604032 -> "1,604,032"; a dash for a missing number. */
 static const char *grouped(double v, char *buf, size_t n)
 {
-    char digits[40];
     if (!isfinite(v)) {
         snprintf(buf, n, "–");
         return buf;
     }
-    int len = snprintf(digits, sizeof digits, "%.0f", fabs(v));
-    size_t k = 0;
-    if (v < 0 && k + 1 < n)
-        buf[k++] = '-';
-    for (int i = 0; i < len && k + 1 < n; i++) {
-        buf[k++] = digits[i];
-        if ((len - i - 1) % 3 == 0 && i < len - 1 && k + 1 < n)
-            buf[k++] = ',';
-    }
-    buf[k] = 0;
-    return buf;
+    return cli_group_digits((int64_t)llround(v), buf, n);
 }
 
 /* A table cell with a number (or a dash for a missing one). */
