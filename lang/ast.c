@@ -167,10 +167,10 @@ ast_expr *ast_binary_new(seg_arena *a, seg_span at, ast_binop op, ast_expr *l, a
     return e;
 }
 
-ast_expr *ast_kwarg(seg_span at, const char *name, ast_expr *value)
+ast_expr *ast_kwarg(seg_span name_at, const char *name, ast_expr *value)
 {
     value->kw = name;
-    value->span = at;
+    value->kw_span = name_at;
     return value;
 }
 

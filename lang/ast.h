@@ -45,6 +45,7 @@ struct ast_expr {
     seg_span span;
     ast_expr *next;   /* next in an argument or list sequence */
     const char *kw;   /* keyword argument name (f(x, k = 3)), else NULL */
+    seg_span kw_span; /* where that name is written (span covers the value alone) */
     int64_t ival;     /* AST_INT, AST_BOOL */
     double fval;      /* AST_FLOAT */
     const char *sval; /* AST_STRING, AST_NAME, AST_CALL callee, AST_MEMBER field */

@@ -205,7 +205,7 @@ static void collect_defs(const ast_stmt *s, sema_map *defs)
             t = t->lhs;
         if (s->kind == AST_ASSIGN && t && t->kind == AST_NAME)
             sema_map_put(defs, t->sval, 1);
-        if ((s->kind == AST_FOR || s->kind == AST_INPUT) && s->name)
+        if ((s->kind == AST_FOR || s->kind == AST_INPUT || s->kind == AST_OUTPUT) && s->name)
             sema_map_put(defs, s->name, 1);
         collect_defs(s->body, defs);
         collect_defs(s->orelse, defs);

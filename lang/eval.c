@@ -214,7 +214,7 @@ static sema_value eval_list(sema_state *st, const ast_expr *e)
     int i = 0, bad = 0;
     for (const ast_expr *a = e->args; a; a = a->next, i++) {
         if (a->kw)
-            bad |= sema_error(st, a->span, "a list item cannot have a name ('%s =')", a->kw) | 1;
+            bad |= sema_error(st, a->kw_span, "a list item cannot have a name ('%s =')", a->kw) | 1;
         l.list->items[i] = sema_eval(st, a);
         bad |= l.list->items[i].kind == VAL_ERROR;
     }

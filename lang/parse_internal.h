@@ -127,8 +127,9 @@ ast_expr *ast_member_new(seg_arena *a, seg_span at, ast_expr *base, const char *
 ast_expr *ast_range_new(seg_arena *a, seg_span at, ast_expr *lo, ast_expr *hi);
 ast_expr *ast_unary_new(seg_arena *a, seg_span at, ast_binop op, ast_expr *x);
 ast_expr *ast_binary_new(seg_arena *a, seg_span at, ast_binop op, ast_expr *l, ast_expr *r);
-/* name = value inside ( ) or [ ]: sets value->kw; the span grows to cover it */
-ast_expr *ast_kwarg(seg_span at, const char *name, ast_expr *value);
+/* name = value inside ( ) or [ ]: sets value->kw and value->kw_span (name_at);
+ * value->span stays the value's own, so an error about the value points at it */
+ast_expr *ast_kwarg(seg_span name_at, const char *name, ast_expr *value);
 
 ast_stmt *ast_assign_new(seg_arena *a, seg_span at, ast_expr *target, ast_expr *value);
 ast_stmt *ast_input_new(seg_arena *a, seg_span at, const char *name, seg_span name_at,

@@ -355,7 +355,7 @@ arg_list
     ;
 arg
     : expr
-    | NAME '=' expr     { $$ = ast_kwarg(@$, $1, $3); }
+    | NAME '=' expr     { $$ = ast_kwarg(@1, $1, $3); }
     ;
 
 %%
@@ -455,6 +455,21 @@ static int closer_wanted(const seg_parser *ps, yysymbol_kind_t found,
     return 0;
 }
 
+/* A reserved word where a name could stand: `block stage(x)`, `for in in
+ * ...`, `f(x, for = 1)`. A keyword that begins a line where a statement or
+ * an expression could also start more likely begins the next statement
+ * (a forgotten operand before it), so that case keeps the general message. */
+static int keyword_as_name(const seg_parser *ps, yysymbol_kind_t found,
+                           const yysymbol_kind_t *exp, int n, int groups)
+{
+    if (found < YYSYMBOL_IMPORT || found > YYSYMBOL_NOT)
+        return 0;
+    int name = 0;
+    for (int i = 0; i < n; i++)
+        name |= exp[i] == YYSYMBOL_NAME;
+    return name && (!ps->last_first || !groups);
+}
+
 /* "unexpected X, expected A, B or C" / "expected A before X" /
  * "unexpected X". Tokens the layer inserted are never reported: the layer
  * already said what was missing. */
@@ -491,7 +506,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, seg_
     char what[96], msg[256];
     describe_found(ps, found, what, sizeof what);
     int want = closer_wanted(ps, found, exp, n);
-    if (want)
+    if (keyword_as_name(ps, found, exp, n, groups))
+        snprintf(msg, sizeof msg, "%s is a keyword and cannot be used as a name", what);
+    else if (want)
         snprintf(msg, sizeof msg, "expected '%c' before %s", want, what);
     else if (k == 1 && !groups && found == YYSYMBOL_YYEOF)
         snprintf(msg, sizeof msg, "expected %s at end of input", list[0]);

@@ -231,14 +231,16 @@ static sema_value eval_scall(sema_sched_ctx *c, const ast_expr *e, const sched_f
     sema_value *v = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *v);
     const char **kw = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *kw);
     seg_span *spans = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *spans);
+    seg_span *kw_spans = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *kw_spans);
     for (const ast_expr *x = e->args; x; x = x->next, i++) {
         v[i] = sched_arg(c, x);
         kw[i] = x->kw;
         spans[i] = x->span;
+        kw_spans[i] = x->kw ? x->kw_span : x->span;
     }
     sema_spec_parse(fn->spec, &sp);
     sema_binder b = {fn->name, sp.f, sp.n, 0, 0};
-    if (sema_bind_values(&c->st, &b, n, v, kw, spans, e->span, &a))
+    if (sema_bind_values(&c->st, &b, n, v, kw, kw_spans, spans, e->span, &a))
         return sema_val_error();
     seg_scall *k = scall_new(c, &sp, &a, fn->name, e->span);
     if (!k || check_call(c, k))

@@ -357,10 +357,12 @@ int sema_bind(sema_state *st, const sema_binder *b, const ast_expr *call_args,
 int sema_decl_formals(const ast_decl *d, sema_formal *f, int max);
 /* Bind a block's or net's parameters in the current (new) frame. */
 void sema_bind_params(sema_state *st, const ast_decl *d, const sema_args *a);
-/* Match already evaluated arguments: values with optional keyword names. */
+/* Match already evaluated arguments: values with optional keyword names
+ * (kw_spans: where each keyword is written, for errors about the keyword;
+ * NULL = the values' spans). */
 int sema_bind_values(sema_state *st, const sema_binder *b, int n, const sema_value *v,
-                     const char *const *kw, const seg_span *spans, seg_span call_span,
-                     sema_args *out);
+                     const char *const *kw, const seg_span *kw_spans, const seg_span *spans,
+                     seg_span call_span, sema_args *out);
 
 /* ------------------------------------------------------- builtins.c */
 

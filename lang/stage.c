@@ -70,6 +70,7 @@ static sema_args *model_args(sema_sched_ctx *c, const ast_expr *call, const ast_
     sema_value *v = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *v);
     const char **kw = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *kw);
     seg_span *spans = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *spans);
+    seg_span *kw_spans = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *kw_spans);
     for (const ast_expr *a = call->args; a; a = a->next) {
         sema_value x = sema_eval(&c->st, a);
         if (a->kw && isupper((unsigned char)a->kw[0]) && !net_has_param(net, a->kw)) {
@@ -78,6 +79,7 @@ static sema_args *model_args(sema_sched_ctx *c, const ast_expr *call, const ast_
         }
         v[k] = x;
         kw[k] = a->kw;
+        kw_spans[k] = a->kw ? a->kw_span : a->span;
         spans[k++] = a->span;
     }
     sema_formal formals[SEMA_MAX_PARAMS];
@@ -87,7 +89,7 @@ static sema_args *model_args(sema_sched_ctx *c, const ast_expr *call, const ast_
     }
     sema_binder b = {net->name, formals, sema_decl_formals(net, formals, SEMA_MAX_PARAMS), 0, 0};
     sema_args *args = seg_arena_alloc(c->p->arena, sizeof *args);
-    if (sema_bind_values(&c->st, &b, k, v, kw, spans, call->span, args) || bad)
+    if (sema_bind_values(&c->st, &b, k, v, kw, kw_spans, spans, call->span, args) || bad)
         return NULL;
     return args;
 }

@@ -272,6 +272,15 @@ static void exec_output(sema_state *st, const ast_stmt *s)
         full = seg_arena_printf(st->arena, "%s.%s", st->io_prefix, full);
     ir_add_output(st->g, full, v.t);
     record_output(st, s->name, v.t);
+    /* From here on the output's name is a variable too (`output logits =
+     * ...` then `softmax(logits)`); being an output, it counts as used. */
+    sema_slot *slot = sema_slot_find(st->frame, s->name);
+    if (slot && slot->input)
+        check_overwrite(st, slot);
+    slot = sema_slot_set(st, s->name, v, s->name_span);
+    slot->read = 1;
+    slot->input = 0;
+    slot->origin = -1;
 }
 
 static int exec_return(sema_state *st, const ast_stmt *s)
