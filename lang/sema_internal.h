@@ -416,6 +416,20 @@ int sema_arg_spatial(sema_state *st, const sema_builtin *bi, sema_args *a, int i
 int sema_arg_axis(sema_state *st, const sema_builtin *bi, sema_args *a, int i, int rank,
                   int *out);
 
+/* builtins_init.c: initialisers (`init = "kaiming_uniform"`, "zeros", 2.5).
+ * fans: what the tensor being started allows; NULL = constants only. */
+typedef struct sema_fans {
+    int64_t in, out;    /* PyTorch's fan-in and fan-out */
+    int weight;         /* 2 or more axes: every initialiser applies */
+    int bias;           /* a bias: "kaiming_uniform" is U(+-1/sqrt(in)) of its layer */
+} sema_fans;
+/* The fans of a weight of type t (weight = 0 below 2 axes). */
+void sema_fans_of(const rt_type *t, sema_fans *f);
+/* Argument i as an initialiser into *out; -1 after reporting. */
+int sema_arg_init(sema_state *st, const sema_builtin *bi, sema_args *a, int i,
+                  const sema_fans *fans, rt_init *out);
+sema_value sema_bi_param(sema_state *, const sema_builtin *, sema_args *, seg_span);
+
 /* Handlers defined in builtins_nn.c and builtins_tensor.c. */
 sema_value sema_bi_conv(sema_state *, const sema_builtin *, sema_args *, seg_span);
 sema_value sema_bi_conv_t(sema_state *, const sema_builtin *, sema_args *, seg_span);
