@@ -48,6 +48,9 @@ void sema_state_free(sema_state *st)
     seg_free(st->origins);
     seg_free(st->levels);
     seg_free(st->calls);
+    seg_free(st->ctx);
+    if (st->diag)
+        seg_diag_flush(st->diag); /* the context notes of its last diagnostic */
     if (st->own_arena)
         seg_arena_free(st->arena);
     st->arena = NULL;

@@ -35,6 +35,11 @@ const char *const *seg_diag_file_names(const seg_diag *d, int *n);
 void seg_diag_error(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 void seg_diag_warning(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 void seg_diag_note(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
+/* A note printed after every other note of the last error or warning:
+ * held until the next error or warning, or seg_diag_flush (the front end
+ * flushes before it returns). Context such as "in call to 'f' from here". */
+void seg_diag_note_later(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
+void seg_diag_flush(seg_diag *d);
 int seg_diag_error_count(const seg_diag *d);
 
 /* ------------------------------------------------------------------ sema */

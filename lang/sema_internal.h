@@ -204,6 +204,18 @@ typedef struct sema_seen {
     sema_map set;       /* "file:line:col:message" keys */
 } sema_seen;
 
+/* One level of the evaluation context an error is reported in: an
+ * inlined block call or an iteration of an unrolled loop. check.c turns
+ * the stack into notes after each error, innermost first ("in call to
+ * 'dice_loss' from here", "in iteration i = 3"). */
+typedef struct sema_context {
+    const ast_decl *block;     /* the block called; NULL = a loop iteration */
+    const struct sema_args *args; /* its bound arguments (alive during the call) */
+    const char *var;           /* loop variable */
+    sema_value v;              /* its value in this iteration */
+    seg_span at;               /* the call, or the loop variable */
+} sema_context;
+
 struct sema_state {
     seg_program *prog;         /* globals */
     seg_diag *diag;            /* where diagnostics go */
@@ -217,6 +229,8 @@ struct sema_state {
     int depth;                 /* nested block calls */
     const ast_decl **calls;    /* block call stack, depth entries */
     int cap_calls;
+    sema_context *ctx;         /* calls and loop iterations, outermost first (heap) */
+    int n_ctx, cap_ctx;
     int expr_depth;            /* nested expression evaluation */
     long steps;                /* statements executed (budget) */
     int stop;                  /* 1 = give up (step budget exhausted) */
@@ -482,6 +496,9 @@ const char *sema_names_join(sema_state *st, const char *base, const char *leaf);
 int sema_error(sema_state *st, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 int sema_warning(sema_state *st, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 void sema_note(sema_state *st, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
+/* Enter / leave a level of the error context (a block call, a loop iteration). */
+void sema_context_push(sema_state *st, sema_context c);
+void sema_context_pop(sema_state *st);
 void sema_seen_init(sema_seen *s);
 void sema_seen_free(sema_seen *s);
 

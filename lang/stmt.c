@@ -314,7 +314,10 @@ static int loop_once(sema_state *st, const ast_stmt *s, sema_value v)
     if (budget(st, s->span))
         return 1;
     sema_slot_set(st, s->name, v, s->name_span)->read = 1;
-    return sema_exec(st, s->body);
+    sema_context_push(st, (sema_context){.var = s->name, .v = v, .at = s->name_span});
+    int r = sema_exec(st, s->body);
+    sema_context_pop(st);
+    return r;
 }
 
 static int loop_step(sema_state *st, const ast_stmt *s, int64_t *step)
@@ -515,7 +518,9 @@ static sema_value run_block(sema_state *st, const ast_decl *d, const sema_args *
     sema_frame_push(st, &f, FRAME_BLOCK, d);
     sema_bind_params(st, d, a);
     sema_names_push_call(st, d->name, a->seg_name);
+    sema_context_push(st, (sema_context){.block = d, .args = a, .at = at});
     sema_exec(st, d->body);
+    sema_context_pop(st);
     sema_names_pop(st);
     sema_value r = block_result(st, &f, d, at);
     sema_check_unused(st, &f);
