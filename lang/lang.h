@@ -189,6 +189,7 @@ struct seg_scall {
     const char *const *keys;    /* parameter names, declaration order */
     const seg_sv *args;         /* values (defaults filled in) */
     const int *given;           /* 1 = written in the source */
+    const seg_span *spans;      /* where each argument is written (the call's when not) */
 };
 
 /* The argument named key, or NULL when the callee has no such parameter. */

@@ -186,7 +186,8 @@ static int check_call(sema_sched_ctx *c, const seg_scall *k)
     static const char *const modes[] = {"max", "min", NULL};
     if (strcmp(k->name, "synthetic") == 0)
         return want_string(c, k, "kind", kinds) | want_string(c, k, "label", labels) |
-               want_string(c, k, "lesions", lesions);
+                       want_string(c, k, "lesions", lesions)
+                   ? -1 : sema_synthetic_check(c, k);
     if (strcmp(k->name, "nifti") == 0 || strcmp(k->name, "png") == 0) {
         const seg_sv *img = seg_scall_arg(k, "images"), *list = seg_scall_arg(k, "list");
         if ((img->kind == SEG_SV_STRING) == (list->kind == SEG_SV_STRING)) {
@@ -194,11 +195,11 @@ static int check_call(sema_sched_ctx *c, const seg_scall *k)
                        "of image/label pairs)", k->name);
             return -1;
         }
-        return want_string(c, k, "label", labels);
+        return want_string(c, k, "label", labels) | sema_scall_rules(c, k);
     }
     if (strcmp(k->name, "plateau") == 0)
-        return want_string(c, k, "mode", modes);
-    return 0;
+        return want_string(c, k, "mode", modes) | sema_scall_rules(c, k);
+    return sema_scall_rules(c, k);
 }
 
 static seg_scall *scall_new(sema_sched_ctx *c, const sema_spec *sp, const sema_args *a,
@@ -209,9 +210,11 @@ static seg_scall *scall_new(sema_sched_ctx *c, const sema_spec *sp, const sema_a
     const char **keys = seg_arena_alloc(ar, (size_t)(sp->n + 1) * sizeof *keys);
     seg_sv *args = seg_arena_alloc(ar, (size_t)(sp->n + 1) * sizeof *args);
     int *given = seg_arena_alloc(ar, (size_t)(sp->n + 1) * sizeof *given);
+    seg_span *spans = seg_arena_alloc(ar, (size_t)(sp->n + 1) * sizeof *spans);
     int bad = 0;
     for (int i = 0; i < sp->n; i++) {
         keys[i] = seg_arena_strdup(ar, sp->names[i]);
+        spans[i] = a->given[i] ? a->span[i] : at;
         sema_value v = a->given[i] ? a->v[i] : sp->def[i];
         if (v.kind == VAL_STRING && !a->given[i])
             v.s = seg_arena_strdup(ar, v.s);
@@ -219,7 +222,7 @@ static seg_scall *scall_new(sema_sched_ctx *c, const sema_spec *sp, const sema_a
         bad |= sema_to_sv(c, v, a->span[i], &args[i]) != 0;
         bad |= !bad && check_param(c, name, keys[i], &args[i], a->span[i]) != 0;
     }
-    *k = (seg_scall){name, at, sp->n, keys, args, given};
+    *k = (seg_scall){name, at, sp->n, keys, args, given, spans};
     return bad ? NULL : k;
 }
 
@@ -552,6 +555,7 @@ static seg_schedule *check_schedule(seg_program *p, sema_seen *seen, const ast_d
     if (s->n_data == 0 && c.st.errors == 0)
         sema_error(&c.st, d->name_span, "schedule '%s' has no data; add data train = "
                    "synthetic(...)", d->name);
+    c.item_errors = c.st.errors;
     check_stages(&c, d);
     sema_frame_pop(&c.st, &c.frame);
     sema_state_free(&c.st);

@@ -555,11 +555,18 @@ typedef struct sema_sched_ctx {
     seg_stage *stage;         /* current stage, or NULL */
     sema_stage_impl *impl;    /* its private part */
     sema_seen *seen;
+    int item_errors;          /* errors in the schedule-level items: stage graphs, built
+                                 on them, would only repeat them */
 } sema_sched_ctx;
 
 /* schedule.c: a schedule call of the given kind ("optimizer", ...), or
  * NULL after reporting. */
 const seg_scall *sema_sched_call(sema_sched_ctx *c, const ast_expr *e, const char *kind);
+/* sched_rules.c: the types and ranges of a call's arguments (lr > 0,
+ * beta1 in [0, 1), ...), and synthetic() by the generator's own checks;
+ * -1 after reporting at the argument. */
+int sema_scall_rules(sema_sched_ctx *c, const seg_scall *k);
+int sema_synthetic_check(sema_sched_ctx *c, const seg_scall *k);
 /* A value as a setting (numbers, strings, lists, calls, streams). */
 int sema_to_sv(sema_sched_ctx *c, sema_value v, seg_span at, seg_sv *out);
 /* Append n bytes (elem) to an arena array of *count elements. */

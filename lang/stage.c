@@ -355,7 +355,7 @@ void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stmt)
             stage_item(c, it);
     }
     stage_finish(c, stmt);
-    if (c->st.errors != errors)
+    if (c->st.errors != errors || c->item_errors)
         return;
     ir_graph *g = sema_stage_build(c->p, c->seen, c->p->diag, c->s, index, 1);
     if (g) {
