@@ -511,9 +511,15 @@ static int init_from(train_run *r, const char *path, rt_error *err)
 
 /* ----------------------------------------------------------------- stages */
 
+/* "stage grow2: 40 tensors inherited, 6 new, 2 re-initialised: shape
+ * changed (up.2.conv_t0.weight, up.2.conv_t0.bias), 0 dropped; ...": a
+ * tensor an earlier stage had under the same name with another shape
+ * starts from its initialiser (sema makes that an error when it is frozen). */
 static void print_inheritance(const train_run *r, const rt_stage_spec *s)
 {
-    int inherited = 0, fresh = 0, dropped = 0;
+    enum { SHOWN = 4 }; /* re-initialised names listed */
+    int inherited = 0, fresh = 0, dropped = 0, changed = 0;
+    seg_buf names = {0};
     const rt_program *p = s->train;
     for (int i = 0; i < p->n_values; i++) {
         const rt_value *v = &p->values[i];
@@ -522,17 +528,25 @@ static void print_inheritance(const train_run *r, const rt_stage_spec *s)
         rt_tensor *t = rt_store_get(r->store, v->name);
         if (t && rt_type_equal(&t->type, &v->type))
             inherited++;
-        else
+        else if (t && changed++ < SHOWN)
+            seg_buf_printf(&names, "%s%s", changed > 1 ? ", " : "", v->name);
+        else if (!t)
             fresh++;
     }
+    if (changed > SHOWN)
+        seg_buf_printf(&names, ", ...");
     for (int i = 0; i < rt_store_count(r->store); i++) {
         int used = 0;
         for (int j = 0; j < p->n_values && !used; j++)
             used = p->values[j].name && !strcmp(p->values[j].name, rt_store_name(r->store, i));
         dropped += !used;
     }
-    printf("stage %s: %d tensors inherited, %d new, %d dropped; training %d tensors%s\n", s->name,
-           inherited, fresh, dropped, s->n_trainable, r->o->verbose ? ":" : "");
+    printf("stage %s: %d tensors inherited, %d new, ", s->name, inherited, fresh);
+    if (changed)
+        printf("%d re-initialised: shape changed (%s), ", changed, names.data);
+    printf("%d dropped; training %d tensors%s\n", dropped, s->n_trainable,
+           r->o->verbose ? ":" : "");
+    seg_buf_free(&names);
     for (int i = 0; r->o->verbose && i < s->n_trainable; i++)
         printf("  train %s\n", s->trainable[i]);
 }

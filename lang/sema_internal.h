@@ -544,6 +544,9 @@ typedef struct sema_stage_impl {
     const char **dim_names;   /* symbolic dimensions from model kwargs (D = 64) */
     int64_t *dim_vals;
     int n_dims;
+    const char **param_names; /* every parameter and buffer of the stage graph... */
+    rt_type *param_types;     /* ... with its type (what the next stage inherits) */
+    int n_params;
 } sema_stage_impl;
 
 /* The state schedule checking evaluates settings with. */
@@ -592,7 +595,9 @@ ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const s
 void sema_predict_item(sema_sched_ctx *c, const ast_stmt *it);
 void sema_stage_validation(sema_sched_ctx *c, const ir_graph *g, seg_span stage_at);
 /* inherit.c: warn when a stage's model takes over little or nothing of
- * what an earlier stage trained for the same net. */
+ * what an earlier stage trained for the same net; a frozen parameter
+ * whose shape differs from the one it would inherit is an error. Also
+ * records the stage's parameter types for the stages after it. */
 void sema_stage_inheritance(sema_sched_ctx *c, const ir_graph *g);
 
 /* select.c */
