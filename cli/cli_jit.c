@@ -212,8 +212,16 @@ static int kir_stage(kir_state *st, const cli_opts *o)
 {
     seg_diag *d = seg_diag_new(stderr);
     seg_program *prog = seg_load(o->files[0], d);
-    int rc = CLI_BAD_PROGRAM;
-    const seg_schedule *s = prog ? cli_pick_schedule(o, prog) : NULL;
+    const seg_schedule *s = NULL;
+    cli_opts rest = *o;
+    rest.settings = NULL;
+    int rc = prog ? cli_pick_schedule(o, prog, d, &s, &rest) : CLI_BAD_PROGRAM;
+    if (rc == CLI_OK)
+        rc = cli_schedule_settings_only(&rest, "kir");
+    if (rc != CLI_OK)
+        s = NULL;
+    else
+        rc = CLI_BAD_PROGRAM; /* until a program is listed */
     int k = -1;
     for (int i = 0; s && i < s->n_stages; i++)
         if (!strcmp(s->stages[i].name, o->stage))
@@ -233,6 +241,7 @@ static int kir_stage(kir_state *st, const cli_opts *o)
         }
         train_stage_free(&ts);
     }
+    cli_rest_free(&rest);
     seg_program_free(prog);
     seg_diag_free(d);
     return rc;
@@ -261,10 +270,6 @@ int cli_cmd_kir(const cli_opts *o)
     }
     if (o->schedule && !o->stage) {
         cli_error("kir: --schedule needs --stage NAME");
-        return CLI_USAGE;
-    }
-    if (o->stage && o->n_settings > (o->default_b ? 1 : 0)) {
-        cli_error("kir: --set applies to nets; a stage takes its sizes from the schedule");
         return CLI_USAGE;
     }
     if (o->emit_llvm && mkdir(o->emit_llvm, 0755) != 0 && errno != EEXIST) {

@@ -82,6 +82,10 @@ static void context_notes(sema_state *st)
                                 i + 1);
             return;
         }
+        if (c->text) {
+            seg_diag_note_later(st->diag, c->at, "%s", c->text);
+            continue;
+        }
         if (!c->block) {
             seg_diag_note_later(st->diag, c->at, "in iteration %s = %s", c->var,
                                 sema_value_str(st, c->v));
@@ -89,8 +93,10 @@ static void context_notes(sema_state *st)
         }
         seg_buf b = {0};
         call_tensors(st, c->args, &b);
-        seg_diag_note_later(st->diag, c->at, "in call to '%s' from here%s", c->block->name,
-                            b.data ? b.data : "");
+        seg_diag_note_later(st->diag, c->at, c->block->kind == AST_STAGE_DEF
+                                                 ? "in stage template '%s' used here%s"
+                                                 : "in call to '%s' from here%s",
+                            c->block->name, b.data ? b.data : "");
         seg_buf_free(&b);
     }
 }
@@ -207,7 +213,8 @@ void sema_suggest_names(sema_state *st, sema_suggest *s, int calls)
             sema_suggest_add(s, st->frame->slots[i].name);
     for (int i = 0; i < st->prog->n_globals; i++) {
         const ast_decl *d = st->prog->globals[i].decl;
-        if ((d->kind == AST_BLOCK) == (calls != 0) && d->kind != AST_SCHEDULE)
+        if ((d->kind == AST_BLOCK) == (calls != 0) && d->kind != AST_SCHEDULE &&
+            d->kind != AST_STAGE_DEF)
             sema_suggest_add(s, d->name);
     }
     for (int i = 0; calls && sema_builtin_name(i); i++)

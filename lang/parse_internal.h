@@ -148,6 +148,9 @@ ast_stmt *ast_item_new(seg_arena *a, seg_span at, const char *keyword, const cha
                        seg_span binding_at, ast_expr_seq args);
 ast_stmt *ast_stage_new(seg_arena *a, seg_span at, const char *name, seg_span name_at,
                         ast_stmt_seq body);
+/* stage name = template(args) { body }: call is the AST_CALL, body may be empty */
+ast_stmt *ast_stage_inst_new(seg_arena *a, seg_span at, const char *name, seg_span name_at,
+                             ast_expr *call, ast_stmt_seq body);
 
 ast_param *ast_param_new(seg_arena *a, seg_span at, const char *name, ast_expr *def);
 
@@ -159,7 +162,13 @@ void ast_const_add(seg_parser *ps, seg_span at, const char *name, seg_span name_
 void ast_block_add(seg_parser *ps, ast_decl_kind kind, seg_span at, const char *name,
                    seg_span name_at, ast_param_seq params, ast_stmt_seq body);
 void ast_schedule_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
-                      ast_stmt_seq body);
+                      ast_param_seq params, ast_stmt_seq body);
+/* schedule name = other(args) */
+void ast_schedule_inst_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
+                           ast_expr *call);
+/* stage name(params) { items } at top level: a stage template */
+void ast_stage_def_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
+                       ast_param_seq params, ast_stmt_seq body);
 
 /* ----------------------------------------------------------- debugging */
 

@@ -142,7 +142,7 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, seg_parser *ps, const char *
 %nterm <stmts> stmts body else_opt items
 %nterm <stmt> stmt if_stmt item
 %nterm <expr> target expr or_expr and_expr not_expr cmp_expr range_expr sum term
-%nterm <expr> unary power postfix primary arg
+%nterm <expr> unary power postfix primary arg call
 %nterm <exprs> exprs args arg_list
 %nterm <op> cmp_op
 
@@ -159,7 +159,9 @@ file
  *      | NAME "=" expr
  *      | "block" NAME "(" [ params ] ")" "{" { stmt } "}"
  *      | "net"   NAME "(" [ params ] ")" "{" { stmt } "}"
- *      | "schedule" NAME "{" { item } "}" ; */
+ *      | "schedule" NAME [ "(" [ params ] ")" ] "{" { item } "}"
+ *      | "schedule" NAME "=" NAME "(" [ args ] ")"
+ *      | "stage" NAME "(" [ params ] ")" "{" { item } "}" ; */
 decl
     : "import" STRING  { ast_import_add(ps, @$, $2, @2); }
     | NAME '=' expr    { ast_const_add(ps, @$, $1, @1, $3); }
@@ -168,7 +170,17 @@ decl
     | "net" NAME '(' params_opt ')' body
                        { ast_block_add(ps, AST_NET, @$, $2, @2, $4, $6); }
     | "schedule" NAME '{' items '}'
-                       { ast_schedule_add(ps, @$, $2, @2, $4); }
+                       { ast_schedule_add(ps, @$, $2, @2, (ast_param_seq){0}, $4); }
+    | "schedule" NAME '(' params_opt ')' '{' items '}'
+                       { ast_schedule_add(ps, @$, $2, @2, $4, $7); }
+    | "schedule" NAME '=' call
+                       { ast_schedule_inst_add(ps, @$, $2, @2, $4); }
+    | "stage" NAME '(' params_opt ')' '{' items '}'
+                       { ast_stage_def_add(ps, @$, $2, @2, $4, $7); }
+    ;
+call
+    : NAME '(' ')'      { $$ = ast_call_new(ps->arena, @$, $1, (ast_expr_seq){0}); }
+    | NAME '(' args ')' { $$ = ast_call_new(ps->arena, @$, $1, $3); }
     ;
 
 /* params = param { "," param } ;  param = NAME [ "=" expr ] ; */
@@ -238,6 +250,7 @@ target
     ;
 
 /* item = "stage" NAME "{" { item } "}"
+ *      | "stage" NAME "=" NAME "(" [ args ] ")" [ "{" { item } "}" ]
  *      | NAME [ NAME "=" ] expr { "," expr } ; */
 items
     : %empty            { $$ = (ast_stmt_seq){0}; }
@@ -247,6 +260,10 @@ items
 item
     : "stage" NAME '{' items '}'
                         { $$ = ast_stage_new(ps->arena, @$, $2, @2, $4); }
+    | "stage" NAME '=' call
+                        { $$ = ast_stage_inst_new(ps->arena, @$, $2, @2, $4, (ast_stmt_seq){0}); }
+    | "stage" NAME '=' call '{' items '}'
+                        { $$ = ast_stage_inst_new(ps->arena, @$, $2, @2, $4, $6); }
     | NAME exprs        { $$ = ast_item_new(ps->arena, @$, $1, NULL, @1, $2); }
     | NAME NAME '=' exprs
                         { $$ = ast_item_new(ps->arena, @$, $1, $2, @2, $4); }
@@ -337,8 +354,7 @@ primary
     | "true"            { $$ = ast_bool_new(ps->arena, @$, 1); }
     | "false"           { $$ = ast_bool_new(ps->arena, @$, 0); }
     | NAME              { $$ = ast_name_new(ps->arena, @$, $1); }
-    | NAME '(' ')'      { $$ = ast_call_new(ps->arena, @$, $1, (ast_expr_seq){0}); }
-    | NAME '(' args ')' { $$ = ast_call_new(ps->arena, @$, $1, $3); }
+    | call
     | '[' ']'           { $$ = ast_list_new(ps->arena, @$, (ast_expr_seq){0}); }
     | '[' args ']'      { $$ = ast_list_new(ps->arena, @$, $2); }
     | '(' expr ')'      { $$ = $2; }
@@ -417,7 +433,7 @@ static int group_of(yysymbol_kind_t t)
     case YYSYMBOL_INPUT: case YYSYMBOL_OUTPUT: case YYSYMBOL_RETURN: case YYSYMBOL_FOR:
     case YYSYMBOL_IF: case YYSYMBOL_SCOPE:
         return G_STMT;
-    case YYSYMBOL_STAGE: return G_ITEM;
+    case YYSYMBOL_STAGE: return G_ITEM | G_DECL; /* a stage template at top level */
     default: /* character tokens have no stable kind names */
         return t == YYTRANSLATE('(') || t == YYTRANSLATE('[') || t == YYTRANSLATE('-')
                    ? G_EXPR : 0;
@@ -433,7 +449,7 @@ static int groups_expected(const yysymbol_kind_t *exp, int n)
         g |= exp[i] == YYSYMBOL_INPUT ? G_STMT : 0;
         g |= exp[i] == YYSYMBOL_STAGE ? G_ITEM : 0;
     }
-    return g;
+    return g & G_DECL ? g & ~G_ITEM : g; /* top level: `stage` starts a template */
 }
 
 /* A closer that closes nothing (the layer repairs those that close an

@@ -518,7 +518,8 @@ int sema_item_check(sema_sched_ctx *c, const ast_stmt *it, int level, const ast_
 
 /* ------------------------------------------------------------ driver */
 
-static void check_stages(sema_sched_ctx *c, const ast_decl *d)
+static void check_stages(sema_sched_ctx *c, const ast_decl *d, const char *name,
+                         seg_span name_at)
 {
     int n = 0;
     for (const ast_stmt *it = d->body; it; it = it->next)
@@ -526,20 +527,62 @@ static void check_stages(sema_sched_ctx *c, const ast_decl *d)
     seg_stage *stages = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *stages);
     c->s->stages = stages;
     c->s->n_stages = 0;
-    for (const ast_stmt *it = d->body; it; it = it->next)
-        if (it->kind == AST_STAGE)
-            sema_stage_items(c, it);
+    for (const ast_stmt *it = d->body; it; it = it->next) {
+        const ast_decl *tmpl = NULL;
+        sema_args targs;
+        if (it->kind != AST_STAGE || (it->value && sema_stage_template(c, it, &tmpl, &targs)))
+            continue;
+        sema_stage_items(c, it, tmpl, tmpl ? &targs : NULL);
+    }
     if (n == 0)
-        sema_error(&c->st, d->name_span, "schedule '%s' has no stage", d->name);
+        sema_error(&c->st, name_at, "schedule '%s' has no stage", name);
 }
 
-static seg_schedule *check_schedule(seg_program *p, sema_seen *seen, const ast_decl *d)
+/* The schedule's parameters in its frame (defaults may use earlier ones),
+ * into c->env and, as literals, into s->args. */
+static void bind_schedule_params(sema_sched_ctx *c, const sema_sched_req *r)
+{
+    int i = 0;
+    seg_setting *args = seg_arena_alloc(c->p->arena, (size_t)(r->n + 1) * sizeof *args);
+    for (const ast_param *q = r->decl->params; q; q = q->next, i++) {
+        sema_value v = r->vals[i];
+        if (v.kind == VAL_NONE && q->def)
+            v = sema_eval(&c->st, q->def);
+        else if (v.kind == VAL_NONE) {
+            sema_error(&c->st, r->span, "schedule '%s' needs a value for '%s' (--set %s=... or "
+                       "schedule NAME = %s(%s = ...))", r->name, q->name, q->name, r->decl->name,
+                       q->name);
+            v = sema_val_error();
+        }
+        sema_slot *sl = sema_slot_set(&c->st, q->name, v, q->span);
+        sl->param = sl->read = 1;
+        sema_env_add(c->p->arena, &c->env, q->name, v);
+        seg_buf b = {0};
+        sema_literal_print(&c->st, v, &b);
+        args[i] = (seg_setting){q->name, seg_arena_strdup(c->p->arena, b.data ? b.data : "")};
+        seg_buf_free(&b);
+    }
+    c->s->args = args;
+    c->s->n_args = r->n;
+    if (r->n == 0)
+        return;
+    seg_buf b = {0};
+    seg_buf_printf(&b, "in schedule '%s' with ", r->name);
+    for (int k = 0; k < r->n; k++)
+        seg_buf_printf(&b, "%s%s = %s", k ? ", " : "", args[k].key, args[k].value);
+    sema_context_push(&c->st, (sema_context){.at = r->span,
+                                             .text = seg_arena_strdup(c->p->arena, b.data)});
+    seg_buf_free(&b);
+}
+
+seg_schedule *sema_schedule_check(seg_program *p, sema_seen *seen, const sema_sched_req *r)
 {
     sema_sched_ctx c = {.p = p, .seen = seen};
     const ast_stmt *first[N_ITEM_KWS] = {0};
+    const ast_decl *d = r->decl;
     seg_schedule *s = seg_arena_alloc(p->arena, sizeof *s);
-    s->name = d->name;
-    s->span = d->name_span;
+    s->name = r->name;
+    s->span = r->span;
     s->batch = 2;
     s->oversample = 0.33;
     s->seed = -1;
@@ -549,26 +592,38 @@ static seg_schedule *check_schedule(seg_program *p, sema_seen *seen, const ast_d
     c.st.lookup_hook = stream_lookup;
     c.st.suggest_hook = stream_suggest;
     c.st.hook_data = &c;
+    bind_schedule_params(&c, r);
     for (const ast_stmt *it = d->body; it; it = it->next)
         if (it->kind == AST_ITEM && sema_item_check(&c, it, 1, first))
             schedule_item(&c, it);
     if (s->n_data == 0 && c.st.errors == 0)
-        sema_error(&c.st, d->name_span, "schedule '%s' has no data; add data train = "
-                   "synthetic(...)", d->name);
+        sema_error(&c.st, r->span, "schedule '%s' has no data; add data train = "
+                   "synthetic(...)", r->name);
     c.item_errors = c.st.errors;
-    check_stages(&c, d);
+    check_stages(&c, d, r->name, r->span);
     sema_frame_pop(&c.st, &c.frame);
+    int bad = c.st.errors;
     sema_state_free(&c.st);
-    return s;
+    return bad ? NULL : s;
 }
 
+/* Every schedule at load: a parametrised one with its defaults (one whose
+ * parameter lacks a default is checked when instantiated, like a net). */
 void sema_schedules_check(seg_program *p, sema_seen *seen)
 {
     p->scheds = seg_arena_alloc(p->arena, (size_t)(p->n_scheds + 1) * sizeof *p->scheds);
     int k = 0;
-    for (int i = 0; i < p->n_globals; i++)
-        if (p->globals[i].decl->kind == AST_SCHEDULE)
-            p->scheds[k++] = check_schedule(p, seen, p->globals[i].decl);
+    for (int i = 0; i < p->n_globals; i++) {
+        const ast_decl *d = p->globals[i].decl;
+        if (d->kind != AST_SCHEDULE)
+            continue;
+        sema_sched_req r;
+        int complete = 1;
+        for (const ast_param *q = d->params; q; q = q->next)
+            complete &= q->def != NULL;
+        p->scheds[k++] = complete && !sema_sched_request(p, seen, d, NULL, 0, &r)
+                             ? sema_schedule_check(p, seen, &r) : NULL;
+    }
 }
 
 void sema_schedules_free(seg_program *p)

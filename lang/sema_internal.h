@@ -214,6 +214,8 @@ typedef struct sema_context {
     const char *var;           /* loop variable */
     sema_value v;              /* its value in this iteration */
     seg_span at;               /* the call, or the loop variable */
+    const char *text;          /* else: the note as written (a stage's model, a
+                                  parametrised schedule), in an arena */
 } sema_context;
 
 struct sema_state {
@@ -264,8 +266,6 @@ void sema_state_free(sema_state *st);
 typedef struct sema_args sema_args;
 int sema_run_net(sema_state *st, const ast_decl *net, const sema_args *a,
                  const char *prefix, sema_netval *out);
-/* A setting string as a value: "3", "1e-3", "true", else a string. */
-sema_value sema_setting_value(const char *s);
 /* seg_load's check of one net: defaults, unbound dimensions = 1. */
 int sema_check_net(seg_program *p, sema_seen *seen, const ast_decl *net);
 
@@ -295,6 +295,8 @@ struct seg_program {
     const char **sched_names;
     int n_scheds;
     seg_schedule **scheds;    /* resolved schedules, n_scheds of them */
+    seg_schedule **instances; /* schedules checked with settings (seg_program_schedule_with) */
+    int n_instances;
     int main_file;            /* diag file id of the main file */
     seg_source *sources;      /* every file's name and text, main first (arena texts) */
     int n_sources, cap_sources;
@@ -536,6 +538,19 @@ void sema_expr_str(const ast_expr *e, seg_buf *out);
 void sema_schedules_check(seg_program *p, sema_seen *seen);
 void sema_schedules_free(seg_program *p);
 
+/* Compile-time names a stage's settings see: the schedule's parameters,
+ * then its stage template's (values in the program arena). The loss and
+ * `weight` items, evaluated when a stage graph is built, see them too. */
+typedef struct sema_env {
+    int n;
+    const char **names;
+    sema_value *vals;
+} sema_env;
+/* Bind every name of env in the current frame (as parameters: never unused). */
+void sema_env_bind(sema_state *st, const sema_env *env, seg_span at);
+/* Append (name, v) to env (arena-grown). */
+void sema_env_add(seg_arena *a, sema_env *env, const char *name, sema_value v);
+
 /* What a stage's graph is built from, beyond seg_stage (stage.impl). */
 typedef struct sema_stage_impl {
     const ast_stmt *predict;  /* the `predict` item, or NULL */
@@ -547,7 +562,23 @@ typedef struct sema_stage_impl {
     const char **param_names; /* every parameter and buffer of the stage graph... */
     rt_type *param_types;     /* ... with its type (what the next stage inherits) */
     int n_params;
+    sema_env env;             /* the names its settings, loss and weights see */
+    const ast_decl *tmpl;     /* its stage template, or NULL */
+    seg_span tmpl_at;         /* where the schedule uses it */
 } sema_stage_impl;
+
+/* A schedule to check (schedule.c): the declaration with the body, the
+ * name it goes by (an instantiation's own), and the values of its
+ * parameters that were given (by an instantiation or --set). */
+typedef struct sema_sched_req {
+    const ast_decl *decl;     /* AST_SCHEDULE with a body */
+    const char *name;
+    seg_span span;            /* where that name is declared */
+    int n;                    /* decl's parameters */
+    sema_value vals[SEMA_MAX_PARAMS]; /* NONE = not given: the default */
+    seg_span spans[SEMA_MAX_PARAMS];  /* where each given value was written */
+} sema_sched_req;
+seg_schedule *sema_schedule_check(seg_program *p, sema_seen *seen, const sema_sched_req *r);
 
 /* The state schedule checking evaluates settings with. */
 typedef struct sema_sched_ctx {
@@ -560,7 +591,23 @@ typedef struct sema_sched_ctx {
     sema_seen *seen;
     int item_errors;          /* errors in the schedule-level items: stage graphs, built
                                  on them, would only repeat them */
+    sema_env env;             /* the schedule's parameters and their values */
 } sema_sched_ctx;
+
+/* sched_inst.c: parametrised schedules and stage templates. */
+/* The request for schedule global gl (an instantiation's target and
+ * arguments filled in, settings on top of them); -1 after reporting. */
+int sema_sched_request(seg_program *p, sema_seen *seen, const ast_decl *gl,
+                       const seg_setting *set, int n_set, sema_sched_req *r);
+/* `stage NAME = template(args)`: the template and its bound arguments
+ * into *tmpl / *a; -1 after reporting. */
+int sema_stage_template(sema_sched_ctx *c, const ast_stmt *stmt, const ast_decl **tmpl,
+                        sema_args *a);
+/* A --set value: an int, float, bool, "string" or [list] literal, else
+ * the text as a string. */
+sema_value sema_setting_parse(sema_state *st, const char *s);
+/* v as a literal sema_setting_parse reads back ("abc" quoted, lists). */
+void sema_literal_print(sema_state *st, sema_value v, seg_buf *b);
 
 /* schedule.c: a schedule call of the given kind ("optimizer", ...), or
  * NULL after reporting. */
@@ -586,7 +633,10 @@ int sema_item_int(sema_sched_ctx *c, const ast_stmt *it, int64_t min, int64_t *o
 int sema_item_share(sema_sched_ctx *c, const ast_stmt *it, double *out);
 
 /* stage.c */
-void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stage_stmt);
+/* A stage: written out (tmpl NULL), or a template's items with its bound
+ * arguments, then the statement's own items. */
+void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stage_stmt, const ast_decl *tmpl,
+                      const sema_args *targs);
 ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const seg_schedule *s,
                            int stage, int training);
 

@@ -453,7 +453,7 @@ TEST(parse_several_errors_one_each)
     CHECK(strstr(p.errs, "t.seg:6:11: error: unexpected 'y', expected '=', ')' or ','\n"));
     CHECK(strstr(p.errs, "t.seg:10:7: error: unexpected '4'\n"));
     CHECK(strstr(p.errs, "t.seg:12:10: error: unexpected '=', expected an expression\n"));
-    CHECK(strstr(p.errs, "t.seg:13:13: error: expected '{' before '('\n"));
+    CHECK(strstr(p.errs, "t.seg:13:13: error: unexpected '(', expected '=' or '{'\n"));
     /* what parsed survives */
     CHECK_STR(p.dump, "(net a (params) (= z 2))\n(schedule s (batch 2))\n(const ok 1)\n");
     CHECK_INT(p.st.incomplete, 0);
