@@ -132,6 +132,8 @@ static void kir_conv_detail(const kir_kernel *kk, const jit_choice *c, int fwd)
                cv->ic_chunk == 1 ? "" : "s");
     if (c->conv->residual)
         printf(", residual%s added as y is copied out", c->conv->relu_copy ? " and ReLU" : "");
+    if (c->conv->groups > 1)
+        printf(", run once per group on %d groups", c->conv->groups);
 }
 
 /* One instruction with a single kernel (a conv, a gradient or a group). */
@@ -161,8 +163,9 @@ static int kir_kernel_line(kir_state *st, const jit_program *jp, const rt_progra
 static int kir_phased_line(kir_state *st, const jit_program *jp, const rt_program *p, int i,
                            const jit_choice *c)
 {
-    printf("#%d %s -> JIT kernels, one per output phase (%d phases):", i,
-           kir_where(&p->instrs[i]), c->phases);
+    printf("#%d %s -> JIT kernels, one per output phase (%d phases%s):", i,
+           kir_where(&p->instrs[i]), c->phases,
+           c->conv->groups > 1 ? ", run once per group" : "");
     int rc = CLI_OK, *fresh = seg_xcalloc((size_t)c->phases, sizeof *fresh);
     for (int h = 0; h < c->phases; h++) {
         int seen = 0;
