@@ -258,6 +258,7 @@ static void exec_output(sema_state *st, const ast_stmt *s)
         }
     if (v.kind == VAL_ERROR) {
         st->poisoned_outputs++;
+        sema_slot_set(st, s->name, v, s->name_span)->read = 1; /* later uses stay quiet */
         return;
     }
     if (v.kind != VAL_TENSOR) {
