@@ -86,19 +86,26 @@ static const char *item_end(const char *s)
     return s;
 }
 
-static sema_value parse_range(sema_state *st, const char *s, size_t n);
+enum {
+    SETTING_ITEMS = 256, /* items of one list literal */
+    SETTING_DEPTH = 8,   /* nested lists */
+};
+
+static sema_value parse_range(sema_state *st, const char *s, size_t n, int depth);
 
 /* "[a, b, c]" (s at '['): the items parsed one by one; NONE when malformed. */
-static sema_value parse_list(sema_state *st, const char *s)
+static sema_value parse_list(sema_state *st, const char *s, int depth)
 {
-    sema_value items[SEMA_MAX_PARAMS * 8];
+    sema_value *items = seg_arena_alloc(st->arena, SETTING_ITEMS * sizeof *items);
     int n = 0;
+    if (depth > SETTING_DEPTH)
+        return sema_val_none();
     s = skip_space(s + 1);
     while (*s && *s != ']') {
         const char *e = item_end(s);
-        if (n == (int)(sizeof items / sizeof items[0]) || e == s)
+        if (n == SETTING_ITEMS || e == s)
             return sema_val_none();
-        items[n] = parse_range(st, s, (size_t)(e - s));
+        items[n] = parse_range(st, s, (size_t)(e - s), depth + 1);
         if (items[n++].kind == VAL_NONE)
             return sema_val_none();
         s = skip_space(*e == ',' ? e + 1 : e);
@@ -125,7 +132,7 @@ static sema_value parse_quoted(sema_state *st, const char *s, size_t n)
 
 /* One literal in s[0..n). Bare text is a string (--set mode=softmax);
  * inside a list that is the only way a bare word can mean anything. */
-static sema_value parse_range(sema_state *st, const char *s, size_t n)
+static sema_value parse_range(sema_state *st, const char *s, size_t n, int depth)
 {
     while (n && isspace((unsigned char)s[n - 1]))
         n--;
@@ -133,7 +140,7 @@ static sema_value parse_range(sema_state *st, const char *s, size_t n)
     memcpy(t, s, n);
     t[n] = 0;
     if (t[0] == '[')
-        return parse_list(st, t);
+        return parse_list(st, t, depth);
     if (t[0] == '"')
         return parse_quoted(st, t, n);
     char *end;
@@ -149,13 +156,13 @@ static sema_value parse_range(sema_state *st, const char *s, size_t n)
     return n ? sema_val_string(t) : sema_val_none();
 }
 
+/* Text that is no literal (a malformed list, "") stays a string, so the
+ * place that uses the value says what it should have been. */
 sema_value sema_setting_parse(sema_state *st, const char *s)
 {
     const char *b = skip_space(s);
-    sema_value v = parse_range(st, b, strlen(b));
-    if (v.kind == VAL_NONE && b[0] != '[' && b[0] != '"')
-        return sema_val_string(seg_arena_strdup(st->arena, s)); /* "" or odd text: as given */
-    return v;
+    sema_value v = parse_range(st, b, strlen(b), 0);
+    return v.kind == VAL_NONE ? sema_val_string(seg_arena_strdup(st->arena, s)) : v;
 }
 
 void sema_literal_print(sema_state *st, sema_value v, seg_buf *b)
