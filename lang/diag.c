@@ -137,6 +137,13 @@ void seg_diag_truncate(seg_diag *d, int n_files)
     d->n_files = n_files; /* names[] keeps its room; seg_diag_file_names stops at n */
 }
 
+FILE *seg_diag_set_stream(seg_diag *d, FILE *out)
+{
+    FILE *old = d->out;
+    d->out = out;
+    return old;
+}
+
 void seg_diag_reset(seg_diag *d)
 {
     d->n_errors = d->n_warnings = 0;

@@ -41,6 +41,8 @@ void seg_diag_truncate(seg_diag *d, int n_files);
 /* Start counting errors and warnings from zero again (and print again
  * after the error cap): a new REPL input. */
 void seg_diag_reset(seg_diag *d);
+/* Print to out from now on (NULL: count only); returns the old stream. */
+FILE *seg_diag_set_stream(seg_diag *d, FILE *out);
 const char *seg_diag_file_path(const seg_diag *d, int file_id);
 /* The file-name table indexed by file id (entry 0 is NULL), for ir_graph. */
 const char *const *seg_diag_file_names(const seg_diag *d, int *n);
