@@ -106,6 +106,7 @@ typedef struct repl {
     /* input */
     int line;              /* session line number of the next line read */
     int input_line;        /* first line of the input being handled */
+    const char *cmd_line;  /* the :command being run (its expressions are quoted in it) */
     seg_diag *input_diag;  /* where that input is registered... */
     int input_mark;        /* ... and the file count before it */
     volatile int interrupted; /* Ctrl-C seen (set by the signal handler) */
@@ -191,7 +192,8 @@ int64_t repl_rss(void);
 void repl_eval_input(repl *r, const char *text);
 /* Evaluate expression text (a :command's argument) into a result whose
  * tensors are computed: *out (a copy, caller frees) for a single tensor.
- * 0, or -1 after printing why. prog/ms: the program that ran and its time. */
+ * 0, or -1 after printing why. prog/ms: the program that ran and its time.
+ * The text stays registered (repl_input_done) until the command ends. */
 typedef struct repl_value {
     seg_result res;        /* what lang made of it */
     rt_tensor *t;          /* TENSOR: the computed tensor (owned) */
@@ -218,6 +220,8 @@ typedef struct repl_show_opts {
 int repl_show_write(repl *r, const rt_tensor *t, const rt_tensor *image,
                     const repl_show_opts *o);
 int repl_is_label_map(const rt_tensor *t);
+/* v with thousands separators ("1,107,393") into buf. */
+const char *repl_grouped(int64_t v, char *buf, size_t n);
 
 /* -------------------------------------------------------- repl_cmd.c */
 

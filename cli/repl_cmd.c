@@ -53,20 +53,6 @@ static int is_name(const char *s)
     return 1;
 }
 
-static const char *grouped(int64_t v, char *buf, size_t n)
-{
-    char raw[32];
-    snprintf(raw, sizeof raw, "%lld", (long long)v);
-    size_t len = strlen(raw), k = 0;
-    for (size_t i = 0; i < len && k + 2 < n; i++) {
-        if (i && (len - i) % 3 == 0 && raw[i - 1] != '-')
-            buf[k++] = ',';
-        buf[k++] = raw[i];
-    }
-    buf[k] = 0;
-    return buf;
-}
-
 /* ------------------------------------------------------- :type, :shape */
 
 static void print_graph_types(const seg_result *res, int shape_only)
@@ -226,16 +212,16 @@ static int cmd_params(repl *r, const char *args)
         char ty[128], c[32];
         int64_t count = rt_type_numel(&t->type);
         printf("%-44s %-22s %12s%s%s%s%s\n", n, rt_type_str(&t->type, ty, sizeof ty),
-               grouped(count, c, sizeof c), frozen == 1 ? "  frozen" : frozen == 0 ? "  trainable" : "",
+               repl_grouped(count, c, sizeof c), frozen == 1 ? "  frozen" : frozen == 0 ? "  trainable" : "",
                by ? "  trained by " : "", by ? by : "", "");
         total += count;
         trainable += frozen == 0 ? count : 0;
         shown++;
     }
     char a[32], b[32];
-    printf("%d tensor%s, %s values", shown, shown == 1 ? "" : "s", grouped(total, a, sizeof a));
+    printf("%d tensor%s, %s values", shown, shown == 1 ? "" : "s", repl_grouped(total, a, sizeof a));
     if (r->st.stage && shown)
-        printf(" (%s trainable in %s.%s)", grouped(trainable, b, sizeof b), r->st.sched,
+        printf(" (%s trainable in %s.%s)", repl_grouped(trainable, b, sizeof b), r->st.sched,
                r->st.stage);
     printf("\n");
     return 0;
@@ -432,7 +418,7 @@ static int load_ckpt(repl *r, const char *arg)
     }
     r->param_gen++;
     char g[32];
-    printf("loaded %d tensors (%s values) from %s\n", n, grouped(values, g, sizeof g), path);
+    printf("loaded %d tensors (%s values) from %s\n", n, repl_grouped(values, g, sizeof g), path);
     define_recorded(r, c);
     print_model_hint(c);
     rt_ckpt_free(c);
@@ -616,10 +602,13 @@ void repl_command(repl *r, const char *line)
     for (int i = 0; i < N_COMMANDS && !c; i++)
         if (strlen(commands[i].name) == n && !strncmp(commands[i].name, p, n))
             c = &commands[i];
+    r->cmd_line = line;
     if (c)
         c->fn(r, trimmed);
     else
         repl_error(r, "unknown command ':%.*s' (:help lists them)", (int)n, p);
+    r->cmd_line = NULL;
     seg_free(trimmed);
+    repl_input_done(r);
     repl_vars_drop_hidden(r);
 }

@@ -288,10 +288,25 @@ void repl_eval_input(repl *r, const char *text)
 
 /* -------------------------------------------- expressions of :commands */
 
+/* A command's expression, parsed in its place in the command's line:
+ * messages quote the line the user typed, carets under the expression. */
+static seg_input *parse_in_line(repl *r, const char *text)
+{
+    const char *line = r->cmd_line, *at = line ? strstr(line, text) : NULL;
+    if (!at)
+        return parse(r, text);
+    seg_buf b = {0};
+    seg_buf_printf(&b, "%*s%s", (int)(at - line), "", text);
+    int id = repl_input_begin(r, line, strlen(line));
+    seg_input *in = seg_input_parse(r->diag, id, b.data, b.len, 1, NULL);
+    seg_buf_free(&b);
+    return in;
+}
+
 int repl_eval_expr(repl *r, const char *text, int run, repl_value *v)
 {
     memset(v, 0, sizeof *v);
-    seg_input *in = parse(r, text);
+    seg_input *in = parse_in_line(r, text);
     const seg_item *items;
     int rc = -1;
     if (in && (seg_input_items(in, &items) != 1 || items[0].kind != SEG_ITEM_EXPR))
@@ -308,8 +323,8 @@ int repl_eval_expr(repl *r, const char *text, int run, repl_value *v)
         if (rc == 0)
             v->t = repl_tensor_copy(d ? d : repl_output(v->prog, "value"));
     }
-    seg_input_free(in);
-    repl_input_done(r); /* load() values stay until the command is done */
+    seg_input_free(in); /* its text stays registered, and load() values stay, until the
+                           command is done: graphs and programs name that text */
     return rc;
 }
 

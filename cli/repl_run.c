@@ -160,8 +160,10 @@ static void sync_params(repl *r, repl_prog *p)
     }
     if (fresh) {
         r->param_gen++;
-        printf("note: %d new parameter tensor%s (%lld values), initialised with seed %llu\n",
-               fresh, fresh == 1 ? "" : "s", (long long)scalars, (unsigned long long)r->seed);
+        char g[32];
+        printf("note: %d new parameter tensor%s (%s values), initialised with seed %llu\n",
+               fresh, fresh == 1 ? "" : "s", repl_grouped(scalars, g, sizeof g),
+               (unsigned long long)r->seed);
     }
     p->param_gen = r->param_gen;
 }

@@ -80,7 +80,8 @@ static seg_program *load_defs(const repl_def *defs, int n, seg_diag **d)
 static repl_def *merged(const repl *r, const repl_def *defs, int n, int *n_out, int *replaced)
 {
     repl_def *m = seg_xcalloc((size_t)(r->n_defs + n + 1), sizeof *m);
-    memcpy(m, r->defs, (size_t)r->n_defs * sizeof *m);
+    if (r->n_defs)
+        memcpy(m, r->defs, (size_t)r->n_defs * sizeof *m);
     int k = r->n_defs;
     for (int i = 0; i < n; i++) {
         int at = def_index(m, k, defs[i].name);
@@ -155,8 +156,9 @@ int repl_undefine(repl *r, const char *name)
     if (i < 0)
         return 0;
     repl_def *m = seg_xcalloc((size_t)(r->n_defs + 1), sizeof *m);
-    memcpy(m, r->defs, (size_t)i * sizeof *m);
-    memcpy(m + i, r->defs + i + 1, (size_t)(r->n_defs - i - 1) * sizeof *m);
+    memcpy(m, r->defs, (size_t)i * sizeof *m); /* r->defs holds name: never NULL */
+    if (i + 1 < r->n_defs)
+        memcpy(m + i, r->defs + i + 1, (size_t)(r->n_defs - i - 1) * sizeof *m);
     seg_diag *d;
     seg_program *p = load_defs(m, r->n_defs - 1, &d);
     if (!p) {
@@ -389,8 +391,10 @@ seg_repl_host repl_host(repl *r)
 int repl_input_begin(repl *r, const char *text, size_t len)
 {
     seg_diag_reset(r->diag);
-    r->input_diag = r->diag;
-    r->input_mark = seg_diag_file_count(r->diag);
+    if (r->input_diag != r->diag) { /* else a command's second expression joins the first */
+        r->input_diag = r->diag;
+        r->input_mark = seg_diag_file_count(r->diag);
+    }
     return seg_diag_add_file_at(r->diag, "<repl>", text, len, r->input_line);
 }
 

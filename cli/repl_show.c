@@ -41,6 +41,20 @@ static double elem(const rt_tensor *t, int64_t i)
     }
 }
 
+const char *repl_grouped(int64_t v, char *buf, size_t n)
+{
+    char raw[32];
+    snprintf(raw, sizeof raw, "%lld", (long long)v);
+    size_t len = strlen(raw), k = 0;
+    for (size_t i = 0; i < len && k + 2 < n; i++) {
+        if (i && (len - i) % 3 == 0 && raw[i - 1] != '-')
+            buf[k++] = ',';
+        buf[k++] = raw[i];
+    }
+    buf[k] = 0;
+    return buf;
+}
+
 int repl_is_label_map(const rt_tensor *t)
 {
     return t->type.dtype == RT_I32 || t->type.dtype == RT_U8;
