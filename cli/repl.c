@@ -5,6 +5,8 @@
  * parser, run quietly in REPL mode, no longer calls the input incomplete
  * (a bracket or brace still open, a trailing operator, a declaration cut
  * short); a wrong input is handed over at once so its error is reported.
+ * Lines between ":{" and ":}" (as in GHCi) are one input: a pasted
+ * program whose declarations use each other in any order.
  * Strings end at their line in Seg, so an open string is an error, not a
  * continuation. Each input is numbered by the session line it began on:
  * messages read "<repl>:LINE:COL: error: ..." with the source line and a
@@ -104,6 +106,45 @@ static int blank(const char *s)
     return 1;
 }
 
+static int is_word(const char *line, const char *word)
+{
+    line += strspn(line, " \t");
+    size_t n = strlen(word);
+    return !strncmp(line, word, n) && line[n + strspn(line + n, " \t")] == 0;
+}
+
+/* :{ ... :} (as GHCi's): the lines between are one input, so a pasted
+ * program's declarations may refer to each other in any order. */
+static int read_block(repl *r, char **out)
+{
+    seg_buf b = {0};
+    seg_buf_printf(&b, "%s", "");
+    r->input_line = r->line;
+    for (;;) {
+        int intr;
+        char *line = read_line(r, PROMPT_MORE, &intr);
+        if (!line && intr && r->tty) {
+            printf("\n");
+            seg_buf_free(&b);
+            *out = NULL;
+            return 1;
+        }
+        if (!line)
+            break;
+        r->line++;
+        if (r->echo)
+            printf("%s%s\n", PROMPT_MORE, line);
+        int end = is_word(line, ":}");
+        if (!end)
+            seg_buf_printf(&b, "%s%s", b.len ? "\n" : "", line);
+        free(line); /* readline's or getline's allocation */
+        if (end)
+            break;
+    }
+    *out = b.data;
+    return 1;
+}
+
 /* The next whole input into *out (seg-owned); 0 at the end of input. */
 static int read_input(repl *r, char **out)
 {
@@ -129,6 +170,10 @@ static int read_input(repl *r, char **out)
         if (first && blank(line)) {
             free(line); /* readline's or getline's allocation */
             continue;
+        }
+        if (first && is_word(line, ":{")) {
+            free(line);
+            return read_block(r, out);
         }
         seg_buf_printf(&b, "%s%s", b.len ? "\n" : "", line);
         free(line);
@@ -175,6 +220,7 @@ int cli_cmd_repl(const cli_opts *o)
     r.jit = o->jit;
     r.threads = o->threads;
     r.seed = o->seed;
+    r.seed_given = o->seed_given;
     r.files = o->files;
     r.n_files = o->n_files;
     repl_stage_free(&r); /* no stage: its overrides unset */
@@ -188,7 +234,8 @@ int cli_cmd_repl(const cli_opts *o)
     repl_session_init(&r);
     char *input;
     while (!r.quit && read_input(&r, &input)) {
-        handle(&r, input);
+        if (input && input[strspn(input, " \t\n")])
+            handle(&r, input);
         seg_free(input);
     }
     if (r.tty)

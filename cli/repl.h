@@ -84,6 +84,7 @@ typedef struct repl {
     int jit;               /* JIT kernels (else the reference interpreter) */
     int threads;
     uint64_t seed;         /* parameter initialisation */
+    int seed_given;        /* --seed: it also beats a schedule's `seed` in :train */
     const char *const *files; /* FILE.seg arguments (reloaded by :reset) */
     int n_files;
     /* definitions and the program they make */

@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void openblas_set_num_threads(int); /* from OpenBLAS; we include no BLAS header */
 
@@ -92,7 +93,8 @@ static int type_or_shape(repl *r, const char *args, int shape_only)
         repl_error(r, "%s is %s, not a tensor", args, v.res.kind_name);
         rc = -1;
     } else if (rc == 0 && v.res.kind == SEG_RESULT_VALUE) {
-        printf("%s\n", v.res.kind_name);
+        int inst = !strcmp(v.res.kind_name, "net instance");
+        printf("%s%s%s\n", v.res.kind_name, inst ? " " : "", inst ? v.res.text : "");
     } else if (rc == 0) {
         print_graph_types(&v.res, shape_only);
     }
@@ -433,6 +435,10 @@ static int cmd_load(repl *r, const char *args)
     size_t n = strlen(args);
     if (n > 4 && !strcmp(args + n - 4, ".seg"))
         return repl_load_file(r, args);
+    if (cli_is_checkpoint(args) && access(args, R_OK) != 0) {
+        repl_error(r, "cannot read '%s': %s", args, strerror(errno));
+        return -1;
+    }
     if (cli_is_checkpoint(args))
         return load_ckpt(r, args);
     repl_error(r, ":load takes FILE.seg, a .safetensors checkpoint or a run folder, not '%s'",
@@ -557,30 +563,42 @@ static const repl_cmd commands[] = {
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
+/* "  :name args   help", the help on a line of its own after a long left. */
+static void help_line(FILE *out, const repl_cmd *c)
+{
+    char left[96];
+    snprintf(left, sizeof left, ":%s %s", c->name, c->args);
+    if (strlen(left) > 30)
+        fprintf(out, "  %s\n  %-30s %s\n", left, "", c->help);
+    else
+        fprintf(out, "  %-30s %s\n", left, c->help);
+}
+
 static int cmd_help(repl *r, const char *args)
 {
-    (void)r;
     const char *want = args[0] == ':' ? args + 1 : args;
+    int shown = 0;
     for (int i = 0; i < N_COMMANDS; i++)
         if (!*want || !strcmp(commands[i].name, want)) {
-            char left[80];
-            snprintf(left, sizeof left, ":%s %s", commands[i].name, commands[i].args);
-            printf("  %-34s %s\n", left, commands[i].help);
+            help_line(stdout, &commands[i]);
+            shown++;
         }
+    if (!shown) {
+        repl_error(r, "no command ':%s' (:help lists them)", want);
+        return -1;
+    }
     if (!*want)
         printf("Anything else is Seg: a declaration (net, block, schedule, import, NAME = "
                "value) or an expression;\na net is applied as unet(levels = 3)(x), an image "
-               "read with load(\"scan.nii.gz\").\n");
+               "read with load(\"scan.nii.gz\").\nLines between :{ and :} are one input "
+               "(a pasted program).\n");
     return 0;
 }
 
 void repl_help_commands(FILE *out)
 {
-    for (int i = 0; i < N_COMMANDS; i++) {
-        char left[80];
-        snprintf(left, sizeof left, ":%s %s", commands[i].name, commands[i].args);
-        fprintf(out, "  %-34s %s\n", left, commands[i].help);
-    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        help_line(out, &commands[i]);
 }
 
 const char *repl_command_name(int i) { return i < N_COMMANDS ? commands[i].name : NULL; }

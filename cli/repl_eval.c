@@ -47,51 +47,70 @@ static repl_prog *compute(repl *r, const seg_result *res, int *built, double *ms
     return p;
 }
 
-/* Bind a record's fields ("name.field") and the record; print them under
- * their names (quiet: by field only, for a shown expression). */
-static int bind_record(repl *r, const char *name, const seg_result *res, repl_prog *p, int quiet)
+/* A result's tensors, computed and copied out of the program: one
+ * ("value") or a record's fields. Owned until bound. */
+typedef struct computed {
+    int n;                 /* tensors */
+    char **fields;         /* a record's field names, else NULL */
+    rt_tensor **t;
+} computed;
+
+static void computed_free(computed *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        rt_tensor_free(c->t[i]);
+        if (c->fields)
+            seg_free(c->fields[i]);
+    }
+    seg_free(c->t);
+    seg_free(c->fields);
+    memset(c, 0, sizeof *c);
+}
+
+/* Compute res (TENSOR or RECORD): a graph that only reads session
+ * tensors needs no program. */
+static int compute_result(repl *r, const seg_result *res, computed *c)
 {
     const ir_graph *g = res->graph;
-    const char **fields = seg_xcalloc((size_t)(g->n_outputs + 1), sizeof *fields);
-    for (int i = 0; i < g->n_outputs; i++)
-        fields[i] = g->outputs[i].name;
-    rt_tensor **vals = seg_xcalloc((size_t)(g->n_outputs + 1), sizeof *vals);
-    for (int i = 0; i < g->n_outputs; i++) { /* copy first: a field may read the old record */
-        const rt_tensor *t = direct_input(r, g, fields[i]);
-        vals[i] = repl_tensor_copy(t ? t : repl_output(p, fields[i]));
+    int direct = 1, built;
+    double ms;
+    for (int i = 0; direct && i < g->n_outputs; i++)
+        direct = direct_input(r, g, g->outputs[i].name) != NULL;
+    repl_prog *p = direct ? NULL : compute(r, res, &built, &ms);
+    if (!direct && !p)
+        return -1;
+    c->n = g->n_outputs;
+    c->t = seg_xcalloc((size_t)(c->n + 1), sizeof *c->t);
+    if (res->kind == SEG_RESULT_RECORD)
+        c->fields = seg_xcalloc((size_t)(c->n + 1), sizeof *c->fields);
+    for (int i = 0; i < c->n; i++) {
+        const char *out = g->outputs[i].name;
+        const rt_tensor *t = direct_input(r, g, out);
+        c->t[i] = repl_tensor_copy(t ? t : repl_output(p, out));
+        if (c->fields)
+            c->fields[i] = seg_xstrdup(out);
     }
-    repl_var_set_record(r, name, fields, g->n_outputs);
-    for (int i = 0; i < g->n_outputs; i++) {
-        char full[600];
-        snprintf(full, sizeof full, "%s.%s", name, fields[i]);
-        repl_var_set(r, full, vals[i], 0);
-        repl_print_tensor(quiet ? fields[i] : full, vals[i]);
-    }
-    seg_free(fields);
-    seg_free(vals);
     return 0;
 }
 
-/* Compute res (TENSOR or RECORD) and bind it to name; quiet: print it
- * without the name (an expression shown, kept as `_`). */
-static int bind_value(repl *r, const char *name, const seg_result *res, int quiet)
+/* Bind computed tensors to name (a record: "name.field" each) and print
+ * them (quiet: without the name, an expression shown and kept as `_`). */
+static void bind_computed(repl *r, const char *name, computed *c, int quiet)
 {
-    int built;
-    double ms;
-    const rt_tensor *direct = res->kind == SEG_RESULT_TENSOR
-                                  ? direct_input(r, res->graph, "value") : NULL;
-    repl_prog *p = NULL;
-    int all_direct = res->kind == SEG_RESULT_RECORD;
-    for (int i = 0; all_direct && i < res->graph->n_outputs; i++)
-        all_direct = direct_input(r, res->graph, res->graph->outputs[i].name) != NULL;
-    if (!direct && !all_direct && !(p = compute(r, res, &built, &ms)))
-        return -1;
-    if (res->kind == SEG_RESULT_RECORD)
-        return bind_record(r, name, res, p, quiet);
-    rt_tensor *t = repl_tensor_copy(direct ? direct : repl_output(p, "value"));
-    repl_var_set(r, name, t, 0);
-    repl_print_tensor(quiet ? NULL : name, t);
-    return 0;
+    if (!c->fields) {
+        repl_var_set(r, name, c->t[0], 0);
+        repl_print_tensor(quiet ? NULL : name, c->t[0]);
+    } else {
+        repl_var_set_record(r, name, (const char *const *)c->fields, c->n);
+        for (int i = 0; i < c->n; i++) {
+            char full[600];
+            snprintf(full, sizeof full, "%s.%s", name, c->fields[i]);
+            repl_var_set(r, full, c->t[i], 0);
+            repl_print_tensor(quiet ? c->fields[i] : full, c->t[i]);
+        }
+    }
+    c->n = 0; /* the tensors are the session's now */
+    computed_free(c);
 }
 
 /* ------------------------------------------------------------- names */
@@ -156,8 +175,11 @@ static void assign(repl *r, const seg_input *in, int k, const char *text)
     if (seg_repl_eval(r->prog, in, k, &h, &res) != 0) {
         r->input_failed = 1;
     } else if (res.kind != SEG_RESULT_VALUE) {
-        if (free_name_for_value(r, it->name) == 0)
-            bind_value(r, it->name, &res, 0);
+        computed c = {0}; /* first: a reload that frees the name replaces the diag
+                             the graph's source names live in */
+        if (compute_result(r, &res, &c) == 0 && free_name_for_value(r, it->name) == 0)
+            bind_computed(r, it->name, &c, 0);
+        computed_free(&c);
     } else if (keepable(r, it, &res)) {
         repl_def d = const_def(it, text, &res);
         if (repl_define(r, &d, 1, 1) == 0) {
@@ -177,10 +199,12 @@ static void show(repl *r, const seg_input *in, int k)
     if (seg_repl_eval(r->prog, in, k, &h, &res) != 0)
         r->input_failed = 1;
     else {
+        computed c = {0};
         if (res.kind == SEG_RESULT_VALUE)
             printf("%s\n", res.text);
-        else
-            bind_value(r, "_", &res, 1);
+        else if (compute_result(r, &res, &c) == 0)
+            bind_computed(r, "_", &c, 1);
+        computed_free(&c);
     }
     seg_result_free(&res);
 }

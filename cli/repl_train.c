@@ -235,7 +235,9 @@ static int build(repl *r)
     int rc = train_build_stage(r->prog, s, k, r->diag, &st->ts, &err);
     for (int i = 0; rc == 0 && i < s->stages[k].n_streams; i++)
         sp->streams[i].ds = &st->data[s->stages[k].streams[i]];
-    train_overrides ov = {0, 0, st->seed_set ? st->seed : r->seed, 1, r->threads};
+    /* the schedule's own `seed` stands unless :set seed or --seed says otherwise */
+    train_overrides ov = {0, 0, st->seed_set ? st->seed : r->seed, st->seed_set || r->seed_given,
+                          r->threads};
     if (rc == 0)
         rc = train_settings(s, k, &ov, sp, &err);
     if (rc) {

@@ -209,8 +209,9 @@ int seg_repl_eval(seg_program *p, const seg_input *in, int item, const seg_repl_
 void seg_result_free(seg_result *r);
 
 /* A global as the prompt's :type shows it: "net unet(levels = 4, base =
- * 32)", "block encoder(x, ch)", "schedule demo (stages grow1, grow2)",
- * "const levels = 3". NULL when the program has no such name. */
+ * 32)" (with its inputs and outputs), "block encoder(x, ch)", "schedule
+ * demo (stages grow1, grow2)", "levels: int = 3". NULL when the program
+ * has no such name. */
 char *seg_program_describe(seg_program *p, const char *name); /* seg_xrealloc'd */
 
 /* A schedule's text with one item of stage `stage` changed: the first

@@ -380,8 +380,8 @@ char *seg_program_describe(seg_program *p, const char *name)
         break;
     case AST_SCHEDULE: describe_schedule(p, d, &b); break;
     case AST_CONST:
-        seg_buf_printf(&b, "%s %s = ", gl->state == 2 ? sema_kind_name(gl->value.kind) : "const",
-                       d->name);
+        seg_buf_printf(&b, "%s: %s = ", d->name,
+                       gl->state == 2 ? sema_kind_name(gl->value.kind) : "constant");
         if (gl->state == 2)
             sema_value_print(NULL, gl->value, &b);
         else
