@@ -109,7 +109,8 @@ static void bind_computed(repl *r, const char *name, computed *c, int quiet)
             repl_print_tensor(quiet ? c->fields[i] : full, c->t[i]);
         }
     }
-    c->n = 0; /* the tensors are the session's now */
+    for (int i = 0; i < c->n; i++)
+        c->t[i] = NULL; /* the tensors are the session's now; the names were copied */
     computed_free(c);
 }
 
