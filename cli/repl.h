@@ -67,6 +67,7 @@ typedef struct repl_stage {
     uint64_t gen;
     train_stage ts;
     rt_trainer *trainer;   /* kept between :train runs (optimizer state, step) */
+    uint64_t steps_done;   /* the stage's steps so far: a rebuilt trainer goes on from them */
     rt_dataset *data;      /* the schedule's data sets, loaded on first :train */
     int n_data;
     char *data_sched;      /* what they were made from (sources, preprocessing) */
@@ -197,7 +198,8 @@ void repl_eval_input(repl *r, const char *text);
  * The text stays registered (repl_input_done) until the command ends. */
 typedef struct repl_value {
     seg_result res;        /* what lang made of it */
-    rt_tensor *t;          /* TENSOR: the computed tensor (owned) */
+    rt_tensor *t;          /* TENSOR: the computed tensor (owned); a RECORD runs but
+                              keeps nothing */
     repl_prog *prog;       /* the program that computed it (cache-owned) */
     int built;             /* the program was compiled for this evaluation */
     double ms;             /* its run time */

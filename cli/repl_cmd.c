@@ -246,7 +246,7 @@ static int cmd_time(repl *r, const char *args)
     repl_value v;
     int rc = repl_eval_expr(r, args, 1, &v);
     double first = 1e3 * (seg_seconds() - t0);
-    if (rc == 0 && (v.res.kind != SEG_RESULT_TENSOR || !v.prog)) {
+    if (rc == 0 && (v.res.kind == SEG_RESULT_VALUE || !v.prog)) {
         repl_error(r, ":time measures tensor computations; %s needs none", args);
         rc = -1;
     }

@@ -341,11 +341,12 @@ int repl_eval_expr(repl *r, const char *text, int run, repl_value *v)
         rc = seg_repl_eval(r->prog, in, 0, &h, &v->res);
     }
     r->input_failed |= rc != 0;
-    if (rc == 0 && run && v->res.kind == SEG_RESULT_TENSOR) {
-        const rt_tensor *d = direct_input(r, v->res.graph, "value");
+    if (rc == 0 && run && v->res.kind != SEG_RESULT_VALUE) {
+        int tensor = v->res.kind == SEG_RESULT_TENSOR;
+        const rt_tensor *d = tensor ? direct_input(r, v->res.graph, "value") : NULL;
         v->prog = d ? NULL : compute(r, &v->res, &v->built, &v->ms);
         rc = d || v->prog ? 0 : -1;
-        if (rc == 0)
+        if (rc == 0 && tensor)
             v->t = repl_tensor_copy(d ? d : repl_output(v->prog, "value"));
     }
     seg_input_free(in); /* its text stays registered, and load() values stay, until the

@@ -5,7 +5,8 @@
  * The stage is built as `segc train` builds it (train_build_stage: the
  * training step and evaluation programs through compiler/pipeline.c,
  * train_settings), once per program generation: a redefinition, or a :set
- * that edits the schedule, rebuilds it. Its data sets are loaded on the
+ * that edits the schedule, rebuilds it (the step count goes on, the
+ * optimizer's state starts afresh: the trainable set may have changed). Its data sets are loaded on the
  * first :train of a schedule and kept. The training step lives in an
  * rt_trainer between runs, so the optimizer's state and the step count
  * (the learning-rate schedule, sampling and augmentation continue from
@@ -101,6 +102,7 @@ static int choose(repl *r, const char *word, size_t n)
         seg_free(r->st.stage);
         r->st.sched = seg_xstrdup(buf);
         r->st.stage = seg_xstrdup(dot + 1);
+        r->st.steps_done = 0;
     }
     return 0;
 }
@@ -208,7 +210,8 @@ static int load_data(repl *r, const seg_schedule *s)
             seg_free(key);
             return -1;
         }
-        printf(" %s %d cases%s", s->data[i].name, st->data[i].n, i + 1 < s->n_data ? "," : "");
+        printf(" %s %d case%s%s", s->data[i].name, st->data[i].n, st->data[i].n == 1 ? "" : "s",
+               i + 1 < s->n_data ? "," : "");
     }
     printf(" (%.1f s)\n", seg_seconds() - t0);
     st->data_sched = key;
@@ -359,9 +362,12 @@ int repl_cmd_train(repl *r, const char *args)
     repl_stage *st = &r->st;
     rt_error err = {{0}};
     int fresh = count_fresh(r);
-    if (!st->trainer && !(st->trainer = rt_trainer_new(&st->ts.spec, r->params, &err))) {
-        repl_error(r, "%s", err.msg);
-        return -1;
+    if (!st->trainer) {
+        if (!(st->trainer = rt_trainer_new(&st->ts.spec, r->params, &err))) {
+            repl_error(r, "%s", err.msg);
+            return -1;
+        }
+        rt_trainer_set_steps(st->trainer, st->steps_done);
     }
     rt_trainer_load(st->trainer, r->params);
     if (fresh)
@@ -370,6 +376,7 @@ int repl_cmd_train(repl *r, const char *args)
     run_stats rs = {0};
     int rc = run_steps(r, n, &rs);
     if (rs.done > 0) {
+        st->steps_done = rt_trainer_steps(st->trainer);
         rt_trainer_save(st->trainer, r->params);
         r->param_gen++;
         report(r, &rs, n, seg_seconds() - rs.t0);

@@ -1358,6 +1358,8 @@ void rt_trainer_load(rt_trainer *t, const rt_store *store);
 /* One step: sample, augment, forward, backward, update; *loss is its loss. */
 int rt_trainer_step(rt_trainer *t, double *loss, rt_error *err);
 uint64_t rt_trainer_steps(const rt_trainer *t); /* steps done */
+/* Continue from step `steps` (a trainer rebuilt for the same stage). */
+void rt_trainer_set_steps(rt_trainer *t, uint64_t steps);
 /* Every parameter and buffer into the store, the trainable ones marked
  * trained by the stage. */
 void rt_trainer_save(rt_trainer *t, rt_store *store);

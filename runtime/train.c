@@ -468,6 +468,8 @@ int rt_trainer_step(rt_trainer *tr, double *loss, rt_error *err)
 
 uint64_t rt_trainer_steps(const rt_trainer *tr) { return tr->t.step; }
 
+void rt_trainer_set_steps(rt_trainer *tr, uint64_t steps) { tr->t.step = steps; }
+
 void rt_trainer_save(rt_trainer *tr, rt_store *store)
 {
     rt_store *now = rt_store_new();
