@@ -14,8 +14,9 @@
  *
  * On a terminal: the prompt "segc> " and the continuation "...> ", line
  * editing, history and completion (repl_line.c), a banner, and Ctrl-C
- * abandons the line being typed (during :train it stops after the step in
- * progress). Otherwise the inputs are a script read from standard input
+ * abandons the line being typed; during :train it stops after the step in
+ * progress, and during anything else it is noted and ignored (a program
+ * cannot stop midway), so it never ends the session. Otherwise the inputs are a script read from standard input
  * and nothing but results is printed (--echo prints each input after its
  * prompt too, which makes a transcript). stdout is line buffered so
  * results and diagnostics (stderr) keep their order in a pipe. The exit
@@ -45,6 +46,8 @@ static void on_interrupt(int sig)
 
 void repl_catch_interrupt(repl *r, int on)
 {
+    if (on ? r->catching++ > 0 : --r->catching > 0)
+        return; /* nested: the outer one installed it, and restores it */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
@@ -191,12 +194,21 @@ static void handle(repl *r, const char *input)
 {
     const char *p = input + strspn(input, " \t");
     int errors = r->n_errors;
-    if (r->tty)
+    if (r->tty) { /* an accidental Ctrl-C must not end the session */
         repl_line_history(r, input);
+        r->interrupted = 0;
+        repl_catch_interrupt(r, 1);
+    }
     if (*p == ':')
         repl_command(r, p);
     else
         repl_eval_input(r, input);
+    if (r->tty) {
+        repl_catch_interrupt(r, 0);
+        if (r->interrupted)
+            printf("(Ctrl-C: a computation runs to its end; :train stops between steps)\n");
+        r->interrupted = 0;
+    }
     if (r->n_errors == errors && r->input_failed)
         r->n_errors++;
     r->input_failed = 0;

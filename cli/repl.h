@@ -112,6 +112,7 @@ typedef struct repl {
     seg_diag *input_diag;  /* where that input is registered... */
     int input_mark;        /* ... and the file count before it */
     volatile int interrupted; /* Ctrl-C seen (set by the signal handler) */
+    int catching;          /* repl_catch_interrupt nesting */
     int quit;
     int n_errors;          /* inputs that failed (a script's exit status) */
     int input_failed;      /* the current input failed (a located diagnostic) */
@@ -239,6 +240,8 @@ int repl_cmd_train(repl *r, const char *args);
 int repl_cmd_plan(repl *r, const char *args);
 int repl_cmd_set(repl *r, const char *args);
 void repl_stage_free(repl *r);
+/* Drop the stage's compiled programs and trainer (built again on use). */
+void repl_stage_drop_programs(repl *r);
 /* Is parameter `name` frozen in the current stage? -1 without a stage. */
 int repl_stage_frozen(repl *r, const char *name);
 

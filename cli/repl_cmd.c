@@ -490,9 +490,7 @@ static int cmd_threads(repl *r, const char *args)
             rt_interp_free(r->progs[i].it);
             r->progs[i].it = NULL;
         }
-        rt_trainer_free(r->st.trainer);
-        r->st.trainer = NULL;
-        r->st.built = 0;
+        repl_stage_drop_programs(r); /* the trainer's pool too */
     }
     printf("threads: %d\n", r->threads);
     return 0;

@@ -119,6 +119,11 @@ static void bind_computed(repl *r, const char *name, computed *c, int quiet)
 /* May a tensor be bound to name? A constant of that name goes. */
 static int free_name_for_value(repl *r, const char *name)
 {
+    for (int i = 0; seg_builtin_name_at(i); i++)
+        if (!strcmp(seg_builtin_name_at(i), name) || !strcmp(name, "load")) {
+            repl_error(r, "'%s' is a built-in op; bind the tensor to another name", name);
+            return -1;
+        }
     const repl_def *d = repl_def_find(r, name);
     if (!d)
         return 0;

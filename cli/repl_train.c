@@ -54,6 +54,8 @@ static void stage_data_free(repl_stage *st)
     st->n_data = 0;
 }
 
+void repl_stage_drop_programs(repl *r) { stage_programs_free(&r->st); }
+
 void repl_stage_free(repl *r)
 {
     stage_programs_free(&r->st);

@@ -81,6 +81,10 @@ static void run_one(const char *text, size_t n, const char *dir, int i)
     seg_diag *d = seg_diag_new(NULL);
     seg_program *p = seg_load(path, d);
     seg_program_free(p);
+    /* the same text as one REPL input (the grammar's other start) */
+    int id = seg_diag_add_file_at(d, "<repl>", text, n, 1 + i % 1000);
+    int more = 0;
+    seg_input_free(seg_input_parse(d, id, text, n, 1, &more));
     seg_diag_free(d);
 }
 
