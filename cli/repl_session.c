@@ -444,7 +444,8 @@ void repl_session_init(repl *r)
         r->jit = 0;
     }
     r->line = 1;
-    load_startup(r);
+    if (load_startup(r))
+        r->n_errors++; /* a script's exit status says so; the session goes on */
 }
 
 static void session_clear(repl *r)

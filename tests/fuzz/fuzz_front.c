@@ -3,7 +3,8 @@
  * Takes .seg seed files, applies random byte-level and token-level edits
  * (flip, insert, delete, duplicate a span, splice two seeds) and runs every
  * mutant through the whole front end: parse, then load and check (imports
- * resolve against the stdlib as usual). Built with ASan + UBSan by
+ * resolve against the stdlib as usual), and parse it once more as one
+ * input at the REPL prompt (the grammar's other start). Built with ASan + UBSan by
  * `make fuzz`; a crash, sanitizer report or hang is a bug, a diagnostic is
  * the expected outcome. Usage: fuzz_front ITERATIONS SEED FILE...
  */
