@@ -70,8 +70,9 @@ $(B)/libsegc.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# libedit (the REPL's line editing) goes into the segc binary only.
 $(B)/segc: $(CLI_OBJ) $(B)/libsegc.a
-	$(CC) $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS)
+	$(CC) $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS) -ledit
 
 $(B)/unit_tests: $(TEST_OBJ) $(B)/libsegc.a
 	$(CC) $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS)

@@ -61,6 +61,7 @@ typedef struct cli_opts {
     int batch;               /* infer --batch N: tiles per forward pass (0 = default) */
     int64_t volume[3];       /* bench --volume DxHxW (n_volume sizes, slowest first) */
     int n_volume;            /* 0 = not given */
+    int echo;                /* repl --echo: print each input of a script */
 } cli_opts;
 
 /* A loaded program and one elaborated net (cli_front.c). */
@@ -125,6 +126,9 @@ typedef struct cli_plan_stats {
  * frozen convolutions' lines go to verbose (NULL = none). 0, or -1 with err. */
 int cli_plan_graph_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, char *err,
                          size_t n);
+
+/* What `segc plan` prints for one stage (the counts, convolutions, memory). */
+void cli_plan_print(FILE *out, const cli_plan_stats *st);
 
 /* --------------------------------------------- training (train_build.c) */
 
@@ -281,6 +285,10 @@ int cli_cmd_train(const cli_opts *o); /* cli_train.c */
 int cli_stage_ir(const cli_opts *o);  /* cli_train.c: ir --stage [--grad] */
 int cli_cmd_bench(const cli_opts *o); /* cli_bench.c */
 int cli_cmd_kir(const cli_opts *o);   /* cli_jit.c */
+/* What `segc kir` prints for one compiled program (cli_jit.c). */
+int cli_kir_print(rt_jit *jit, const char *what, const rt_program *p, const jit_program *jp);
+int cli_cmd_repl(const cli_opts *o);  /* repl.c */
+void repl_help_commands(FILE *out);   /* repl_cmd.c: the :commands, for `segc help repl` */
 int cli_cmd_cache(const cli_opts *o); /* cli_jit.c */
 int cli_cmd_report(const cli_opts *o); /* cli_report.c */
 int cli_print_version(void);          /* cli_version.c: segc --version */

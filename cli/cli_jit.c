@@ -265,6 +265,17 @@ static int kir_net(kir_state *st, const cli_opts *o)
     return rc;
 }
 
+int cli_kir_print(rt_jit *jit, const char *what, const rt_program *p, const jit_program *jp)
+{
+    kir_state st = {.jit = jit};
+    int rc = kir_program(&st, what, p, jp);
+    for (int i = 0; i < st.n_texts; i++)
+        seg_free(st.texts[i]);
+    seg_free(st.texts);
+    seg_free(st.first);
+    return rc;
+}
+
 int cli_cmd_kir(const cli_opts *o)
 {
     if (o->stage && o->net) {

@@ -214,6 +214,12 @@ static void print_convs_memory(FILE *out, const cli_plan_stats *st)
             mbytes(st->bytes_param, c, sizeof c));
 }
 
+void cli_plan_print(FILE *out, const cli_plan_stats *st)
+{
+    print_counts(out, st);
+    print_convs_memory(out, st);
+}
+
 /* ---------------------------------------------------------------- stages */
 
 int cli_plan_graph_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, char *err, size_t n)
@@ -262,8 +268,7 @@ static int plan_stage(seg_program *p, const seg_schedule *s, int i, const cli_op
     if (verbose)
         fclose(verbose);
     if (rc == 0) {
-        print_counts(stdout, &st);
-        print_convs_memory(stdout, &st);
+        cli_plan_print(stdout, &st);
         if (len)
             printf("  frozen convolutions, by weight:\n%s", list);
     } else

@@ -49,6 +49,7 @@ enum {
     OPT_KEEP_LARGEST = 1 << 23,
     OPT_BATCH = 1 << 24,
     OPT_VOLUME = 1 << 25,
+    OPT_ECHO = 1 << 26,
 };
 
 typedef struct cli_option {
@@ -93,6 +94,7 @@ static const cli_option options[] = {
     {"--batch", "N", OPT_BATCH, "infer: tiles per forward pass, 1 to 64 (default 2)"},
     {"--volume", "DxHxW", OPT_VOLUME,
      "bench: time a sliding-window prediction of a net over a volume this size"},
+    {"--echo", NULL, OPT_ECHO, "repl: print each input read from a script after its prompt"},
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0] };
 
@@ -109,6 +111,7 @@ typedef struct cli_command {
     const char *details; /* paragraph for `segc help CMD` */
     unsigned multi;      /* OPT_* that take every argument up to the next option
                             (PATH...) and may be repeated */
+    void (*more)(FILE *out); /* more help after the details (NULL = none) */
 } cli_command;
 
 static const cli_command commands[] = {
@@ -116,17 +119,17 @@ static const cli_command commands[] = {
      "Parse and check each .seg file and its imports: every net with its\n"
      "default parameters and every schedule. Prints nothing when all files\n"
      "are fine; otherwise prints each error as FILE:LINE:COL: error: ... and\n"
-     "exits 65.\n", 0},
+     "exits 65.\n", 0, NULL},
     {"ir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_TRAIN | OPT_SCHEDULE | OPT_STAGE | OPT_GRAD,
      0, cli_cmd_ir, "print a net's graph IR",
      "Elaborate a net into its dataflow graph and print it, one node per line\n"
      "with its op, attributes, type and source line. With --stage NAME, print\n"
      "that training stage's graph instead (every model and the loss, frozen\n"
      "parameters marked); --grad appends the backward graph as autodiff and\n"
-     "freeze pruning leave it, with one output per parameter gradient.\n", 0},
+     "freeze pruning leave it, with one output per parameter gradient.\n", 0, NULL},
     {"params", "FILE", 1, 1, OPT_NET | OPT_SET, 0, cli_cmd_params, "list a net's parameters",
      "Elaborate a net and list its parameters and buffers with their shapes\n"
-     "and element counts, then the totals.\n", 0},
+     "and element counts, then the totals.\n", 0, NULL},
     {"run", "FILE|CKPT", 1, 1,
      OPT_NET | OPT_SET | OPT_TRAIN | OPT_INPUT | OPT_OUTPUT | OPT_SEED | OPT_THREADS | OPT_JIT |
          OPT_NO_JIT | OPT_INIT,
@@ -143,7 +146,7 @@ static const cli_command commands[] = {
      "(--input; the net must have one input, which the volume fills as\n"
      "[1, C, z, y, x], or [1, C, y, x] for a 2-D net) or seeded uniform noise\n"
      "in [0, 1). Prints each output's type with min/mean/max, and the wall\n"
-     "time of the pass. Runtime failures exit 70.\n", 0},
+     "time of the pass. Runtime failures exit 70.\n", 0, NULL},
     {"train", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_SET | OPT_SEED | OPT_THREADS | OPT_OUT | OPT_RESUME | OPT_INIT | OPT_VERBOSE |
          OPT_JIT | OPT_NO_JIT,
@@ -159,7 +162,7 @@ static const cli_command commands[] = {
      "ckpt/best-STAGE.safetensors. --set epochs=N caps every\n"
      "stage's epochs; --set steps=N sets the steps per epoch. A NaN loss stops\n"
      "with the op that made it, keeping the last good checkpoint (exit 70).\n"
-     "Convolutions run on JIT kernels unless --no-jit is given.\n", 0},
+     "Convolutions run on JIT kernels unless --no-jit is given.\n", 0, NULL},
     {"infer", "RUN_DIR|CKPT", 1, 1,
      OPT_INPUT | OPT_OUTPUT | OPT_LABELS | OPT_OVERLAP | OPT_TTA | OPT_PROBS | OPT_KEEP_LARGEST |
          OPT_BATCH | OPT_THREADS | OPT_JIT | OPT_NO_JIT,
@@ -181,7 +184,7 @@ static const cli_command commands[] = {
      "Dice, IoU, HD95 and average surface distance (mm) per class into\n"
      "DIR/metrics.csv, and a summary line. Exit 1 for bad arguments, 65 when\n"
      "the recorded program has errors, 70 for unreadable images or checkpoints.\n",
-     OPT_INPUT | OPT_LABELS},
+     OPT_INPUT | OPT_LABELS, NULL},
     {"plan", "FILE", 1, 1, OPT_SCHEDULE | OPT_SET | OPT_VERBOSE, 0, cli_cmd_plan,
      "show what each training stage costs",
      "Build every stage's training graph of a schedule (forward, loss and\n"
@@ -190,7 +193,7 @@ static const cli_command commands[] = {
      "freezing removes (against the same stage with nothing frozen), what each\n"
      "frozen convolution keeps (--verbose lists them by weight), and the sum of\n"
      "the training program's tensor sizes. --set takes only B, the batch size\n"
-     "(default: the schedule's batch); model arguments come from the schedule.\n", 0},
+     "(default: the schedule's batch); model arguments come from the schedule.\n", 0, NULL},
     {"bench", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_STAGE | OPT_NET | OPT_INFER | OPT_SET | OPT_SEED | OPT_THREADS |
          OPT_STEPS | OPT_JIT | OPT_NO_JIT | OPT_VOLUME | OPT_OVERLAP,
@@ -209,7 +212,7 @@ static const cli_command commands[] = {
      "--volume DxHxW (with --net) times instead what `segc infer` does to one\n"
      "scan: sliding-window prediction over a random volume of that size, tiles\n"
      "of the net's input size overlapping by --overlap (0.5), B at a time,\n"
-     "Gaussian-weighted; a step is the whole volume.\n", 0},
+     "Gaussian-weighted; a step is the whole volume.\n", 0, NULL},
     {"kir", "FILE", 1, 1, OPT_NET | OPT_SET | OPT_SCHEDULE | OPT_STAGE | OPT_EMIT_LLVM, 1,
      cli_cmd_kir, "show the JIT kernels of a program",
      "Build the JIT kernels of a net's forward pass (as `segc run` does), or\n"
@@ -220,7 +223,7 @@ static const cli_command commands[] = {
      "ReLUs fused into a kernel; and the instructions left on the reference\n"
      "interpreter, with the reason. --emit-llvm DIR also writes each distinct\n"
      "kernel's LLVM IR, as generated (NAME.ll) and after the JIT's\n"
-     "optimisation for this machine (NAME.opt.ll).\n", 0},
+     "optimisation for this machine (NAME.opt.ll).\n", 0, NULL},
     {"report", "RUN_DIR", 1, 1, 0, 0, cli_cmd_report, "write a training run's report page",
      "Write RUN_DIR/report.html, one self-contained page on a training run (no\n"
      "network needed to view it: charts inline as SVG, pictures as PNG data):\n"
@@ -232,13 +235,35 @@ static const cli_command commands[] = {
      "of each validation case through its largest error, predicted by the\n"
      "stage's best and last networks, with a legend; per-case metrics from\n"
      "RUN_DIR/infer/metrics.csv when `segc infer --labels` wrote it; and the\n"
-     "schedule as run. `segc train` writes it at the end of every stage.\n", 0},
+     "schedule as run. `segc train` writes it at the end of every stage.\n", 0, NULL},
+    {"repl", "[FILE.seg...]", 0, -1, OPT_SEED | OPT_THREADS | OPT_JIT | OPT_NO_JIT | OPT_ECHO, 1,
+     cli_cmd_repl, "the interactive prompt: define, compute, inspect, train",
+     "An interactive session for experiments. Type Seg at the prompt: declarations\n"
+     "(net, block, schedule, import, NAME = value) are defined, or redefined, the\n"
+     "newest definition winning and whatever used the old one rebuilt; NAME = expr\n"
+     "with tensors computes them now, through the JIT, and keeps them under NAME;\n"
+     "an expression alone is computed and shown (a tensor is kept as _). Every\n"
+     "result prints its type and a summary (min, max, mean and the first values,\n"
+     "or a label map's class counts). A net is applied as unet(levels = 3)(x), its\n"
+     "parameters created once and kept by name (m = unet() names them m.*); an\n"
+     "image is read with load(\"scan.nii.gz\") (NIfTI [1, C, z, y, x], PNG\n"
+     "[1, C, h, w]). Compiled programs are reused for inputs that make the same\n"
+     "graph, and kernels come from the disk cache. Input continues on a\n"
+     "\"...> \" prompt while a bracket or brace is open or a declaration is\n"
+     "unfinished; errors are located as <repl>:LINE:COL and the session goes on.\n"
+     "FILE.seg arguments are loaded first. On a terminal there is line editing,\n"
+     "history ($XDG_STATE_HOME/segc/history, else ~/.segc_history) and Tab\n"
+     "completion of names, commands and parameter paths; otherwise standard input\n"
+     "is a script and only results are printed (--echo adds each input after its\n"
+     "prompt), exit status 65 when an input failed.\n"
+     "\n"
+     "commands at the prompt:\n", 0, repl_help_commands},
     {"cache", "stats|clear", 1, 1, 0, 0, cli_cmd_cache, "inspect or empty the JIT kernel cache",
      "The JIT keeps compiled kernels in $SEGC_CACHE_DIR, else\n"
      "$XDG_CACHE_HOME/segc, else ~/.cache/segc. `segc cache stats` prints the\n"
      "folder, its entry count and their total size; `segc cache clear` deletes\n"
      "segc's entries (other files stay). A damaged entry is detected when it is\n"
-     "loaded, deleted and rebuilt, so clearing is never needed for correctness.\n", 0},
+     "loaded, deleted and rebuilt, so clearing is never needed for correctness.\n", 0, NULL},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -302,7 +327,10 @@ static void print_usage_line(FILE *out, const cli_command *c)
 static void print_command_help(FILE *out, const cli_command *c)
 {
     print_usage_line(out, c);
-    fprintf(out, "\n%s\noptions:\n", c->details);
+    fprintf(out, "\n%s", c->details);
+    if (c->more)
+        c->more(out);
+    fprintf(out, "\noptions:\n");
     for (int i = 0; i < N_OPTIONS; i++)
         if (c->opts & options[i].bit)
             print_option(out, c, &options[i]);
@@ -373,6 +401,17 @@ static void man_commands(FILE *out)
             }
         fputs("\n", out);
         roff_text(out, c->details);
+        if (c->more) {
+            char *text = NULL;
+            size_t len = 0;
+            FILE *m = open_memstream(&text, &len);
+            c->more(m);
+            fclose(m);
+            fputs(".nf\n", out);
+            roff_text(out, text);
+            fputs(".fi\n", out);
+            free(text); /* open_memstream's own allocation */
+        }
     }
     fputs(".TP\n.B segc help\n[COMMAND]: the help of a command, or of segc.\n", out);
 }
@@ -646,6 +685,8 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
             ps->o.probabilities = 1;
         else if (op->bit == OPT_KEEP_LARGEST)
             ps->o.keep_largest = 1;
+        else if (op->bit == OPT_ECHO)
+            ps->o.echo = 1;
         else
             ps->o.train = 1;
         return CLI_OK;

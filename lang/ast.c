@@ -141,6 +141,17 @@ ast_expr *ast_member_new(seg_arena *a, seg_span at, ast_expr *base, const char *
     return e;
 }
 
+ast_expr *ast_apply_new(seg_arena *a, seg_span at, ast_expr *base, ast_expr_seq args)
+{
+    if (base->kind == AST_NAME)
+        return ast_call_new(a, at, base->sval, args);
+    ast_expr *e = expr_new(a, AST_APPLY, at);
+    e->lhs = base;
+    e->args = args.head;
+    e->n_args = args.n;
+    return e;
+}
+
 ast_expr *ast_range_new(seg_arena *a, seg_span at, ast_expr *lo, ast_expr *hi)
 {
     ast_expr *e = expr_new(a, AST_RANGE, at);
@@ -405,6 +416,15 @@ void ast_stage_def_add(seg_parser *ps, seg_span at, const char *name, seg_span n
     ast_block_add(ps, AST_STAGE_DEF, at, name, name_at, params, body);
 }
 
+void ast_repl_expr_set(seg_parser *ps, ast_expr *e)
+{
+    const seg_span *bad = depth_check_expr(e, SEG_MAX_TREE_DEPTH);
+    if (bad)
+        seg_parser_error(ps, *bad, "nesting too deep (more than %d levels)", SEG_MAX_TREE_DEPTH);
+    else
+        ps->file->expr = e;
+}
+
 /* ---------------------------------------------------------------- parse */
 
 void seg_parser_error(seg_parser *ps, seg_span at, const char *fmt, ...)
@@ -419,7 +439,7 @@ void seg_parser_error(seg_parser *ps, seg_span at, const char *fmt, ...)
 }
 
 ast_file *seg_parse_ex(seg_diag *d, int file_id, const char *path, const char *text,
-                       size_t len, seg_parse_status *st)
+                       size_t len, int repl, seg_parse_status *st)
 {
     seg_arena *arena = seg_arena_new();
     ast_file *f = seg_arena_alloc(arena, sizeof *f);
@@ -432,7 +452,9 @@ ast_file *seg_parse_ex(seg_diag *d, int file_id, const char *path, const char *t
     ps->arena = arena;
     ps->file = f;
     ps->file_id = file_id;
-    ps->line = ps->col = 1;
+    ps->line = ps->first_line = seg_diag_file_first_line(d, file_id);
+    ps->col = 1;
+    ps->mode_token = repl ? TOK_REPL : TOK_FILE;
     if (len > (size_t)INT_MAX - 2) { /* flex counts in int */
         seg_parser_error(ps, (seg_span){file_id, 0, 0, 0, 0}, "file too large");
     } else {
@@ -454,7 +476,7 @@ ast_file *seg_parse_ex(seg_diag *d, int file_id, const char *path, const char *t
 
 ast_file *seg_parse(seg_diag *d, int file_id, const char *path, const char *text, size_t len)
 {
-    return seg_parse_ex(d, file_id, path, text, len, NULL);
+    return seg_parse_ex(d, file_id, path, text, len, 0, NULL);
 }
 
 void ast_file_free(ast_file *f)
@@ -534,6 +556,12 @@ static void dump_expr(const ast_expr *e, FILE *out)
         break;
     case AST_CALL:
         fprintf(out, "(call %s", e->sval);
+        dump_args(e->args, out);
+        fputc(')', out);
+        break;
+    case AST_APPLY:
+        fputs("(apply ", out);
+        dump_expr(e->lhs, out);
         dump_args(e->args, out);
         fputc(')', out);
         break;
@@ -677,4 +705,9 @@ void ast_dump(const ast_file *f, FILE *out)
 {
     for (const ast_decl *d = f->decls; d; d = d->next)
         dump_decl(d, out);
+    if (f->expr) {
+        fputs("(expr ", out);
+        dump_expr(f->expr, out);
+        fputs(")\n", out);
+    }
 }

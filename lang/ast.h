@@ -28,6 +28,8 @@ typedef enum ast_expr_kind {
     AST_RANGE,   /* lhs..rhs (inclusive), only inside brackets and for */
     AST_MEMBER,  /* base.sval: net outputs (student.feat), name paths */
     AST_CALL,    /* sval(args): callee is always a name */
+    AST_APPLY,   /* lhs(args): a call of something other than a name, e.g. a net
+                    instance at the REPL prompt: unet(levels = 3)(x) */
     AST_UNARY,   /* op lhs: '-' or 'not' */
     AST_BINARY,  /* lhs op rhs */
 } ast_expr_kind;
@@ -50,9 +52,10 @@ struct ast_expr {
     double fval;      /* AST_FLOAT */
     const char *sval; /* AST_STRING, AST_NAME, AST_CALL callee, AST_MEMBER field */
     ast_binop op;     /* AST_UNARY, AST_BINARY */
-    ast_expr *lhs;    /* AST_UNARY operand, AST_BINARY/AST_RANGE left, AST_INDEX/AST_MEMBER base */
+    ast_expr *lhs;    /* AST_UNARY operand, AST_BINARY/AST_RANGE left,
+                         AST_INDEX/AST_MEMBER base, AST_APPLY callee */
     ast_expr *rhs;    /* AST_BINARY/AST_RANGE right */
-    ast_expr *args;   /* AST_CALL arguments, AST_LIST elements, AST_INDEX indices */
+    ast_expr *args;   /* AST_CALL/AST_APPLY arguments, AST_LIST elements, AST_INDEX indices */
     int n_args;       /* length of args */
 };
 
@@ -124,6 +127,7 @@ typedef struct ast_file {
     int file_id;        /* diag file id, the span.file of its nodes */
     const char *path;
     ast_decl *decls;
+    ast_expr *expr;     /* a REPL input that is an expression (then decls is empty) */
 } ast_file;
 
 /* The parser (lang/parser.y), private to lang/ like the tree it makes. */

@@ -334,6 +334,7 @@ static void check_expr(name_check *c, const ast_expr *e)
     switch (e->kind) {
     case AST_NAME: check_name(c, e); break;
     case AST_CALL: check_callee(c, e); check_list(c, e->args); break;
+    case AST_APPLY: check_expr(c, e->lhs); check_list(c, e->args); break;
     case AST_LIST: check_list(c, e->args); break;
     case AST_INDEX: check_expr(c, e->lhs); check_list(c, e->args); break;
     case AST_RANGE: check_expr(c, e->lhs); check_expr(c, e->rhs); break;
@@ -409,6 +410,12 @@ void sema_expr_str(const ast_expr *e, seg_buf *out)
         break;
     case AST_MEMBER: sema_expr_str(e->lhs, out); seg_buf_printf(out, ".%s", e->sval); break;
     case AST_CALL: seg_buf_printf(out, "%s(", e->sval); print_args(e->args, out); seg_buf_printf(out, ")"); break;
+    case AST_APPLY:
+        sema_expr_str(e->lhs, out);
+        seg_buf_printf(out, "(");
+        print_args(e->args, out);
+        seg_buf_printf(out, ")");
+        break;
     case AST_UNARY:
         seg_buf_printf(out, "%s", e->op == AST_OP_NOT ? "not " : "-");
         sema_expr_str(e->lhs, out);

@@ -14,6 +14,12 @@
  * as spaces, and a very long line (minified or binary input) is shown as a
  * window around the caret.
  *
+ * A text may start at a line other than 1 (seg_diag_add_file_at): the REPL
+ * registers each input under "<repl>" with the session line it began on,
+ * so messages say "<repl>:LINE:COL"; seg_diag_truncate drops such inputs
+ * again and seg_diag_reset starts a new count, so a long session neither
+ * grows the table nor runs into the error cap.
+ *
  * A span with file 0 has no source: "segc: error: message". After
  * DIAG_MAX_ERRORS errors the engine prints "too many errors, stopping" and
  * then nothing more (notes and warnings included) while it keeps counting;
@@ -38,6 +44,8 @@ typedef struct diag_file {
     size_t len;    /* bytes of text */
     size_t *lines; /* byte offset of each line's start; built on first use */
     int n_lines;   /* entries in lines (0 until built) */
+    int first_line;/* the line number of the text's first line (1 for a file; the
+                      REPL numbers its inputs by their line in the session) */
 } diag_file;
 
 /* A note held back until the notes of its diagnostic are out. */
@@ -85,6 +93,12 @@ void seg_diag_free(seg_diag *d)
 
 int seg_diag_add_file(seg_diag *d, const char *path, const char *text, size_t len)
 {
+    return seg_diag_add_file_at(d, path, text, len, 1);
+}
+
+int seg_diag_add_file_at(seg_diag *d, const char *path, const char *text, size_t len,
+                         int first_line)
+{
     d->files = seg_xrealloc(d->files, (size_t)(d->n_files + 1) * sizeof *d->files);
     diag_file *f = &d->files[d->n_files++];
     memset(f, 0, sizeof *f);
@@ -94,6 +108,7 @@ int seg_diag_add_file(seg_diag *d, const char *path, const char *text, size_t le
         memcpy(f->text, text, len);
     f->text[len] = 0;
     f->len = len;
+    f->first_line = first_line > 0 ? first_line : 1;
     d->names = seg_xrealloc(d->names, (size_t)(d->n_files + 1) * sizeof *d->names);
     for (int i = 0; i < d->n_files; i++)
         d->names[i + 1] = d->files[i].path;
@@ -112,6 +127,37 @@ const char *const *seg_diag_file_names(const seg_diag *d, int *n)
     if (n)
         *n = d->n_files + 1;
     return d->names;
+}
+
+int seg_diag_file_first_line(const seg_diag *d, int file_id)
+{
+    return file_id >= 1 && file_id <= d->n_files ? d->files[file_id - 1].first_line : 1;
+}
+
+int seg_diag_file_count(const seg_diag *d) { return d->n_files; }
+
+void seg_diag_truncate(seg_diag *d, int n_files)
+{
+    SEG_ASSERT(n_files >= 0 && n_files <= d->n_files);
+    for (int i = n_files; i < d->n_files; i++) {
+        seg_free(d->files[i].path);
+        seg_free(d->files[i].text);
+        seg_free(d->files[i].lines);
+    }
+    d->n_files = n_files; /* names[] keeps its room; seg_diag_file_names stops at n */
+}
+
+FILE *seg_diag_set_stream(seg_diag *d, FILE *out)
+{
+    FILE *old = d->out;
+    d->out = out;
+    return old;
+}
+
+void seg_diag_reset(seg_diag *d)
+{
+    d->n_errors = d->n_warnings = 0;
+    d->stopped = d->hide_notes = 0;
 }
 
 int seg_diag_error_count(const seg_diag *d) { return d->n_errors; }
@@ -177,10 +223,11 @@ static void diag_show_line(diag_file *f, seg_span at, FILE *out)
 {
     if (!f->lines)
         diag_index_lines(f);
-    if (at.line > f->n_lines)
+    int k = at.line - f->first_line + 1; /* the line's number within the text */
+    if (k < 1 || k > f->n_lines)
         return;
-    const char *line = f->text + f->lines[at.line - 1];
-    size_t n = (at.line < f->n_lines ? f->lines[at.line] - 1 : f->len) - f->lines[at.line - 1];
+    const char *line = f->text + f->lines[k - 1];
+    size_t n = (k < f->n_lines ? f->lines[k] - 1 : f->len) - f->lines[k - 1];
     if (n > 0 && line[n - 1] == '\r')
         n--;
     size_t c0 = at.col > 1 ? (size_t)at.col - 1 : 0;

@@ -74,6 +74,12 @@ sema_value sema_const_value(sema_state *st, sema_global *gl, seg_span use)
     sema_frame_pop(&cs, &f);
     st->errors += cs.errors;
     sema_state_free(&cs);
+    if (v.kind == VAL_NETINST && !v.inst->prefix) { /* m = unet(): parameters m.* */
+        sema_netinst *ni = seg_arena_alloc(st->prog->arena, sizeof *ni);
+        *ni = *v.inst;
+        ni->prefix = gl->decl->name;
+        v.inst = ni;
+    }
     gl->value = v;
     gl->state = 2;
     return v;

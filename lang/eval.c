@@ -409,11 +409,31 @@ static sema_value eval_member(sema_state *st, const ast_expr *e)
 
 /* --------------------------------------------------------------- calls */
 
+/* A constant that holds a net instance (REPL: m = unet(); m(x)). */
+static int is_instance_const(sema_state *st, sema_global *gl, const ast_expr *e, sema_value *v)
+{
+    if (!st->prog->repl || gl->decl->kind != AST_CONST)
+        return 0;
+    *v = sema_const_value(st, gl, e->span);
+    return v->kind == VAL_NETINST || v->kind == VAL_ERROR;
+}
+
 static sema_value eval_call(sema_state *st, const ast_expr *e)
 {
     sema_global *gl = sema_global_find_mut(st->prog, e->sval);
+    sema_value inst;
     if (gl && gl->decl->kind == AST_BLOCK)
         return sema_call_block(st, gl, e);
+    if (gl && gl->decl->kind == AST_NET && st->prog->repl)
+        return sema_net_instance(st, gl, e);
+    if (gl && is_instance_const(st, gl, e, &inst))
+        return inst.kind == VAL_ERROR ? inst : sema_net_apply(st, inst, e);
+    if (!gl && st->call_hook) {
+        int found = 0;
+        sema_value v = st->call_hook(st, e, &found);
+        if (found)
+            return v;
+    }
     const sema_builtin *bi = sema_builtin_find(e->sval);
     if (bi && !gl)
         return sema_call_builtin(st, bi, e);
@@ -432,6 +452,19 @@ static sema_value eval_call(sema_state *st, const ast_expr *e)
         sema_suggest_names(st, &s, 1);
         sema_suggest_note(st, &s, e->span);
     }
+    return sema_val_error();
+}
+
+/* callee(args) where the callee is not a name: a net instance. */
+static sema_value eval_apply(sema_state *st, const ast_expr *e)
+{
+    sema_value f = sema_eval(st, e->lhs);
+    if (f.kind == VAL_ERROR)
+        return f;
+    if (f.kind == VAL_NETINST)
+        return sema_net_apply(st, f, e);
+    sema_error(st, e->lhs->span, "%s cannot be applied to arguments%s", sema_value_desc(st, f),
+               st->prog->repl ? "" : " (only a net instance can, at the REPL prompt)");
     return sema_val_error();
 }
 
@@ -729,6 +762,7 @@ static sema_value eval_kind(sema_state *st, const ast_expr *e)
     case AST_RANGE: return eval_range(st, e);
     case AST_MEMBER: return eval_member(st, e);
     case AST_CALL: return eval_call(st, e);
+    case AST_APPLY: return eval_apply(st, e);
     case AST_UNARY: return eval_unary(st, e);
     case AST_BINARY: return eval_binary(st, e);
     }

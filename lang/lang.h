@@ -29,6 +29,20 @@ seg_diag *seg_diag_new(FILE *out);
 void seg_diag_free(seg_diag *d);
 /* Register a source text; returns its file id (>= 1). The text is copied. */
 int seg_diag_add_file(seg_diag *d, const char *path, const char *text, size_t len);
+/* The same for a text whose first line is line first_line (a REPL input:
+ * its spans and messages use session line numbers). */
+int seg_diag_add_file_at(seg_diag *d, const char *path, const char *text, size_t len,
+                         int first_line);
+int seg_diag_file_first_line(const seg_diag *d, int file_id);
+/* Registered texts; seg_diag_truncate forgets those after the first n
+ * (the REPL drops an input once it is done with it). */
+int seg_diag_file_count(const seg_diag *d);
+void seg_diag_truncate(seg_diag *d, int n_files);
+/* Start counting errors and warnings from zero again (and print again
+ * after the error cap): a new REPL input. */
+void seg_diag_reset(seg_diag *d);
+/* Print to out from now on (NULL: count only); returns the old stream. */
+FILE *seg_diag_set_stream(seg_diag *d, FILE *out);
 const char *seg_diag_file_path(const seg_diag *d, int file_id);
 /* The file-name table indexed by file id (entry 0 is NULL), for ir_graph. */
 const char *const *seg_diag_file_names(const seg_diag *d, int *n);
@@ -90,9 +104,129 @@ ir_graph *seg_elaborate_net(seg_program *p, const char *net_name,
                             const seg_setting *settings, int n_settings,
                             int training, seg_diag *d);
 
+/* Every global name of the program (nets, blocks, constants, schedules)
+ * and every built-in op, for completion; owned by the program / static. */
+int seg_program_names(const seg_program *p, const char ***names);
+const char *seg_builtin_name_at(int i); /* NULL after the last */
+
 /* The stdlib folder: $SEG_STDLIB, else an installed segc's
  * PREFIX/share/segc/stdlib, else the source tree's (set at build time). */
 const char *seg_stdlib_dir(void);
+
+/* ------------------------------------------------------------------ REPL */
+
+/* What `segc repl` (cli/repl*.c) needs from the front end. A session is a
+ * list of definitions, each its own text (a declaration typed at the
+ * prompt, or one of a file's), loaded together as one program; a
+ * redefinition replaces the text and the session is loaded again, so
+ * whatever depended on the old definition is rebuilt. An input that is
+ * not a definition is evaluated against that program: its tensor
+ * operations make a graph whose inputs are the session's tensors, by
+ * name, for the REPL to compile and run (lang never runs anything). */
+
+/* One definition: its text and where it came from. */
+typedef struct seg_chunk {
+    const char *path;  /* "<repl>", or the file it came from (imports resolve from
+                          that file's folder; "<repl>": the working folder) */
+    const char *text;  /* declarations only */
+    int first_line;    /* the line its text starts on (messages say path:LINE:COL) */
+} seg_chunk;
+
+/* Load and check a session's definitions in order as one program (one
+ * namespace, as one file's imports). n may be 0. In this program a net
+ * called with its parameters, unet(levels = 3), is a value, a net
+ * instance, which the prompt applies to tensors: unet(levels = 3)(x)
+ * (lang/netinst.c). NULL when there were errors (reported to d). */
+seg_program *seg_load_session(const seg_chunk *chunks, int n, seg_diag *d);
+
+typedef enum seg_item_kind {
+    SEG_ITEM_IMPORT,   /* import "path" (name: the path) */
+    SEG_ITEM_CONST,    /* NAME = expr: a constant, or at the prompt a tensor to compute */
+    SEG_ITEM_BLOCK,
+    SEG_ITEM_NET,
+    SEG_ITEM_SCHEDULE,
+    SEG_ITEM_EXPR,     /* an expression to evaluate and show (the prompt only) */
+    SEG_ITEM_STAGE,    /* stage NAME(params) { ... }: a stage template */
+} seg_item_kind;
+
+/* One declaration (or the expression) of an input, in source order. */
+typedef struct seg_item {
+    seg_item_kind kind;
+    const char *name;  /* the declared name; IMPORT: the path; EXPR: NULL */
+    size_t begin, end; /* its text: bytes [begin, end) of the input */
+    int line, col;     /* where it begins */
+} seg_item;
+
+typedef struct seg_input seg_input;
+/* Parse text (registered in d as file_id, seg_diag_add_file_at) as one
+ * input at the prompt (repl = 1: declarations, or one expression) or as a
+ * file (repl = 0). *incomplete (may be NULL) is set when every error was
+ * at the end of the input: an open bracket or brace, a trailing operator,
+ * a declaration cut short. Then more lines could complete it, and the
+ * REPL reads on with a continuation prompt (it parses with a silent
+ * diag first to find out). NULL when there were errors. */
+seg_input *seg_input_parse(seg_diag *d, int file_id, const char *text, size_t len, int repl,
+                           int *incomplete);
+int seg_input_items(const seg_input *in, const seg_item **items);
+void seg_input_free(seg_input *in);
+
+/* The session values an input can name, supplied by the REPL. */
+typedef struct seg_repl_host {
+    void *user;
+    /* What `name` is in the session: 0 nothing, 1 a tensor (*type set), 2 a
+     * record of tensors (a net's outputs: *fields, *n_fields set; each field
+     * is the tensor "name.field"). */
+    int (*lookup)(void *user, const char *name, rt_type *type, const char *const **fields,
+                  int *n_fields);
+    /* load("file"): read a NIfTI (.nii, .nii.gz) or PNG image into a
+     * session tensor of its own; its name into name, its type into *type.
+     * -1 with the reason in err. */
+    int (*load)(void *user, const char *path, char *name, size_t name_len, rt_type *type,
+                char *err, size_t err_len);
+    /* Offer every session name to add (for "did you mean"). */
+    void (*names)(void *user, void (*add)(void *ctx, const char *name), void *ctx);
+} seg_repl_host;
+
+typedef enum seg_result_kind {
+    SEG_RESULT_ERROR,  /* reported to the program's diag */
+    SEG_RESULT_VALUE,  /* a compile-time value */
+    SEG_RESULT_TENSOR, /* the graph's output "value" */
+    SEG_RESULT_RECORD, /* a net's several outputs: graph outputs by their names */
+} seg_result_kind;
+
+/* What an expression of an input evaluated to. */
+typedef struct seg_result {
+    seg_result_kind kind;
+    const char *text;      /* VALUE: the value as Seg source when literal, else as shown */
+    int literal;           /* VALUE: text reads back as the same value */
+    const char *kind_name; /* VALUE: "int", "list", "net instance", ... */
+    int reads_session;     /* a session value (tensor) was read */
+    int reads_self;        /* a CONST item read the name it defines */
+    ir_graph *graph;       /* TENSOR, RECORD: inputs are session tensors by name ("x",
+                              "y.mask"); owned */
+    seg_arena *arena;      /* the strings */
+} seg_result;
+
+/* Evaluate item `item` of in (a CONST's value or the EXPR) in the
+ * program's namespace plus the session's values, in inference mode. in
+ * must have been parsed in p's diag. Returns 0, or -1 (r->kind ERROR)
+ * after reporting. Free r with seg_result_free either way. */
+int seg_repl_eval(seg_program *p, const seg_input *in, int item, const seg_repl_host *h,
+                  seg_result *r);
+void seg_result_free(seg_result *r);
+
+/* A global as the prompt's :type shows it: "net unet(levels = 4, base =
+ * 32)" (with its inputs and outputs), "block encoder(x, ch)", "schedule
+ * demo (stages grow1, grow2)", "levels: int = 3". NULL when the program
+ * has no such name. */
+char *seg_program_describe(seg_program *p, const char *name); /* seg_xrealloc'd */
+
+/* A schedule's text with one item of stage `stage` changed: the first
+ * item with that keyword becomes `keyword args`, or is added at the end
+ * of the stage when it has none, or is removed when args is NULL. Returns
+ * the new text (seg_xrealloc'd), or NULL with the reason in err. */
+char *seg_schedule_edit(const char *text, const char *stage, const char *keyword,
+                        const char *args, char *err, size_t err_len);
 
 /* ------------------------------------------------------------- schedules */
 

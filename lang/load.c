@@ -19,6 +19,10 @@
  * user's file redefines a stdlib name the error points at the user's
  * file, with a note at the first definition.
  *
+ * seg_load_session loads a REPL session: its definitions, each a text
+ * of its own (with the line it started on), in one namespace; an empty
+ * session is a valid program, and nets make instances (seg_program.repl).
+ *
  * seg_load_sources loads the same way from files in memory (a
  * checkpoint's record of them): imports resolve by their text among those
  * files, and the disk is never read. Every loaded file's name and text
@@ -440,7 +444,7 @@ static void check_params(seg_diag *d, const ast_decl *x)
 
 static void check_empty(seg_program *p)
 {
-    if (p->files[0]->decls)
+    if (p->repl || p->files[0]->decls)
         return;
     seg_span at = {p->main_file, 1, 1, 1, 1};
     seg_diag_error(p->diag, at, "the file is empty: it declares no net, block or schedule");
@@ -501,7 +505,7 @@ static seg_program *load_finish(loader *L, int before)
         check_program(p);
     }
     seg_free(L->order);
-    if (seg_diag_error_count(d) > before || p->n_files == 0) {
+    if (seg_diag_error_count(d) > before || (p->n_files == 0 && !p->repl)) {
         seg_program_free(p);
         return NULL;
     }
@@ -527,6 +531,41 @@ seg_program *seg_load_sources(const seg_source *src, int n, seg_diag *d)
     loader L = {.p = program_new(d), .mem = src, .n_mem = n};
     int before = seg_diag_error_count(d);
     load_file(&L, src[0].name, src[0].name, (seg_span){0}, src[0].name);
+    return load_finish(&L, before);
+}
+
+/* One definition of a session: parsed as a file of its own, named by
+ * where it came from (imports resolve from that file's folder). */
+static void load_chunk(loader *L, const seg_chunk *c, int index)
+{
+    seg_program *p = L->p;
+    size_t len = strlen(c->text);
+    char key[32];
+    snprintf(key, sizeof key, "<chunk %d>", index); /* never a real path */
+    add_source(p, c->path, c->text, len);
+    const char *shown = seg_arena_strdup(p->arena, c->path);
+    const char *canon = seg_arena_strdup(p->arena, key);
+    int id = seg_diag_add_file_at(p->diag, shown, c->text, len, c->first_line);
+    if (check_text(p->diag, id, c->text, len))
+        return;
+    int errors = seg_diag_error_count(p->diag);
+    ast_file *f = seg_parse(p->diag, id, shown, c->text, len);
+    if (p->n_files == 0)
+        p->main_file = id;
+    int number = p->n_files;
+    add_file(p, f, canon);
+    if (seg_diag_error_count(p->diag) == errors)
+        load_imports(L, f, shown, canon, (seg_span){0});
+    finish_order(L, number);
+}
+
+seg_program *seg_load_session(const seg_chunk *chunks, int n, seg_diag *d)
+{
+    loader L = {.p = program_new(d)};
+    L.p->repl = 1;
+    int before = seg_diag_error_count(d);
+    for (int i = 0; i < n; i++)
+        load_chunk(&L, &chunks[i], i);
     return load_finish(&L, before);
 }
 

@@ -44,6 +44,8 @@ typedef struct seg_parser {
     ast_decl *last_decl;/* tail of file->decls */
     int file_id;        /* span.file of every token */
     int line, col;      /* scanner position: next byte's line and column */
+    int first_line;     /* the text's first line number (seg_diag_add_file_at) */
+    int mode_token;     /* handed to bison before the first token: TOK_FILE or TOK_REPL */
     char tok_text[48];  /* spelling of the last token, for messages (cut) */
 
     /* error bookkeeping */
@@ -87,9 +89,10 @@ typedef struct seg_parse_status {
     int incomplete; /* every error was at end of input: more text may fix it */
 } seg_parse_status;
 
-/* seg_parse with a status report (st may be NULL). */
+/* seg_parse with a status report (st may be NULL); repl = 1 parses one
+ * REPL input (declarations, or one expression into ast_file.expr). */
 ast_file *seg_parse_ex(seg_diag *d, int file_id, const char *path, const char *text,
-                       size_t len, seg_parse_status *st);
+                       size_t len, int repl, seg_parse_status *st);
 
 /* The diag engine has hit its printing cap; parsing may as well stop. */
 int seg_diag_stopped(const seg_diag *d);
@@ -124,6 +127,8 @@ ast_expr *ast_index_new(seg_arena *a, seg_span at, ast_expr *base, ast_expr_seq 
 /* target[i] on the left of '=': one index expression */
 ast_expr *ast_index1_new(seg_arena *a, seg_span at, ast_expr *base, ast_expr *index);
 ast_expr *ast_member_new(seg_arena *a, seg_span at, ast_expr *base, const char *field);
+/* base(args): an AST_CALL when base is a plain name, else an AST_APPLY. */
+ast_expr *ast_apply_new(seg_arena *a, seg_span at, ast_expr *base, ast_expr_seq args);
 ast_expr *ast_range_new(seg_arena *a, seg_span at, ast_expr *lo, ast_expr *hi);
 ast_expr *ast_unary_new(seg_arena *a, seg_span at, ast_binop op, ast_expr *x);
 ast_expr *ast_binary_new(seg_arena *a, seg_span at, ast_binop op, ast_expr *l, ast_expr *r);
@@ -169,6 +174,8 @@ void ast_schedule_inst_add(seg_parser *ps, seg_span at, const char *name, seg_sp
 /* stage name(params) { items } at top level: a stage template */
 void ast_stage_def_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
                        ast_param_seq params, ast_stmt_seq body);
+/* The expression a REPL input consists of. */
+void ast_repl_expr_set(seg_parser *ps, ast_expr *e);
 
 /* ----------------------------------------------------------- debugging */
 

@@ -135,6 +135,7 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, seg_parser *ps, const char *
 %token INPUT "input" OUTPUT "output" RETURN "return" FOR "for" IN "in"
 %token IF "if" ELSE "else" SCOPE "scope" TRUE "true" FALSE "false"
 %token AND "and" OR "or" NOT "not"
+%token FILE "file" REPL "REPL input"
 %token POW "**" EQ "==" NE "!=" LE "<=" GE ">=" DOTDOT ".."
 
 %nterm <params> params_opt params
@@ -144,9 +145,34 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, seg_parser *ps, const char *
 %nterm <expr> target expr or_expr and_expr not_expr cmp_expr range_expr sum term
 %nterm <expr> unary power postfix primary arg call
 %nterm <exprs> exprs args arg_list
+%start start
 %nterm <op> cmp_op
 
 %%
+
+/* A file, or (seg_parse_ex in REPL mode) one input typed at the REPL
+ * prompt: declarations, or a single expression to evaluate and show.
+ * Mixing them in one input would be ambiguous without separators
+ * (`x = a (b)`), so an input is one or the other. The token layer hands
+ * out FILE or REPL before the first real token, so the start state only
+ * shifts and `file` keeps its default reduction (error recovery at the
+ * first token of a file works as before).
+ *   repl-input = { decl } | expr ; */
+start
+    : FILE file
+    | REPL repl_input
+    ;
+repl_input
+    : %empty
+    | expr              { ast_repl_expr_set(ps, $1); }
+    | repl_decls
+    ;
+repl_decls
+    : decl
+    | error             { SEG_RECOVER(0); }
+    | repl_decls decl
+    | repl_decls error  { SEG_RECOVER(0); }
+    ;
 
 /* file = { decl } ; */
 file
@@ -337,16 +363,22 @@ power
                         { $$ = ast_binary_new(ps->arena, @$, AST_OP_POW, $1, $3); }
     ;
 
-/* postfix = primary { "[" args "]" | "." NAME } ; */
+/* postfix = primary { "[" args "]" | "." NAME | "(" [ args ] ")" } ;
+ * A call of a name is a call (NAME "(" [ args ] ")" as before); a call of
+ * anything else applies a value, as a net instance at the REPL prompt:
+ * unet(levels = 3)(x). */
 postfix
     : primary
     | postfix '[' args ']'
                         { $$ = ast_index_new(ps->arena, @$, $1, $3); }
     | postfix '.' NAME  { $$ = ast_member_new(ps->arena, @$, $1, $3); }
+    | postfix '(' ')'   { $$ = ast_apply_new(ps->arena, @$, $1, (ast_expr_seq){0}); }
+    | postfix '(' args ')'
+                        { $$ = ast_apply_new(ps->arena, @$, $1, $3); }
     ;
 
 /* primary = INT | FLOAT | STRING | "true" | "false" | NAME
- *         | NAME "(" [ args ] ")" | "[" [ args ] "]" | "(" expr ")" ; */
+ *         | "[" [ args ] "]" | "(" expr ")" ; */
 primary
     : INT               { $$ = ast_int_new(ps->arena, @$, $1); }
     | FLOAT             { $$ = ast_float_new(ps->arena, @$, $1); }
@@ -354,7 +386,6 @@ primary
     | "true"            { $$ = ast_bool_new(ps->arena, @$, 1); }
     | "false"           { $$ = ast_bool_new(ps->arena, @$, 0); }
     | NAME              { $$ = ast_name_new(ps->arena, @$, $1); }
-    | call
     | '[' ']'           { $$ = ast_list_new(ps->arena, @$, (ast_expr_seq){0}); }
     | '[' args ']'      { $$ = ast_list_new(ps->arena, @$, $2); }
     | '(' expr ')'      { $$ = $2; }
@@ -478,7 +509,7 @@ static int closer_wanted(const seg_parser *ps, yysymbol_kind_t found,
 static int keyword_as_name(const seg_parser *ps, yysymbol_kind_t found,
                            const yysymbol_kind_t *exp, int n, int groups)
 {
-    if (found < YYSYMBOL_IMPORT || found > YYSYMBOL_NOT)
+    if (found < YYSYMBOL_IMPORT || found > YYSYMBOL_NOT) /* the keywords: one run of %token */
         return 0;
     int name = 0;
     for (int i = 0; i < n; i++)

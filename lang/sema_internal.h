@@ -79,6 +79,8 @@ typedef enum sema_kind {
     VAL_NET,     /* net: an elaborated net instance (schedules) */
     VAL_STREAM,  /* stream: a data stream of a schedule */
     VAL_SCALL,   /* call: a schedule call such as adam(lr = 1e-3) */
+    VAL_NETINST, /* inst: a net with its parameters bound, unet(levels = 3); only in a
+                    REPL session program (seg_program.repl), applied as inst(x) */
 } sema_kind;
 
 typedef struct sema_state sema_state;
@@ -87,6 +89,7 @@ typedef struct sema_list sema_list;
 typedef struct sema_family sema_family;
 typedef struct sema_netval sema_netval;
 typedef struct sema_stream sema_stream;
+typedef struct sema_netinst sema_netinst;
 struct seg_scall;
 
 /* A value; small, passed by value. */
@@ -104,6 +107,7 @@ typedef struct sema_value {
         sema_netval *net;             /* NET */
         sema_stream *stream;          /* STREAM */
         const struct seg_scall *call; /* SCALL (lang.h) */
+        const sema_netinst *inst;     /* NETINST */
     };
 } sema_value;
 
@@ -126,6 +130,15 @@ struct sema_netval {
     int n_out;           /* number of outputs */
     const char **out_names;
     ir_id *out_ids;
+};
+
+/* A net instance at the REPL: the net, its bound parameters, and the
+ * prefix of its parameter names (the constant it is bound to: `m =
+ * unet()` names them m.level.1..., as `model m = unet()` in a stage). */
+struct sema_netinst {
+    const ast_decl *net;
+    const struct sema_args *args; /* bound parameters (given or default) */
+    const char *prefix;           /* NULL: plain names */
 };
 
 /* A data stream in a schedule: `data train = synthetic(...)`. */
@@ -178,6 +191,7 @@ typedef enum sema_frame_kind {
     FRAME_BLOCK,  /* an inlined block call */
     FRAME_CONST,  /* a top-level constant (no graph) */
     FRAME_LOSS,   /* a stage's loss and schedule items */
+    FRAME_REPL,   /* one REPL input: session values through lookup_hook, nets applied */
 } sema_frame_kind;
 
 /* The flat environment of one block or net call. */
@@ -254,8 +268,26 @@ struct sema_state {
      * lookup_hook sees AST_NAME and AST_MEMBER-of-stream expressions. */
     sema_value (*lookup_hook)(sema_state *st, const ast_expr *e, int *found);
     void (*suggest_hook)(sema_state *st, sema_suggest *s, int calls);
+    /* The REPL's own calls (load("scan.nii.gz")): a call of a name the
+     * program does not define; found = 0 when the hook does not take it. */
+    sema_value (*call_hook)(sema_state *st, const ast_expr *call, int *found);
     void *hook_data;           /* data for the hooks */
+    const struct sema_apply *apply; /* a net being applied at the REPL: its inputs
+                                       take these arguments, its outputs make no graph
+                                       outputs; NULL otherwise */
 };
+
+/* The arguments of a net application, inst(x) or inst(image = x). */
+typedef struct sema_apply {
+    int n;                   /* arguments */
+    const char **kw;         /* keyword (the input's name) or NULL for positional */
+    ir_id *t;                /* their tensors */
+    seg_span *span;
+    int *used;               /* taken by an input */
+    const char *net;         /* the net's name, for messages */
+    const ast_decl *decl;
+    seg_span call;           /* the application */
+} sema_apply;
 
 /* elab.c: state lifecycle. arena NULL = a fresh one owned by the state. */
 void sema_state_init(sema_state *st, seg_program *p, seg_diag *d, sema_seen *seen,
@@ -300,6 +332,7 @@ struct seg_program {
     int main_file;            /* diag file id of the main file */
     seg_source *sources;      /* every file's name and text, main first (arena texts) */
     int n_sources, cap_sources;
+    int repl;                 /* a REPL session (seg_load_session): nets make instances */
 };
 
 const sema_global *sema_global_find(const seg_program *p, const char *name);
@@ -326,6 +359,19 @@ sema_slot *sema_slot_set(sema_state *st, const char *name, sema_value v, seg_spa
 /* Run statements; returns 1 when a `return` ended them. */
 int sema_exec(sema_state *st, const ast_stmt *s);
 sema_value sema_call_block(sema_state *st, sema_global *gl, const ast_expr *call);
+/* REPL: unet(levels = 3) as a net instance, and an instance applied to
+ * tensors (the net's body inlined on them; its outputs are the value: one
+ * tensor, or a record of several). */
+sema_value sema_net_instance(sema_state *st, sema_global *gl, const ast_expr *call);
+sema_value sema_net_apply(sema_state *st, sema_value inst, const ast_expr *call);
+/* A value as Seg source that reads back as the same value (numbers,
+ * strings, lists, types, net instances): 0, or -1 when it has none. */
+int sema_value_source(const sema_state *st, sema_value v, seg_buf *b);
+/* In an application (st->apply): the argument input `name` takes (marked
+ * used; -1 when none is left), and the symbolic dimensions of its declared
+ * type bound from that argument's shape. */
+int sema_apply_take(sema_state *st, const char *name);
+void sema_apply_dims(sema_state *st, const ast_expr *type, const rt_type *arg);
 void sema_frame_push(sema_state *st, sema_frame *f, sema_frame_kind kind, const ast_decl *d);
 void sema_frame_pop(sema_state *st, sema_frame *f);
 

@@ -202,6 +202,31 @@ static int input_type(sema_state *st, const ast_stmt *s, rt_type *t)
     return 0;
 }
 
+/* An input of a net applied at the REPL: it takes an argument. */
+static sema_value input_argument(sema_state *st, const ast_stmt *s)
+{
+    const sema_apply *ap = st->apply;
+    char a[160], b[160];
+    int k = sema_apply_take(st, s->name);
+    if (k < 0) {
+        if (sema_error(st, ap->call, "net '%s' needs a tensor for its input '%s'", ap->net,
+                       s->name))
+            sema_note(st, s->name_span, "'%s' is declared here", s->name);
+        return sema_val_error();
+    }
+    const rt_type *arg = sema_type_of(st, ap->t[k]);
+    rt_type t;
+    sema_apply_dims(st, s->value, arg);
+    if (input_type(st, s, &t))
+        return sema_val_error();
+    if (rt_type_equal(&t, arg))
+        return sema_val_tensor(ap->t[k]);
+    if (sema_error(st, ap->span[k], "input '%s' of net '%s' is %s, but this tensor is %s",
+                   s->name, ap->net, rt_type_str(&t, a, sizeof a), rt_type_str(arg, b, sizeof b)))
+        sema_note(st, s->span, "'%s' is declared here", s->name);
+    return sema_val_error();
+}
+
 static void exec_input(sema_state *st, const ast_stmt *s)
 {
     rt_type t;
@@ -211,6 +236,10 @@ static void exec_input(sema_state *st, const ast_stmt *s)
     if (old) {
         if (sema_error(st, s->name_span, "'%s' is already defined", s->name))
             sema_note(st, old->span, "previous definition here");
+        return;
+    }
+    if (st->apply) {
+        sema_slot_set(st, s->name, input_argument(st, s), s->name_span)->input = 1;
         return;
     }
     if (input_type(st, s, &t)) {
@@ -271,7 +300,8 @@ static void exec_output(sema_state *st, const ast_stmt *s)
                            : s->name;
     if (st->io_prefix)
         full = seg_arena_printf(st->arena, "%s.%s", st->io_prefix, full);
-    ir_add_output(st->g, full, v.t);
+    if (!st->apply) /* an applied net's outputs are its value, not the graph's */
+        ir_add_output(st->g, full, v.t);
     record_output(st, s->name, v.t);
     /* From here on the output's name is a variable too (`output logits =
      * ...` then `softmax(logits)`); being an output, it counts as used. */

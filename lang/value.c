@@ -34,7 +34,7 @@ const char *sema_kind_name(sema_kind k)
         [VAL_FLOAT] = "float",  [VAL_BOOL] = "bool",     [VAL_STRING] = "string",
         [VAL_LIST] = "list",    [VAL_RANGE] = "range",   [VAL_TYPE] = "type",
         [VAL_TENSOR] = "tensor", [VAL_FAMILY] = "indexed family", [VAL_NET] = "net",
-        [VAL_STREAM] = "data stream", [VAL_SCALL] = "call",
+        [VAL_STREAM] = "data stream", [VAL_SCALL] = "call", [VAL_NETINST] = "net instance",
     };
     return names[k];
 }
@@ -157,6 +157,21 @@ static void print_type(const rt_type *t, seg_buf *b)
         seg_buf_printf(b, "%s", rt_type_str(t, tmp, sizeof tmp));
 }
 
+/* unet(levels = 3): the parameters the instance was given. */
+static void print_instance(const sema_state *st, const sema_netinst *ni, seg_buf *b)
+{
+    seg_buf_printf(b, "%s(", ni->net->name);
+    int k = 0;
+    for (int i = 0; i < ni->args->n; i++) {
+        if (!ni->args->given[i])
+            continue;
+        seg_buf_printf(b, "%s%s = ", k++ ? ", " : "", ni->args->names[i]);
+        if (sema_value_source(st, ni->args->v[i], b))
+            sema_value_print(st, ni->args->v[i], b);
+    }
+    seg_buf_printf(b, ")");
+}
+
 void sema_value_print(const sema_state *st, sema_value v, seg_buf *b)
 {
     switch (v.kind) {
@@ -175,8 +190,48 @@ void sema_value_print(const sema_state *st, sema_value v, seg_buf *b)
     case VAL_NET: seg_buf_printf(b, "net %s", v.net->net); break;
     case VAL_STREAM: seg_buf_printf(b, "data %s", v.stream->name); break;
     case VAL_SCALL: seg_buf_printf(b, "%s(...)", v.call->name); break;
+    case VAL_NETINST: print_instance(st, v.inst, b); break;
     case VAL_NONE: seg_buf_printf(b, "nothing"); break;
     case VAL_ERROR: seg_buf_printf(b, "<error>"); break;
+    }
+}
+
+static void source_string(const char *s, seg_buf *b)
+{
+    seg_buf_printf(b, "\"");
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            seg_buf_printf(b, "\\%c", *s);
+        else if (*s == '\n')
+            seg_buf_printf(b, "\\n");
+        else if (*s == '\t')
+            seg_buf_printf(b, "\\t");
+        else
+            seg_buf_printf(b, "%c", *s);
+    }
+    seg_buf_printf(b, "\"");
+}
+
+int sema_value_source(const sema_state *st, sema_value v, seg_buf *b)
+{
+    switch (v.kind) {
+    case VAL_INT: case VAL_FLOAT: case VAL_BOOL: case VAL_RANGE: case VAL_TYPE:
+        if (v.kind == VAL_FLOAT && !isfinite(v.f))
+            return -1;
+        sema_value_print(st, v, b);
+        return 0;
+    case VAL_STRING: source_string(v.s, b); return 0;
+    case VAL_NETINST: print_instance(st, v.inst, b); return v.inst->prefix ? -1 : 0;
+    case VAL_LIST:
+        seg_buf_printf(b, "[");
+        for (int i = 0; i < v.list->n; i++) {
+            seg_buf_printf(b, "%s", i ? ", " : "");
+            if (sema_value_source(st, v.list->items[i], b))
+                return -1;
+        }
+        seg_buf_printf(b, "]");
+        return 0;
+    default: return -1;
     }
 }
 

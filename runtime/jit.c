@@ -460,6 +460,16 @@ done:
     return rc;
 }
 
+int rt_jit_code_count(rt_jit *j)
+{
+    pthread_mutex_lock(&j->lock);
+    int n = 0;
+    for (const rt_jit_code *c = j->codes; c; c = c->next)
+        n++;
+    pthread_mutex_unlock(&j->lock);
+    return n;
+}
+
 /* ------------------------------------------------------------ hashing */
 
 /* Two independent 64-bit hashes of the same bytes: FNV-1a, and a

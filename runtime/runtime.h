@@ -965,6 +965,9 @@ int rt_jit_add_module(rt_jit *j, rt_jit_tsc *tsc, struct LLVMOpaqueModule *m,
 void *rt_jit_code_addr(const rt_jit_code *c);
 /* Drop one reference; the last removes the code from the JIT. */
 int rt_jit_release(rt_jit *j, rt_jit_code *c, rt_error *err);
+/* Objects loaded now (each under its own resource tracker): what a long
+ * REPL session watches to see that released code is really gone. */
+int rt_jit_code_count(rt_jit *j);
 
 /* Cache entries are keyed by text: a kernel description plus
  * rt_jit_target() (rt_jit_cache_text builds it, seg-owned). */
@@ -1350,6 +1353,26 @@ typedef struct rt_resume {
  * into the store, marked trained_by for the trainable ones. */
 int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *resume,
                    const rt_train_hooks *hooks, rt_error *err);
+/* A stage's training step kept alive between runs (the REPL's :train):
+ * the training program on an interpreter with the spec's kernels, the
+ * optimizer with its state, the step counter (sampling, augmentation and
+ * the lr schedule continue from it). No epochs, no validation. s must
+ * outlive the trainer and may change between steps where it is read per
+ * step (lr schedule). */
+typedef struct rt_trainer rt_trainer;
+rt_trainer *rt_trainer_new(const rt_stage_spec *s, const rt_store *store, rt_error *err);
+/* Parameters and buffers from the store where names and types match. */
+void rt_trainer_load(rt_trainer *t, const rt_store *store);
+/* One step: sample, augment, forward, backward, update; *loss is its loss. */
+int rt_trainer_step(rt_trainer *t, double *loss, rt_error *err);
+uint64_t rt_trainer_steps(const rt_trainer *t); /* steps done */
+/* Continue from step `steps` (a trainer rebuilt for the same stage). */
+void rt_trainer_set_steps(rt_trainer *t, uint64_t steps);
+/* Every parameter and buffer into the store, the trainable ones marked
+ * trained by the stage. */
+void rt_trainer_save(rt_trainer *t, rt_store *store);
+void rt_trainer_free(rt_trainer *t);
+
 /* Validation Dice etc. of the eval program with the store's parameters. */
 int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_error *err);
 /* Classes of validation case ci (s->val) into map (the case's voxels),

@@ -429,6 +429,63 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
     return 0;
 }
 
+/* ------------------------------------------------------------ trainer */
+
+/* A stage's training program and optimizer kept between runs of steps
+ * (the REPL's :train): the same step as rt_train_stage's, without epochs
+ * or validation. */
+struct rt_trainer {
+    trainer t;
+};
+
+rt_trainer *rt_trainer_new(const rt_stage_spec *s, const rt_store *store, rt_error *err)
+{
+    rt_trainer *tr = seg_xcalloc(1, sizeof *tr);
+    tr->t.s = s;
+    tr->t.train = rt_interp_new(s->train, s->seed, s->threads);
+    rt_interp_set_kernels(tr->t.train, s->train_jit);
+    rt_store_to_interp(store, tr->t.train, s->train);
+    trainer_buffers(&tr->t);
+    if (build_optimizer(&tr->t, err)) {
+        rt_trainer_free(tr);
+        return NULL;
+    }
+    return tr;
+}
+
+void rt_trainer_load(rt_trainer *tr, const rt_store *store)
+{
+    rt_store_to_interp(store, tr->t.train, tr->t.s->train);
+}
+
+int rt_trainer_step(rt_trainer *tr, double *loss, rt_error *err)
+{
+    const rt_stage_spec *s = tr->t.s;
+    uint64_t spe = s->steps_per_epoch > 0 ? (uint64_t)s->steps_per_epoch : 1;
+    uint64_t total = (uint64_t)s->max_epochs * spe;
+    return one_step(&tr->t, tr->t.step / spe, tr->t.step % spe, total, loss, err);
+}
+
+uint64_t rt_trainer_steps(const rt_trainer *tr) { return tr->t.step; }
+
+void rt_trainer_set_steps(rt_trainer *tr, uint64_t steps) { tr->t.step = steps; }
+
+void rt_trainer_save(rt_trainer *tr, rt_store *store)
+{
+    rt_store *now = rt_store_new();
+    rt_store_from_interp(now, tr->t.train, tr->t.s->train);
+    publish(tr->t.s, now, store);
+    rt_store_free(now);
+}
+
+void rt_trainer_free(rt_trainer *tr)
+{
+    if (!tr)
+        return;
+    trainer_free(&tr->t);
+    seg_free(tr);
+}
+
 int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *resume,
                    const rt_train_hooks *hooks, rt_error *err)
 {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh — the whole test suite: C unit tests, golden language tests, CLI
-# scripts. Usage: sh tests/run.sh BUILD_DIR. Last line: "N passed, N failed".
+# scripts, REPL transcripts, outcome tests. Usage: sh tests/run.sh
+# BUILD_DIR. Last line: "N passed, N failed".
 #
 # Golden language tests (tests/lang/FEATURE/*.seg, one folder per feature;
 # files under an inc/ folder are helpers that tests import, not tests) say
@@ -103,7 +104,52 @@ for s in tests/cli/*.sh; do
 done
 echo "cli: $((pass - cp)) passed, $((fail - cf)) failed"
 
-# 4. outcome tests: each method of models/ trains on the JIT, at a small
+# 4. REPL transcripts (tests/repl/*.txt): a session as `segc repl --echo`
+# prints it, inputs after their prompts ("segc> ", "...> ") and then what
+# they printed (stdout and stderr together). The inputs are piped in, in a
+# scratch folder holding tests/repl/*.seg, and the output must equal the
+# file. Directive lines are neither input nor output:
+#   #: text                a note on the test
+#   # args: FILE.seg ...    segc repl's arguments
+#   # setup: CMD           a shell command run first in the scratch folder ($SEGC set)
+#   # filter: s/RE/TEXT/   sed -E on both sides, for times and host-dependent figures
+#   # exit: N              exit status (default 0)
+#   # check: CMD           a shell command run afterwards in the scratch folder,
+#                          which must succeed (files the session wrote)
+DIRECTIVE='^#( args:| filter:| setup:| exit:| check:|:)'
+case $SEGC in /*) SEGC_ABS=$SEGC ;; *) SEGC_ABS="$(pwd)/$SEGC" ;; esac
+repl_one() {
+    f=$1
+    d="$TMP/repl_$(basename "$f" .txt)"
+    rm -rf "$d" && mkdir -p "$d" && cp tests/repl/*.seg "$d"/
+    grep -vE "$DIRECTIVE" "$f" | sed -n 's/^segc> //p; s/^\.\.\.> //p' > "$d/in"
+    sed -n 's/^# filter: //p' "$f" > "$d/filter"
+    sed -n 's/^# setup: //p' "$f" > "$d/setup"
+    sed -n 's/^# check: //p' "$f" > "$d/check"
+    args=$(sed -n 's/^# args: //p' "$f" | head -1)
+    want=$(sed -n 's/^# exit: //p' "$f" | head -1)
+    # shellcheck disable=SC2086
+    (cd "$d" && SEGC="$SEGC_ABS" sh ./setup > setup.log 2>&1 &&
+        "$SEGC_ABS" repl --echo $args < in > out 2>&1)
+    code=$?
+    ok=1
+    [ "$code" = "${want:-0}" ] || { echo "    exit code $code, expected ${want:-0}"; ok=0; }
+    (cd "$d" && sh ./check > check.log 2>&1) || { echo "    a check failed:"; cat "$d/check.log"; ok=0; }
+    grep -vE "$DIRECTIVE" "$f" | sed -E -f "$d/filter" > "$d/want"
+    sed -E -f "$d/filter" "$d/out" > "$d/got"
+    if ! cmp -s "$d/want" "$d/got"; then
+        echo "    output differs from $f:"; diff "$d/want" "$d/got" | head -20; ok=0
+    fi
+    if [ $ok = 1 ]; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL repl/$(basename "$f")"; fi
+}
+rp=$pass; rf=$fail
+for f in tests/repl/*.txt; do
+    [ -f "$f" ] && repl_one "$f"
+done
+echo "repl: $((pass - rp)) passed, $((fail - rf)) failed"
+
+# 5. outcome tests: each method of models/ trains on the JIT, at a small
 # size, for a fixed number of steps, and must reach a stated floor on what
 # it validates (tests/outcome/*.sh; the floors and why are in each script)
 op=$pass; of=$fail

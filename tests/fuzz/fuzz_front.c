@@ -3,7 +3,8 @@
  * Takes .seg seed files, applies random byte-level and token-level edits
  * (flip, insert, delete, duplicate a span, splice two seeds) and runs every
  * mutant through the whole front end: parse, then load and check (imports
- * resolve against the stdlib as usual). Built with ASan + UBSan by
+ * resolve against the stdlib as usual), and parse it once more as one
+ * input at the REPL prompt (the grammar's other start). Built with ASan + UBSan by
  * `make fuzz`; a crash, sanitizer report or hang is a bug, a diagnostic is
  * the expected outcome. Usage: fuzz_front ITERATIONS SEED FILE...
  */
@@ -81,6 +82,10 @@ static void run_one(const char *text, size_t n, const char *dir, int i)
     seg_diag *d = seg_diag_new(NULL);
     seg_program *p = seg_load(path, d);
     seg_program_free(p);
+    /* the same text as one REPL input (the grammar's other start) */
+    int id = seg_diag_add_file_at(d, "<repl>", text, n, 1 + i % 1000);
+    int more = 0;
+    seg_input_free(seg_input_parse(d, id, text, n, 1, &more));
     seg_diag_free(d);
 }
 

@@ -41,7 +41,7 @@ static parsed parse_n(const char *text, size_t len)
     FILE *err = open_memstream(&p.errs, &elen);
     p.d = seg_diag_new(err);
     int id = seg_diag_add_file(p.d, "t.seg", text, len);
-    p.f = seg_parse_ex(p.d, id, "t.seg", text, len, &p.st);
+    p.f = seg_parse_ex(p.d, id, "t.seg", text, len, 0, &p.st);
     fclose(err); /* flushes p.errs; the engine prints nothing after the parse */
     p.dump = capture_dump(p.f);
     return p;
