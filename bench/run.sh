@@ -31,6 +31,7 @@
 # Every case runs three times: segc with reference kernels (--no-jit where
 # the binary has it), segc --jit (JIT convolutions; a fresh SEGC_CACHE_DIR
 # per case, so "cold" is a real compile) and bench/torch_bench.py. PyTorch runs with
+# tcmalloc preloaded (libtcmalloc-minimal4, when installed) and
 # OMP_WAIT_POLICY=PASSIVE: with OpenMP's default spinning, 2 threads on a
 # 2-CPU VM can be many times slower than 1 (see bench/README.md).
 set -u
@@ -58,8 +59,16 @@ T0=$(date +%s)
 
 if "$PY" -c "import torch" > /dev/null 2>&1; then
     TORCH=$("$PY" -c "import torch; print(torch.__version__)")
+    # PyTorch's best CPU configuration here: with glibc's malloc it faults
+    # its buffers in again every step and runs 2-3x slower
+    TCMALLOC=$(ls /usr/lib/*/libtcmalloc_minimal.so.4 2> /dev/null | head -1)
+    if [ -n "$TCMALLOC" ]; then
+        TORCH="$TORCH, tcmalloc preloaded"
+    else
+        echo "bench: libtcmalloc-minimal4 is missing (apt-get install libtcmalloc-minimal4); torch runs on glibc malloc, slower than its best"
+    fi
 else
-    TORCH=""
+    TORCH=""; TCMALLOC=""
     echo "bench: $PY has no torch; the torch columns will say n/a"
 fi
 
@@ -121,7 +130,7 @@ segc_one() {
 torch_one() {
     tag=$1; steps=$2; shift 2
     [ -n "$TORCH" ] || return 0
-    OMP_WAIT_POLICY=PASSIVE timeout $CASE_TIMEOUT "$PY" "$ROOT/bench/torch_bench.py" \
+    LD_PRELOAD=${TCMALLOC:-} OMP_WAIT_POLICY=PASSIVE timeout $CASE_TIMEOUT "$PY" "$ROOT/bench/torch_bench.py" \
         --threads "$THREADS" --steps "$steps" "$@" > "$TMP/$tag.torch.log" 2>&1
     grep '^result:' "$TMP/$tag.torch.log" | tail -1
 }
