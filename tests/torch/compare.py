@@ -60,6 +60,9 @@ NOT_COMPARED = {
     "input", "param", "const", "rand_uniform", "rand_normal", "rand_bernoulli", "grad",
     "conv_bwd_data", "conv_bwd_weight", "maxpool_bwd", "avgpool_bwd", "upsample_bwd",
     "batchnorm_bwd_data", "batchnorm_bwd_gamma", "slice_bwd",
+    # made by compiler/fuse.c from ops compared here; whole fused programs
+    # are checked by the V-Net comparison and the JIT-vs-interpreter tests
+    "fused",
 }
 
 
