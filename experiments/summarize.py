@@ -62,7 +62,10 @@ def best_row(rows):
 
 
 def metric_columns(rows):
-    skip = {"stage", "epoch", "loss", "lr", "monitor"}
+    # bookkeeping, not results (time is in the per-run table), and the
+    # detection rate of the background, which has no objects to find
+    skip = {"stage", "epoch", "loss", "lr", "monitor", "best", "seconds", "step_seconds",
+            "detected_background"}
     return [c for c in rows[0].keys() if c not in skip] if rows else []
 
 
