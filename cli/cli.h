@@ -186,7 +186,7 @@ uint64_t cli_dist_stage_hash(const rt_stage_spec *sp);
 /* Ranks > 0 print nothing to stdout; SIGTERM (mpirun ending the job)
  * prints what cli_dist_where last set and exits 70. No-op for NULL. */
 void cli_dist_setup(const rt_dist *d);
-void cli_dist_where(const char *stage, int epoch, int step);
+void cli_dist_where(const char *stage, int epoch, int step, int steps_per_epoch);
 /* A training job's MPI state: the job (NULL alone), this rank's schedule
  * (NULL alone) and its thread count. */
 typedef struct cli_dist_job {

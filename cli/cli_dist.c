@@ -124,17 +124,18 @@ void cli_dist_schedule_free(seg_schedule *s)
 
 /* Where this rank is, for the SIGTERM handler: two buffers so the handler
  * never reads one being written. */
-static char where_buf[2][160];
+static char where_buf[2][240];
 static volatile sig_atomic_t where_cur = -1;
 static int where_rank;
 
-void cli_dist_where(const char *stage, int epoch, int step)
+void cli_dist_where(const char *stage, int epoch, int step, int steps_per_epoch)
 {
     int next = where_cur == 0;
+    long global = (long)(epoch - 1) * steps_per_epoch + step;
     snprintf(where_buf[next], sizeof where_buf[next],
-             "segc: rank %d: ended by mpirun in stage '%s', epoch %d, after step %d "
-             "(another rank stopped; mpirun names it); the run folder keeps its last "
-             "checkpoint\n", where_rank, stage, epoch, step);
+             "segc: rank %d: ended by mpirun in stage '%s' after step %ld (epoch %d, step %d); "
+             "another rank stopped (mpirun names it); the run folder keeps its last "
+             "checkpoint\n", where_rank, stage, global, epoch, step);
     where_cur = next;
 }
 

@@ -328,7 +328,7 @@ static void on_step(void *user, const rt_stage_spec *s, int epoch, int step, dou
 {
     train_run *r = user;
     if (r->job.dist)
-        cli_dist_where(s->name, epoch, step);
+        cli_dist_where(s->name, epoch, step, s->steps_per_epoch);
     if (!r->tty)
         return;
     double now = seg_seconds();

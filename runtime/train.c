@@ -485,7 +485,9 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
         r.seconds = seg_seconds() - t0;
         r.best_ema = ps.best, r.bad_epochs = ps.bad, r.best_metric = best_metric;
         r.step = t->step;
-        if (h && h->epoch && h->epoch(h->user, s, &r, t->train, t->optim, err))
+        int rc = h && h->epoch ? h->epoch(h->user, s, &r, t->train, t->optim, err) : 0;
+        double unused = 0; /* with ranks: rank 0's checkpoint is written before anyone stops */
+        if (s->dist ? rt_dist_step_agree(s->dist, rc, &unused, err) : rc)
             return -1;
         if (r.stop)
             break;
