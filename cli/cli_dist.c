@@ -198,6 +198,8 @@ int cli_dist_begin(const cli_opts *o, const seg_program *p, const seg_schedule *
 
 int cli_dist_end(cli_dist_job *job, int code)
 {
+    where_cur = -1; /* training is over: a SIGTERM now (mpirun ending the others after a
+                       failure every rank has reported) says nothing more */
     cli_dist_schedule_free(job->local);
     job->local = NULL;
     if (code != CLI_OK && rt_dist_size(job->dist) > 1 && !rt_dist_error_shared(job->dist))
