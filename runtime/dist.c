@@ -119,6 +119,9 @@ int rt_dist_agree(rt_dist *d, uint64_t hash, const char *what, rt_error *err)
     uint64_t *all = seg_xcalloc((size_t)d->size, sizeof *all);
     MPI_Allgather(&hash, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, MPI_COMM_WORLD);
     seg_buf differ = {0};
+    int first = 0; /* the first rank that differs */
+    for (int r = d->size - 1; r >= 1; r--)
+        first = all[r] != all[0] ? r : first;
     for (int r = 1; r < d->size; r++)
         if (all[r] != all[0])
             seg_buf_printf(&differ, "%s%d", differ.len ? ", " : "", r);
@@ -127,7 +130,7 @@ int rt_dist_agree(rt_dist *d, uint64_t hash, const char *what, rt_error *err)
         rt_error_set(err, "%s differs between ranks (rank%s %s against rank 0: hash %016llx, "
                      "rank 0 %016llx); every rank must run the same segc binary on the same "
                      "program, --set values and seed", what, strchr(differ.data, ',') ? "s" : "",
-                     differ.data, (unsigned long long)all[d->rank ? d->rank : 1],
+                     differ.data, (unsigned long long)all[first],
                      (unsigned long long)all[0]);
         d->shared_error = 1;
         rc = -1;
