@@ -138,6 +138,15 @@ LDLIBS      += $(LLVM_LIBS)
 $(B)/conv_bench: bench/conv_bench.c $(B)/libsegc.a
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $@ $< $(B)/libsegc.a $(LDLIBS)
 
+# ------------------------------------------------------------ MPI (OpenMPI)
+# runtime/dist.c (data-parallel training) is the one file that includes
+# mpi.h; every program links libmpi, which a plain `segc train` never
+# initialises (only a process that mpirun started joins a job).
+MPI_CFLAGS  := $(shell pkg-config --cflags ompi-c 2>/dev/null)
+MPI_LIBS    := $(shell pkg-config --libs ompi-c 2>/dev/null)
+$(B)/runtime/dist.o: CFLAGS += $(patsubst -I%,-isystem %,$(MPI_CFLAGS))
+LDLIBS      += $(MPI_LIBS)
+
 # ------------------------------------------------------------ sample data
 # A real T1 MRI head volume, its brain mask and tissue labels from Debian's
 # insighttoolkit5-examples, as NIfTI in data/itk/ (docs/sample-data.md).

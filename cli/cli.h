@@ -112,6 +112,7 @@ void cli_error(const char *fmt, ...) SEG_PRINTF(1, 2);
  * writes the same numbers into the run folder's stages.csv. */
 typedef struct cli_plan_stats {
     int64_t train_scalars, frozen_scalars;  /* parameters (buffers excluded) */
+    int64_t buffer_scalars;                 /* f32 buffers (batch-norm statistics) */
     int train_tensors, frozen_tensors;
     int64_t fwd_flops, bwd_flops;           /* per step */
     int64_t unfrozen_bwd_flops;             /* backward with nothing frozen */
@@ -167,6 +168,39 @@ int train_settings(const struct seg_schedule *s, int k, const train_overrides *o
 void train_stage_free(train_stage *ts);
 /* The target spacing of a preprocess resample(spacing) call, z, y, x. */
 void cli_resample_spacing(const seg_scall *p, float t[3]);
+
+/* ------------------------------- data parallelism under mpirun (cli_dist.c) */
+
+/* The schedule as this rank compiles it: a copy whose stages' batch is
+ * this rank's share of theirs (NULL with err when one does not split
+ * evenly). Free with cli_dist_schedule_free. */
+struct seg_schedule *cli_dist_schedule(const struct seg_schedule *s, const rt_dist *d,
+                                       rt_error *err);
+void cli_dist_schedule_free(struct seg_schedule *s);
+/* What every rank must agree on: the running binary's bytes; the
+ * program's file texts, schedule, --set values and seed; a stage's
+ * compiled training program (values, instructions, batch, steps). */
+uint64_t cli_dist_binary_hash(void);
+uint64_t cli_dist_program_hash(const seg_program *p, const struct seg_schedule *s, uint64_t seed);
+uint64_t cli_dist_stage_hash(const rt_stage_spec *sp);
+/* Ranks > 0 print nothing to stdout; SIGTERM (mpirun ending the job)
+ * prints what cli_dist_where last set and exits 70. No-op for NULL. */
+void cli_dist_setup(const rt_dist *d);
+void cli_dist_where(const char *stage, int epoch, int step, int steps_per_epoch);
+/* A training job's MPI state: the job (NULL alone), this rank's schedule
+ * (NULL alone) and its thread count. */
+typedef struct cli_dist_job {
+    rt_dist *dist;
+    struct seg_schedule *local;
+    int threads;
+} cli_dist_job;
+/* After rt_dist_join: the binary and program checks, this rank's
+ * schedule and threads, and a line on stdout. -1 with err. */
+int cli_dist_begin(const cli_opts *o, const seg_program *p, const struct seg_schedule *s,
+                   uint64_t seed, cli_dist_job *job, rt_error *err);
+/* The job's end: a failure only this rank knows ends every rank
+ * (MPI_Abort); else MPI_Finalize. Returns code. */
+int cli_dist_end(cli_dist_job *job, int code);
 
 /* ------------------------------------- checkpoints for inference (ckpt_meta.c) */
 

@@ -14,6 +14,9 @@
  *     differentiated too, and the backward node and FLOP counts compared;
  *   - what each frozen convolution keeps: a data gradient only (it lies
  *     between trainable params and the loss) or no backward at all;
+ *   - what a data-parallel step (mpirun, runtime/dist.c) communicates:
+ *     the trainable gradients and the f32 buffers, never a frozen
+ *     parameter's, in buckets;
  *   - the sum of the lowered training program's tensor sizes, and the
  *     arena the memory planner (compiler/memplan.c) gives its temps: the
  *     peak bytes of one step, what the trainer allocates, plus the
@@ -84,9 +87,13 @@ static void count_params(const plan_side *sd, cli_plan_stats *st)
 {
     for (int i = 0; i < sd->n_fwd; i++) {
         const ir_node *n = &sd->g->nodes[i];
-        if (n->op != OP_PARAM || n->param->is_buffer)
+        if (n->op != OP_PARAM)
             continue;
         int64_t k = rt_type_numel(&n->type);
+        if (n->param->is_buffer) {
+            st->buffer_scalars += n->type.dtype == RT_F32 ? k : 0;
+            continue;
+        }
         if (n->param->frozen) {
             st->frozen_scalars += k;
             st->frozen_tensors++;
@@ -247,6 +254,19 @@ int cli_plan_graph_stats(const ir_graph *g, cli_plan_stats *st, FILE *verbose, c
     return rc;
 }
 
+/* Bytes each rank of `mpirun -np N segc train` averages per step. */
+static void print_comm(FILE *out, const cli_plan_stats *st)
+{
+    int64_t floats = st->train_scalars + st->buffer_scalars;
+    int64_t bytes = rt_dist_payload_bytes(floats);
+    char a[40], b[40];
+    fprintf(out, "  %-30s %13s MB  per step under mpirun: %s bytes of trainable gradients%s in "
+            "%d bucket%s (frozen params send nothing); each of N ranks sends and receives "
+            "2(N-1)/N of it\n", "communicated", mbytes(bytes, a, sizeof a),
+            cli_group_digits(bytes, b, sizeof b), st->buffer_scalars ? " and buffers" : "",
+            rt_dist_bucket_count(floats), rt_dist_bucket_count(floats) == 1 ? "" : "s");
+}
+
 static int plan_stage(seg_program *p, const seg_schedule *s, int i, const cli_opts *o,
                       seg_diag *d)
 {
@@ -269,6 +289,7 @@ static int plan_stage(seg_program *p, const seg_schedule *s, int i, const cli_op
         fclose(verbose);
     if (rc == 0) {
         cli_plan_print(stdout, &st);
+        print_comm(stdout, &st);
         if (len)
             printf("  frozen convolutions, by weight:\n%s", list);
     } else

@@ -23,6 +23,10 @@
  * On a terminal, a progress line (stage, epoch, steps, loss, s/step) is
  * redrawn in place after every step and erased before anything else is
  * printed.
+ *
+ * Under mpirun (cli_dist.c, runtime/dist.c) every rank runs this same
+ * driver on its share of each batch; only rank 0 (r->writer) writes the
+ * run folder and prints.
  */
 #include "cli.h"
 
@@ -51,6 +55,8 @@ typedef struct train_run {
     rt_store *last;              /* the running stage's network after its last epoch */
     int best_epoch, last_epoch;  /* of the running stage (0 = none yet) */
     const rt_ckpt *meta;         /* the running stage's inference metadata (ckpt_meta.c) */
+    cli_dist_job job;            /* under mpirun: the job, this rank's schedule */
+    int writer;                  /* this process writes the run folder (rank 0) */
 } train_run;
 
 /* ------------------------------------------------------------ run folder */
@@ -321,6 +327,8 @@ static void progress_clear(train_run *r)
 static void on_step(void *user, const rt_stage_spec *s, int epoch, int step, double loss)
 {
     train_run *r = user;
+    if (r->job.dist)
+        cli_dist_where(s->name, epoch, step, s->steps_per_epoch);
     if (!r->tty)
         return;
     double now = seg_seconds();
@@ -392,11 +400,8 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
     else
         snprintf(row->monitor, sizeof row->monitor, "loss"), row->monitor_value = e->loss;
     print_epoch(s, e, row->monitor);
-    if (write_metrics(r, err))
-        return -1;
-    if (e->best && save_best(r, s, e, it, err))
-        return -1;
-    if (save_last(r, s, e, it, opt, err))
+    if (r->writer && (write_metrics(r, err) || (e->best && save_best(r, s, e, it, err)) ||
+                      save_last(r, s, e, it, opt, err)))
         return -1;
     r->best_epoch = e->best ? e->epoch : r->best_epoch;
     if (e->stop || e->epoch >= e->epochs) { /* the last network, for its overlays */
@@ -412,6 +417,8 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
  * warning: the training it describes is done and saved. */
 static int stage_outputs(train_run *r, const rt_stage_spec *s, rt_error *err)
 {
+    if (!r->writer)
+        return 0;
     int rc = train_write_overlays(r->dir, s, r->store, r->best_epoch, r->last, r->last_epoch, err);
     rt_error rerr = {{0}};
     if (rc == 0 && cli_report_write(r->dir, &rerr))
@@ -600,7 +607,7 @@ static void stage_start(train_run *r, const train_stage *ts, int k)
     rt_store_free(r->last);
     r->last = NULL;
     rt_error err = {{0}};
-    if (ts->have_plan &&
+    if (r->writer && ts->have_plan &&
         train_write_plan(r->dir, r->s->stages[k].name, r->s->stages[k].batch, &ts->plan, &err))
         fprintf(stderr, "segc: warning: %s\n", err.msg);
 }
@@ -610,13 +617,20 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
 {
     const seg_stage *st = &r->s->stages[k];
     train_stage ts = {.arena = seg_arena_new(), .jit_on = r->o->jit, .log = stdout};
-    int rc = train_build_stage(prog, r->s, k, d, &ts, err);
+    int rc = train_build_stage(prog, r->job.local ? r->job.local : r->s, k, d, &ts, err);
     rt_stage_spec *sp = &ts.spec;
+    sp->dist = r->job.dist;
+    sp->global_batch = st->batch;
     for (int i = 0; rc == 0 && i < st->n_streams; i++)
         sp->streams[i].ds = &data[st->streams[i]];
     sp->val = st->val.stream >= 0 ? &data[st->val.stream] : NULL;
     if (rc == 0)
         rc = train_settings(r->s, k, ov, sp, err);
+    if (rc == 0 && r->job.dist) {
+        char what[300];
+        snprintf(what, sizeof what, "stage '%s''s compiled training program", st->name);
+        rc = rt_dist_agree(r->job.dist, cli_dist_stage_hash(sp), what, err);
+    }
     if (rc == 0)
         stage_start(r, &ts, k);
     rt_resume res = {0};
@@ -709,6 +723,8 @@ static void forget_old_run(const train_run *r)
 
 static int prepare_dir(train_run *r, rt_error *err)
 {
+    if (!r->writer)
+        return 0;
     if (make_dir("runs", err) && !r->o->out && !r->o->resume)
         return -1;
     if (make_dir(r->dir, err))
@@ -780,12 +796,38 @@ static void final_summary(const train_run *r)
     seg_free(p);
 }
 
+/* Under mpirun: join the job first, so that a rank failing to load the
+ * program still takes the others down with it (cli_dist_end). */
+static int join_job(train_run *r)
+{
+    rt_error err = {{0}};
+    if (rt_dist_join(&r->job.dist, &err)) {
+        cli_error("%s", err.msg);
+        return CLI_RUNTIME;
+    }
+    cli_dist_setup(r->job.dist);
+    r->writer = rt_dist_rank(r->job.dist) == 0;
+    r->tty = !r->job.dist && isatty(1); /* mpirun gives ranks a pseudo-terminal of its own */
+    return CLI_OK;
+}
+
+/* A failure all ranks share is told by rank 0 alone. */
+static void train_failed(const train_run *r, const rt_error *err)
+{
+    if (r->writer)
+        cli_error("%s", err->msg);
+    else if (!rt_dist_error_shared(r->job.dist))
+        cli_error("rank %d: %s", rt_dist_rank(r->job.dist), err->msg);
+}
+
 int cli_cmd_train(const cli_opts *o)
 {
     train_overrides ov;
+    train_run r = {.o = o};
+    if (join_job(&r))
+        return CLI_RUNTIME;
     seg_diag *d = seg_diag_new(stderr);
     seg_program *prog = seg_load(o->files[0], d);
-    train_run r = {.o = o, .tty = isatty(1)};
     cli_opts rest = *o;
     rest.settings = NULL;
     int code = prog ? cli_pick_schedule(o, prog, d, &r.s, &rest) : CLI_BAD_PROGRAM;
@@ -798,10 +840,13 @@ int cli_cmd_train(const cli_opts *o)
         r.store = rt_store_new();
         rt_error err = {{0}};
         double t0 = (double)time(NULL);
-        code = train_body(&r, prog, d, &ov, &err) ? CLI_RUNTIME : CLI_OK;
+        uint64_t seed = o->seed_given ? o->seed : r.s->seed >= 0 ? (uint64_t)r.s->seed : 0;
+        int rc = cli_dist_begin(o, prog, r.s, seed, &r.job, &err);
+        ov.threads = r.job.threads;
+        code = rc || train_body(&r, prog, d, &ov, &err) ? CLI_RUNTIME : CLI_OK;
         progress_clear(&r);
         if (code)
-            cli_error("%s", err.msg);
+            train_failed(&r, &err);
         else
             final_summary(&r);
         printf("wall time: %.0f s\n", (double)time(NULL) - t0);
@@ -814,7 +859,7 @@ int cli_cmd_train(const cli_opts *o)
     cli_rest_free(&rest);
     seg_program_free(prog);
     seg_diag_free(d);
-    return code;
+    return cli_dist_end(&r.job, code);
 }
 
 /* ------------------------------------------------------ ir --stage --grad */

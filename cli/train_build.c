@@ -348,9 +348,10 @@ int train_settings(const seg_schedule *s, int k, const train_overrides *ov, rt_s
     if (optimizer_of(st, &sp->optim, err))
         return -1;
     const rt_dataset *primary = sp->streams[0].ds;
+    int global = sp->global_batch > 0 ? sp->global_batch : sp->batch; /* an epoch: global batches */
     sp->steps_per_epoch = ov->steps > 0            ? ov->steps
                           : st->steps_per_epoch > 0 ? st->steps_per_epoch
-                                                    : (primary->n + sp->batch - 1) / sp->batch;
+                                                    : (primary->n + global - 1) / global;
     sp->clip_norm = st->optimizer ? seg_scall_num(st->optimizer, "clip", 0) : 0;
     stop_rules(st, sp);
     if (ov->epochs > 0 && ov->epochs < sp->max_epochs)

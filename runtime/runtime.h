@@ -524,6 +524,8 @@ typedef struct rt_batch {
     float *image;   /* [n, C, size...] */
     int32_t *label; /* [n, size...], may be NULL */
     float *dist;    /* [n, size...] distance to label > 0 (rt_case_distance), may be NULL */
+    int first;      /* index of patch 0 in the global batch (data parallelism):
+                       augmentation draws item first + i's randomness */
 } rt_batch;
 
 /* Cut patches p[0..b->n) out of ds into b (outside the case: image 0,
@@ -1229,6 +1231,59 @@ void rt_sliding_gaussian(int nsp, const int64_t patch[3], float *w);
 int rt_sliding_predict(const rt_sliding *s, rt_interp *it, const float *image,
                        const int64_t size[3], float **prob, int *out_channels, rt_error *err);
 
+/* ------------------------------------------------- data parallelism (MPI) */
+/* runtime/dist.c: `mpirun -np N segc train` as data parallelism. Every
+ * rank holds the whole model and runs its share of each global batch;
+ * after the backward pass the gradients of the trainable parameters (and
+ * the buffers) are averaged across ranks, summed in rank order, so every
+ * rank applies the same update. The only file that includes mpi.h. */
+typedef struct rt_dist rt_dist;
+
+#define RT_DIST_BUCKET_BYTES (16 << 20) /* gradient bytes per collective: few
+                                           large messages, bounded buffers */
+
+/* Joins the job when the process was started by mpirun (its environment
+ * has OMPI_COMM_WORLD_SIZE, or PMIX_RANK / PMI_RANK); *d = NULL alone,
+ * without a single MPI call. -1 with err when MPI_Init fails. */
+int rt_dist_join(rt_dist **d, rt_error *err);
+int rt_dist_rank(const rt_dist *d); /* 0 for NULL */
+int rt_dist_size(const rt_dist *d); /* 1 for NULL */
+/* Ranks on this machine (OMPI_COMM_WORLD_LOCAL_SIZE; 1 for NULL). */
+int rt_dist_local_size(const rt_dist *d);
+/* MPI_Finalize, when every rank ends together. */
+void rt_dist_leave(rt_dist *d);
+/* Ends every rank of the job with exit code `code` (MPI_Abort): for a
+ * failure the other ranks cannot know about. */
+void rt_dist_abort(rt_dist *d, int code);
+/* The last error came out of a collective, so every rank has it. */
+int rt_dist_error_shared(const rt_dist *d);
+
+/* Every rank passes its hash of `what`; when they differ every rank fails
+ * alike, naming the ranks that differ from rank 0. */
+int rt_dist_agree(rt_dist *d, uint64_t hash, const char *what, rt_error *err);
+/* A step's outcome on every rank: rc (0 or -1 with err) and its loss. A
+ * failure anywhere becomes every rank's error, "rank R: <its message>",
+ * the lowest failing rank's; otherwise *loss becomes the mean of the
+ * ranks' losses (summed in rank order). */
+int rt_dist_step_agree(rt_dist *d, int rc, double *loss, rt_error *err);
+/* Sum n int64 counters over the ranks, in place (integers: exact). */
+void rt_dist_sum_i64(rt_dist *d, int64_t *v, int n);
+
+/* The tensors averaged after every backward pass, packed in order into
+ * buckets of RT_DIST_BUCKET_BYTES. */
+typedef struct rt_dist_grads rt_dist_grads;
+rt_dist_grads *rt_dist_grads_new(rt_dist *d);
+void rt_dist_grads_add(rt_dist_grads *g, float *data, size_t n); /* caller keeps data */
+/* Average every added tensor over the ranks: each element is the sum of
+ * the ranks' values in rank order, divided by the rank count. */
+void rt_dist_grads_reduce(rt_dist_grads *g);
+void rt_dist_grads_free(rt_dist_grads *g);
+/* What one step moves for `floats` averaged scalars on `ranks` ranks:
+ * the payload and the buckets; each rank sends and receives
+ * 2 (ranks - 1) / ranks of the payload (rt_dist_grads_reduce). */
+int64_t rt_dist_payload_bytes(int64_t floats);
+int rt_dist_bucket_count(int64_t floats);
+
 /* ------------------------------------------------------------- training */
 /* runtime/train.c: runs one training stage of a schedule on interpreters
  * of its two programs, with the kernel tables the caller compiled (the
@@ -1306,6 +1361,11 @@ typedef struct rt_stage_spec {
     /* JIT kernels for the train / eval programs (rt_interp_set_kernels);
      * NULL = reference kernels only */
     const rt_kernel_table *train_jit, *eval_jit;
+    /* Data parallelism (runtime/dist.c): the job this process is a rank
+     * of, or NULL alone. With ranks, batch is this rank's share of
+     * global_batch, the schedule's batch (0 = batch: one process). */
+    rt_dist *dist;
+    int global_batch;
 } rt_stage_spec;
 
 typedef struct rt_epoch_report {

@@ -20,6 +20,15 @@
  *
  * Everything that varies from run to run is a function of the seed and
  * the step counters, so a resumed run reaches the same weights.
+ *
+ * With ranks (s->dist, runtime/dist.c) the batch above is the global one:
+ * every rank samples it whole (cheap: patch positions) and fills and
+ * augments only its share, items r*b .. r*b+b-1, each with the
+ * randomness of its global index, so the data of a step does not depend
+ * on the rank count. After the backward pass the ranks agree on the step
+ * (a failure anywhere stops all) and average the trainable gradients and
+ * the buffers; validation cases are dealt out to ranks and the confusion
+ * matrices summed.
  */
 #include "runtime.h"
 
@@ -38,6 +47,7 @@ typedef struct trainer {
     rt_tensor *dist_buf[RT_MAX_STREAMS];
     rt_tensor *progress;                  /* rank-0 f32 */
     uint64_t step;                        /* global step in the stage */
+    rt_dist_grads *avg;                   /* with ranks: what is averaged each step */
 } trainer;
 
 static int64_t patch_voxels(const rt_stage_spec *s)
@@ -182,30 +192,59 @@ static int build_optimizer(trainer *t, rt_error *err)
     return 0;
 }
 
+/* With ranks: the trainable gradients, in the optimizer's order, then the
+ * f32 buffers (batch-norm running statistics, so every rank validates
+ * with the same ones). Frozen parameters have no gradient to send. */
+static void dist_tensors(trainer *t)
+{
+    const rt_stage_spec *s = t->s;
+    if (!s->dist)
+        return;
+    t->avg = rt_dist_grads_new(s->dist);
+    for (int i = 0; i < s->n_trainable; i++) {
+        char gname[512];
+        snprintf(gname, sizeof gname, "grad:%s", s->trainable[i]);
+        rt_tensor *g = rt_interp_output(t->train, gname);
+        rt_dist_grads_add(t->avg, rt_f32(g), (size_t)rt_type_numel(&g->type));
+    }
+    for (int i = 0; i < s->train->n_values; i++) {
+        const rt_value *v = &s->train->values[i];
+        rt_tensor *b = v->kind == RT_VAL_BUFFER ? rt_interp_value_at(t->train, i) : NULL;
+        if (b && b->type.dtype == RT_F32)
+            rt_dist_grads_add(t->avg, rt_f32(b), (size_t)rt_type_numel(&b->type));
+    }
+}
+
 /* ---------------------------------------------------------------- steps */
 
+/* The global batch's patches, this rank's share filled and augmented. */
 static int sample(trainer *t, uint64_t epoch, uint64_t index, rt_error *err)
 {
     const rt_stage_spec *s = t->s;
-    for (int k = 0; k < s->n_streams; k++) {
+    int global = s->global_batch > 0 ? s->global_batch : s->batch;
+    int first = rt_dist_rank(s->dist) * s->batch;
+    rt_patch *patches = seg_xcalloc((size_t)global, sizeof *patches);
+    int rc = 0;
+    for (int k = 0; k < s->n_streams && rc == 0; k++) {
         rt_sampler sm;
-        rt_patch patches[RT_MAX_BATCH];
-        rt_sampler_init(&sm, s->nsp, s->patch, s->batch, s->seed * 31 + (uint64_t)k * 7919 + (uint64_t)s->index);
+        rt_sampler_init(&sm, s->nsp, s->patch, global, s->seed * 31 + (uint64_t)k * 7919 + (uint64_t)s->index);
         sm.fg_fraction = s->streams[k].label == RT_LABEL_NONE ? 0 : s->fg_fraction;
-        if (rt_sampler_batch(&sm, s->streams[k].ds, epoch, index, patches, err) ||
-            rt_batch_fill(&t->batch[k], s->streams[k].ds, patches, err))
-            return -1;
-        if (s->augment) {
+        t->batch[k].first = first;
+        rc = rt_sampler_batch(&sm, s->streams[k].ds, epoch, index, patches, err) ||
+             rt_batch_fill(&t->batch[k], s->streams[k].ds, patches + first, err) ? -1 : 0;
+        if (rc == 0 && s->augment) {
             rt_augment_opts a = s->aug;
             a.seed = s->seed * 131 + (uint64_t)k + 17 * (uint64_t)s->index;
             rt_augment_batch(&a, t->step, &t->batch[k]);
         }
     }
-    return 0;
+    seg_free(patches);
+    return rc;
 }
 
-static int one_step(trainer *t, uint64_t epoch, uint64_t index, uint64_t total, double *loss,
-                    rt_error *err)
+/* Forward and backward of this process's batch, its loss checked. */
+static int local_step(trainer *t, uint64_t epoch, uint64_t index, uint64_t total, double *loss,
+                      rt_error *err)
 {
     const rt_stage_spec *s = t->s;
     if (sample(t, epoch, index, err))
@@ -230,6 +269,22 @@ static int one_step(trainer *t, uint64_t epoch, uint64_t index, uint64_t total, 
                      at ? at : "an input");
         return -1;
     }
+    return 0;
+}
+
+/* One step: with ranks, every rank learns how the others' went (one
+ * failure stops all, at this step) and the gradients are averaged before
+ * the update, so every rank updates alike. */
+static int one_step(trainer *t, uint64_t epoch, uint64_t index, uint64_t total, double *loss,
+                    rt_error *err)
+{
+    const rt_stage_spec *s = t->s;
+    *loss = 0;
+    int rc = local_step(t, epoch, index, total, loss, err);
+    if (s->dist && rt_dist_step_agree(s->dist, rc, loss, err) == 0)
+        rt_dist_grads_reduce(t->avg);
+    else if (rc || s->dist)
+        return -1;
     if (s->clip_norm > 0)
         rt_optim_clip_grad_norm(t->optim, s->clip_norm);
     rt_optim_step(t->optim);
@@ -283,11 +338,13 @@ static void map_truth(const rt_stage_spec *s, const rt_case *c, int32_t *truth)
     }
 }
 
+/* With ranks, rank r validates cases r, r + N, ... and the counts are
+ * summed (integers: the same in any order). */
 int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_error *err)
 {
     rt_confusion_init(conf, s->pred_classes);
-    int rc = 0;
-    for (int ci = 0; ci < s->val->n && rc == 0; ci++) {
+    int rc = 0, ranks = rt_dist_size(s->dist);
+    for (int ci = rt_dist_rank(s->dist); ci < s->val->n && rc == 0; ci += ranks) {
         const rt_case *c = &s->val->cases[ci];
         int32_t *map = seg_xcalloc((size_t)rt_case_numel(c), sizeof *map);
         int32_t *truth = seg_xcalloc((size_t)rt_case_numel(c), sizeof *truth);
@@ -300,7 +357,13 @@ int rt_validate(const rt_stage_spec *s, rt_interp *eval, rt_confusion *conf, rt_
         seg_free(map);
         seg_free(truth);
     }
-    return rc;
+    double unused = 0;
+    if (!s->dist || rt_dist_step_agree(s->dist, rc, &unused, err))
+        return s->dist ? -1 : rc;
+    rt_dist_sum_i64(s->dist, &conf->m[0][0], RT_MAX_CLASSES * RT_MAX_CLASSES);
+    rt_dist_sum_i64(s->dist, conf->objects, RT_MAX_CLASSES);
+    rt_dist_sum_i64(s->dist, conf->detected, RT_MAX_CLASSES);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- epochs */
@@ -349,6 +412,7 @@ static void trainer_free(trainer *t)
         rt_tensor_free(t->dist_buf[k]);
     }
     rt_tensor_free(t->progress);
+    rt_dist_grads_free(t->avg);
     rt_optim_free(t->optim);
     rt_interp_free(t->train);
     rt_interp_free(t->eval);
@@ -421,7 +485,9 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
         r.seconds = seg_seconds() - t0;
         r.best_ema = ps.best, r.bad_epochs = ps.bad, r.best_metric = best_metric;
         r.step = t->step;
-        if (h && h->epoch && h->epoch(h->user, s, &r, t->train, t->optim, err))
+        int rc = h && h->epoch ? h->epoch(h->user, s, &r, t->train, t->optim, err) : 0;
+        double unused = 0; /* with ranks: rank 0's checkpoint is written before anyone stops */
+        if (s->dist ? rt_dist_step_agree(s->dist, rc, &unused, err) : rc)
             return -1;
         if (r.stop)
             break;
@@ -502,6 +568,7 @@ int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *res
     trainer_buffers(&t);
     if (build_optimizer(&t, err))
         goto done;
+    dist_tensors(&t);
     if (resume && resume->ckpt && rt_optim_load(t.optim, resume->ckpt, err))
         goto done;
     if (resume && resume->best)

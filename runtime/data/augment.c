@@ -130,7 +130,7 @@ void rt_augment_batch(const rt_augment_opts *o, uint64_t step, rt_batch *b)
     char *tmp = seg_xcalloc((size_t)m, 4);
     char **maps = seg_xcalloc((size_t)b->channels + 2, sizeof *maps);
     for (int i = 0; i < b->n; i++) {
-        aug_item it = {.o = o, .step = step, .item = (uint64_t)i, .nsp = b->nsp,
+        aug_item it = {.o = o, .step = step, .item = (uint64_t)(b->first + i), .nsp = b->nsp,
                        .n = {b->size[0], b->size[1], b->size[2]},
                        .image = b->image + (int64_t)i * b->channels * m,
                        .image_n = b->channels * m, .maps = maps};
