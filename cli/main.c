@@ -262,8 +262,11 @@ static const cli_command commands[] = {
      "The JIT keeps compiled kernels in $SEGC_CACHE_DIR, else\n"
      "$XDG_CACHE_HOME/segc, else ~/.cache/segc. `segc cache stats` prints the\n"
      "folder, its entry count and their total size; `segc cache clear` deletes\n"
-     "segc's entries (other files stay). A damaged entry is detected when it is\n"
-     "loaded, deleted and rebuilt, so clearing is never needed for correctness.\n", 0, NULL},
+     "segc's entries and its key (other files stay). A damaged entry is detected\n"
+     "when it is loaded, deleted and rebuilt, so clearing is never needed for\n"
+     "correctness. Entries are authenticated with a per-user key kept in the\n"
+     "folder; a folder your group or others can write, or one of another user,\n"
+     "is not used (stats says why) and kernels are compiled in memory.\n", 0, NULL},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 

@@ -969,6 +969,28 @@ int rt_jit_release(rt_jit *j, rt_jit_code *c, rt_error *err);
  * REPL session watches to see that released code is really gone. */
 int rt_jit_code_count(rt_jit *j);
 
+/* SHA-256 and HMAC-SHA-256 (sha256.c): what authenticates JIT cache
+ * entries. Incremental: init, update any number of times, final. */
+enum { RT_SHA256_LEN = 32 }; /* digest bytes */
+typedef struct rt_sha256 {
+    uint32_t h[8];           /* chaining state */
+    uint64_t bytes;          /* message bytes so far */
+    unsigned char buf[64];   /* the block being filled */
+    size_t fill;             /* bytes in buf */
+} rt_sha256;
+void rt_sha256_init(rt_sha256 *s);
+void rt_sha256_update(rt_sha256 *s, const void *data, size_t n);
+void rt_sha256_final(rt_sha256 *s, unsigned char out[RT_SHA256_LEN]);
+void rt_sha256_once(const void *data, size_t n, unsigned char out[RT_SHA256_LEN]);
+typedef struct rt_hmac {
+    rt_sha256 inner, outer;  /* keyed with K ^ ipad and K ^ opad */
+} rt_hmac;
+void rt_hmac_init(rt_hmac *m, const void *key, size_t klen);
+void rt_hmac_update(rt_hmac *m, const void *data, size_t n);
+void rt_hmac_final(rt_hmac *m, unsigned char out[RT_SHA256_LEN]);
+/* 1 if a[0..n) == b[0..n), in time independent of where they differ. */
+int rt_digest_equal(const unsigned char *a, const unsigned char *b, size_t n);
+
 /* Cache entries are keyed by text: a kernel description plus
  * rt_jit_target() (rt_jit_cache_text builds it, seg-owned). */
 typedef struct rt_jit_key {
@@ -979,10 +1001,11 @@ char *rt_jit_cache_text(const rt_jit *j, const char *desc);
 /* $SEGC_CACHE_DIR, else $XDG_CACHE_HOME/segc, else ~/.cache/segc (created). */
 int rt_jit_cache_dir(char *buf, size_t n, rt_error *err);
 int rt_jit_cache_path(const char *text, char *buf, size_t n, rt_error *err);
-/* 1 = hit (*obj seg-owned), 0 = miss (a corrupt or foreign entry is
- * deleted and counted), -1 = error. */
+/* 1 = hit (*obj seg-owned), 0 = miss (a corrupt, planted or foreign
+ * entry is deleted and counted), -1 = error or a folder that is not
+ * trusted (jit_cache.c; warned once per process): compile in memory. */
 int rt_jit_cache_load(const char *text, void **obj, size_t *len, rt_error *err);
-/* Atomic write: temp file, fsync, rename. */
+/* Atomic write: temp file, fsync, rename; -1 on an untrusted folder. */
 int rt_jit_cache_store(const char *text, const void *obj, size_t len, rt_error *err);
 
 typedef struct rt_jit_cache_info {
@@ -992,6 +1015,7 @@ typedef struct rt_jit_cache_info {
     long entries;       /* files in the folder now */
     int64_t bytes;      /* their total size */
     char dir[4096];     /* the folder */
+    char refused[600];  /* why the folder is not used (stats only), or "" */
 } rt_jit_cache_info;
 int rt_jit_cache_stats(rt_jit_cache_info *s, rt_error *err);
 /* Delete every entry; *removed (may be NULL) says what was there. */

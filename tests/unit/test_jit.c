@@ -612,3 +612,65 @@ TEST(jit_cache_hits_and_rebuilds_kernels)
     rt_jit_free(j);
     cache_restore(old);
 }
+
+/* The attacker's entry: A's code under B's symbol, stored for B's key text
+ * by segc itself in another cache folder (so it has every field a genuine
+ * entry has, authenticated under that folder's key if any), then moved
+ * over B's genuine entry in ours. Returns 0 when planted. */
+static int cache_plant(rt_jit *j, const kir_kernel *a, const char *text_b, const char *victim)
+{
+    char sym[40], planted[4400], target[4400], attacker[1024];
+    cg_object_symbol(text_b, sym);
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef m = cg_conv_module(a, ctx, sym);
+    void *obj = NULL;
+    size_t len = 0;
+    rt_error err = {""};
+    int rc = rt_jit_emit(j, m, &obj, &len, &err);
+    LLVMDisposeModule(m);
+    LLVMContextDispose(ctx);
+    rc = rc || rt_jit_cache_path(text_b, target, sizeof target, &err);
+    snprintf(attacker, sizeof attacker, "%s/attacker-%ld", test_tmpdir(), (long)getpid());
+    setenv("SEGC_CACHE_DIR", attacker, 1);
+    rc = rc || rt_jit_cache_store(text_b, obj, len, &err) ||
+         rt_jit_cache_path(text_b, planted, sizeof planted, &err);
+    setenv("SEGC_CACHE_DIR", victim, 1);
+    rc = rc || rename(planted, target);
+    seg_free(obj);
+    if (rc)
+        printf("    planting failed: %s\n", err.msg);
+    return rc;
+}
+
+/* A planted object (a well-formed entry around another kernel's code, at a
+ * real entry's path) is rejected, deleted and rebuilt: the kernel computes
+ * what it should, not what the planted code does (here: a ReLU). */
+TEST(jit_cache_planted_object_is_not_linked)
+{
+    char oldbuf[1024];
+    const char *old = cache_use_fresh(oldbuf, sizeof oldbuf);
+    char victim[1024];
+    snprintf(victim, sizeof victim, "%s", getenv("SEGC_CACHE_DIR"));
+    rt_error err = {""};
+    rt_jit *j = rt_jit_new(&err);
+    CHECK(j != NULL);
+    const conv_case ca = {3, 1, 16, 20, {5, 6, 9}, {3, 3, 3}, 1, 1, 1, KIR_EPI_BIAS | KIR_EPI_RELU};
+    conv_case cb = ca;
+    cb.epi = KIR_EPI_BIAS; /* same signature; negative outputs survive */
+    kir_kernel ka, kb;
+    if (j && conv_kir(&ca, rt_jit_vector_width(j), &ka) == 0 &&
+        conv_kir(&cb, rt_jit_vector_width(j), &kb) == 0) {
+        cg_kernel_free(j, cg_kernel_build(j, &kb, &err)); /* B's genuine entry */
+        char *text_b = cg_object_text(j, &kb);
+        CHECK_INT(cache_plant(j, &ka, text_b, victim), 0);
+        rt_jit_cache_info s0, s1;
+        rt_jit_cache_stats(&s0, &err);
+        conv_check(j, &cb, 0, "after planting"); /* builds B from the cache */
+        rt_jit_cache_stats(&s1, &err);
+        CHECK_INT(s1.corrupt - s0.corrupt, 1);
+        CHECK_INT(s1.hits - s0.hits, 0);
+        seg_free(text_b);
+    }
+    rt_jit_free(j);
+    cache_restore(old);
+}
