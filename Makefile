@@ -78,11 +78,16 @@ $(B)/unit_tests: $(TEST_OBJ) $(B)/libsegc.a
 	$(CC) $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory $(B)/segc $(B)/unit_tests $(B)/pngcheck
+	@$(MAKE) --no-print-directory $(B)/segc $(B)/unit_tests $(B)/pngcheck $(B)/ckptedit
 	@sh tests/run.sh $(B)
 
 # tests/cli/report.sh: size and colours of a screenshot (reads PNG with libpng).
 $(B)/pngcheck: tests/tools/pngcheck.c $(B)/libsegc.a
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $@ $< $(B)/libsegc.a $(LDLIBS)
+
+# tests/cli/resume.sh: damaged checkpoints (a metadata key, a dropped or
+# relabelled tensor) written through the runtime's own safetensors writer.
+$(B)/ckptedit: tests/tools/ckptedit.c $(B)/libsegc.a
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $@ $< $(B)/libsegc.a $(LDLIBS)
 
 # ------------------------------------------------------------ install

@@ -679,6 +679,9 @@ void rt_optim_save(const rt_optim *o, rt_ckpt *c);
 /* Restore state by parameter name; parameters without saved state start
  * fresh. Errors on incomplete or mis-sized state. */
 int rt_optim_load(rt_optim *o, const rt_ckpt *c, rt_error *err);
+/* The same for an exact resume: a parameter without its saved step, or
+ * with steps but without the buffers its optimizer keeps, is an error. */
+int rt_optim_load_exact(rt_optim *o, const rt_ckpt *c, rt_error *err);
 
 /* runtime/lr.c: learning-rate and loss-weight schedules, pure functions of
  * t (a step or an epoch count, whichever the caller counts in). */
@@ -1367,7 +1370,8 @@ typedef struct rt_resume {
     double ema, best_ema; /* plateau state */
     int bad_epochs;
     double best_metric;   /* best_by's value at the best epoch so far */
-    const rt_ckpt *ckpt;  /* optimizer state (may be NULL) */
+    const rt_ckpt *ckpt;  /* optimizer state (may be NULL): every slot's must be there */
+    const char *path;     /* ckpt's file, for messages */
     rt_store *best;       /* best parameters so far (may be NULL) */
 } rt_resume;
 
