@@ -42,6 +42,7 @@ typedef struct cli_opts {
     int verbose;             /* --verbose */
     const char *out;         /* --out RUN_DIR */
     const char *resume;      /* --resume RUN_DIR */
+    int overwrite;           /* train --overwrite: replace the run --out holds */
     const char *init;        /* --init CKPT */
     const char *stage;       /* --stage NAME (ir) */
     int grad;                /* --grad (ir) */
@@ -167,6 +168,19 @@ int train_settings(const struct seg_schedule *s, int k, const train_overrides *o
 void train_stage_free(train_stage *ts);
 /* The target spacing of a preprocess resample(spacing) call, z, y, x. */
 void cli_resample_spacing(const seg_scall *p, float t[3]);
+
+/* ------------------------------------------------- run folders (run_dir.c) */
+/* A claimed run folder: the exclusive lock a run holds while it writes. */
+typedef struct cli_run_lock {
+    int fd; /* RUN/.lock, flock()ed; -1 = none */
+} cli_run_lock;
+enum { CLI_RUN_NEW, CLI_RUN_RESUME, CLI_RUN_OVERWRITE }; /* how a run takes its folder */
+/* Create (for a new run) and lock dir, then clean it for the run: a new
+ * run refuses a folder that holds a run, an overwrite empties segc's files
+ * from it, and every mode removes temp files interrupted atomic writes
+ * left. Returns CLI_OK, or CLI_USAGE / CLI_RUNTIME after printing why. */
+int cli_run_dir_claim(const char *dir, int mode, cli_run_lock *lock);
+void cli_run_dir_release(cli_run_lock *lock);
 
 /* ------------------------------------- checkpoints for inference (ckpt_meta.c) */
 

@@ -931,10 +931,19 @@ int cli_cmd_train(const cli_opts *o)
     int code = prog ? cli_pick_schedule(o, prog, d, &r.s, &rest) : CLI_BAD_PROGRAM;
     if (code == CLI_OK)
         code = parse_overrides(&rest, &ov);
+    cli_run_lock lock = {-1};
+    if (code == CLI_OK && o->resume && o->overwrite) {
+        cli_error("train: --resume and --overwrite exclude each other");
+        code = CLI_USAGE;
+    }
     if (code == CLI_OK) {
         r.dir = o->resume ? o->resume : o->out;
         if (!r.dir)
             default_dir(&r);
+        code = cli_run_dir_claim(r.dir, o->resume      ? CLI_RUN_RESUME
+                                        : o->overwrite ? CLI_RUN_OVERWRITE : CLI_RUN_NEW, &lock);
+    }
+    if (code == CLI_OK) {
         r.store = rt_store_new();
         rt_error err = {{0}};
         double t0 = (double)time(NULL);
@@ -948,6 +957,7 @@ int cli_cmd_train(const cli_opts *o)
         rt_store_free(r.store);
         rt_store_free(r.last);
     }
+    cli_run_dir_release(&lock);
     cli_run_rows_free(&r.resumed);
     seg_free(r.rows);
     seg_free(r.dir_owned);

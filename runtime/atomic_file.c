@@ -16,8 +16,9 @@
  * rename itself survives a crash. Every failure before the rename, and
  * rt_atomic_file_abort, removes the temp file and leaves PATH as it was.
  *
- * runtime/jit.c recognises temp files left by a crash by the ".tmp."
- * infix: keep the two in step.
+ * runtime/jit_cache.c and cli/run_dir.c recognise temp files left by a
+ * crash by the ".tmp." infix and the six characters after it: keep the
+ * three in step.
  */
 #include "runtime.h"
 
