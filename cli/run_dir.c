@@ -38,23 +38,6 @@ static void leaf_path(char *buf, size_t n, const char *dir, const char *sub, con
     snprintf(buf, n, "%s%s%s/%s", dir, *sub ? "/" : "", sub, leaf);
 }
 
-/* mkdir -p: a new run's folder may be runs/NAME or any new path. */
-static int make_dirs(const char *dir)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        int bad = mkdir(p, 0777) != 0 && errno != EEXIST;
-        *s = '/';
-        if (bad)
-            return -1;
-    }
-    return mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* The lock, or CLI_USAGE naming the holder when another run has it. */
 static int lock_take(const char *dir, cli_run_lock *lock)
 {
@@ -155,7 +138,7 @@ static int sweep(const char *dir, int overwrite)
 int cli_run_dir_claim(const char *dir, int mode, cli_run_lock *lock)
 {
     lock->fd = -1;
-    if (mode != CLI_RUN_RESUME && make_dirs(dir)) {
+    if (mode != CLI_RUN_RESUME && rt_make_dirs(dir, 0777)) { /* runs/NAME or any new path */
         cli_error("%s: cannot create folder: %s", dir, strerror(errno));
         return CLI_RUNTIME;
     }

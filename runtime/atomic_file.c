@@ -198,3 +198,22 @@ int rt_file_write_atomic(const char *path, const void *data, size_t len, rt_erro
         return -1;
     return rt_atomic_file_commit(&a);
 }
+
+int rt_make_dirs(const char *path, unsigned leaf_mode)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        int bad = mkdir(p, 0755) != 0 && errno != EEXIST;
+        *s = '/';
+        if (bad)
+            return -1;
+    }
+    return mkdir(p, (mode_t)leaf_mode) != 0 && errno != EEXIST ? -1 : 0;
+}

@@ -78,21 +78,6 @@ static void warn_once(atomic_int *flag, const char *msg)
 
 /* ------------------------------------------------------------- folder */
 
-/* mkdir -p; the last component private (0700). */
-static int make_dirs(char *path)
-{
-    for (char *s = path + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        int bad = mkdir(path, 0755) != 0 && errno != EEXIST;
-        *s = '/';
-        if (bad)
-            return -1;
-    }
-    return mkdir(path, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int rt_jit_cache_dir(char *buf, size_t n, rt_error *err)
 {
     const char *d = getenv("SEGC_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"),
@@ -112,7 +97,7 @@ int rt_jit_cache_dir(char *buf, size_t n, rt_error *err)
         rt_error_set(err, "jit cache: folder name too long");
         return -1;
     }
-    if (make_dirs(buf)) {
+    if (rt_make_dirs(buf, 0700)) { /* the last folder private */
         rt_error_set(err, "jit cache: cannot create %s: %s", buf, strerror(errno));
         return -1;
     }

@@ -820,6 +820,9 @@ int rt_atomic_file_fail(rt_atomic_file *a, const char *step);
 void rt_atomic_file_debug_fail_at(int n);
 /* A whole file from memory, atomically. */
 int rt_file_write_atomic(const char *path, const void *data, size_t len, rt_error *err);
+/* mkdir -p: missing parents 0755 (before the umask), the last folder
+ * leaf_mode; 0, or -1 with errno. path must fit in 4096 bytes. */
+int rt_make_dirs(const char *path, unsigned leaf_mode);
 
 /* -------------------------------------------------------------- reports */
 
