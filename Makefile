@@ -2,15 +2,19 @@
 #   make            build build/segc
 #   make test       install missing packages, build, run every test
 #   make demo       install missing packages, build, run the main job on synthetic data
-#   make DEBUG=1    ASan + UBSan build (into build-debug/)
+#   make DEBUG=1    ASan + UBSan + LeakSanitizer build (into build-debug/);
+#                   make DEBUG=1 test runs the suite on it (what CI runs second)
 #   make check-torch  compare every op with PyTorch (needs python3-torch)
 #   make install PREFIX=/usr/local   bin/segc, share/segc/stdlib, share/man/man1/segc.1
 
 ifeq ($(DEBUG),1)
 B       := build-debug
 # gcc 12 reports bogus "null format string" truncation warnings under UBSan.
-OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wno-format-truncation
-LDSAN   := -fsanitize=address,undefined
+# UBSan stops at its first report, so undefined behaviour fails a test
+# like an ASan or LeakSanitizer report does.
+OPT     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+           -fno-omit-frame-pointer -Wno-format-truncation
+LDSAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else
 B       := build
 OPT     := -O2 -g
