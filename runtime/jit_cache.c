@@ -49,6 +49,7 @@
 
 enum {
     KEY_LEN = 32,          /* HMAC key bytes */
+    ENTRY_MAX = 1 << 28,   /* bytes: a kernel object is at most a few MB; larger is not ours */
     PATH_MAX_CACHE = 4400, /* folder + entry name */
 };
 
@@ -249,6 +250,10 @@ static int entry_read(const char *path, unsigned char **data, size_t *len)
     if (fd < 0)
         return errno == ENOENT ? 1 : 2; /* ELOOP: a symlink */
     struct stat st = {0};
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > ENTRY_MAX) {
+        close(fd); /* not read into memory: a damaged or foreign entry, deleted */
+        return 2;
+    }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
         char msg[PATH_MAX_CACHE + 128];
         snprintf(msg, sizeof msg, "%s is not a file of yours (uid %ld): not linked, rebuilt",

@@ -12,7 +12,9 @@
  * one input channel, 1-D and 2-D, several input chunks; and bit-identical
  * output for 1 and 2 threads.
  * Cache: a second build loads the stored object (hit count); a flipped
- * byte, a truncated or a foreign entry is detected, deleted and rebuilt.
+ * byte, a truncated, an oversized or a foreign entry is detected, deleted
+ * and rebuilt; a planted entry (another kernel's code in a well-formed
+ * entry made with another folder's key) is never linked.
  */
 #include "compiler/compiler.h"
 #include "test.h"
@@ -564,6 +566,15 @@ TEST(jit_cache_load_store_and_reject)
     rt_jit_cache_path("other text", other, sizeof other, &err);
     CHECK_INT(rename(other, path), 0);
     CHECK_INT(rt_jit_cache_load(text, &got, &len, &err), 0);
+    /* An entry far larger than any object (sparse): rejected unread. */
+    CHECK_INT(rt_jit_cache_store(text, obj, sizeof obj, &err), 0);
+    CHECK_INT(truncate(path, (off_t)1 << 30), 0);
+    rt_jit_cache_info before, after;
+    rt_jit_cache_stats(&before, &err);
+    CHECK_INT(rt_jit_cache_load(text, &got, &len, &err), 0);
+    rt_jit_cache_stats(&after, &err);
+    CHECK_INT(after.corrupt - before.corrupt, 1);
+    CHECK_INT(access(path, F_OK), -1);
     cache_restore(old);
 }
 
