@@ -523,6 +523,20 @@ static void damage(const char *path, long from_end, long keep)
     fclose(f);
 }
 
+/* Loading text's entry at path misses, counts it corrupt and deletes it. */
+static void cache_rejects(const char *text, const char *path)
+{
+    rt_error err = {""};
+    rt_jit_cache_info before, after;
+    void *got = NULL;
+    size_t len = 0;
+    rt_jit_cache_stats(&before, &err);
+    CHECK_INT(rt_jit_cache_load(text, &got, &len, &err), 0);
+    rt_jit_cache_stats(&after, &err);
+    CHECK_INT(after.corrupt - before.corrupt, 1);
+    CHECK_INT(access(path, F_OK), -1);
+}
+
 TEST(jit_cache_load_store_and_reject)
 {
     char oldbuf[1024];
@@ -553,12 +567,7 @@ TEST(jit_cache_load_store_and_reject)
         } else {
             damage(path, flips[i][0], flips[i][1]);
         }
-        rt_jit_cache_info before, after;
-        rt_jit_cache_stats(&before, &err);
-        CHECK_INT(rt_jit_cache_load(text, &got, &len, &err), 0);
-        rt_jit_cache_stats(&after, &err);
-        CHECK_INT(after.corrupt - before.corrupt, 1);
-        CHECK_INT(access(path, F_OK), -1);
+        cache_rejects(text, path);
     }
     /* A foreign entry under our name (other text, same file name). */
     CHECK_INT(rt_jit_cache_store("other text", obj, sizeof obj, &err), 0);
@@ -569,12 +578,7 @@ TEST(jit_cache_load_store_and_reject)
     /* An entry far larger than any object (sparse): rejected unread. */
     CHECK_INT(rt_jit_cache_store(text, obj, sizeof obj, &err), 0);
     CHECK_INT(truncate(path, (off_t)1 << 30), 0);
-    rt_jit_cache_info before, after;
-    rt_jit_cache_stats(&before, &err);
-    CHECK_INT(rt_jit_cache_load(text, &got, &len, &err), 0);
-    rt_jit_cache_stats(&after, &err);
-    CHECK_INT(after.corrupt - before.corrupt, 1);
-    CHECK_INT(access(path, F_OK), -1);
+    cache_rejects(text, path);
     cache_restore(old);
 }
 
