@@ -2,15 +2,19 @@
 #   make            build build/segc
 #   make test       install missing packages, build, run every test
 #   make demo       install missing packages, build, run the main job on synthetic data
-#   make DEBUG=1    ASan + UBSan build (into build-debug/)
+#   make DEBUG=1    ASan + UBSan + LeakSanitizer build (into build-debug/);
+#                   make DEBUG=1 test runs the suite on it (what CI runs second)
 #   make check-torch  compare every op with PyTorch (needs python3-torch)
 #   make install PREFIX=/usr/local   bin/segc, share/segc/stdlib, share/man/man1/segc.1
 
 ifeq ($(DEBUG),1)
 B       := build-debug
 # gcc 12 reports bogus "null format string" truncation warnings under UBSan.
-OPT     := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wno-format-truncation
-LDSAN   := -fsanitize=address,undefined
+# UBSan stops at its first report, so undefined behaviour fails a test
+# like an ASan or LeakSanitizer report does.
+OPT     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+           -fno-omit-frame-pointer -Wno-format-truncation
+LDSAN   := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 else
 B       := build
 OPT     := -O2 -g
@@ -78,11 +82,16 @@ $(B)/unit_tests: $(TEST_OBJ) $(B)/libsegc.a
 	$(CC) $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory $(B)/segc $(B)/unit_tests $(B)/pngcheck
+	@$(MAKE) --no-print-directory $(B)/segc $(B)/unit_tests $(B)/pngcheck $(B)/ckptedit
 	@sh tests/run.sh $(B)
 
 # tests/cli/report.sh: size and colours of a screenshot (reads PNG with libpng).
 $(B)/pngcheck: tests/tools/pngcheck.c $(B)/libsegc.a
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $@ $< $(B)/libsegc.a $(LDLIBS)
+
+# tests/cli/resume.sh: damaged checkpoints (a metadata key, a dropped or
+# relabelled tensor) written through the runtime's own safetensors writer.
+$(B)/ckptedit: tests/tools/ckptedit.c $(B)/libsegc.a
 	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $@ $< $(B)/libsegc.a $(LDLIBS)
 
 # ------------------------------------------------------------ install

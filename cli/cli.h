@@ -42,6 +42,7 @@ typedef struct cli_opts {
     int verbose;             /* --verbose */
     const char *out;         /* --out RUN_DIR */
     const char *resume;      /* --resume RUN_DIR */
+    int overwrite;           /* train --overwrite: replace the run --out holds */
     const char *init;        /* --init CKPT */
     const char *stage;       /* --stage NAME (ir) */
     int grad;                /* --grad (ir) */
@@ -201,6 +202,19 @@ int cli_dist_begin(const cli_opts *o, const seg_program *p, const struct seg_sch
 /* The job's end: a failure only this rank knows ends every rank
  * (MPI_Abort); else MPI_Finalize. Returns code. */
 int cli_dist_end(cli_dist_job *job, int code);
+
+/* ------------------------------------------------- run folders (run_dir.c) */
+/* A claimed run folder: the exclusive lock a run holds while it writes. */
+typedef struct cli_run_lock {
+    int fd; /* RUN/.lock, flock()ed; -1 = none */
+} cli_run_lock;
+enum { CLI_RUN_NEW, CLI_RUN_RESUME, CLI_RUN_OVERWRITE }; /* how a run takes its folder */
+/* Create (for a new run) and lock dir, then clean it for the run: a new
+ * run refuses a folder that holds a run, an overwrite empties segc's files
+ * from it, and every mode removes temp files interrupted atomic writes
+ * left. Returns CLI_OK, or CLI_USAGE / CLI_RUNTIME after printing why. */
+int cli_run_dir_claim(const char *dir, int mode, cli_run_lock *lock);
+void cli_run_dir_release(cli_run_lock *lock);
 
 /* ------------------------------------- checkpoints for inference (ckpt_meta.c) */
 

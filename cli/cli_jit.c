@@ -346,5 +346,7 @@ int cli_cmd_cache(const cli_opts *o)
     else
         printf("directory: %s\nentries: %ld\nbytes: %lld (%s)\n", s.dir, s.entries,
                (long long)s.bytes, size);
+    if (!clear && s.refused[0])
+        printf("refused: %s\n", s.refused);
     return CLI_OK;
 }

@@ -17,8 +17,12 @@
  * All files are written atomically; a crash or a NaN keeps the last good
  * checkpoint. Randomness is counter-based on (seed, step), so the step
  * counters in the checkpoint metadata are the whole RNG state, and a
- * resumed run reaches the same weights as an uninterrupted one; --resume
+ * resumed run reaches the same checkpoint bytes as an uninterrupted one
+ * (store tensors and trained_by keys go out in name order); --resume
  * reads metrics.csv back and keeps the epochs before the resume point.
+ * --resume validates what it loads: counters in range (resume_meta),
+ * every tensor of the resumed stage present with its type
+ * (check_ckpt_types), optimizer state complete (rt_optim_load_exact).
  *
  * On a terminal, a progress line (stage, epoch, steps, loss, s/step) is
  * redrawn in place after every step and erased before anything else is
@@ -57,6 +61,7 @@ typedef struct train_run {
     const rt_ckpt *meta;         /* the running stage's inference metadata (ckpt_meta.c) */
     cli_dist_job job;            /* under mpirun: the job, this rank's schedule */
     int writer;                  /* this process writes the run folder (rank 0) */
+    const rt_ckpt *src;          /* --resume or --init: checked against the first stage */
 } train_run;
 
 /* ------------------------------------------------------------ run folder */
@@ -225,8 +230,26 @@ static void meta_num(rt_ckpt *c, const char *key, double v)
     rt_ckpt_set_meta(c, key, buf);
 }
 
-/* Params and buffers: the running stage's live values, then whatever the
- * store holds that this stage does not use. */
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The store's names, sorted (seg-owned array, borrowed strings): a
+ * resumed run's store is filled in checkpoint order and an uninterrupted
+ * run's in training order, and the checkpoint bytes must not differ. */
+static const char **store_names_sorted(const rt_store *st, int *n)
+{
+    *n = rt_store_count(st);
+    const char **v = seg_xcalloc((size_t)(*n ? *n : 1), sizeof *v);
+    for (int i = 0; i < *n; i++)
+        v[i] = rt_store_name(st, i);
+    qsort(v, (size_t)*n, sizeof *v, name_cmp);
+    return v;
+}
+
+/* Params and buffers: the running stage's live values, then, by name,
+ * whatever the store holds that this stage does not use. */
 static void add_state(rt_ckpt *c, const train_run *r, const rt_stage_spec *s, rt_interp *it)
 {
     const rt_program *p = s->train;
@@ -235,27 +258,44 @@ static void add_state(rt_ckpt *c, const train_run *r, const rt_stage_spec *s, rt
         if (v->kind == RT_VAL_PARAM || v->kind == RT_VAL_BUFFER)
             rt_ckpt_add_tensor(c, v->name, rt_interp_value_at(it, i));
     }
-    for (int i = 0; i < rt_store_count(r->store); i++) {
-        const char *n = rt_store_name(r->store, i);
-        if (!rt_interp_value(it, n))
-            rt_ckpt_add_tensor(c, n, rt_store_get(r->store, n));
-    }
+    int n;
+    const char **names = store_names_sorted(r->store, &n);
+    for (int i = 0; i < n; i++)
+        if (!rt_interp_value(it, names[i]))
+            rt_ckpt_add_tensor(c, names[i], rt_store_get(r->store, names[i]));
+    seg_free(names);
 }
 
+static int is_trainable(const rt_stage_spec *s, const char *name)
+{
+    for (int i = 0; i < s->n_trainable; i++)
+        if (!strcmp(s->trainable[i], name))
+            return 1;
+    return 0;
+}
+
+/* "trained_by.NAME" for the store's tensors and the stage's trainable
+ * ones, in name order whichever of the two holds a name now. */
 static void add_trained_by(rt_ckpt *c, const train_run *r, const rt_stage_spec *s)
 {
+    int n, m = 0;
+    const char **store = store_names_sorted(r->store, &n);
+    const char **all = seg_xcalloc((size_t)(n + s->n_trainable + 1), sizeof *all);
+    for (int i = 0; i < n; i++)
+        if (rt_store_trained_by(r->store, store[i]) || is_trainable(s, store[i]))
+            all[m++] = store[i];
+    for (int i = 0; i < s->n_trainable; i++)
+        if (!rt_store_get(r->store, s->trainable[i]))
+            all[m++] = s->trainable[i];
+    qsort(all, (size_t)m, sizeof *all, name_cmp);
     char key[600];
-    for (int i = 0; i < rt_store_count(r->store); i++) {
-        const char *n = rt_store_name(r->store, i), *by = rt_store_trained_by(r->store, n);
-        if (by) {
-            snprintf(key, sizeof key, "trained_by.%s", n);
-            rt_ckpt_set_meta(c, key, by);
-        }
+    for (int i = 0; i < m; i++) {
+        snprintf(key, sizeof key, "trained_by.%s", all[i]);
+        rt_ckpt_set_meta(c, key, is_trainable(s, all[i]) ? s->name
+                                                         : rt_store_trained_by(r->store, all[i]));
     }
-    for (int i = 0; i < s->n_trainable; i++) {
-        snprintf(key, sizeof key, "trained_by.%s", s->trainable[i]);
-        rt_ckpt_set_meta(c, key, s->name);
-    }
+    seg_free(all);
+    seg_free(store);
 }
 
 static int save_last(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
@@ -430,19 +470,80 @@ static int stage_outputs(train_run *r, const rt_stage_spec *s, rt_error *err)
 
 typedef struct resume_state {
     rt_ckpt *last;          /* RUN/ckpt/last.safetensors */
+    char *path;             /* its path, for messages (seg-owned) */
     int stage;              /* stage it was written in */
-    int epoch;
+    int epoch;              /* epochs of that stage done, >= 1 */
     int done;               /* that stage had finished */
+    double ema, best_ema;   /* plateau state */
+    int bad_epochs;         /* 0..epoch */
+    double best_metric;     /* best_by's value at the stage's best epoch */
 } resume_state;
 
-static double meta_d(const rt_ckpt *c, const char *k)
+/* Metadata key k as a number: the whole value must parse (inf and nan
+ * included: the plateau state starts at -inf). */
+static int meta_num_get(const rt_ckpt *c, const char *path, const char *k, double *out,
+                        rt_error *err)
 {
     const char *v = rt_ckpt_meta(c, k);
-    return v ? strtod(v, NULL) : 0;
+    char *end = NULL;
+    *out = v ? strtod(v, &end) : 0;
+    if (!v || !*v || *end) {
+        rt_error_set(err, "%s: metadata '%s' is %s%s%s, expected a number", path, k,
+                     v ? "'" : "missing", v ? v : "", v ? "'" : "");
+        return -1;
+    }
+    return 0;
 }
 
+/* Metadata key k as an integer in [lo, hi]; anything else (a fraction,
+ * -5, 1e300) is an error naming the file and the key. */
+static int meta_int_get(const rt_ckpt *c, const char *path, const char *k, double lo, double hi,
+                        double *out, rt_error *err)
+{
+    if (meta_num_get(c, path, k, out, err))
+        return -1;
+    if (!(*out >= lo && *out <= hi) || *out != floor(*out)) {
+        rt_error_set(err, "%s: metadata '%s' is '%s', expected an integer from %.0f to %.0f",
+                     path, k, rt_ckpt_meta(c, k), lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
+/* The counters and plateau state of last.safetensors, each checked
+ * against the schedule before anything uses it as an index or a count. */
+static int resume_meta(const train_run *r, resume_state *rs, rt_error *err)
+{
+    const rt_ckpt *c = rs->last;
+    double stage, epoch, done, bad;
+    if (meta_int_get(c, rs->path, "stage_index", 0, r->s->n_stages - 1, &stage, err) ||
+        meta_int_get(c, rs->path, "epoch", 1, 1e9, &epoch, err) ||
+        meta_int_get(c, rs->path, "stage_done", 0, 1, &done, err) ||
+        meta_int_get(c, rs->path, "bad_epochs", 0, epoch, &bad, err) ||
+        meta_num_get(c, rs->path, "ema", &rs->ema, err) ||
+        meta_num_get(c, rs->path, "best_ema", &rs->best_ema, err) ||
+        meta_num_get(c, rs->path, "best_metric", &rs->best_metric, err))
+        return -1;
+    rs->stage = (int)stage;
+    rs->epoch = (int)epoch;
+    rs->done = (int)done;
+    rs->bad_epochs = (int)bad;
+    const char *name = rt_ckpt_meta(c, "stage"), *want = r->s->stages[rs->stage].name;
+    if (!name || strcmp(name, want)) {
+        rt_error_set(err, "%s: metadata 'stage' is '%s' but stage_index %d is stage '%s'",
+                     rs->path, name ? name : "(missing)", rs->stage, want);
+        return -1;
+    }
+    return 0;
+}
+
+/* Every tensor of the checkpoint into the store, except optimizer state
+ * (rt_train_stage reads that from the checkpoint itself). Other dtypes
+ * than f32 stay out of the store: check_ckpt_types reports one that has
+ * a parameter's name. Returns how many were loaded. */
 static int store_load(rt_store *st, const rt_ckpt *c)
 {
+    int n = 0;
     for (int i = 0; i < rt_ckpt_count(c); i++) {
         const rt_ckpt_entry *e = rt_ckpt_at(c, i);
         if (!strncmp(e->name, RT_OPTIM_PREFIX, strlen(RT_OPTIM_PREFIX)) || e->dtype != RT_CKPT_F32)
@@ -455,8 +556,9 @@ static int store_load(rt_store *st, const rt_ckpt *c)
         snprintf(key, sizeof key, "trained_by.%s", e->name);
         rt_store_put(st, e->name, x, rt_ckpt_meta(c, key));
         rt_tensor_free(x);
+        n++;
     }
-    return 0;
+    return n;
 }
 
 /* The epochs metrics.csv holds up to the resume point, with the
@@ -478,13 +580,8 @@ static void resume_rows(train_run *r, const resume_state *rs)
     }
 }
 
-static int resume_open(train_run *r, resume_state *rs, rt_error *err)
+static int resume_args_match(const train_run *r, const resume_state *rs, rt_error *err)
 {
-    char *p = path_in(r, "ckpt/last.safetensors");
-    rs->last = rt_ckpt_read(p, err);
-    seg_free(p);
-    if (!rs->last)
-        return -1;
     const char *sched = rt_ckpt_meta(rs->last, "schedule");
     if (!sched || strcmp(sched, r->s->name)) {
         rt_error_set(err, "%s: the checkpoint is of schedule '%s', not '%s'", r->dir,
@@ -494,40 +591,76 @@ static int resume_open(train_run *r, resume_state *rs, rt_error *err)
     seg_buf args = {0};
     cli_schedule_args(r->s, "", "\n", &args);
     const char *was = rt_ckpt_meta(rs->last, "segc.schedule_args"); /* NULL: an older segc */
-    if (was && strcmp(was, args.data ? args.data : "")) {
+    int differ = was && strcmp(was, args.data ? args.data : "");
+    seg_buf_free(&args);
+    if (differ) {
         char shown[400];
         snprintf(shown, sizeof shown, "%s", *was ? was : "none");
         for (char *c = shown; (c = strchr(c, '\n')); )
             *c = ' '; /* one "name=value" per line in the checkpoint */
         rt_error_set(err, "%s: the run's schedule had other parameter values (%s); resume with "
                      "the same --set", r->dir, shown);
-        seg_buf_free(&args);
         return -1;
     }
-    seg_buf_free(&args);
     uint64_t seed = r->o->seed_given ? r->o->seed : r->s->seed >= 0 ? (uint64_t)r->s->seed : 0;
-    if ((uint64_t)meta_d(rs->last, "seed") != seed) {
+    double was_seed;
+    if (meta_int_get(rs->last, rs->path, "seed", 0, 18446744073709549568.0, &was_seed, err))
+        return -1;
+    if ((uint64_t)was_seed != seed) {
         rt_error_set(err, "%s: the run used --seed %.0f; resume with the same seed", r->dir,
-                     meta_d(rs->last, "seed"));
+                     was_seed);
         return -1;
     }
-    rs->stage = (int)meta_d(rs->last, "stage_index");
-    rs->epoch = (int)meta_d(rs->last, "epoch");
-    rs->done = meta_d(rs->last, "stage_done") != 0;
+    return 0;
+}
+
+/* A stage that had finished handed its best network on, not its last:
+ * load best-STAGE.safetensors over the last checkpoint's tensors, as the
+ * uninterrupted run's end of stage did. */
+static int resume_stage_best(train_run *r, const resume_state *rs, rt_error *err)
+{
+    char leaf[300];
+    snprintf(leaf, sizeof leaf, "ckpt/best-%s.safetensors", r->s->stages[rs->stage].name);
+    char *p = path_in(r, leaf);
+    rt_ckpt *b = access(p, F_OK) == 0 ? rt_ckpt_read(p, err) : NULL;
+    int bad = !b && access(p, F_OK) == 0;
+    seg_free(p);
+    if (b)
+        store_load(r->store, b);
+    rt_ckpt_free(b);
+    return bad ? -1 : 0;
+}
+
+static int resume_open(train_run *r, resume_state *rs, rt_error *err)
+{
+    char *p = path_in(r, "ckpt/last.safetensors");
+    rs->last = rt_ckpt_read(p, err);
+    rs->path = p;
+    if (!rs->last || resume_args_match(r, rs, err) || resume_meta(r, rs, err))
+        return -1;
     resume_rows(r, rs);
-    return store_load(r->store, rs->last);
+    store_load(r->store, rs->last);
+    r->src = rs->last;
+    return rs->done ? resume_stage_best(r, rs, err) : 0;
 }
 
 /* ---------------------------------------------------------------- --init */
 
-static int init_from(train_run *r, const char *path, rt_error *err)
+/* Partial load: every f32 tensor of the file goes into the store, and
+ * the first stage takes those whose names it has (print_inheritance
+ * says how many); the rest start from their initialisers. *c stays open
+ * for check_ckpt_types. */
+static int init_from(train_run *r, const char *path, rt_ckpt **c, rt_error *err)
 {
-    rt_ckpt *c = rt_ckpt_read(path, err);
-    if (!c)
+    *c = rt_ckpt_read(path, err);
+    if (!*c)
         return -1;
-    store_load(r->store, c);
-    printf("init: %d tensors from %s\n", rt_ckpt_count(c), path);
-    rt_ckpt_free(c);
+    int n = store_load(r->store, *c), skipped = rt_ckpt_count(*c) - n;
+    printf("init: %d tensors from %s", n, path);
+    if (skipped)
+        printf(" (%d optimizer-state or non-f32 entries not loaded)", skipped);
+    printf("\n");
+    r->src = *c;
     return 0;
 }
 
@@ -573,27 +706,25 @@ static void print_inheritance(const train_run *r, const rt_stage_spec *s)
         printf("  train %s\n", s->trainable[i]);
 }
 
-/* A checkpoint (--init, --resume) whose tensors have a net parameter's
- * name but another shape is an error listing every mismatch. */
-static int check_store_types(const train_run *r, const rt_stage_spec *s, const char *src,
-                             rt_error *err)
+/* The checkpoint (--init, --resume) against the first stage's params and
+ * buffers: one with a parameter's name but another dtype or shape is an
+ * error listing every mismatch. Resuming inside a stage (exact) needs
+ * every one of them too: a missing tensor would start fresh and the run
+ * would silently not be the interrupted one. */
+static int check_ckpt_types(const train_run *r, const rt_stage_spec *s, int exact, rt_error *err)
 {
-    seg_buf b = {0};
-    int bad = 0;
-    for (int i = 0; i < s->train->n_values; i++) {
-        const rt_value *v = &s->train->values[i];
-        rt_tensor *t = v->name ? rt_store_get(r->store, v->name) : NULL;
-        if ((v->kind != RT_VAL_PARAM && v->kind != RT_VAL_BUFFER) || !t || rt_type_equal(&t->type, &v->type))
-            continue;
-        char a[96], c[96];
-        seg_buf_printf(&b, "\n  %s: checkpoint %s, net %s", v->name, rt_type_str(&t->type, a, sizeof a),
-                       rt_type_str(&v->type, c, sizeof c));
-        bad++;
-    }
+    const rt_program *p = s->train;
+    rt_ckpt_want *want = seg_xcalloc((size_t)p->n_values + 1, sizeof *want);
+    int n = 0;
+    for (int i = 0; i < p->n_values; i++)
+        if (p->values[i].kind == RT_VAL_PARAM || p->values[i].kind == RT_VAL_BUFFER)
+            want[n++] = (rt_ckpt_want){p->values[i].name, p->values[i].type};
+    unsigned flags = RT_CKPT_ALLOW_UNEXPECTED | (exact ? 0 : RT_CKPT_ALLOW_MISSING);
+    rt_error why = {{0}};
+    int bad = rt_ckpt_check(r->src, want, n, RT_OPTIM_PREFIX, flags, NULL, &why);
     if (bad)
-        rt_error_set(err, "%s: %d tensor%s do not match stage '%s':%s", src, bad, bad > 1 ? "s" : "",
-                     s->name, b.data);
-    seg_buf_free(&b);
+        rt_error_set(err, "stage '%s': %s", s->name, why.msg);
+    seg_free(want);
     return bad ? -1 : 0;
 }
 
@@ -635,13 +766,21 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
         stage_start(r, &ts, k);
     rt_resume res = {0};
     rt_store *best = NULL;
-    if (rc == 0 && rs && rs->stage == k) {
+    if (rc == 0 && r->first_stage == k && r->src)
+        rc = check_ckpt_types(r, sp, rs != NULL, err);
+    if (rc == 0 && rs && rs->epoch > sp->max_epochs) {
+        rt_error_set(err, "%s: metadata 'epoch' is %d, but stage '%s' has %d epochs", rs->path,
+                     rs->epoch, st->name, sp->max_epochs);
+        rc = -1;
+    }
+    if (rc == 0 && rs) {
         res.epoch = rs->epoch;
-        res.ema = meta_d(rs->last, "ema");
-        res.best_ema = meta_d(rs->last, "best_ema");
-        res.bad_epochs = (int)meta_d(rs->last, "bad_epochs");
-        res.best_metric = meta_d(rs->last, "best_metric");
+        res.ema = rs->ema;
+        res.best_ema = rs->best_ema;
+        res.bad_epochs = rs->bad_epochs;
+        res.best_metric = rs->best_metric;
         res.ckpt = rs->last;
+        res.path = rs->path;
         char leaf[300];
         snprintf(leaf, sizeof leaf, "ckpt/best-%s.safetensors", st->name);
         char *p = path_in(r, leaf);
@@ -655,8 +794,6 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
         }
         printf("stage %s: resuming after epoch %d\n", st->name, rs->epoch);
     }
-    if (rc == 0 && r->first_stage == k && (r->o->init || r->o->resume))
-        rc = check_store_types(r, sp, r->o->init ? r->o->init : r->o->resume, err);
     if (rc == 0) {
         print_inheritance(r, sp);
         rt_train_hooks h = {r, on_step, on_epoch};
@@ -754,11 +891,12 @@ static int train_body(train_run *r, seg_program *prog, seg_diag *d, const train_
     const seg_schedule *s = r->s;
     rt_dataset *data = seg_xcalloc((size_t)(s->n_data ? s->n_data : 1), sizeof *data);
     resume_state rs = {0};
+    rt_ckpt *init = NULL;
     int rc = prepare_dir(r, err);
     if (rc == 0 && r->o->resume)
         rc = resume_open(r, &rs, err);
     if (rc == 0 && r->o->init)
-        rc = init_from(r, r->o->init, err);
+        rc = init_from(r, r->o->init, &init, err);
     if (rc == 0)
         rc = load_all_data(s, data, err);
     int first = r->o->resume ? rs.stage + rs.done : 0;
@@ -769,6 +907,8 @@ static int train_body(train_run *r, seg_program *prog, seg_diag *d, const train_
         rt_dataset_free(&data[i]);
     seg_free(data);
     rt_ckpt_free(rs.last);
+    seg_free(rs.path);
+    rt_ckpt_free(init);
     return rc;
 }
 
@@ -833,10 +973,22 @@ int cli_cmd_train(const cli_opts *o)
     int code = prog ? cli_pick_schedule(o, prog, d, &r.s, &rest) : CLI_BAD_PROGRAM;
     if (code == CLI_OK)
         code = parse_overrides(&rest, &ov);
+    cli_run_lock lock = {-1};
+    if (code == CLI_OK && o->resume && o->overwrite) {
+        cli_error("train: --resume and --overwrite exclude each other");
+        code = CLI_USAGE;
+    }
     if (code == CLI_OK) {
         r.dir = o->resume ? o->resume : o->out;
         if (!r.dir)
             default_dir(&r);
+        /* under mpirun rank 0 alone writes, so it alone claims the folder */
+        if (r.writer)
+            code = cli_run_dir_claim(r.dir, o->resume      ? CLI_RUN_RESUME
+                                            : o->overwrite ? CLI_RUN_OVERWRITE : CLI_RUN_NEW,
+                                     &lock);
+    }
+    if (code == CLI_OK) {
         r.store = rt_store_new();
         rt_error err = {{0}};
         double t0 = (double)time(NULL);
@@ -853,6 +1005,7 @@ int cli_cmd_train(const cli_opts *o)
         rt_store_free(r.store);
         rt_store_free(r.last);
     }
+    cli_run_dir_release(&lock);
     cli_run_rows_free(&r.resumed);
     seg_free(r.rows);
     seg_free(r.dir_owned);

@@ -50,6 +50,7 @@ enum {
     OPT_BATCH = 1 << 24,
     OPT_VOLUME = 1 << 25,
     OPT_ECHO = 1 << 26,
+    OPT_OVERWRITE = 1 << 27,
 };
 
 typedef struct cli_option {
@@ -74,6 +75,7 @@ static const cli_option options[] = {
     {"--verbose", NULL, OPT_VERBOSE, "list every item, not only the counts"},
     {"--out", "RUN_DIR", OPT_OUT, "the run folder (default: runs/SCHEDULE-DATE-TIME)"},
     {"--resume", "RUN_DIR", OPT_RESUME, "continue an interrupted run from its last checkpoint"},
+    {"--overwrite", NULL, OPT_OVERWRITE, "train: replace the run --out already holds"},
     {"--stage", "NAME", OPT_STAGE, "a training stage of the schedule instead of a net"},
     {"--grad", NULL, OPT_GRAD, "with --stage: append the backward graph (autodiff, freeze pruning)"},
     {"--init", "CKPT", OPT_INIT, "start from a checkpoint's parameters where names match"},
@@ -149,7 +151,7 @@ static const cli_command commands[] = {
      "time of the pass. Runtime failures exit 70.\n", 0, NULL},
     {"train", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_SET | OPT_SEED | OPT_THREADS | OPT_OUT | OPT_RESUME | OPT_INIT | OPT_VERBOSE |
-         OPT_JIT | OPT_NO_JIT,
+         OPT_JIT | OPT_NO_JIT | OPT_OVERWRITE,
      1, cli_cmd_train, "train a schedule's stages",
      "Run a schedule (--schedule, default the last of FILE): load and\n"
      "preprocess its data, then train each stage in order, inheriting\n"
@@ -162,6 +164,9 @@ static const cli_command commands[] = {
      "ckpt/best-STAGE.safetensors. --set epochs=N caps every\n"
      "stage's epochs; --set steps=N sets the steps per epoch. A NaN loss stops\n"
      "with the op that made it, keeping the last good checkpoint (exit 70).\n"
+     "A run holds a lock on its folder: a second run into it fails at once.\n"
+     "--out onto a folder that already holds a run is an error unless\n"
+     "--overwrite replaces it (or --resume continues it).\n"
      "Convolutions run on JIT kernels unless --no-jit is given.\n", 0, NULL},
     {"infer", "RUN_DIR|CKPT", 1, 1,
      OPT_INPUT | OPT_OUTPUT | OPT_LABELS | OPT_OVERLAP | OPT_TTA | OPT_PROBS | OPT_KEEP_LARGEST |
@@ -262,8 +267,11 @@ static const cli_command commands[] = {
      "The JIT keeps compiled kernels in $SEGC_CACHE_DIR, else\n"
      "$XDG_CACHE_HOME/segc, else ~/.cache/segc. `segc cache stats` prints the\n"
      "folder, its entry count and their total size; `segc cache clear` deletes\n"
-     "segc's entries (other files stay). A damaged entry is detected when it is\n"
-     "loaded, deleted and rebuilt, so clearing is never needed for correctness.\n", 0, NULL},
+     "segc's entries and its key (other files stay). A damaged entry is detected\n"
+     "when it is loaded, deleted and rebuilt, so clearing is never needed for\n"
+     "correctness. Entries are authenticated with a per-user key kept in the\n"
+     "folder; a folder your group or others can write, or one of another user,\n"
+     "is not used (stats says why) and kernels are compiled in memory.\n", 0, NULL},
 };
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -687,6 +695,8 @@ static int parse_option(cli_parse *ps, const cli_command *c, int argc, char **ar
             ps->o.keep_largest = 1;
         else if (op->bit == OPT_ECHO)
             ps->o.echo = 1;
+        else if (op->bit == OPT_OVERWRITE)
+            ps->o.overwrite = 1;
         else
             ps->o.train = 1;
         return CLI_OK;

@@ -764,17 +764,27 @@ cleanup:
     return rc;
 }
 
-int cg_object_make(rt_jit *j, rt_jit_emitter *em, const kir_kernel *k, cg_object *o,
-                   rt_error *err)
+char *cg_object_text(rt_jit *j, const kir_kernel *k)
 {
     seg_buf desc = {0};
     kir_print(k, &desc);
     seg_buf_printf(&desc, "codegen %s\n", CG_CONV_VERSION);
     char *text = rt_jit_cache_text(j, desc.data);
     seg_buf_free(&desc);
+    return text;
+}
+
+void cg_object_symbol(const char *text, char symbol[40])
+{
+    snprintf(symbol, 40, "segc_k%016llx", (unsigned long long)rt_jit_key_of(text).h[0]);
+}
+
+int cg_object_make(rt_jit *j, rt_jit_emitter *em, const kir_kernel *k, cg_object *o,
+                   rt_error *err)
+{
+    char *text = cg_object_text(j, k);
     memset(o, 0, sizeof *o);
-    snprintf(o->symbol, sizeof o->symbol, "segc_k%016llx",
-             (unsigned long long)rt_jit_key_of(text).h[0]);
+    cg_object_symbol(text, o->symbol);
     rt_error cerr; /* cache trouble is not fatal: compile without it */
     int hit = rt_jit_cache_load(text, &o->obj, &o->len, &cerr);
     o->from_cache = hit == 1;

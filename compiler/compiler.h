@@ -369,6 +369,10 @@ typedef struct cg_object {
 } cg_object;
 int cg_object_make(rt_jit *j, rt_jit_emitter *em, const kir_kernel *k, cg_object *o,
                    rt_error *err);
+/* k's cache key text (seg-owned) and the symbol its object defines: what
+ * cg_object_make looks up and links; tests plant entries with them. */
+char *cg_object_text(rt_jit *j, const kir_kernel *k);
+void cg_object_symbol(const char *text, char symbol[40]);
 /* Links o (and frees its bytes, success or not). */
 cg_kernel *cg_kernel_link(rt_jit *j, const kir_kernel *k, cg_object *o, rt_error *err);
 void cg_kernel_free(rt_jit *j, cg_kernel *k);

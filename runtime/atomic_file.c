@@ -16,8 +16,9 @@
  * rename itself survives a crash. Every failure before the rename, and
  * rt_atomic_file_abort, removes the temp file and leaves PATH as it was.
  *
- * runtime/jit.c recognises temp files left by a crash by the ".tmp."
- * infix: keep the two in step.
+ * runtime/jit_cache.c and cli/run_dir.c recognise temp files left by a
+ * crash by the ".tmp." infix and the six characters after it: keep the
+ * three in step.
  */
 #include "runtime.h"
 
@@ -196,4 +197,23 @@ int rt_file_write_atomic(const char *path, const void *data, size_t len, rt_erro
     if (rt_atomic_file_open(&a, path, NULL, err) || rt_atomic_file_write(&a, data, len))
         return -1;
     return rt_atomic_file_commit(&a);
+}
+
+int rt_make_dirs(const char *path, unsigned leaf_mode)
+{
+    char p[4096];
+    if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = 0;
+        int bad = mkdir(p, 0755) != 0 && errno != EEXIST;
+        *s = '/';
+        if (bad)
+            return -1;
+    }
+    return mkdir(p, (mode_t)leaf_mode) != 0 && errno != EEXIST ? -1 : 0;
 }

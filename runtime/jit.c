@@ -16,17 +16,10 @@
  * the last user lets go. Symbols the code calls (memset, runtime helpers)
  * resolve through a process symbol generator on the main JITDylib.
  *
- * Cache. An entry is one file named by a 128-bit hash of its key text:
- * the kernel description plus the target triple, CPU name and features,
- * LLVM version and segc version (rt_jit_cache_text). Its layout:
- *     header { magic "SEGCJIT1", key hash, text length, object length,
- *              checksum of text and object }   then the text, then the object.
- * Entries are written atomically (temp file in the folder, fsync,
- * rename). A load checks every field, compares the stored text with the
- * wanted one byte by byte (so a hash collision is only a miss) and
- * verifies the checksum; an entry that fails any check is deleted and
- * counted as corrupt, and the caller rebuilds: a bad entry is never linked.
- * Folder: $SEGC_CACHE_DIR, else $XDG_CACHE_HOME/segc, else ~/.cache/segc.
+ * Cache: jit_cache.c keeps compiled objects on disk, keyed by
+ * rt_jit_cache_text (the kernel description plus the target triple, CPU
+ * name and features, LLVM version and segc version) and named by
+ * rt_jit_key_of, the 128-bit hash defined here.
  */
 #include "runtime/runtime.h"
 
@@ -39,15 +32,10 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* One loaded object: a resource tracker and the address of its symbol. */
 struct rt_jit_code {
@@ -514,229 +502,4 @@ char *rt_jit_cache_text(const rt_jit *j, const char *desc)
     seg_buf b = {0};
     seg_buf_printf(&b, "%s\ntarget %s\n", desc, j->target);
     return b.data; /* ownership: to the caller (seg_free) */
-}
-
-/* -------------------------------------------------------------- cache */
-
-#define CACHE_MAGIC "SEGCJIT1"
-#define CACHE_SUFFIX ".kobj"
-
-typedef struct cache_header {
-    char magic[8];      /* CACHE_MAGIC */
-    uint64_t key[2];    /* rt_jit_key of the text */
-    uint64_t text_len;  /* bytes of key text after the header */
-    uint64_t obj_len;   /* bytes of object after the text */
-    uint64_t checksum;  /* hash_mr over text then object */
-} cache_header;
-
-static atomic_long stat_hits, stat_misses, stat_corrupt, stat_stores;
-
-/* mkdir -p for the cache folder. */
-static int make_dirs(char *path)
-{
-    for (char *s = path + 1; *s; s++) {
-        if (*s != '/')
-            continue;
-        *s = 0;
-        int bad = mkdir(path, 0755) != 0 && errno != EEXIST;
-        *s = '/';
-        if (bad)
-            return -1;
-    }
-    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-int rt_jit_cache_dir(char *buf, size_t n, rt_error *err)
-{
-    const char *d = getenv("SEGC_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"),
-               *h = getenv("HOME");
-    int w;
-    if (d && *d)
-        w = snprintf(buf, n, "%s", d);
-    else if (x && *x)
-        w = snprintf(buf, n, "%s/segc", x);
-    else if (h && *h)
-        w = snprintf(buf, n, "%s/.cache/segc", h);
-    else {
-        rt_error_set(err, "jit cache: set SEGC_CACHE_DIR (no HOME)");
-        return -1;
-    }
-    if (w < 0 || (size_t)w >= n) {
-        rt_error_set(err, "jit cache: folder name too long");
-        return -1;
-    }
-    if (make_dirs(buf)) {
-        rt_error_set(err, "jit cache: cannot create %s: %s", buf, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-int rt_jit_cache_path(const char *text, char *buf, size_t n, rt_error *err)
-{
-    char dir[4096];
-    if (rt_jit_cache_dir(dir, sizeof dir, err))
-        return -1;
-    rt_jit_key k = rt_jit_key_of(text);
-    int w = snprintf(buf, n, "%s/%016llx%016llx" CACHE_SUFFIX, dir,
-                     (unsigned long long)k.h[0], (unsigned long long)k.h[1]);
-    if (w < 0 || (size_t)w >= n) {
-        rt_error_set(err, "jit cache: path too long");
-        return -1;
-    }
-    return 0;
-}
-
-/* Read a whole file into a seg-owned buffer; -1 if it cannot be read. */
-static int read_file(const char *path, unsigned char **data, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *d = seg_xrealloc(NULL, cap);
-    for (size_t got; (got = fread(d + n, 1, cap - n, f)) > 0;) {
-        n += got;
-        if (n == cap)
-            d = seg_xrealloc(d, cap *= 2);
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        seg_free(d);
-        return -1;
-    }
-    *data = d;
-    *len = n;
-    return 0;
-}
-
-/* 0 if the entry in d[0..n) is intact and belongs to text. */
-static int cache_check(const unsigned char *d, size_t n, const char *text)
-{
-    cache_header h;
-    size_t tl = strlen(text);
-    if (n < sizeof h)
-        return -1;
-    memcpy(&h, d, sizeof h);
-    rt_jit_key k = rt_jit_key_of(text);
-    if (memcmp(h.magic, CACHE_MAGIC, 8) || h.key[0] != k.h[0] || h.key[1] != k.h[1] ||
-        h.text_len != tl || h.obj_len == 0 || n - sizeof h < h.text_len ||
-        n - sizeof h - h.text_len != h.obj_len)
-        return -1;
-    if (memcmp(d + sizeof h, text, tl))
-        return -1;
-    uint64_t sum = hash_mr(d + sizeof h, (size_t)(h.text_len + h.obj_len), 0);
-    return sum == h.checksum ? 0 : -1;
-}
-
-int rt_jit_cache_load(const char *text, void **obj, size_t *len, rt_error *err)
-{
-    char path[4200];
-    *obj = NULL;
-    *len = 0;
-    if (rt_jit_cache_path(text, path, sizeof path, err))
-        return -1;
-    unsigned char *d;
-    size_t n;
-    if (read_file(path, &d, &n)) {
-        atomic_fetch_add(&stat_misses, 1);
-        return 0;
-    }
-    if (cache_check(d, n, text)) {
-        seg_free(d);
-        unlink(path); /* corrupt or foreign: never linked, rebuilt by the caller */
-        atomic_fetch_add(&stat_corrupt, 1);
-        atomic_fetch_add(&stat_misses, 1);
-        return 0;
-    }
-    size_t off = sizeof(cache_header) + strlen(text);
-    *len = n - off;
-    *obj = seg_xrealloc(NULL, *len);
-    memcpy(*obj, d + off, *len);
-    seg_free(d);
-    atomic_fetch_add(&stat_hits, 1);
-    return 1;
-}
-
-int rt_jit_cache_store(const char *text, const void *obj, size_t len, rt_error *err)
-{
-    char path[4200];
-    if (rt_jit_cache_path(text, path, sizeof path, err))
-        return -1;
-    size_t tl = strlen(text), n = sizeof(cache_header) + tl + len;
-    unsigned char *d = seg_xrealloc(NULL, n);
-    cache_header h = {.text_len = tl, .obj_len = len};
-    memcpy(h.magic, CACHE_MAGIC, 8);
-    rt_jit_key k = rt_jit_key_of(text);
-    h.key[0] = k.h[0];
-    h.key[1] = k.h[1];
-    memcpy(d + sizeof h, text, tl);
-    memcpy(d + sizeof h + tl, obj, len);
-    h.checksum = hash_mr(d + sizeof h, tl + len, 0);
-    memcpy(d, &h, sizeof h);
-    int rc = rt_file_write_atomic(path, d, n, err);
-    seg_free(d);
-    if (rc == 0)
-        atomic_fetch_add(&stat_stores, 1);
-    return rc;
-}
-
-/* Our files: cache entries and temp files left by a crashed writer
- * (rt_atomic_file names them ENTRY.tmp.XXXXXX). */
-static int cache_is_ours(const char *name)
-{
-    size_t n = strlen(name), s = strlen(CACHE_SUFFIX);
-    return (n > s && strcmp(name + n - s, CACHE_SUFFIX) == 0) ||
-           strstr(name, CACHE_SUFFIX ".tmp.") != NULL;
-}
-
-/* Walk the cache folder: count entries and bytes, deleting them if clear. */
-static int cache_walk(rt_jit_cache_info *s, int clear, rt_error *err)
-{
-    if (rt_jit_cache_dir(s->dir, sizeof s->dir, err))
-        return -1;
-    DIR *dir = opendir(s->dir);
-    if (!dir) {
-        rt_error_set(err, "jit cache: cannot open %s: %s", s->dir, strerror(errno));
-        return -1;
-    }
-    int rc = 0;
-    for (struct dirent *e; (e = readdir(dir));) {
-        if (!cache_is_ours(e->d_name))
-            continue;
-        char path[4400];
-        struct stat st;
-        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
-        if (stat(path, &st) != 0)
-            continue;
-        s->entries++;
-        s->bytes += st.st_size;
-        if (clear && unlink(path) != 0 && errno != ENOENT) {
-            rt_error_set(err, "jit cache: cannot remove %s: %s", path, strerror(errno));
-            rc = -1;
-        }
-    }
-    closedir(dir);
-    return rc;
-}
-
-int rt_jit_cache_stats(rt_jit_cache_info *s, rt_error *err)
-{
-    memset(s, 0, sizeof *s);
-    s->hits = atomic_load(&stat_hits);
-    s->misses = atomic_load(&stat_misses);
-    s->corrupt = atomic_load(&stat_corrupt);
-    s->stores = atomic_load(&stat_stores);
-    return cache_walk(s, 0, err);
-}
-
-int rt_jit_cache_clear(rt_jit_cache_info *removed, rt_error *err)
-{
-    rt_jit_cache_info s;
-    memset(&s, 0, sizeof s);
-    int rc = cache_walk(&s, 1, err);
-    if (removed)
-        *removed = s;
-    return rc;
 }

@@ -554,8 +554,27 @@ static float *copy_buffer(float *dst, const rt_ckpt_entry *e, size_t n)
     return dst;
 }
 
-/* Restore one slot; a slot with no saved step starts fresh. */
-static int load_slot(const rt_optim *o, optim_slot *s, const rt_ckpt *c, rt_error *err)
+/* An exact resume's slot: its step, and its buffers once it has stepped
+ * (SGD keeps one with momentum, Adam two). */
+static int slot_complete(const rt_optim *o, const optim_slot *s, const rt_ckpt_entry *st,
+                         const rt_ckpt_entry *e0, rt_error *err)
+{
+    int64_t step = 0;
+    if (st)
+        memcpy(&step, st->data, 8);
+    int buffers = o->cfg.kind != RT_OPTIM_SGD || o->cfg.momentum != 0;
+    if (!st)
+        rt_error_set(err, "optimizer state of '%s' is missing (no " RT_OPTIM_PREFIX "%s.step)",
+                     s->name, s->name);
+    else if (step > 0 && buffers && !e0)
+        rt_error_set(err, "optimizer state of '%s' has %lld steps but no buffers", s->name,
+                     (long long)step);
+    return !st || (step > 0 && buffers && !e0) ? -1 : 0;
+}
+
+/* Restore one slot; a slot with no saved step starts fresh unless exact. */
+static int load_slot(const rt_optim *o, optim_slot *s, const rt_ckpt *c, int exact,
+                     rt_error *err)
 {
     const char *w0, *w1;
     buffer_names(o, &w0, &w1);
@@ -573,6 +592,8 @@ static int load_slot(const rt_optim *o, optim_slot *s, const rt_ckpt *c, rt_erro
         rt_error_set(err, "optimizer state of '%s' has only one of '%s' and '%s'", s->name, w0, w1);
         return -1;
     }
+    if (exact && slot_complete(o, s, st, e0, err))
+        return -1;
     if (!st)
         return 0;
     int64_t step;
@@ -594,7 +615,15 @@ static int load_slot(const rt_optim *o, optim_slot *s, const rt_ckpt *c, rt_erro
 int rt_optim_load(rt_optim *o, const rt_ckpt *c, rt_error *err)
 {
     for (int i = 0; i < o->n; i++)
-        if (load_slot(o, &o->p[i], c, err))
+        if (load_slot(o, &o->p[i], c, 0, err))
+            return -1;
+    return 0;
+}
+
+int rt_optim_load_exact(rt_optim *o, const rt_ckpt *c, rt_error *err)
+{
+    for (int i = 0; i < o->n; i++)
+        if (load_slot(o, &o->p[i], c, 1, err))
             return -1;
     return 0;
 }

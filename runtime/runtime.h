@@ -681,6 +681,9 @@ void rt_optim_save(const rt_optim *o, rt_ckpt *c);
 /* Restore state by parameter name; parameters without saved state start
  * fresh. Errors on incomplete or mis-sized state. */
 int rt_optim_load(rt_optim *o, const rt_ckpt *c, rt_error *err);
+/* The same for an exact resume: a parameter without its saved step, or
+ * with steps but without the buffers its optimizer keeps, is an error. */
+int rt_optim_load_exact(rt_optim *o, const rt_ckpt *c, rt_error *err);
 
 /* runtime/lr.c: learning-rate and loss-weight schedules, pure functions of
  * t (a step or an epoch count, whichever the caller counts in). */
@@ -819,6 +822,9 @@ int rt_atomic_file_fail(rt_atomic_file *a, const char *step);
 void rt_atomic_file_debug_fail_at(int n);
 /* A whole file from memory, atomically. */
 int rt_file_write_atomic(const char *path, const void *data, size_t len, rt_error *err);
+/* mkdir -p: missing parents 0755 (before the umask), the last folder
+ * leaf_mode; 0, or -1 with errno. path must fit in 4096 bytes. */
+int rt_make_dirs(const char *path, unsigned leaf_mode);
 
 /* -------------------------------------------------------------- reports */
 
@@ -971,6 +977,28 @@ int rt_jit_release(rt_jit *j, rt_jit_code *c, rt_error *err);
  * REPL session watches to see that released code is really gone. */
 int rt_jit_code_count(rt_jit *j);
 
+/* SHA-256 and HMAC-SHA-256 (sha256.c): what authenticates JIT cache
+ * entries. Incremental: init, update any number of times, final. */
+enum { RT_SHA256_LEN = 32 }; /* digest bytes */
+typedef struct rt_sha256 {
+    uint32_t h[8];           /* chaining state */
+    uint64_t bytes;          /* message bytes so far */
+    unsigned char buf[64];   /* the block being filled */
+    size_t fill;             /* bytes in buf */
+} rt_sha256;
+void rt_sha256_init(rt_sha256 *s);
+void rt_sha256_update(rt_sha256 *s, const void *data, size_t n);
+void rt_sha256_final(rt_sha256 *s, unsigned char out[RT_SHA256_LEN]);
+void rt_sha256_once(const void *data, size_t n, unsigned char out[RT_SHA256_LEN]);
+typedef struct rt_hmac {
+    rt_sha256 inner, outer;  /* keyed with K ^ ipad and K ^ opad */
+} rt_hmac;
+void rt_hmac_init(rt_hmac *m, const void *key, size_t klen);
+void rt_hmac_update(rt_hmac *m, const void *data, size_t n);
+void rt_hmac_final(rt_hmac *m, unsigned char out[RT_SHA256_LEN]);
+/* 1 if a[0..n) == b[0..n), in time independent of where they differ. */
+int rt_digest_equal(const unsigned char *a, const unsigned char *b, size_t n);
+
 /* Cache entries are keyed by text: a kernel description plus
  * rt_jit_target() (rt_jit_cache_text builds it, seg-owned). */
 typedef struct rt_jit_key {
@@ -981,10 +1009,11 @@ char *rt_jit_cache_text(const rt_jit *j, const char *desc);
 /* $SEGC_CACHE_DIR, else $XDG_CACHE_HOME/segc, else ~/.cache/segc (created). */
 int rt_jit_cache_dir(char *buf, size_t n, rt_error *err);
 int rt_jit_cache_path(const char *text, char *buf, size_t n, rt_error *err);
-/* 1 = hit (*obj seg-owned), 0 = miss (a corrupt or foreign entry is
- * deleted and counted), -1 = error. */
+/* 1 = hit (*obj seg-owned), 0 = miss (a corrupt, planted or foreign
+ * entry is deleted and counted), -1 = error or a folder that is not
+ * trusted (jit_cache.c; warned once per process): compile in memory. */
 int rt_jit_cache_load(const char *text, void **obj, size_t *len, rt_error *err);
-/* Atomic write: temp file, fsync, rename. */
+/* Atomic write: temp file, fsync, rename; -1 on an untrusted folder. */
 int rt_jit_cache_store(const char *text, const void *obj, size_t len, rt_error *err);
 
 typedef struct rt_jit_cache_info {
@@ -994,6 +1023,7 @@ typedef struct rt_jit_cache_info {
     long entries;       /* files in the folder now */
     int64_t bytes;      /* their total size */
     char dir[4096];     /* the folder */
+    char refused[600];  /* why the folder is not used (stats only), or "" */
 } rt_jit_cache_info;
 int rt_jit_cache_stats(rt_jit_cache_info *s, rt_error *err);
 /* Delete every entry; *removed (may be NULL) says what was there. */
@@ -1403,7 +1433,8 @@ typedef struct rt_resume {
     double ema, best_ema; /* plateau state */
     int bad_epochs;
     double best_metric;   /* best_by's value at the best epoch so far */
-    const rt_ckpt *ckpt;  /* optimizer state (may be NULL) */
+    const rt_ckpt *ckpt;  /* optimizer state (may be NULL): every slot's must be there */
+    const char *path;     /* ckpt's file, for messages */
     rt_store *best;       /* best parameters so far (may be NULL) */
 } rt_resume;
 

@@ -569,8 +569,11 @@ int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *res
     if (build_optimizer(&t, err))
         goto done;
     dist_tensors(&t);
-    if (resume && resume->ckpt && rt_optim_load(t.optim, resume->ckpt, err))
+    if (resume && resume->ckpt && rt_optim_load_exact(t.optim, resume->ckpt, err)) {
+        rt_error why = *err;
+        rt_error_set(err, "%s: %s", resume->path ? resume->path : "checkpoint", why.msg);
         goto done;
+    }
     if (resume && resume->best)
         for (int i = 0; i < rt_store_count(resume->best); i++)
             rt_store_put(best, rt_store_name(resume->best, i),

@@ -24,6 +24,11 @@ SEGC="$B/segc"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/segc-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT INT TERM
 export SEGC_TEST_TMP="$TMP" SEGC SEGC_CACHE_DIR="$TMP/cache"
+# A sanitizer build (make DEBUG=1 test, build-debug/): reports come with
+# stacks, and outcome tests marked "# sanitizers: skip" are skipped (said
+# below, and counted neither way) because they take too long there.
+case $B in *debug*) DEBUG_BUILD=1 ;; *) DEBUG_BUILD=0 ;; esac
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 pass=0
 fail=0
 
@@ -151,10 +156,16 @@ echo "repl: $((pass - rp)) passed, $((fail - rf)) failed"
 
 # 5. outcome tests: each method of models/ trains on the JIT, at a small
 # size, for a fixed number of steps, and must reach a stated floor on what
-# it validates (tests/outcome/*.sh; the floors and why are in each script)
+# it validates (tests/outcome/*.sh; the floors and why are in each script).
+# A script with a "# sanitizers: skip: WHY" line is skipped on a sanitizer
+# build, with a line saying so.
 op=$pass; of=$fail
 for s in tests/outcome/*.sh; do
     [ -f "$s" ] || continue
+    why=$(sed -n 's/^# sanitizers: skip: //p' "$s" | head -1)
+    if [ $DEBUG_BUILD = 1 ] && [ -n "$why" ]; then
+        echo "skip outcome/$(basename "$s" .sh) (sanitizer build: $why)"; continue
+    fi
     t0=$(date +%s)
     if sh "$s" > "$TMP/outcome.log" 2>&1; then pass=$((pass + 1)); r=ok; else
         fail=$((fail + 1)); r=FAIL; fi

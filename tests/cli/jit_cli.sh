@@ -3,7 +3,8 @@
 # IR with its source location (and --emit-llvm writes the kernels' LLVM
 # IR), `segc cache stats` counts the entries a run leaves in
 # $SEGC_CACHE_DIR and `segc cache clear` empties it; a corrupted entry is
-# detected, rebuilt, and changes no result.
+# detected, rebuilt, and changes no result; a folder others can write, or
+# (as root) an entry or folder of another user, is refused and compiled around.
 . tests/cli/lib.inc
 M=models/boosting_unet3d.seg
 NET="--net unet --set levels=2 --set size=16"
@@ -103,6 +104,41 @@ cmp -s "$T/clean.nii" "$T/fixed.nii" || fail "output differs after rebuilding a 
 "$SEGC" run $M $NET --threads 2 > "$T/again.log" 2>&1 || fail "run after rebuild failed"
 grep -q "(7 distinct, 7 from the cache" "$T/again.log" \
     || fail "rebuilt entry not stored: $(grep '^jit' "$T/again.log")"
+
+# a folder others can write to is refused, once, with the reason; the run
+# compiles in memory (nothing loaded, nothing stored) and is still right
+chmod 777 "$C"
+# shellcheck disable=SC2086
+"$SEGC" run $M $NET --threads 2 --output "$T/open.nii" > "$T/open.log" 2> "$T/open.err" \
+    || fail "run with a world-writable cache failed: $(tail -3 "$T/open.err")"
+[ "$(grep -c 'warning: jit cache: .* is writable by others (mode 0777): not using it' "$T/open.err")" = 1 ] \
+    || fail "world-writable folder not refused once: $(cat "$T/open.err")"
+grep -q "(7 distinct, 0 from the cache" "$T/open.log" || fail "refused folder was read: $(grep '^jit' "$T/open.log")"
+cmp -s "$T/clean.nii" "$T/open.nii" || fail "output differs when compiling in memory"
+run "$SEGC" cache stats
+out_has "refused: $C is writable by others"
+chmod 700 "$C"
+
+# as root: an entry or a folder owned by another user is not trusted
+if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
+    set -- "$C"/*.kobj
+    chown nobody "$1"
+    # shellcheck disable=SC2086
+    "$SEGC" run $M $NET --threads 2 --output "$T/foreign.nii" > "$T/foreign.log" 2> "$T/foreign.err" \
+        || fail "run with a foreign entry failed: $(tail -3 "$T/foreign.err")"
+    grep -q "warning: jit cache: $1 is not a file of yours" "$T/foreign.err" \
+        || fail "foreign entry not reported: $(cat "$T/foreign.err")"
+    grep -q "(7 distinct, 6 from the cache" "$T/foreign.log" || fail "foreign entry: $(grep '^jit' "$T/foreign.log")"
+    cmp -s "$T/clean.nii" "$T/foreign.nii" || fail "output differs after a foreign entry"
+    [ "$(stat -c %u "$1")" = 0 ] || fail "the foreign entry was not replaced by ours"
+    chown nobody "$C"
+    # shellcheck disable=SC2086
+    "$SEGC" run $M $NET --threads 2 > "$T/fdir.log" 2> "$T/fdir.err" || fail "run with a foreign folder failed"
+    grep -q "warning: jit cache: $C belongs to uid [0-9]*, not to you" "$T/fdir.err" \
+        || fail "foreign folder not refused: $(cat "$T/fdir.err")"
+    grep -q "(7 distinct, 0 from the cache" "$T/fdir.log" || fail "foreign folder was read"
+    chown root "$C"
+fi
 
 # --no-jit touches no cache entry
 rm -f "$C"/*.kobj

@@ -12,7 +12,9 @@
  * one input channel, 1-D and 2-D, several input chunks; and bit-identical
  * output for 1 and 2 threads.
  * Cache: a second build loads the stored object (hit count); a flipped
- * byte, a truncated or a foreign entry is detected, deleted and rebuilt.
+ * byte, a truncated, an oversized or a foreign entry is detected, deleted
+ * and rebuilt; a planted entry (another kernel's code in a well-formed
+ * entry made with another folder's key) is never linked.
  */
 #include "compiler/compiler.h"
 #include "test.h"
@@ -521,6 +523,20 @@ static void damage(const char *path, long from_end, long keep)
     fclose(f);
 }
 
+/* Loading text's entry at path misses, counts it corrupt and deletes it. */
+static void cache_rejects(const char *text, const char *path)
+{
+    rt_error err = {""};
+    rt_jit_cache_info before, after;
+    void *got = NULL;
+    size_t len = 0;
+    rt_jit_cache_stats(&before, &err);
+    CHECK_INT(rt_jit_cache_load(text, &got, &len, &err), 0);
+    rt_jit_cache_stats(&after, &err);
+    CHECK_INT(after.corrupt - before.corrupt, 1);
+    CHECK_INT(access(path, F_OK), -1);
+}
+
 TEST(jit_cache_load_store_and_reject)
 {
     char oldbuf[1024];
@@ -551,12 +567,7 @@ TEST(jit_cache_load_store_and_reject)
         } else {
             damage(path, flips[i][0], flips[i][1]);
         }
-        rt_jit_cache_info before, after;
-        rt_jit_cache_stats(&before, &err);
-        CHECK_INT(rt_jit_cache_load(text, &got, &len, &err), 0);
-        rt_jit_cache_stats(&after, &err);
-        CHECK_INT(after.corrupt - before.corrupt, 1);
-        CHECK_INT(access(path, F_OK), -1);
+        cache_rejects(text, path);
     }
     /* A foreign entry under our name (other text, same file name). */
     CHECK_INT(rt_jit_cache_store("other text", obj, sizeof obj, &err), 0);
@@ -564,6 +575,10 @@ TEST(jit_cache_load_store_and_reject)
     rt_jit_cache_path("other text", other, sizeof other, &err);
     CHECK_INT(rename(other, path), 0);
     CHECK_INT(rt_jit_cache_load(text, &got, &len, &err), 0);
+    /* An entry far larger than any object (sparse): rejected unread. */
+    CHECK_INT(rt_jit_cache_store(text, obj, sizeof obj, &err), 0);
+    CHECK_INT(truncate(path, (off_t)1 << 30), 0);
+    cache_rejects(text, path);
     cache_restore(old);
 }
 
@@ -609,6 +624,68 @@ TEST(jit_cache_hits_and_rebuilds_kernels)
     rt_jit_cache_info removed;
     CHECK_INT(rt_jit_cache_clear(&removed, &err), 0);
     CHECK_INT(removed.entries, 1);
+    rt_jit_free(j);
+    cache_restore(old);
+}
+
+/* The attacker's entry: A's code under B's symbol, stored for B's key text
+ * by segc itself in another cache folder (so it has every field a genuine
+ * entry has, authenticated under that folder's key if any), then moved
+ * over B's genuine entry in ours. Returns 0 when planted. */
+static int cache_plant(rt_jit *j, const kir_kernel *a, const char *text_b, const char *victim)
+{
+    char sym[40], planted[4400], target[4400], attacker[1024];
+    cg_object_symbol(text_b, sym);
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef m = cg_conv_module(a, ctx, sym);
+    void *obj = NULL;
+    size_t len = 0;
+    rt_error err = {""};
+    int rc = rt_jit_emit(j, m, &obj, &len, &err);
+    LLVMDisposeModule(m);
+    LLVMContextDispose(ctx);
+    rc = rc || rt_jit_cache_path(text_b, target, sizeof target, &err);
+    snprintf(attacker, sizeof attacker, "%s/attacker-%ld", test_tmpdir(), (long)getpid());
+    setenv("SEGC_CACHE_DIR", attacker, 1);
+    rc = rc || rt_jit_cache_store(text_b, obj, len, &err) ||
+         rt_jit_cache_path(text_b, planted, sizeof planted, &err);
+    setenv("SEGC_CACHE_DIR", victim, 1);
+    rc = rc || rename(planted, target);
+    seg_free(obj);
+    if (rc)
+        printf("    planting failed: %s\n", err.msg);
+    return rc;
+}
+
+/* A planted object (a well-formed entry around another kernel's code, at a
+ * real entry's path) is rejected, deleted and rebuilt: the kernel computes
+ * what it should, not what the planted code does (here: a ReLU). */
+TEST(jit_cache_planted_object_is_not_linked)
+{
+    char oldbuf[1024];
+    const char *old = cache_use_fresh(oldbuf, sizeof oldbuf);
+    char victim[1024];
+    snprintf(victim, sizeof victim, "%s", getenv("SEGC_CACHE_DIR"));
+    rt_error err = {""};
+    rt_jit *j = rt_jit_new(&err);
+    CHECK(j != NULL);
+    const conv_case ca = {3, 1, 16, 20, {5, 6, 9}, {3, 3, 3}, 1, 1, 1, KIR_EPI_BIAS | KIR_EPI_RELU};
+    conv_case cb = ca;
+    cb.epi = KIR_EPI_BIAS; /* same signature; negative outputs survive */
+    kir_kernel ka, kb;
+    if (j && conv_kir(&ca, rt_jit_vector_width(j), &ka) == 0 &&
+        conv_kir(&cb, rt_jit_vector_width(j), &kb) == 0) {
+        cg_kernel_free(j, cg_kernel_build(j, &kb, &err)); /* B's genuine entry */
+        char *text_b = cg_object_text(j, &kb);
+        CHECK_INT(cache_plant(j, &ka, text_b, victim), 0);
+        rt_jit_cache_info s0, s1;
+        rt_jit_cache_stats(&s0, &err);
+        conv_check(j, &cb, 0, "after planting"); /* builds B from the cache */
+        rt_jit_cache_stats(&s1, &err);
+        CHECK_INT(s1.corrupt - s0.corrupt, 1);
+        CHECK_INT(s1.hits - s0.hits, 0);
+        seg_free(text_b);
+    }
     rt_jit_free(j);
     cache_restore(old);
 }

@@ -606,6 +606,14 @@ TEST(optim_state_errors)
     ck = rt_ckpt_new(); /* nothing saved for w: starts fresh */
     CHECK_INT(rt_optim_load(o, ck, &err), 0);
     CHECK_INT(rt_optim_steps(o, 0), 0);
+    CHECK_INT(rt_optim_load_exact(o, ck, &err), -1); /* ...but not when resuming */
+    CHECK(strstr(err.msg, "optimizer state of 'w' is missing (no optim.w.step)") != NULL);
+    rt_ckpt_free(ck);
+    ck = rt_ckpt_new(); /* steps taken, moments lost */
+    rt_ckpt_add(ck, "optim.w.step", RT_CKPT_U64, 0, NULL, &step);
+    CHECK_INT(rt_optim_load(o, ck, &err), 0);
+    CHECK_INT(rt_optim_load_exact(o, ck, &err), -1);
+    CHECK(strstr(err.msg, "has 3 steps but no buffers") != NULL);
     rt_ckpt_free(ck);
     rt_optim_free(o);
 }
