@@ -132,7 +132,8 @@ LLVM_CONFIG ?= llvm-config-19
 LLVM_INC    := $(shell $(LLVM_CONFIG) --includedir)
 LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags --libs core orcjit native passes)
 CFLAGS      += -isystem $(LLVM_INC)
-LDLIBS      += $(LLVM_LIBS)
+# libstdc++ directly too: runtime/jit.c sets its new-handler (out of memory in LLVM).
+LDLIBS      += $(LLVM_LIBS) -lstdc++
 
 # GFLOP/s of JIT convolution vs the im2col+sgemm reference, and % of peak.
 $(B)/conv_bench: bench/conv_bench.c $(B)/libsegc.a

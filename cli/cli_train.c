@@ -580,7 +580,8 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
                      const train_overrides *ov, const resume_state *rs, rt_error *err)
 {
     const seg_stage *st = &r->s->stages[k];
-    train_stage ts = {.arena = seg_arena_new(), .jit_on = r->o->jit, .log = stdout};
+    train_stage ts = {.arena = seg_arena_new(), .jit_on = r->o->jit, .log = stdout, .runs = 1,
+                      .threads = r->o->threads};
     int rc = train_build_stage(prog, r->s, k, d, &ts, err);
     rt_stage_spec *sp = &ts.spec;
     for (int i = 0; rc == 0 && i < st->n_streams; i++)

@@ -105,8 +105,9 @@ static int target_shape(sema_state *st, const sema_builtin *bi, sema_args *a, in
             sema_error(st, span, "%s(): dimension %d of the shape must be positive%s",
                        bi->name, k, bi->fn == sema_bi_reshape ? " (or one -1)" : "");
             return -1;
-        } else {
-            known *= d[k];
+        } else if (__builtin_mul_overflow(known, d[k], &known)) {
+            sema_error(st, span, "%s(): the shape is too large (more than 256 TiB)", bi->name);
+            return -1;
         }
     }
     if (hole >= 0 && (bi->fn != sema_bi_reshape || known == 0 || numel % known)) {
