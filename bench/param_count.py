@@ -8,6 +8,7 @@ match exactly, and prints one line per network:
     unet2d img_ch=3 output_ch=1 34527041
     boosting_unet3d levels=4 base=32 in_ch=1 out_ch=1 2711425
     distill_2d teacher ... / distill_2d student ...   (models/distill_2d.seg)
+    vnet levels=5 base=16 in_ch=1 out_ch=2 65175314      (models/vnet.seg)
 
 (34,527,041 is the seed's default img_ch=3; with one input channel the first
 conv has 2*64*9 = 1152 weights fewer.)
@@ -254,6 +255,26 @@ def count(m):
     return sum(p.numel() for p in m.parameters())
 
 
+def vnet():
+    """models/vnet.seg's V-Net: the module tests/torch/vnet.py compares with."""
+    import os
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                                    "torch"))
+    import vnet as v
+    return v.VNet()
+
+
+class _VNetOut(nn.Module):
+    """The V-Net with one output (the softmax), for the shape check."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = vnet()
+
+    def forward(self, x):
+        return self.net(x)[1]
+
+
 def main():
     nets = [
         ("unet2d img_ch=1 output_ch=1", U_Net(img_ch=1, output_ch=1), (1, 1, 64, 64)),
@@ -262,6 +283,7 @@ def main():
          BoostingUNet3d(levels=4, base=32, in_ch=1, out_ch=1), (1, 1, 16, 16, 16)),
         ("distill_2d teacher in_ch=1 out_ch=1", Teacher(), (2, 1, 64, 64)),
         ("distill_2d student in_ch=1 out_ch=1 base=16", Student(), (2, 1, 64, 64)),
+        ("vnet levels=5 base=16 in_ch=1 out_ch=2", _VNetOut(), (1, 1, 16, 16, 16)),
     ]
     for name, net, shape in nets:
         if "--forward" in sys.argv[1:]:

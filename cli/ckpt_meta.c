@@ -11,6 +11,8 @@
  *                      file's path, or an import's text such as "std/nn")
  *                      and segc.source.K.text, K = 0 the main file
  *   segc.schedule, segc.stage, segc.model (the model's index in the stage)
+ *   segc.schedule_args a parametrised schedule's parameter values, one
+ *                      "name=literal" per line ("split=3"); empty otherwise
  *   segc.net, segc.net_args   the model's net and its arguments (for people;
  *                      the program rebuilds the net as the stage binds it)
  *   segc.patch, segc.channels the net input: "32,64,64", channels
@@ -182,6 +184,11 @@ rt_ckpt *cli_meta_build(const seg_program *p, const seg_schedule *s, int k,
     rt_ckpt_set_meta(c, "segc.version", SEGC_VERSION);
     record_sources(c, p);
     rt_ckpt_set_meta(c, "segc.schedule", s->name);
+    seg_buf args = {0};
+    for (int i = 0; i < s->n_args; i++)
+        seg_buf_printf(&args, "%s%s=%s", i ? "\n" : "", s->args[i].key, s->args[i].value);
+    rt_ckpt_set_meta(c, "segc.schedule_args", args.data ? args.data : "");
+    seg_buf_free(&args);
     rt_ckpt_set_meta(c, "segc.stage", st->name);
     record_model(c, st, cli_pred_model(st, st->val.stream >= 0 ? st->val.output : NULL), sp);
     if (st->val.stream >= 0 && st->val.output)

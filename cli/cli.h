@@ -79,8 +79,23 @@ typedef struct cli_net {
  * cli_net_free afterwards. */
 int cli_net_load(const cli_opts *o, int training, cli_net *n);
 void cli_net_free(cli_net *n);
-/* --schedule NAME or the file's last schedule; NULL after an error. */
-const struct seg_schedule *cli_pick_schedule(const cli_opts *o, const seg_program *p);
+/* The schedule a command runs: --schedule NAME or the file's last one,
+ * checked with the --set values that are its parameters (--set split=3).
+ * *rest is o with the other settings only (B, epochs, ...), for the
+ * command's own checks; free it with cli_rest_free. Returns CLI_OK, or
+ * CLI_USAGE (no such schedule) / CLI_BAD_PROGRAM (errors with those
+ * values) after printing why. */
+int cli_pick_schedule(const cli_opts *o, seg_program *p, seg_diag *d,
+                      const struct seg_schedule **s, cli_opts *rest);
+void cli_rest_free(cli_opts *rest);
+/* A parametrised schedule's values into b, each "key=value" after before
+ * (the first) or between (the rest); ", " as between writes "key = value":
+ * (" --set ", " --set ") for a command line, ("(", ", ") for a title. */
+void cli_schedule_args(const struct seg_schedule *s, const char *before, const char *between,
+                       seg_buf *b);
+/* CLI_USAGE (printed) when rest has settings besides the B=1 the parser
+ * added: for stage commands whose sizes all come from the schedule. */
+int cli_schedule_settings_only(const cli_opts *rest, const char *cmd);
 /* --set B=N for stage commands (others are usage errors); cmd names the
  * command in messages. */
 int cli_batch_setting(const cli_opts *o, const char *cmd, int *batch);

@@ -158,6 +158,8 @@ typedef struct bench {
     seg_diag *diag;
     seg_program *prog;
     const seg_schedule *sched;    /* stage modes */
+    cli_opts rest;                /* stage modes: the options, --set without the
+                                     schedule's parameters (b->o points here then) */
     seg_schedule sched_copy;      /* with --set B applied */
     seg_stage *stages;            /* sched_copy's stages */
     int stage;                    /* index in sched */
@@ -229,8 +231,10 @@ static int bench_pick(bench *b)
         return CLI_USAGE;
     }
     b->mode = o->infer ? BENCH_STAGE_EVAL : BENCH_STAGE_TRAIN;
-    if (!(b->sched = cli_pick_schedule(b->o, b->prog)))
-        return CLI_USAGE;
+    int picked = cli_pick_schedule(b->o, b->prog, b->diag, &b->sched, &b->rest);
+    if (picked != CLI_OK)
+        return picked;
+    b->o = &b->rest;
     if ((b->stage = bench_stage_index(b, b->sched)) < 0)
         return CLI_USAGE;
     int rc = bench_batch(b);
@@ -655,6 +659,7 @@ int cli_cmd_bench(const cli_opts *o)
     if (rc == CLI_OK)
         rc = bench_run(&b);
     pipeline_result_free(&b.pr);
+    cli_rest_free(&b.rest);
     seg_free(b.net_name);
     seg_free(b.stages);
     if (b.prog)

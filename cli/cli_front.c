@@ -130,15 +130,16 @@ int cli_cmd_params(const cli_opts *o)
     return rc;
 }
 
-/* Stage commands (plan, bench) take only B from --set: model arguments come
- * from the schedule. *batch is left alone unless B was given. */
+/* Stage commands (plan, bench) take only B from --set besides the
+ * schedule's parameters (cli_pick_schedule keeps those): model arguments
+ * come from the schedule. *batch is left alone unless B was given. */
 int cli_batch_setting(const cli_opts *o, const char *cmd, int *batch)
 {
     for (int i = 0; i < o->n_settings; i++) {
         const seg_setting *kv = &o->settings[i];
         if (strcmp(kv->key, "B") != 0) {
-            cli_error("%s: --set takes only B (the batch size), not '%s'; model "
-                      "arguments come from the schedule", cmd, kv->key);
+            cli_error("%s: --set takes only B (the batch size) and the schedule's parameters, "
+                      "not '%s'; model arguments come from the schedule", cmd, kv->key);
             return CLI_USAGE;
         }
         if (o->default_b)
@@ -155,25 +156,83 @@ int cli_batch_setting(const cli_opts *o, const char *cmd, int *batch)
     return CLI_OK;
 }
 
-/* --schedule NAME, or the last schedule of the file; NULL after printing
- * why (listing the schedules there are). */
-const seg_schedule *cli_pick_schedule(const cli_opts *o, const seg_program *p)
+/* A usage error listing the schedules there are. */
+static int no_such_schedule(const cli_opts *o, const seg_program *p, const char *want)
 {
     const char **names = NULL;
     int n = seg_program_schedules(p, &names);
-    if (n == 0) {
-        cli_error("%s declares no schedule", o->files[0]);
-        return NULL;
-    }
-    const char *want = o->schedule ? o->schedule : names[n - 1];
-    const seg_schedule *s = seg_program_schedule(p, want);
-    if (s)
-        return s;
     fprintf(stderr, "segc: error: %s has no schedule named '%s' (schedules:", o->files[0], want);
     for (int i = 0; i < n; i++)
         fprintf(stderr, "%s %s", i ? "," : "", names[i]);
     fputs(")\n", stderr);
-    return NULL;
+    return CLI_USAGE;
+}
+
+static int is_param(const char *const *names, int n, const char *key)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], key) == 0)
+            return 1;
+    return 0;
+}
+
+int cli_pick_schedule(const cli_opts *o, seg_program *p, seg_diag *d, const seg_schedule **s,
+                      cli_opts *rest)
+{
+    const char **names = NULL;
+    const char *const *params = NULL;
+    *rest = *o;
+    rest->settings = NULL;
+    rest->n_settings = 0;
+    *s = NULL;
+    int n = seg_program_schedules(p, &names);
+    if (n == 0) {
+        cli_error("%s declares no schedule", o->files[0]);
+        return CLI_USAGE;
+    }
+    const char *want = o->schedule ? o->schedule : names[n - 1];
+    int np = seg_schedule_params(p, want, &params);
+    if (np < 0)
+        return no_such_schedule(o, p, want);
+    seg_setting *mine = seg_xcalloc((size_t)o->n_settings + 1, sizeof *mine);
+    rest->settings = seg_xcalloc((size_t)o->n_settings + 1, sizeof *rest->settings);
+    int n_mine = 0;
+    for (int i = 0; i < o->n_settings; i++) {
+        if (is_param(params, np, o->settings[i].key))
+            mine[n_mine++] = o->settings[i];
+        else
+            rest->settings[rest->n_settings++] = o->settings[i];
+    }
+    *s = seg_program_schedule_with(p, want, mine, n_mine, d);
+    seg_free(mine);
+    return *s ? CLI_OK : CLI_BAD_PROGRAM;
+}
+
+void cli_schedule_args(const seg_schedule *s, const char *before, const char *between,
+                       seg_buf *b)
+{
+    for (int i = 0; i < s->n_args; i++)
+        seg_buf_printf(b, "%s%s%s%s", i ? between : before, s->args[i].key,
+                       !strcmp(between, ", ") ? " = " : "=", s->args[i].value);
+}
+
+int cli_schedule_settings_only(const cli_opts *rest, const char *cmd)
+{
+    for (int i = 0; i < rest->n_settings; i++) {
+        if (!strcmp(rest->settings[i].key, "B") && rest->default_b)
+            continue;
+        cli_error("%s: --set takes only the schedule's parameters here, not '%s'; a stage "
+                  "takes its sizes from the schedule", cmd, rest->settings[i].key);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+void cli_rest_free(cli_opts *rest)
+{
+    seg_free(rest->settings);
+    rest->settings = NULL;
+    rest->n_settings = 0;
 }
 
 int cli_pipeline(const ir_graph *g, const pipeline_opts *po, pipeline_result *r, const char *what)

@@ -132,6 +132,8 @@ static void kir_conv_detail(const kir_kernel *kk, const jit_choice *c, int fwd)
                cv->ic_chunk == 1 ? "" : "s");
     if (c->conv->residual)
         printf(", residual%s added as y is copied out", c->conv->relu_copy ? " and ReLU" : "");
+    if (c->conv->groups > 1)
+        printf(", run once per group on %d groups", c->conv->groups);
 }
 
 /* One instruction with a single kernel (a conv, a gradient or a group). */
@@ -161,8 +163,9 @@ static int kir_kernel_line(kir_state *st, const jit_program *jp, const rt_progra
 static int kir_phased_line(kir_state *st, const jit_program *jp, const rt_program *p, int i,
                            const jit_choice *c)
 {
-    printf("#%d %s -> JIT kernels, one per output phase (%d phases):", i,
-           kir_where(&p->instrs[i]), c->phases);
+    printf("#%d %s -> JIT kernels, one per output phase (%d phases%s):", i,
+           kir_where(&p->instrs[i]), c->phases,
+           c->conv->groups > 1 ? ", run once per group" : "");
     int rc = CLI_OK, *fresh = seg_xcalloc((size_t)c->phases, sizeof *fresh);
     for (int h = 0; h < c->phases; h++) {
         int seen = 0;
@@ -212,8 +215,16 @@ static int kir_stage(kir_state *st, const cli_opts *o)
 {
     seg_diag *d = seg_diag_new(stderr);
     seg_program *prog = seg_load(o->files[0], d);
-    int rc = CLI_BAD_PROGRAM;
-    const seg_schedule *s = prog ? cli_pick_schedule(o, prog) : NULL;
+    const seg_schedule *s = NULL;
+    cli_opts rest = *o;
+    rest.settings = NULL;
+    int rc = prog ? cli_pick_schedule(o, prog, d, &s, &rest) : CLI_BAD_PROGRAM;
+    if (rc == CLI_OK)
+        rc = cli_schedule_settings_only(&rest, "kir");
+    if (rc != CLI_OK)
+        s = NULL;
+    else
+        rc = CLI_BAD_PROGRAM; /* until a program is listed */
     int k = -1;
     for (int i = 0; s && i < s->n_stages; i++)
         if (!strcmp(s->stages[i].name, o->stage))
@@ -233,6 +244,7 @@ static int kir_stage(kir_state *st, const cli_opts *o)
         }
         train_stage_free(&ts);
     }
+    cli_rest_free(&rest);
     seg_program_free(prog);
     seg_diag_free(d);
     return rc;
@@ -272,10 +284,6 @@ int cli_cmd_kir(const cli_opts *o)
     }
     if (o->schedule && !o->stage) {
         cli_error("kir: --schedule needs --stage NAME");
-        return CLI_USAGE;
-    }
-    if (o->stage && o->n_settings > (o->default_b ? 1 : 0)) {
-        cli_error("kir: --set applies to nets; a stage takes its sizes from the schedule");
         return CLI_USAGE;
     }
     if (o->emit_llvm && mkdir(o->emit_llvm, 0755) != 0 && errno != EEXIST) {

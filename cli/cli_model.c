@@ -130,6 +130,30 @@ static int find_stage(const seg_schedule *s, const char *name)
     return -1;
 }
 
+/* The schedule as it was trained: with the parameter values the
+ * checkpoint recorded (segc.schedule_args, "name=literal" lines). */
+static const seg_schedule *recorded_schedule(const rt_ckpt *c, seg_program *p, const char *name,
+                                             seg_diag *d)
+{
+    const char *args = rt_ckpt_meta(c, "segc.schedule_args");
+    char *copy = seg_xstrdup(args ? args : "");
+    seg_setting set[64];
+    int n = 0;
+    for (char *line = copy, *next; line && *line && n < 64; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = 0;
+        char *eq = strchr(line, '=');
+        if (eq) {
+            *eq = 0;
+            set[n++] = (seg_setting){line, eq + 1};
+        }
+    }
+    const seg_schedule *s = seg_program_schedule_with(p, name, set, n, d);
+    seg_free(copy);
+    return s;
+}
+
 int cli_ckpt_net(const rt_ckpt *c, const char *path, int batch, cli_net *n)
 {
     memset(n, 0, sizeof *n);
@@ -145,7 +169,7 @@ int cli_ckpt_net(const rt_ckpt *c, const char *path, int batch, cli_net *n)
         return CLI_BAD_PROGRAM;
     }
     const char *sname = rt_ckpt_meta(c, "segc.schedule");
-    const seg_schedule *s = sname ? seg_program_schedule(n->prog, sname) : NULL;
+    const seg_schedule *s = sname ? recorded_schedule(c, n->prog, sname, n->diag) : NULL;
     int k = find_stage(s, rt_ckpt_meta(c, "segc.stage"));
     int m = meta_int(c, "segc.model", 0);
     if (k < 0 || m < 0 || m >= s->stages[k].n_models) {

@@ -310,8 +310,12 @@ static int plan_schedule(seg_program *p, const seg_schedule *s, int batch, const
             stages[i].batch = batch;
     }
     copy.stages = stages;
-    printf("plan of schedule %s in %s: %d stage%s, training graphs (nothing runs)\n", s->name,
-           o->files[0], s->n_stages, s->n_stages == 1 ? "" : "s");
+    seg_buf args = {0};
+    cli_schedule_args(s, " (", ", ", &args);
+    printf("plan of schedule %s%s%s in %s: %d stage%s, training graphs (nothing runs)\n",
+           s->name, args.len ? args.data : "", args.len ? ")" : "", o->files[0], s->n_stages,
+           s->n_stages == 1 ? "" : "s");
+    seg_buf_free(&args);
     int rc = CLI_OK;
     for (int i = 0; i < s->n_stages && rc == CLI_OK; i++)
         rc = plan_stage(p, &copy, i, o, d);
@@ -322,19 +326,21 @@ static int plan_schedule(seg_program *p, const seg_schedule *s, int batch, const
 int cli_cmd_plan(const cli_opts *o)
 {
     int batch;
-    int rc = parse_batch(o, &batch);
-    if (rc != CLI_OK)
-        return rc;
     if (!file_readable(o->files[0]))
         return CLI_USAGE;
     seg_diag *d = seg_diag_new(stderr);
     seg_program *p = seg_load(o->files[0], d);
-    rc = p ? CLI_OK : CLI_BAD_PROGRAM;
-    const seg_schedule *s = p ? cli_pick_schedule(o, p) : NULL;
-    if (p && !s)
-        rc = CLI_USAGE;
-    if (s)
+    int rc = p ? CLI_OK : CLI_BAD_PROGRAM;
+    const seg_schedule *s = NULL;
+    cli_opts rest = *o;
+    rest.settings = NULL;
+    if (p)
+        rc = cli_pick_schedule(o, p, d, &s, &rest);
+    if (rc == CLI_OK)
+        rc = parse_batch(&rest, &batch);
+    if (rc == CLI_OK)
         rc = plan_schedule(p, s, batch, o, d);
+    cli_rest_free(&rest);
     if (p)
         seg_program_free(p);
     seg_diag_free(d);

@@ -76,8 +76,9 @@ static int copy_source(const train_run *r, rt_error *err)
     FILE *f = fopen(r->o->files[0], "rb");
     seg_buf b = {0};
     uint64_t seed = r->o->seed_given ? r->o->seed : r->s->seed >= 0 ? (uint64_t)r->s->seed : 0;
-    seg_buf_printf(&b, "# segc train %s --schedule %s --seed %llu\n", r->o->files[0], r->s->name,
-                   (unsigned long long)seed);
+    seg_buf_printf(&b, "# segc train %s --schedule %s", r->o->files[0], r->s->name);
+    cli_schedule_args(r->s, " --set ", " --set ", &b);
+    seg_buf_printf(&b, " --seed %llu\n", (unsigned long long)seed);
     char chunk[4096];
     size_t n;
     while (f && (n = fread(chunk, 1, sizeof chunk - 1, f)) > 0) {
@@ -483,6 +484,20 @@ static int resume_open(train_run *r, resume_state *rs, rt_error *err)
                      sched ? sched : "?", r->s->name);
         return -1;
     }
+    seg_buf args = {0};
+    cli_schedule_args(r->s, "", "\n", &args);
+    const char *was = rt_ckpt_meta(rs->last, "segc.schedule_args"); /* NULL: an older segc */
+    if (was && strcmp(was, args.data ? args.data : "")) {
+        char shown[400];
+        snprintf(shown, sizeof shown, "%s", *was ? was : "none");
+        for (char *c = shown; (c = strchr(c, '\n')); )
+            *c = ' '; /* one "name=value" per line in the checkpoint */
+        rt_error_set(err, "%s: the run's schedule had other parameter values (%s); resume with "
+                     "the same --set", r->dir, shown);
+        seg_buf_free(&args);
+        return -1;
+    }
+    seg_buf_free(&args);
     uint64_t seed = r->o->seed_given ? r->o->seed : r->s->seed >= 0 ? (uint64_t)r->s->seed : 0;
     if ((uint64_t)meta_d(rs->last, "seed") != seed) {
         rt_error_set(err, "%s: the run used --seed %.0f; resume with the same seed", r->dir,
@@ -511,9 +526,15 @@ static int init_from(train_run *r, const char *path, rt_error *err)
 
 /* ----------------------------------------------------------------- stages */
 
+/* "stage grow2: 40 tensors inherited, 6 new, 2 re-initialised: shape
+ * changed (up.2.conv_t0.weight, up.2.conv_t0.bias), 0 dropped; ...": a
+ * tensor an earlier stage had under the same name with another shape
+ * starts from its initialiser (sema makes that an error when it is frozen). */
 static void print_inheritance(const train_run *r, const rt_stage_spec *s)
 {
-    int inherited = 0, fresh = 0, dropped = 0;
+    enum { SHOWN = 4 }; /* re-initialised names listed */
+    int inherited = 0, fresh = 0, dropped = 0, changed = 0;
+    seg_buf names = {0};
     const rt_program *p = s->train;
     for (int i = 0; i < p->n_values; i++) {
         const rt_value *v = &p->values[i];
@@ -522,17 +543,25 @@ static void print_inheritance(const train_run *r, const rt_stage_spec *s)
         rt_tensor *t = rt_store_get(r->store, v->name);
         if (t && rt_type_equal(&t->type, &v->type))
             inherited++;
-        else
+        else if (t && changed++ < SHOWN)
+            seg_buf_printf(&names, "%s%s", changed > 1 ? ", " : "", v->name);
+        else if (!t)
             fresh++;
     }
+    if (changed > SHOWN)
+        seg_buf_printf(&names, ", ...");
     for (int i = 0; i < rt_store_count(r->store); i++) {
         int used = 0;
         for (int j = 0; j < p->n_values && !used; j++)
             used = p->values[j].name && !strcmp(p->values[j].name, rt_store_name(r->store, i));
         dropped += !used;
     }
-    printf("stage %s: %d tensors inherited, %d new, %d dropped; training %d tensors%s\n", s->name,
-           inherited, fresh, dropped, s->n_trainable, r->o->verbose ? ":" : "");
+    printf("stage %s: %d tensors inherited, %d new, ", s->name, inherited, fresh);
+    if (changed)
+        printf("%d re-initialised: shape changed (%s), ", changed, names.data);
+    printf("%d dropped; training %d tensors%s\n", dropped, s->n_trainable,
+           r->o->verbose ? ":" : "");
+    seg_buf_free(&names);
     for (int i = 0; r->o->verbose && i < s->n_trainable; i++)
         printf("  train %s\n", s->trainable[i]);
 }
@@ -755,14 +784,15 @@ static void final_summary(const train_run *r)
 int cli_cmd_train(const cli_opts *o)
 {
     train_overrides ov;
-    int code = parse_overrides(o, &ov);
-    if (code)
-        return code;
     seg_diag *d = seg_diag_new(stderr);
     seg_program *prog = seg_load(o->files[0], d);
     train_run r = {.o = o, .tty = isatty(1)};
-    code = CLI_BAD_PROGRAM;
-    if (prog && (r.s = cli_pick_schedule(o, prog)) != NULL) {
+    cli_opts rest = *o;
+    rest.settings = NULL;
+    int code = prog ? cli_pick_schedule(o, prog, d, &r.s, &rest) : CLI_BAD_PROGRAM;
+    if (code == CLI_OK)
+        code = parse_overrides(&rest, &ov);
+    if (code == CLI_OK) {
         r.dir = o->resume ? o->resume : o->out;
         if (!r.dir)
             default_dir(&r);
@@ -782,6 +812,7 @@ int cli_cmd_train(const cli_opts *o)
     cli_run_rows_free(&r.resumed);
     seg_free(r.rows);
     seg_free(r.dir_owned);
+    cli_rest_free(&rest);
     seg_program_free(prog);
     seg_diag_free(d);
     return code;
@@ -811,9 +842,13 @@ int cli_stage_ir(const cli_opts *o)
 {
     seg_diag *d = seg_diag_new(stderr);
     seg_program *prog = seg_load(o->files[0], d);
-    int code = CLI_BAD_PROGRAM;
-    const seg_schedule *s = prog ? cli_pick_schedule(o, prog) : NULL;
-    if (s) {
+    const seg_schedule *s = NULL;
+    cli_opts rest = *o;
+    rest.settings = NULL;
+    int code = prog ? cli_pick_schedule(o, prog, d, &s, &rest) : CLI_BAD_PROGRAM;
+    if (code == CLI_OK)
+        code = cli_schedule_settings_only(&rest, "ir --stage");
+    if (code == CLI_OK) {
         int k = stage_index(s, o->stage);
         if (k < 0) {
             cli_error("schedule '%s' has no stage '%s'", s->name, o->stage);
@@ -822,6 +857,7 @@ int cli_stage_ir(const cli_opts *o)
             code = print_stage_graph(prog, s, k, o->grad, d);
         }
     }
+    cli_rest_free(&rest);
     seg_program_free(prog);
     seg_diag_free(d);
     return code;

@@ -56,7 +56,8 @@ const repl_def *repl_def_find(const repl *r, const char *name)
 
 static const char *kind_word(seg_item_kind k)
 {
-    static const char *const w[] = {"import", "constant", "block", "net", "schedule", "value"};
+    static const char *const w[] = {"import", "constant", "block", "net", "schedule", "value",
+                                    "stage template"};
     return w[k];
 }
 
@@ -228,7 +229,7 @@ int repl_load_text(repl *r, const char *path, const char *text, size_t len)
     r->input_failed |= !in;
     if (in) {
         const seg_item *items;
-        int n = seg_input_items(in, &items), counts[6] = {0};
+        int n = seg_input_items(in, &items), counts[SEG_ITEM_STAGE + 1] = {0};
         repl_def *defs = seg_xcalloc((size_t)(n + 1), sizeof *defs);
         for (int i = 0; i < n; i++) {
             defs[i] = def_of_item(&items[i], path, text);

@@ -47,18 +47,20 @@ static int ph_axis_init(ph_axis *a, int r, int s, int p, int d, int k, int64_t x
     return lo > 0 ? -1 : 0;
 }
 
-/* Operand checks: f32, groups 1, the channel/batch/rank relations. */
+/* Operand checks: f32, the channel/batch/rank relations (with groups,
+ * w is [dy channels][dx channels / groups][k...]). */
 static int ph_types(const rt_program *p, const rt_instr *ins)
 {
     const rt_attrs *a = &ins->attrs;
-    int rank = a->nsp + 2, conv_t = ins->op == OP_CONV_T;
-    if ((ins->op != OP_CONV_BWD_DATA && !conv_t) || a->nsp < 1 || a->nsp > 3 || a->groups != 1 ||
+    int rank = a->nsp + 2, conv_t = ins->op == OP_CONV_T, g = a->groups;
+    if ((ins->op != OP_CONV_BWD_DATA && !conv_t) || a->nsp < 1 || a->nsp > 3 || g < 1 ||
         ins->n_in < 2 || ins->n_in > 3)
         return -1;
     const rt_type *dy = &p->values[ins->in[0]].type, *w = &p->values[ins->in[1]].type;
     const rt_type *dx = &p->values[ins->out].type;
     if (dy->dtype != RT_F32 || w->dtype != RT_F32 || dx->dtype != RT_F32 || dy->rank != rank ||
-        w->rank != rank || dx->rank != rank || w->dim[0] != dy->dim[1] || w->dim[1] != dx->dim[1] ||
+        w->rank != rank || dx->rank != rank || w->dim[0] != dy->dim[1] ||
+        dy->dim[1] % g != 0 || dx->dim[1] % g != 0 || w->dim[1] * g != dx->dim[1] ||
         dx->dim[0] != dy->dim[0])
         return -1;
     if (ins->n_in > 2) {
@@ -121,9 +123,10 @@ static void ph_kernel(jit_phased *jph, const rt_program *p, const rt_instr *ins,
     int nsp = ins->attrs.nsp;
     rt_conv_kernel *k = &jph->k;
     memset(k, 0, sizeof *k);
-    *k = (rt_conv_kernel){.kind = RT_CONV_PHASED, .n = dy->dim[0], .cin = dy->dim[1],
-                          .cout = dx->dim[1], .in_vol = 1, .out_vol = 1, .kvol = 1, .vl = vl,
-                          .bias_out = -1,
+    int g = ins->attrs.groups;
+    *k = (rt_conv_kernel){.kind = RT_CONV_PHASED, .groups = g, .n = dy->dim[0],
+                          .cin = dy->dim[1] / g, .cout = dx->dim[1] / g, .in_vol = 1,
+                          .out_vol = 1, .kvol = 1, .vl = vl, .bias_out = -1,
                           .mask = ins->op == OP_CONV_BWD_DATA && ins->n_in > 2};
     k->ib = k->cin <= KIR_PLAIN_CIN ? 1 : vl;
     for (int j = 0; j < 3; j++) {

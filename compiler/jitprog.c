@@ -4,9 +4,14 @@
  *
  * jit_program_build walks the instructions and describes each one the
  * generators take as kernel IR:
- *   - OP_CONV (jit_conv_kir: f32, groups 1, 1-3 spatial axes, any stride,
- *     padding, dilation), with the epilogue fuse.c decided (attrs.relu;
+ *   - OP_CONV (jit_conv_kir: f32, 1-3 spatial axes, any stride, padding,
+ *     dilation), with the epilogue fuse.c decided (attrs.relu;
  *     attrs.residual is added by the driver as y leaves the blocked layout);
+ *   - grouped and depthwise convolutions, their gradients and grouped
+ *     conv_t alike: the kernel is one group's (cin/groups -> cout/groups,
+ *     the same code and cache entry as an ungrouped conv of that size),
+ *     and the runtime driver runs it once per group on channel slices
+ *     (runtime/jitconv.c, rt_conv_kernel.groups);
  *   - OP_CONV_BWD_DATA of a stride-1 conv: a forward kernel over dy with the
  *     flipped, transposed weight and padding d*(k-1) - p; strided ones and
  *     OP_CONV_T: one stride-1 kernel per output phase (jitphase.c); a third
@@ -67,22 +72,34 @@ static int jp_f32(const rt_type *t, int rank)
     return t->dtype == RT_F32 && t->rank == rank;
 }
 
+/* The attributes of one group's kernel: the same window, groups 1. */
+static rt_attrs jp_group_attrs(const rt_attrs *a)
+{
+    rt_attrs g = *a;
+    g.groups = 1;
+    return g;
+}
+
+/* Do groups split both channel counts? */
+static int jp_groups_ok(int groups, int64_t c_in, int64_t c_out)
+{
+    return groups >= 1 && c_in % groups == 0 && c_out % groups == 0;
+}
+
 const char *jit_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi, int vl,
                          kir_kernel *kk, char *msg, size_t n)
 {
     const rt_attrs *a = &ins->attrs;
-    int nsp = a->nsp, rank = nsp + 2;
+    int nsp = a->nsp, rank = nsp + 2, g = a->groups;
     if (ins->op != OP_CONV || nsp < 1 || nsp > 3)
         return "only 1-3 spatial axes";
-    if (a->groups != 1)
-        return "grouped convolution";
     if (ins->n_in < 2)
         return "no weight operand";
     const rt_type *x = &p->values[ins->in[0]].type, *w = &p->values[ins->in[1]].type;
     const rt_type *y = &p->values[ins->out].type;
     if (!jp_f32(x, rank) || !jp_f32(w, rank) || !jp_f32(y, rank))
         return "not f32";
-    if (w->dim[1] != x->dim[1])
+    if (!jp_groups_ok(g, x->dim[1], w->dim[0]) || w->dim[1] * g != x->dim[1])
         return "weight and input channels differ";
     int biased = ins->n_in - (a->residual != 0) > 2;
     if (a->residual && !rt_type_equal(&p->values[ins->in[ins->n_in - 1]].type, y))
@@ -90,11 +107,12 @@ const char *jit_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi,
     if (biased && !(jp_f32(&p->values[ins->in[2]].type, 1) &&
                     p->values[ins->in[2]].type.dim[0] == w->dim[0]))
         return "bias is not f32[cout]";
-    if (kir_conv_init(kk, nsp, x->dim[0], x->dim[1], w->dim[0], &x->dim[2], &w->dim[2], a,
-                      epi | (biased ? KIR_EPI_BIAS : 0u), vl, msg, n))
+    rt_attrs ga = jp_group_attrs(a);
+    if (kir_conv_init(kk, nsp, x->dim[0], x->dim[1] / g, w->dim[0] / g, &x->dim[2], &w->dim[2],
+                      &ga, epi | (biased ? KIR_EPI_BIAS : 0u), vl, msg, n))
         return msg;
     const kir_conv *c = &kk->conv;
-    int fits = y->dim[0] == c->n && y->dim[1] == c->cout;
+    int fits = y->dim[0] == c->n && y->dim[1] == c->cout * g;
     for (int s = 0; s < nsp; s++)
         fits = fits && y->dim[2 + s] == c->out[3 - nsp + s];
     return fits ? NULL : "the result's shape differs from the window's";
@@ -106,14 +124,15 @@ const char *jit_conv_kir(const rt_program *p, const rt_instr *ins, unsigned epi,
  * conv_t roles with an output padding, padding wider than the window). */
 static int jp_bwd_data_kir(const rt_program *p, const rt_instr *ins, int vl, kir_kernel *kk)
 {
-    rt_attrs a = ins->attrs;
-    int nsp = a.nsp, rank = nsp + 2;
-    if (nsp < 1 || nsp > 3 || a.groups != 1 || ins->n_in < 2 || ins->n_in > 3)
+    rt_attrs a = jp_group_attrs(&ins->attrs);
+    int nsp = a.nsp, rank = nsp + 2, g = ins->attrs.groups;
+    if (nsp < 1 || nsp > 3 || ins->n_in < 2 || ins->n_in > 3)
         return -1;
     const rt_type *dy = &p->values[ins->in[0]].type, *w = &p->values[ins->in[1]].type;
     const rt_type *dx = &p->values[ins->out].type;
     if (!jp_f32(dy, rank) || !jp_f32(w, rank) || !jp_f32(dx, rank) || w->dim[0] != dy->dim[1] ||
-        w->dim[1] != dx->dim[1] || dx->dim[0] != dy->dim[0])
+        !jp_groups_ok(g, dy->dim[1], dx->dim[1]) || w->dim[1] * g != dx->dim[1] ||
+        dx->dim[0] != dy->dim[0])
         return -1;
     for (int s = 0; s < nsp; s++) {
         if (a.stride[s] != 1 || a.out_pad[s] != 0)
@@ -123,8 +142,8 @@ static int jp_bwd_data_kir(const rt_program *p, const rt_instr *ins, int vl, kir
             return -1;
     }
     char msg[256];
-    if (kir_conv_init(kk, nsp, dy->dim[0], dy->dim[1], dx->dim[1], &dy->dim[2], &w->dim[2], &a,
-                      0u, vl, msg, sizeof msg))
+    if (kir_conv_init(kk, nsp, dy->dim[0], dy->dim[1] / g, dx->dim[1] / g, &dy->dim[2],
+                      &w->dim[2], &a, 0u, vl, msg, sizeof msg))
         return -1;
     for (int s = 0; s < nsp; s++)
         if (dx->dim[2 + s] != kk->conv.out[3 - nsp + s])
@@ -137,18 +156,19 @@ static int jp_bwd_data_kir(const rt_program *p, const rt_instr *ins, int vl, kir
  * output padding leaves that true); -1 otherwise. */
 static int jp_bwd_weight_kir(const rt_program *p, const rt_instr *ins, int vl, kir_kernel *kk)
 {
-    const rt_attrs *a = &ins->attrs;
-    int nsp = a->nsp, rank = nsp + 2;
-    if (nsp < 1 || nsp > 3 || a->groups != 1 || ins->n_in != 2)
+    rt_attrs a = jp_group_attrs(&ins->attrs);
+    int nsp = a.nsp, rank = nsp + 2, g = ins->attrs.groups;
+    if (nsp < 1 || nsp > 3 || ins->n_in != 2)
         return -1;
     const rt_type *x = &p->values[ins->in[0]].type, *dy = &p->values[ins->in[1]].type;
     const rt_type *dw = &p->values[ins->out].type;
     if (!jp_f32(x, rank) || !jp_f32(dy, rank) || !jp_f32(dw, rank) || dw->dim[0] != dy->dim[1] ||
-        dw->dim[1] != x->dim[1] || x->dim[0] != dy->dim[0])
+        !jp_groups_ok(g, x->dim[1], dy->dim[1]) || dw->dim[1] * g != x->dim[1] ||
+        x->dim[0] != dy->dim[0])
         return -1;
     char msg[256];
-    if (kir_conv_bwd_w_init(kk, nsp, x->dim[0], x->dim[1], dy->dim[1], &x->dim[2], &dw->dim[2],
-                            a, vl, msg, sizeof msg))
+    if (kir_conv_bwd_w_init(kk, nsp, x->dim[0], x->dim[1] / g, dy->dim[1] / g, &x->dim[2],
+                            &dw->dim[2], &a, vl, msg, sizeof msg))
         return -1;
     for (int s = 0; s < nsp; s++)
         if (dy->dim[2 + s] != kk->conv.out[3 - nsp + s])
@@ -262,12 +282,13 @@ static void jp_bind(jit_program *jp, const rt_program *p)
     }
 }
 
-/* The runtime's view of a kernel built from kk (fn set when linked). */
-static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind)
+/* The runtime's view of a kernel built from kk (fn set when linked), run
+ * once per group. */
+static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int groups)
 {
     const kir_conv *c = &kk->conv;
     *s = (rt_conv_kernel){
-        .kind = kind, .parts = c->parts, .tasks = kir_conv_tasks(c), .n = c->n, .cin = c->cin, .cout = c->cout,
+        .kind = kind, .groups = groups, .parts = c->parts, .tasks = kir_conv_tasks(c), .n = c->n, .cin = c->cin, .cout = c->cout,
         .in_vol = c->in[0] * c->in[1] * c->in[2], .out_vol = c->out[0] * c->out[1] * c->out[2],
         .kvol = (int64_t)c->k[0] * c->k[1] * c->k[2], .vl = c->vl, .ib = c->ib,
         .bias_out = -1, .x_floats = kir_conv_x_floats(c), .w_floats = kir_conv_w_floats(c),
@@ -293,7 +314,7 @@ static int jp_phased_instr(jit_program *jp, const rt_program *p, int i)
     jit_phased *jph = seg_xcalloc(1, sizeof *jph);
     if (jit_phased_init(jph, p, &p->instrs[i], jp->vl)) {
         seg_free(jph);
-        jp_decline(jp, i, "no phased kernel for this window (grouped, not f32, or out of range)");
+        jp_decline(jp, i, "no phased kernel for this window (not f32, or out of range)");
         return 0;
     }
     for (int h = 0; h < jph->k.n_phases; h++) {
@@ -319,11 +340,11 @@ static void jp_bwd_instr(jit_program *jp, const rt_program *p, int i)
         if (data && jp_phased_instr(jp, p, i)) /* strided: per phase */
             jp->stats.bwd_data_jit++;
         else if (!data)
-            jp_decline(jp, i, "no weight-gradient kernel for this window (grouped or not f32)");
+            jp_decline(jp, i, "no weight-gradient kernel for this window (not f32)");
         return;
     }
     jp_kernel(jp, i, &kk);
-    jp_slot(&jp->slot[i], &kk, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT);
+    jp_slot(&jp->slot[i], &kk, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, ins->attrs.groups);
     jp->kernel[i] = &jp->slot[i];
     for (int r = i + 1; !data && r < p->n_instrs; r++) /* a bias gradient fuse.c gave it */
         if (p->instrs[r].attrs.early_by == i + 1) {
@@ -379,7 +400,7 @@ static void jp_conv_instr(jit_program *jp, const rt_program *p, int i)
         return;
     }
     jp_kernel(jp, i, &kk);
-    jp_slot(&jp->slot[i], &kk, RT_CONV_FWD);
+    jp_slot(&jp->slot[i], &kk, RT_CONV_FWD, ins->attrs.groups);
     jp->slot[i].residual = ins->attrs.residual;
     jp->slot[i].relu_copy = ins->attrs.residual && ins->attrs.relu;
     jp->kernel[i] = &jp->slot[i];

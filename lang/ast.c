@@ -178,10 +178,10 @@ ast_expr *ast_binary_new(seg_arena *a, seg_span at, ast_binop op, ast_expr *l, a
     return e;
 }
 
-ast_expr *ast_kwarg(seg_span at, const char *name, ast_expr *value)
+ast_expr *ast_kwarg(seg_span name_at, const char *name, ast_expr *value)
 {
     value->kw = name;
-    value->span = at;
+    value->kw_span = name_at;
     return value;
 }
 
@@ -283,6 +283,14 @@ ast_stmt *ast_stage_new(seg_arena *a, seg_span at, const char *name, seg_span na
     s->name = name;
     s->name_span = name_at;
     s->body = body.head;
+    return s;
+}
+
+ast_stmt *ast_stage_inst_new(seg_arena *a, seg_span at, const char *name, seg_span name_at,
+                             ast_expr *call, ast_stmt_seq body)
+{
+    ast_stmt *s = ast_stage_new(a, at, name, name_at, body);
+    s->value = call;
     return s;
 }
 
@@ -389,11 +397,23 @@ void ast_block_add(seg_parser *ps, ast_decl_kind kind, seg_span at, const char *
 }
 
 void ast_schedule_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
-                      ast_stmt_seq body)
+                      ast_param_seq params, ast_stmt_seq body)
+{
+    ast_block_add(ps, AST_SCHEDULE, at, name, name_at, params, body);
+}
+
+void ast_schedule_inst_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
+                           ast_expr *call)
 {
     ast_decl *d = decl_new(ps, AST_SCHEDULE, at, name, name_at);
-    d->body = body.head;
+    d->value = call;
     decl_add(ps, d);
+}
+
+void ast_stage_def_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
+                       ast_param_seq params, ast_stmt_seq body)
+{
+    ast_block_add(ps, AST_STAGE_DEF, at, name, name_at, params, body);
 }
 
 void ast_repl_expr_set(seg_parser *ps, ast_expr *e)
@@ -618,6 +638,10 @@ static void dump_stmt(const ast_stmt *s, FILE *out)
         break;
     case AST_STAGE:
         fprintf(out, "(stage %s", s->name);
+        if (s->value) {
+            fputs(" = ", out);
+            dump_expr(s->value, out);
+        }
         dump_stmts(s->body, out);
         break;
     }
@@ -632,6 +656,19 @@ static void dump_stmts(const ast_stmt *s, FILE *out)
     }
 }
 
+static void dump_params(const ast_decl *d, FILE *out)
+{
+    fputs(" (params", out);
+    for (const ast_param *p = d->params; p; p = p->next) {
+        fprintf(out, " %s", p->name);
+        if (p->def) {
+            fputc('=', out);
+            dump_expr(p->def, out);
+        }
+    }
+    fputc(')', out);
+}
+
 static void dump_decl(const ast_decl *d, FILE *out)
 {
     switch (d->kind) {
@@ -643,20 +680,21 @@ static void dump_decl(const ast_decl *d, FILE *out)
         fprintf(out, "(const %s ", d->name);
         dump_expr(d->value, out);
         break;
-    case AST_BLOCK: case AST_NET:
-        fprintf(out, "(%s %s (params", d->kind == AST_BLOCK ? "block" : "net", d->name);
-        for (const ast_param *p = d->params; p; p = p->next) {
-            fprintf(out, " %s", p->name);
-            if (p->def) {
-                fputc('=', out);
-                dump_expr(p->def, out);
-            }
-        }
-        fputc(')', out);
+    case AST_BLOCK: case AST_NET: case AST_STAGE_DEF:
+        fprintf(out, "(%s %s", d->kind == AST_BLOCK ? "block" : d->kind == AST_NET ? "net"
+                                                                                 : "stage",
+                d->name);
+        dump_params(d, out);
         dump_stmts(d->body, out);
         break;
     case AST_SCHEDULE:
         fprintf(out, "(schedule %s", d->name);
+        if (d->value) {
+            fputs(" = ", out);
+            dump_expr(d->value, out);
+        } else if (d->params) {
+            dump_params(d, out);
+        }
         dump_stmts(d->body, out);
         break;
     }

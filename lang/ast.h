@@ -47,6 +47,7 @@ struct ast_expr {
     seg_span span;
     ast_expr *next;   /* next in an argument or list sequence */
     const char *kw;   /* keyword argument name (f(x, k = 3)), else NULL */
+    seg_span kw_span; /* where that name is written (span covers the value alone) */
     int64_t ival;     /* AST_INT, AST_BOOL */
     double fval;      /* AST_FLOAT */
     const char *sval; /* AST_STRING, AST_NAME, AST_CALL callee, AST_MEMBER field */
@@ -67,7 +68,8 @@ typedef enum ast_stmt_kind {
     AST_IF,      /* if value { body } else { orelse } (orelse may be NULL or one AST_IF) */
     AST_SCOPE,   /* scope name[index] { body }; index may be NULL */
     AST_ITEM,    /* schedule/stage item: keyword [name =] args */
-    AST_STAGE,   /* stage name { body of AST_ITEMs } */
+    AST_STAGE,   /* stage name { body of AST_ITEMs }, or stage name = template(args)
+                    [{ more items }]: value is then the AST_CALL of the template */
 } ast_stmt_kind;
 
 typedef struct ast_stmt ast_stmt;
@@ -79,7 +81,8 @@ struct ast_stmt {
     const char *keyword;/* ITEM keyword (data, model, loss, ...) */
     seg_span name_span; /* span of name */
     ast_expr *target;   /* ASSIGN */
-    ast_expr *value;    /* ASSIGN/OUTPUT/RETURN value, INPUT type, FOR iterable, IF condition */
+    ast_expr *value;    /* ASSIGN/OUTPUT/RETURN value, INPUT type, FOR iterable, IF condition,
+                           STAGE template call (NULL for a stage written out) */
     ast_expr *step;     /* FOR step, SCOPE index */
     ast_expr *args;     /* ITEM arguments (linked), n_args of them */
     int n_args;
@@ -99,7 +102,10 @@ typedef enum ast_decl_kind {
     AST_CONST,     /* name = value at top level (compile-time constant) */
     AST_BLOCK,     /* block name(params) { body } */
     AST_NET,       /* net name(params) { body } */
-    AST_SCHEDULE,  /* schedule name { items and stages } */
+    AST_SCHEDULE,  /* schedule name [(params)] { items and stages }, or
+                      schedule name = other(args): value is then that AST_CALL */
+    AST_STAGE_DEF, /* stage name(params) { items }: a stage template, used by
+                      `stage NAME = name(args)` inside schedules */
 } ast_decl_kind;
 
 typedef struct ast_decl ast_decl;
@@ -109,10 +115,10 @@ struct ast_decl {
     seg_span name_span;
     ast_decl *next;
     const char *name;   /* IMPORT: the path string; others: the declared name */
-    ast_expr *value;    /* CONST */
-    ast_param *params;  /* BLOCK, NET */
+    ast_expr *value;    /* CONST; SCHEDULE instantiation: the call */
+    ast_param *params;  /* BLOCK, NET, SCHEDULE, STAGE_DEF */
     int n_params;
-    ast_stmt *body;     /* BLOCK, NET, SCHEDULE */
+    ast_stmt *body;     /* BLOCK, NET, SCHEDULE, STAGE_DEF */
 };
 
 /* One parsed file. */

@@ -76,18 +76,19 @@ static int take_name(sema_state *st, const sema_binder *b, sema_value v, seg_spa
     return 0;
 }
 
+/* at: the value's span; kw_at: the keyword's. */
 static int take_keyword(sema_state *st, const sema_binder *b, const char *kw, sema_value v,
-                        seg_span at, sema_args *out)
+                        seg_span at, seg_span kw_at, sema_args *out)
 {
     int i = formal_index(b, kw);
     if (i < 0 && b->takes_name && strcmp(kw, "name") == 0)
         return take_name(st, b, v, at, out);
     if (i < 0) {
-        unknown_keyword(st, b, kw, at);
+        unknown_keyword(st, b, kw, kw_at);
         return -1;
     }
     if (out->given[i]) {
-        sema_error(st, at, "%s(): '%s' given twice", b->callee, kw);
+        sema_error(st, kw_at, "%s(): '%s' given twice", b->callee, kw);
         return -1;
     }
     out->v[i] = v;
@@ -142,8 +143,8 @@ static int check_missing(sema_state *st, const sema_binder *b, seg_span at, sema
 static int worse(int a, int b) { return a == -1 || b == -1 ? -1 : a ? a : b; }
 
 int sema_bind_values(sema_state *st, const sema_binder *b, int n, const sema_value *v,
-                     const char *const *kw, const seg_span *spans, seg_span call_span,
-                     sema_args *out)
+                     const char *const *kw, const seg_span *kw_spans, const seg_span *spans,
+                     seg_span call_span, sema_args *out)
 {
     sema_args_init(out, b, call_span);
     out->rest = seg_arena_alloc(st->arena, (size_t)(n + 1) * sizeof *out->rest);
@@ -153,7 +154,8 @@ int sema_bind_values(sema_state *st, const sema_binder *b, int n, const sema_val
     for (int i = 0; i < n; i++) {
         if (kw[i]) {
             seen_kw = 1;
-            rc = worse(rc, take_keyword(st, b, kw[i], v[i], spans[i], out));
+            rc = worse(rc, take_keyword(st, b, kw[i], v[i], spans[i],
+                                        kw_spans ? kw_spans[i] : spans[i], out));
             continue;
         }
         if (seen_kw) {
@@ -183,11 +185,13 @@ int sema_bind(sema_state *st, const sema_binder *b, const ast_expr *call_args,
     sema_value *v = seg_arena_alloc(st->arena, (size_t)(n + 1) * sizeof *v);
     const char **kw = seg_arena_alloc(st->arena, (size_t)(n + 1) * sizeof *kw);
     seg_span *spans = seg_arena_alloc(st->arena, (size_t)(n + 1) * sizeof *spans);
+    seg_span *kw_spans = seg_arena_alloc(st->arena, (size_t)(n + 1) * sizeof *kw_spans);
     int i = 0;
     for (const ast_expr *a = call_args; a; a = a->next, i++) {
         v[i] = sema_eval(st, a);
         kw[i] = a->kw;
         spans[i] = a->span;
+        kw_spans[i] = a->kw ? a->kw_span : a->span;
     }
-    return sema_bind_values(st, b, n, v, kw, spans, call_span, out);
+    return sema_bind_values(st, b, n, v, kw, kw_spans, spans, call_span, out);
 }

@@ -31,15 +31,19 @@ static sema_value bi_str(sema_state *, const sema_builtin *, sema_args *, seg_sp
 enum { BI_CT = 1 << 2 }; /* compile-time helper: no `name =` */
 
 #define POOL_SPEC "x, k; stride = none, pad = 0"
+/* The initialisers of a layer's weight and bias (builtins_init.c). */
+#define INIT_SPEC "init = \"kaiming_uniform\", bias_init = \"kaiming_uniform\""
 #define RED_SPEC "x; axes = none, keepdim = false"
 
 static const sema_builtin builtins[] = {
-    {"conv", "x, out; k = 3, stride = 1, pad = 0, dilation = 1, groups = 1, bias = true",
-     BI_GRAPH, sema_bi_conv, 0},
+    {"conv", "x, out; k = 3, stride = 1, pad = 0, dilation = 1, groups = 1, bias = true, "
+     INIT_SPEC, BI_GRAPH, sema_bi_conv, 0},
     {"conv_t", "x, out; k = 2, stride = 2, pad = 0, out_pad = 0, dilation = 1, groups = 1, "
-     "bias = true", BI_GRAPH, sema_bi_conv_t, 0},
-    {"linear", "x, out; bias = true", BI_GRAPH, sema_bi_linear, 0},
-    {"batchnorm", "x; eps = 1e-5, momentum = 0.1, affine = true", BI_GRAPH, sema_bi_batchnorm, 0},
+     "bias = true, " INIT_SPEC, BI_GRAPH, sema_bi_conv_t, 0},
+    {"linear", "x, out; bias = true, " INIT_SPEC, BI_GRAPH, sema_bi_linear, 0},
+    {"batchnorm", "x; eps = 1e-5, momentum = 0.1, affine = true, init = \"ones\", "
+     "bias_init = \"zeros\"", BI_GRAPH, sema_bi_batchnorm, 0},
+    {"param", "shape; init = none", BI_GRAPH, sema_bi_param, 0},
     {"maxpool", POOL_SPEC, BI_GRAPH, sema_bi_pool, OP_MAXPOOL},
     {"avgpool", POOL_SPEC, BI_GRAPH, sema_bi_pool, OP_AVGPOOL},
     {"global_avgpool", "x", BI_GRAPH, sema_bi_global_avgpool, 0},

@@ -2,13 +2,14 @@
  * conv, conv_t, linear, batchnorm, pooling, upsample, dropout and the
  * random draws.
  *
- * Parameters follow PyTorch's default initialisation, so a Seg net starts
- * where the reference module starts:
+ * By default parameters follow PyTorch's default initialisation, so a Seg
+ * net starts where the reference module starts:
  *   conv / conv_t / linear weight  U(-b, b), b = 1/sqrt(fan_in)
  *       (kaiming_uniform_ with a = sqrt(5)); bias U(-b, b) with the same b;
  *       fan_in = (Cin/groups) * prod(k) for conv and linear (in),
  *       (Cout/groups) * prod(k) for conv_t (PyTorch reads weight dim 1);
  *   batchnorm weight 1, bias 0, buffers running_mean 0, running_var 1.
+ * `init` and `bias_init` choose otherwise (builtins_init.c).
  * Random ops and dropout get attrs.stream from their hierarchical name
  * (names.c), so two dropouts with one seed still draw differently and the
  * stream does not depend on evaluation order.
@@ -34,11 +35,6 @@ static ir_id make_param(sema_state *st, const char *base, const char *leaf, cons
     if (id < 0)
         sema_error(st, at, "%s", err);
     return id;
-}
-
-static rt_init init_uniform(double bound)
-{
-    return (rt_init){RT_INIT_UNIFORM, (float)-bound, (float)bound};
 }
 
 static rt_init init_const(float v) { return (rt_init){RT_INIT_CONST, v, 0}; }
@@ -140,35 +136,48 @@ static int conv_out(sema_state *st, const sema_builtin *bi, sema_args *a, int64_
     return 0;
 }
 
+/* The initialisers of a layer's weight (type wt) and bias. */
+static int layer_inits(sema_state *st, const sema_builtin *bi, sema_args *a, const rt_type *wt,
+                       int bias, rt_init *w_init, rt_init *b_init)
+{
+    sema_fans f;
+    sema_fans_of(wt, &f);
+    if (sema_arg_init(st, bi, a, A("init"), &f, w_init))
+        return -1;
+    if (!bias) {
+        if (a->given[A("bias_init")])
+            sema_error(st, a->span[A("bias_init")], "%s(): 'bias_init' needs bias = true",
+                       bi->name);
+        return a->given[A("bias_init")] ? -1 : 0;
+    }
+    f.weight = 0;
+    f.bias = 1;
+    return sema_arg_init(st, bi, a, A("bias_init"), &f, b_init);
+}
+
 /* Weight [d0, d1, k...], optional bias [out], then the op. */
 static sema_value conv_finish(sema_state *st, const sema_builtin *bi, sema_args *a, rt_op op,
                               ir_id x, const rt_attrs *at, int64_t d0, int64_t d1,
-                              int64_t fan_in, int64_t out, seg_span span)
+                              int64_t out, seg_span span)
 {
     int bias;
+    rt_init w_init, b_init;
     if (sema_arg_bool(st, bi, a, A("bias"), &bias))
         return sema_val_error();
     rt_type wt = {.dtype = RT_F32, .rank = 2 + at->nsp, .dim = {d0, d1}};
     for (int i = 0; i < at->nsp; i++)
         wt.dim[2 + i] = at->kernel[i];
-    double bound = 1.0 / sqrt((double)fan_in);
+    if (layer_inits(st, bi, a, &wt, bias, &w_init, &b_init))
+        return sema_val_error();
     const char *base = sema_names_op(st, bi->name, a->seg_name);
-    ir_id in[3] = {x, make_param(st, base, "weight", &wt, init_uniform(bound), 0, span), -1};
+    ir_id in[3] = {x, make_param(st, base, "weight", &wt, w_init, 0, span), -1};
     if (bias) {
         rt_type bt = vec_type(out);
-        in[2] = make_param(st, base, "bias", &bt, init_uniform(bound), 0, span);
+        in[2] = make_param(st, base, "bias", &bt, b_init, 0, span);
     }
     if (in[1] < 0 || (bias && in[2] < 0))
         return sema_val_error();
     return tensor_result(sema_add_op(st, op, at, in, bias ? 3 : 2, NULL, span));
-}
-
-static int64_t kernel_volume(const rt_attrs *at)
-{
-    int64_t v = 1;
-    for (int i = 0; i < at->nsp; i++)
-        v *= at->kernel[i];
-    return v;
 }
 
 /* conv and conv_t differ only in the op and in which side's channels
@@ -188,8 +197,7 @@ static sema_value conv_common(sema_state *st, const sema_builtin *bi, sema_args 
         return sema_val_error();
     int transposed = op == OP_CONV_T;
     int64_t per_group = (transposed ? out : cin) / at.groups;
-    return conv_finish(st, bi, a, op, x, &at, transposed ? cin : out, per_group,
-                       per_group * kernel_volume(&at), out, span);
+    return conv_finish(st, bi, a, op, x, &at, transposed ? cin : out, per_group, out, span);
 }
 
 sema_value sema_bi_conv(sema_state *st, const sema_builtin *bi, sema_args *a, seg_span span)
@@ -238,11 +246,13 @@ sema_value sema_bi_linear(sema_state *st, const sema_builtin *bi, sema_args *a, 
         sema_error(st, a->span[A("out")], "linear(): 'out' must be positive");
         return sema_val_error();
     }
-    double bound = 1.0 / sqrt((double)t->dim[1]);
-    const char *base = sema_names_op(st, "linear", a->seg_name);
     rt_type wt = {.dtype = RT_F32, .rank = 2, .dim = {out, t->dim[1]}}, bt = vec_type(out);
-    ir_id w = make_param(st, base, "weight", &wt, init_uniform(bound), 0, span);
-    ir_id b = bias ? make_param(st, base, "bias", &bt, init_uniform(bound), 0, span) : -1;
+    rt_init w_init, b_init;
+    if (layer_inits(st, bi, a, &wt, bias, &w_init, &b_init))
+        return sema_val_error();
+    const char *base = sema_names_op(st, "linear", a->seg_name);
+    ir_id w = make_param(st, base, "weight", &wt, w_init, 0, span);
+    ir_id b = bias ? make_param(st, base, "bias", &bt, b_init, 0, span) : -1;
     if (w < 0 || (bias && b < 0))
         return sema_val_error();
     return linear_apply(st, x, w, b, span);
@@ -264,6 +274,22 @@ static int bn_attrs(sema_state *st, const sema_builtin *bi, sema_args *a, rt_att
     return 0;
 }
 
+/* The scale's and the shift's initialisers (constants only). */
+static int bn_inits(sema_state *st, const sema_builtin *bi, sema_args *a, int affine,
+                    rt_init *w_init, rt_init *b_init)
+{
+    static const char *const keys[] = {"init", "bias_init"};
+    for (int k = 0; !affine && k < 2; k++)
+        if (a->given[A(keys[k])]) {
+            sema_error(st, a->span[A(keys[k])], "batchnorm(): '%s' needs affine = true",
+                       keys[k]);
+            return -1;
+        }
+    return sema_arg_init(st, bi, a, A("init"), NULL, w_init) ||
+                   sema_arg_init(st, bi, a, A("bias_init"), NULL, b_init)
+               ? -1 : 0;
+}
+
 sema_value sema_bi_batchnorm(sema_state *st, const sema_builtin *bi, sema_args *a,
                              seg_span span)
 {
@@ -278,11 +304,14 @@ sema_value sema_bi_batchnorm(sema_state *st, const sema_builtin *bi, sema_args *
         return sema_val_error();
     }
     rt_type ct = vec_type(t->dim[1]);
+    rt_init w_init, b_init;
+    if (bn_inits(st, bi, a, affine, &w_init, &b_init))
+        return sema_val_error();
     const char *base = sema_names_op(st, "batchnorm", a->seg_name);
     ir_id in[5] = {x};
-    in[1] = affine ? make_param(st, base, "weight", &ct, init_const(1), 0, span)
+    in[1] = affine ? make_param(st, base, "weight", &ct, w_init, 0, span)
                    : ir_add_const(st->g, &ct, 1.0, span);
-    in[2] = affine ? make_param(st, base, "bias", &ct, init_const(0), 0, span)
+    in[2] = affine ? make_param(st, base, "bias", &ct, b_init, 0, span)
                    : ir_add_const(st->g, &ct, 0.0, span);
     in[3] = make_param(st, base, "running_mean", &ct, init_const(0), 1, span);
     in[4] = make_param(st, base, "running_var", &ct, init_const(1), 1, span);

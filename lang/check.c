@@ -35,6 +35,72 @@ static int first_time(sema_state *st, seg_span at, char sev, const char *msg)
     return (*v)++ == 0;
 }
 
+/* ---------------------------------------------------------- context */
+
+enum { CONTEXT_NOTES = 12, CONTEXT_ARGS = 4 }; /* notes per error; tensors per call note */
+
+void sema_context_push(sema_state *st, sema_context c)
+{
+    if (st->n_ctx == st->cap_ctx) {
+        st->cap_ctx = st->cap_ctx ? 2 * st->cap_ctx : 16;
+        st->ctx = seg_xrealloc(st->ctx, (size_t)st->cap_ctx * sizeof *st->ctx);
+    }
+    st->ctx[st->n_ctx++] = c;
+}
+
+void sema_context_pop(sema_state *st)
+{
+    SEG_ASSERT(st->n_ctx > 0);
+    st->n_ctx--;
+}
+
+/* ", with p: f32[1, 2, 64, 64], g: f32[1, 1, 64, 64]": the tensors the
+ * call passed, which usually explain a shape error inside the block. */
+static void call_tensors(sema_state *st, const sema_args *a, seg_buf *b)
+{
+    int n = 0;
+    for (int i = 0; a && i < a->n; i++) {
+        if (!a->given[i] || a->v[i].kind != VAL_TENSOR || !st->g)
+            continue;
+        if (n++ == CONTEXT_ARGS) {
+            seg_buf_printf(b, ", ...");
+            return;
+        }
+        char t[160];
+        seg_buf_printf(b, "%s %s: %s", n == 1 ? ", with" : ",", a->names[i],
+                       rt_type_str(sema_type_of(st, a->v[i].t), t, sizeof t));
+    }
+}
+
+/* Where the error happened, innermost first, as deferred notes. */
+static void context_notes(sema_state *st)
+{
+    for (int i = st->n_ctx - 1, k = 0; i >= 0; i--, k++) {
+        const sema_context *c = &st->ctx[i];
+        if (k == CONTEXT_NOTES) {
+            seg_diag_note_later(st->diag, c->at, "... and %d more levels of calls and loops",
+                                i + 1);
+            return;
+        }
+        if (c->text) {
+            seg_diag_note_later(st->diag, c->at, "%s", c->text);
+            continue;
+        }
+        if (!c->block) {
+            seg_diag_note_later(st->diag, c->at, "in iteration %s = %s", c->var,
+                                sema_value_str(st, c->v));
+            continue;
+        }
+        seg_buf b = {0};
+        call_tensors(st, c->args, &b);
+        seg_diag_note_later(st->diag, c->at, c->block->kind == AST_STAGE_DEF
+                                                 ? "in stage template '%s' used here%s"
+                                                 : "in call to '%s' from here%s",
+                            c->block->name, b.data ? b.data : "");
+        seg_buf_free(&b);
+    }
+}
+
 int sema_error(sema_state *st, seg_span at, const char *fmt, ...)
 {
     char msg[SEMA_ERRLEN];
@@ -46,6 +112,7 @@ int sema_error(sema_state *st, seg_span at, const char *fmt, ...)
     if (!first_time(st, at, 'e', msg))
         return 0;
     seg_diag_error(st->diag, at, "%s", msg);
+    context_notes(st);
     return 1;
 }
 
@@ -59,6 +126,7 @@ int sema_warning(sema_state *st, seg_span at, const char *fmt, ...)
     if (!first_time(st, at, 'w', msg))
         return 0;
     seg_diag_warning(st->diag, at, "%s", msg);
+    context_notes(st);
     return 1;
 }
 
@@ -145,7 +213,8 @@ void sema_suggest_names(sema_state *st, sema_suggest *s, int calls)
             sema_suggest_add(s, st->frame->slots[i].name);
     for (int i = 0; i < st->prog->n_globals; i++) {
         const ast_decl *d = st->prog->globals[i].decl;
-        if ((d->kind == AST_BLOCK) == (calls != 0) && d->kind != AST_SCHEDULE)
+        if ((d->kind == AST_BLOCK) == (calls != 0) && d->kind != AST_SCHEDULE &&
+            d->kind != AST_STAGE_DEF)
             sema_suggest_add(s, d->name);
     }
     for (int i = 0; calls && sema_builtin_name(i); i++)
@@ -205,7 +274,7 @@ static void collect_defs(const ast_stmt *s, sema_map *defs)
             t = t->lhs;
         if (s->kind == AST_ASSIGN && t && t->kind == AST_NAME)
             sema_map_put(defs, t->sval, 1);
-        if ((s->kind == AST_FOR || s->kind == AST_INPUT) && s->name)
+        if ((s->kind == AST_FOR || s->kind == AST_INPUT || s->kind == AST_OUTPUT) && s->name)
             sema_map_put(defs, s->name, 1);
         collect_defs(s->body, defs);
         collect_defs(s->orelse, defs);

@@ -48,8 +48,16 @@ typedef struct diag_file {
                       REPL numbers its inputs by their line in the session) */
 } diag_file;
 
+/* A note held back until the notes of its diagnostic are out. */
+typedef struct diag_later {
+    seg_span at;
+    char *msg;          /* owned */
+} diag_later;
+
 struct seg_diag {
     FILE *out;          /* where messages go; NULL = count only */
+    diag_later *later;  /* deferred notes, printed by seg_diag_flush */
+    int n_later, cap_later;
     diag_file *files;   /* file id i is files[i - 1] */
     int n_files;
     const char **names; /* names[0] = NULL, names[i] = files[i - 1].path */
@@ -71,6 +79,8 @@ void seg_diag_free(seg_diag *d)
 {
     if (!d)
         return;
+    seg_diag_flush(d);
+    seg_free(d->later);
     for (int i = 0; i < d->n_files; i++) {
         seg_free(d->files[i].path);
         seg_free(d->files[i].text);
@@ -253,6 +263,7 @@ static void diag_print(seg_diag *d, const char *kind, seg_span at, const char *f
 
 void seg_diag_error(seg_diag *d, seg_span at, const char *fmt, ...)
 {
+    seg_diag_flush(d);
     d->n_errors++;
     if (d->n_errors > DIAG_MAX_ERRORS) {
         if (!d->stopped && d->out)
@@ -271,6 +282,7 @@ void seg_diag_error(seg_diag *d, seg_span at, const char *fmt, ...)
 
 void seg_diag_warning(seg_diag *d, seg_span at, const char *fmt, ...)
 {
+    seg_diag_flush(d);
     d->n_warnings++;
     d->hide_notes = d->stopped;
     if (d->stopped || !d->out)
@@ -289,4 +301,34 @@ void seg_diag_note(seg_diag *d, seg_span at, const char *fmt, ...)
     va_start(ap, fmt);
     diag_print(d, "note", at, fmt, ap);
     va_end(ap);
+}
+
+/* Deferred notes: the context of a diagnostic ("in call to 'f' from
+ * here") comes after the notes about the diagnostic itself ("did you
+ * mean"), which its reporter adds right after it; so the context waits
+ * for the next error or warning, or for seg_diag_flush. */
+void seg_diag_note_later(seg_diag *d, seg_span at, const char *fmt, ...)
+{
+    if (d->stopped || d->hide_notes || !d->out)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (d->n_later == d->cap_later) {
+        d->cap_later = d->cap_later ? 2 * d->cap_later : 8;
+        d->later = seg_xrealloc(d->later, (size_t)d->cap_later * sizeof *d->later);
+    }
+    d->later[d->n_later++] = (diag_later){at, seg_xstrdup(msg)};
+}
+
+void seg_diag_flush(seg_diag *d)
+{
+    int n = d->n_later;
+    d->n_later = 0; /* first: seg_diag_note must not come back here */
+    for (int i = 0; i < n; i++) {
+        seg_diag_note(d, d->later[i].at, "%s", d->later[i].msg);
+        seg_free(d->later[i].msg);
+    }
 }

@@ -14,8 +14,6 @@
 #include "sema_internal.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* -------------------------------------------------------------- state */
@@ -48,6 +46,9 @@ void sema_state_free(sema_state *st)
     seg_free(st->origins);
     seg_free(st->levels);
     seg_free(st->calls);
+    seg_free(st->ctx);
+    if (st->diag)
+        seg_diag_flush(st->diag); /* the context notes of its last diagnostic */
     if (st->own_arena)
         seg_arena_free(st->arena);
     st->arena = NULL;
@@ -113,21 +114,6 @@ int sema_run_net(sema_state *st, const ast_decl *net, const sema_args *a, const 
 
 /* ------------------------------------------------------------ settings */
 
-sema_value sema_setting_value(const char *s)
-{
-    char *end;
-    errno = 0;
-    long long i = strtoll(s, &end, 10);
-    if (*s && !*end && !errno)
-        return sema_val_int(i);
-    double f = strtod(s, &end);
-    if (*s && !*end && !isspace((unsigned char)*s))
-        return sema_val_float(f);
-    if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
-        return sema_val_bool(s[0] == 't');
-    return sema_val_string(s);
-}
-
 static void unknown_setting(sema_state *st, const ast_decl *net, const char *key)
 {
     if (!sema_error(st, net->name_span, "net '%s' has no parameter '%s' (--set %s=...)",
@@ -148,7 +134,7 @@ static void unknown_setting(sema_state *st, const ast_decl *net, const char *key
 
 static int set_dimension(sema_state *st, const seg_setting *s)
 {
-    sema_value v = sema_setting_value(s->value);
+    sema_value v = sema_setting_parse(st, s->value);
     if (v.kind != VAL_INT || v.i < 1) {
         sema_error(st, (seg_span){0}, "symbolic dimension '%s' must be a positive int, got '%s'",
                    s->key, s->value);
@@ -172,7 +158,7 @@ static int settings_args(sema_state *st, const ast_decl *net, const seg_setting 
             if (strcmp(a->names[j], set[i].key) == 0)
                 k = j;
         if (k >= 0) {
-            a->v[k] = sema_setting_value(seg_arena_strdup(st->arena, set[i].value));
+            a->v[k] = sema_setting_parse(st, set[i].value);
             a->given[k] = 1;
         } else if (isupper((unsigned char)set[i].key[0])) {
             rc |= set_dimension(st, &set[i]);

@@ -156,7 +156,8 @@ static sema_value eval_symbolic(sema_state *st, const ast_expr *e, int *found)
 static sema_value eval_global(sema_state *st, const ast_expr *e, sema_global *gl)
 {
     static const char *const what[] = {[AST_BLOCK] = "block", [AST_NET] = "net",
-                                       [AST_SCHEDULE] = "schedule"};
+                                       [AST_SCHEDULE] = "schedule",
+                                       [AST_STAGE_DEF] = "stage template"};
     if (gl->decl->kind == AST_CONST)
         return sema_const_value(st, gl, e->span);
     sema_error(st, e->span, "'%s' is a %s, not a value%s", e->sval, what[gl->decl->kind],
@@ -214,7 +215,7 @@ static sema_value eval_list(sema_state *st, const ast_expr *e)
     int i = 0, bad = 0;
     for (const ast_expr *a = e->args; a; a = a->next, i++) {
         if (a->kw)
-            bad |= sema_error(st, a->span, "a list item cannot have a name ('%s =')", a->kw) | 1;
+            bad |= sema_error(st, a->kw_span, "a list item cannot have a name ('%s =')", a->kw) | 1;
         l.list->items[i] = sema_eval(st, a);
         bad |= l.list->items[i].kind == VAL_ERROR;
     }
@@ -438,8 +439,10 @@ static sema_value eval_call(sema_state *st, const ast_expr *e)
         return sema_call_builtin(st, bi, e);
     if (gl) {
         sema_error(st, e->span, "'%s' is a %s, not a function%s", e->sval,
-                   gl->decl->kind == AST_NET ? "net" : gl->decl->kind == AST_CONST ? "constant"
-                                                                                   : "schedule",
+                   gl->decl->kind == AST_NET         ? "net"
+                   : gl->decl->kind == AST_CONST     ? "constant"
+                   : gl->decl->kind == AST_STAGE_DEF ? "stage template"
+                                                     : "schedule",
                    gl->decl->kind == AST_NET ? " (nets are used by a schedule's 'model')" : "");
         return sema_val_error();
     }

@@ -49,12 +49,18 @@ const char *const *seg_diag_file_names(const seg_diag *d, int *n);
 void seg_diag_error(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 void seg_diag_warning(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 void seg_diag_note(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
+/* A note printed after every other note of the last error or warning:
+ * held until the next error or warning, or seg_diag_flush (the front end
+ * flushes before it returns). Context such as "in call to 'f' from here". */
+void seg_diag_note_later(seg_diag *d, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
+void seg_diag_flush(seg_diag *d);
 int seg_diag_error_count(const seg_diag *d);
 
 /* ------------------------------------------------------------------ sema */
 
 /* A compile-time setting from the command line: --set levels=3. The value
- * is parsed as an int, float, bool or string literal. */
+ * is parsed as an int, float, bool, "string" or [list] literal
+ * (--set size=[96,96,64]); other text is a string. */
 typedef struct seg_setting {
     const char *key;
     const char *value;
@@ -140,6 +146,7 @@ typedef enum seg_item_kind {
     SEG_ITEM_NET,
     SEG_ITEM_SCHEDULE,
     SEG_ITEM_EXPR,     /* an expression to evaluate and show (the prompt only) */
+    SEG_ITEM_STAGE,    /* stage NAME(params) { ... }: a stage template */
 } seg_item_kind;
 
 /* One declaration (or the expression) of an input, in source order. */
@@ -317,6 +324,7 @@ struct seg_scall {
     const char *const *keys;    /* parameter names, declaration order */
     const seg_sv *args;         /* values (defaults filled in) */
     const int *given;           /* 1 = written in the source */
+    const seg_span *spans;      /* where each argument is written (the call's when not) */
 };
 
 /* The argument named key, or NULL when the callee has no such parameter. */
@@ -441,6 +449,9 @@ typedef struct seg_schedule {
     int steps_per_epoch;                /* 0 = not given: cases / batch */
     const seg_stage *stages;
     int n_stages;
+    const seg_setting *args;            /* a parametrised schedule's parameters as checked,
+                                           every one, as literals: (split, "4") */
+    int n_args;
 } seg_schedule;
 
 /* Label classes of a data source and their names (arena-owned):
@@ -451,8 +462,24 @@ int seg_data_classes(const seg_scall *src, const char *const **names, seg_arena 
  * same class when K == D, else (K == 2) background vs everything else. */
 void seg_stage_truth_map(const seg_stage_val *v, int *map);
 
-/* A checked schedule by name (NULL if none). */
+/* A checked schedule by name (NULL if none, or a parametrised schedule
+ * with a parameter that has no default: see seg_program_schedule_with). */
 const seg_schedule *seg_program_schedule(const seg_program *p, const char *name);
+
+/* Parametrised schedules: `schedule boosting(split = 4) { ... }`, named
+ * instantiations `schedule boosting_3 = boosting(split = 3)`.
+ * seg_schedule_params gives the names of schedule name's parameters (an
+ * instantiation's are its target's), owned by the program; -1 when there
+ * is no such schedule. seg_program_schedule_with checks the schedule with
+ * the settings as parameter values (on top of an instantiation's; the
+ * values are literals as --set gives them: 3, 1e-3, true, "text",
+ * [96, 96, 64]) and returns it, owned by the program; NULL after errors
+ * (reported to d, including a key that is not a parameter). With no
+ * settings it is seg_program_schedule's record when there is one. */
+int seg_schedule_params(const seg_program *p, const char *name, const char *const **names);
+const seg_schedule *seg_program_schedule_with(seg_program *p, const char *name,
+                                              const seg_setting *settings, int n_settings,
+                                              seg_diag *d);
 
 /* The training (or, training = 0, evaluation) graph of stage `stage` of
  * s; NULL on error (reported to d). Free with ir_graph_free. */

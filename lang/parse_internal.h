@@ -132,8 +132,9 @@ ast_expr *ast_apply_new(seg_arena *a, seg_span at, ast_expr *base, ast_expr_seq 
 ast_expr *ast_range_new(seg_arena *a, seg_span at, ast_expr *lo, ast_expr *hi);
 ast_expr *ast_unary_new(seg_arena *a, seg_span at, ast_binop op, ast_expr *x);
 ast_expr *ast_binary_new(seg_arena *a, seg_span at, ast_binop op, ast_expr *l, ast_expr *r);
-/* name = value inside ( ) or [ ]: sets value->kw; the span grows to cover it */
-ast_expr *ast_kwarg(seg_span at, const char *name, ast_expr *value);
+/* name = value inside ( ) or [ ]: sets value->kw and value->kw_span (name_at);
+ * value->span stays the value's own, so an error about the value points at it */
+ast_expr *ast_kwarg(seg_span name_at, const char *name, ast_expr *value);
 
 ast_stmt *ast_assign_new(seg_arena *a, seg_span at, ast_expr *target, ast_expr *value);
 ast_stmt *ast_input_new(seg_arena *a, seg_span at, const char *name, seg_span name_at,
@@ -152,6 +153,9 @@ ast_stmt *ast_item_new(seg_arena *a, seg_span at, const char *keyword, const cha
                        seg_span binding_at, ast_expr_seq args);
 ast_stmt *ast_stage_new(seg_arena *a, seg_span at, const char *name, seg_span name_at,
                         ast_stmt_seq body);
+/* stage name = template(args) { body }: call is the AST_CALL, body may be empty */
+ast_stmt *ast_stage_inst_new(seg_arena *a, seg_span at, const char *name, seg_span name_at,
+                             ast_expr *call, ast_stmt_seq body);
 
 ast_param *ast_param_new(seg_arena *a, seg_span at, const char *name, ast_expr *def);
 
@@ -163,7 +167,13 @@ void ast_const_add(seg_parser *ps, seg_span at, const char *name, seg_span name_
 void ast_block_add(seg_parser *ps, ast_decl_kind kind, seg_span at, const char *name,
                    seg_span name_at, ast_param_seq params, ast_stmt_seq body);
 void ast_schedule_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
-                      ast_stmt_seq body);
+                      ast_param_seq params, ast_stmt_seq body);
+/* schedule name = other(args) */
+void ast_schedule_inst_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
+                           ast_expr *call);
+/* stage name(params) { items } at top level: a stage template */
+void ast_stage_def_add(seg_parser *ps, seg_span at, const char *name, seg_span name_at,
+                       ast_param_seq params, ast_stmt_seq body);
 /* The expression a REPL input consists of. */
 void ast_repl_expr_set(seg_parser *ps, ast_expr *e);
 

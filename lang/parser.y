@@ -143,7 +143,7 @@ static void yyerror(YYLTYPE *loc, yyscan_t scanner, seg_parser *ps, const char *
 %nterm <stmts> stmts body else_opt items
 %nterm <stmt> stmt if_stmt item
 %nterm <expr> target expr or_expr and_expr not_expr cmp_expr range_expr sum term
-%nterm <expr> unary power postfix primary arg
+%nterm <expr> unary power postfix primary arg call
 %nterm <exprs> exprs args arg_list
 %start start
 %nterm <op> cmp_op
@@ -185,7 +185,9 @@ file
  *      | NAME "=" expr
  *      | "block" NAME "(" [ params ] ")" "{" { stmt } "}"
  *      | "net"   NAME "(" [ params ] ")" "{" { stmt } "}"
- *      | "schedule" NAME "{" { item } "}" ; */
+ *      | "schedule" NAME [ "(" [ params ] ")" ] "{" { item } "}"
+ *      | "schedule" NAME "=" NAME "(" [ args ] ")"
+ *      | "stage" NAME "(" [ params ] ")" "{" { item } "}" ; */
 decl
     : "import" STRING  { ast_import_add(ps, @$, $2, @2); }
     | NAME '=' expr    { ast_const_add(ps, @$, $1, @1, $3); }
@@ -194,7 +196,17 @@ decl
     | "net" NAME '(' params_opt ')' body
                        { ast_block_add(ps, AST_NET, @$, $2, @2, $4, $6); }
     | "schedule" NAME '{' items '}'
-                       { ast_schedule_add(ps, @$, $2, @2, $4); }
+                       { ast_schedule_add(ps, @$, $2, @2, (ast_param_seq){0}, $4); }
+    | "schedule" NAME '(' params_opt ')' '{' items '}'
+                       { ast_schedule_add(ps, @$, $2, @2, $4, $7); }
+    | "schedule" NAME '=' call
+                       { ast_schedule_inst_add(ps, @$, $2, @2, $4); }
+    | "stage" NAME '(' params_opt ')' '{' items '}'
+                       { ast_stage_def_add(ps, @$, $2, @2, $4, $7); }
+    ;
+call
+    : NAME '(' ')'      { $$ = ast_call_new(ps->arena, @$, $1, (ast_expr_seq){0}); }
+    | NAME '(' args ')' { $$ = ast_call_new(ps->arena, @$, $1, $3); }
     ;
 
 /* params = param { "," param } ;  param = NAME [ "=" expr ] ; */
@@ -264,6 +276,7 @@ target
     ;
 
 /* item = "stage" NAME "{" { item } "}"
+ *      | "stage" NAME "=" NAME "(" [ args ] ")" [ "{" { item } "}" ]
  *      | NAME [ NAME "=" ] expr { "," expr } ; */
 items
     : %empty            { $$ = (ast_stmt_seq){0}; }
@@ -273,6 +286,10 @@ items
 item
     : "stage" NAME '{' items '}'
                         { $$ = ast_stage_new(ps->arena, @$, $2, @2, $4); }
+    | "stage" NAME '=' call
+                        { $$ = ast_stage_inst_new(ps->arena, @$, $2, @2, $4, (ast_stmt_seq){0}); }
+    | "stage" NAME '=' call '{' items '}'
+                        { $$ = ast_stage_inst_new(ps->arena, @$, $2, @2, $4, $6); }
     | NAME exprs        { $$ = ast_item_new(ps->arena, @$, $1, NULL, @1, $2); }
     | NAME NAME '=' exprs
                         { $$ = ast_item_new(ps->arena, @$, $1, $2, @2, $4); }
@@ -385,7 +402,7 @@ arg_list
     ;
 arg
     : expr
-    | NAME '=' expr     { $$ = ast_kwarg(@$, $1, $3); }
+    | NAME '=' expr     { $$ = ast_kwarg(@1, $1, $3); }
     ;
 
 %%
@@ -447,7 +464,7 @@ static int group_of(yysymbol_kind_t t)
     case YYSYMBOL_INPUT: case YYSYMBOL_OUTPUT: case YYSYMBOL_RETURN: case YYSYMBOL_FOR:
     case YYSYMBOL_IF: case YYSYMBOL_SCOPE:
         return G_STMT;
-    case YYSYMBOL_STAGE: return G_ITEM;
+    case YYSYMBOL_STAGE: return G_ITEM | G_DECL; /* a stage template at top level */
     default: /* character tokens have no stable kind names */
         return t == YYTRANSLATE('(') || t == YYTRANSLATE('[') || t == YYTRANSLATE('-')
                    ? G_EXPR : 0;
@@ -463,7 +480,7 @@ static int groups_expected(const yysymbol_kind_t *exp, int n)
         g |= exp[i] == YYSYMBOL_INPUT ? G_STMT : 0;
         g |= exp[i] == YYSYMBOL_STAGE ? G_ITEM : 0;
     }
-    return g;
+    return g & G_DECL ? g & ~G_ITEM : g; /* top level: `stage` starts a template */
 }
 
 /* A closer that closes nothing (the layer repairs those that close an
@@ -483,6 +500,21 @@ static int closer_wanted(const seg_parser *ps, yysymbol_kind_t found,
         if (exp[i] == YYTRANSLATE(want))
             return want;
     return 0;
+}
+
+/* A reserved word where a name could stand: `block stage(x)`, `for in in
+ * ...`, `f(x, for = 1)`. A keyword that begins a line where a statement or
+ * an expression could also start more likely begins the next statement
+ * (a forgotten operand before it), so that case keeps the general message. */
+static int keyword_as_name(const seg_parser *ps, yysymbol_kind_t found,
+                           const yysymbol_kind_t *exp, int n, int groups)
+{
+    if (found < YYSYMBOL_IMPORT || found > YYSYMBOL_NOT) /* the keywords: one run of %token */
+        return 0;
+    int name = 0;
+    for (int i = 0; i < n; i++)
+        name |= exp[i] == YYSYMBOL_NAME;
+    return name && (!ps->last_first || !groups);
 }
 
 /* "unexpected X, expected A, B or C" / "expected A before X" /
@@ -521,7 +553,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, yyscan_t scanner, seg_
     char what[96], msg[256];
     describe_found(ps, found, what, sizeof what);
     int want = closer_wanted(ps, found, exp, n);
-    if (want)
+    if (keyword_as_name(ps, found, exp, n, groups))
+        snprintf(msg, sizeof msg, "%s is a keyword and cannot be used as a name", what);
+    else if (want)
         snprintf(msg, sizeof msg, "expected '%c' before %s", want, what);
     else if (k == 1 && !groups && found == YYSYMBOL_YYEOF)
         snprintf(msg, sizeof msg, "expected %s at end of input", list[0]);

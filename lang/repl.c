@@ -60,6 +60,7 @@ static seg_item_kind decl_item_kind(ast_decl_kind k)
     case AST_BLOCK: return SEG_ITEM_BLOCK;
     case AST_NET: return SEG_ITEM_NET;
     case AST_SCHEDULE: return SEG_ITEM_SCHEDULE;
+    case AST_STAGE_DEF: return SEG_ITEM_STAGE;
     }
     SEG_UNREACHABLE();
 }
@@ -379,6 +380,10 @@ char *seg_program_describe(seg_program *p, const char *name)
             describe_io(d, &b);
         break;
     case AST_SCHEDULE: describe_schedule(p, d, &b); break;
+    case AST_STAGE_DEF:
+        seg_buf_printf(&b, "stage template %s", d->name);
+        describe_params(d, &b);
+        break;
     case AST_CONST:
         seg_buf_printf(&b, "%s: %s = ", d->name,
                        gl->state == 2 ? sema_kind_name(gl->value.kind) : "constant");

@@ -186,7 +186,8 @@ static int check_call(sema_sched_ctx *c, const seg_scall *k)
     static const char *const modes[] = {"max", "min", NULL};
     if (strcmp(k->name, "synthetic") == 0)
         return want_string(c, k, "kind", kinds) | want_string(c, k, "label", labels) |
-               want_string(c, k, "lesions", lesions);
+                       want_string(c, k, "lesions", lesions)
+                   ? -1 : sema_synthetic_check(c, k);
     if (strcmp(k->name, "nifti") == 0 || strcmp(k->name, "png") == 0) {
         const seg_sv *img = seg_scall_arg(k, "images"), *list = seg_scall_arg(k, "list");
         if ((img->kind == SEG_SV_STRING) == (list->kind == SEG_SV_STRING)) {
@@ -194,11 +195,11 @@ static int check_call(sema_sched_ctx *c, const seg_scall *k)
                        "of image/label pairs)", k->name);
             return -1;
         }
-        return want_string(c, k, "label", labels);
+        return want_string(c, k, "label", labels) | sema_scall_rules(c, k);
     }
     if (strcmp(k->name, "plateau") == 0)
-        return want_string(c, k, "mode", modes);
-    return 0;
+        return want_string(c, k, "mode", modes) | sema_scall_rules(c, k);
+    return sema_scall_rules(c, k);
 }
 
 static seg_scall *scall_new(sema_sched_ctx *c, const sema_spec *sp, const sema_args *a,
@@ -209,9 +210,11 @@ static seg_scall *scall_new(sema_sched_ctx *c, const sema_spec *sp, const sema_a
     const char **keys = seg_arena_alloc(ar, (size_t)(sp->n + 1) * sizeof *keys);
     seg_sv *args = seg_arena_alloc(ar, (size_t)(sp->n + 1) * sizeof *args);
     int *given = seg_arena_alloc(ar, (size_t)(sp->n + 1) * sizeof *given);
+    seg_span *spans = seg_arena_alloc(ar, (size_t)(sp->n + 1) * sizeof *spans);
     int bad = 0;
     for (int i = 0; i < sp->n; i++) {
         keys[i] = seg_arena_strdup(ar, sp->names[i]);
+        spans[i] = a->given[i] ? a->span[i] : at;
         sema_value v = a->given[i] ? a->v[i] : sp->def[i];
         if (v.kind == VAL_STRING && !a->given[i])
             v.s = seg_arena_strdup(ar, v.s);
@@ -219,7 +222,7 @@ static seg_scall *scall_new(sema_sched_ctx *c, const sema_spec *sp, const sema_a
         bad |= sema_to_sv(c, v, a->span[i], &args[i]) != 0;
         bad |= !bad && check_param(c, name, keys[i], &args[i], a->span[i]) != 0;
     }
-    *k = (seg_scall){name, at, sp->n, keys, args, given};
+    *k = (seg_scall){name, at, sp->n, keys, args, given, spans};
     return bad ? NULL : k;
 }
 
@@ -231,14 +234,16 @@ static sema_value eval_scall(sema_sched_ctx *c, const ast_expr *e, const sched_f
     sema_value *v = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *v);
     const char **kw = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *kw);
     seg_span *spans = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *spans);
+    seg_span *kw_spans = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *kw_spans);
     for (const ast_expr *x = e->args; x; x = x->next, i++) {
         v[i] = sched_arg(c, x);
         kw[i] = x->kw;
         spans[i] = x->span;
+        kw_spans[i] = x->kw ? x->kw_span : x->span;
     }
     sema_spec_parse(fn->spec, &sp);
     sema_binder b = {fn->name, sp.f, sp.n, 0, 0};
-    if (sema_bind_values(&c->st, &b, n, v, kw, spans, e->span, &a))
+    if (sema_bind_values(&c->st, &b, n, v, kw, kw_spans, spans, e->span, &a))
         return sema_val_error();
     seg_scall *k = scall_new(c, &sp, &a, fn->name, e->span);
     if (!k || check_call(c, k))
@@ -513,7 +518,8 @@ int sema_item_check(sema_sched_ctx *c, const ast_stmt *it, int level, const ast_
 
 /* ------------------------------------------------------------ driver */
 
-static void check_stages(sema_sched_ctx *c, const ast_decl *d)
+static void check_stages(sema_sched_ctx *c, const ast_decl *d, const char *name,
+                         seg_span name_at)
 {
     int n = 0;
     for (const ast_stmt *it = d->body; it; it = it->next)
@@ -521,20 +527,62 @@ static void check_stages(sema_sched_ctx *c, const ast_decl *d)
     seg_stage *stages = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *stages);
     c->s->stages = stages;
     c->s->n_stages = 0;
-    for (const ast_stmt *it = d->body; it; it = it->next)
-        if (it->kind == AST_STAGE)
-            sema_stage_items(c, it);
+    for (const ast_stmt *it = d->body; it; it = it->next) {
+        const ast_decl *tmpl = NULL;
+        sema_args targs;
+        if (it->kind != AST_STAGE || (it->value && sema_stage_template(c, it, &tmpl, &targs)))
+            continue;
+        sema_stage_items(c, it, tmpl, tmpl ? &targs : NULL);
+    }
     if (n == 0)
-        sema_error(&c->st, d->name_span, "schedule '%s' has no stage", d->name);
+        sema_error(&c->st, name_at, "schedule '%s' has no stage", name);
 }
 
-static seg_schedule *check_schedule(seg_program *p, sema_seen *seen, const ast_decl *d)
+/* The schedule's parameters in its frame (defaults may use earlier ones),
+ * into c->env and, as literals, into s->args. */
+static void bind_schedule_params(sema_sched_ctx *c, const sema_sched_req *r)
+{
+    int i = 0;
+    seg_setting *args = seg_arena_alloc(c->p->arena, (size_t)(r->n + 1) * sizeof *args);
+    for (const ast_param *q = r->decl->params; q; q = q->next, i++) {
+        sema_value v = r->vals[i];
+        if (v.kind == VAL_NONE && q->def)
+            v = sema_eval(&c->st, q->def);
+        else if (v.kind == VAL_NONE) {
+            sema_error(&c->st, r->span, "schedule '%s' needs a value for '%s' (--set %s=... or "
+                       "schedule NAME = %s(%s = ...))", r->name, q->name, q->name, r->decl->name,
+                       q->name);
+            v = sema_val_error();
+        }
+        sema_slot *sl = sema_slot_set(&c->st, q->name, v, q->span);
+        sl->param = sl->read = 1;
+        sema_env_add(c->p->arena, &c->env, q->name, v);
+        seg_buf b = {0};
+        sema_literal_print(&c->st, v, &b);
+        args[i] = (seg_setting){q->name, seg_arena_strdup(c->p->arena, b.data ? b.data : "")};
+        seg_buf_free(&b);
+    }
+    c->s->args = args;
+    c->s->n_args = r->n;
+    if (r->n == 0)
+        return;
+    seg_buf b = {0};
+    seg_buf_printf(&b, "in schedule '%s' with ", r->name);
+    for (int k = 0; k < r->n; k++)
+        seg_buf_printf(&b, "%s%s = %s", k ? ", " : "", args[k].key, args[k].value);
+    sema_context_push(&c->st, (sema_context){.at = r->span,
+                                             .text = seg_arena_strdup(c->p->arena, b.data)});
+    seg_buf_free(&b);
+}
+
+seg_schedule *sema_schedule_check(seg_program *p, sema_seen *seen, const sema_sched_req *r)
 {
     sema_sched_ctx c = {.p = p, .seen = seen};
     const ast_stmt *first[N_ITEM_KWS] = {0};
+    const ast_decl *d = r->decl;
     seg_schedule *s = seg_arena_alloc(p->arena, sizeof *s);
-    s->name = d->name;
-    s->span = d->name_span;
+    s->name = r->name;
+    s->span = r->span;
     s->batch = 2;
     s->oversample = 0.33;
     s->seed = -1;
@@ -544,25 +592,38 @@ static seg_schedule *check_schedule(seg_program *p, sema_seen *seen, const ast_d
     c.st.lookup_hook = stream_lookup;
     c.st.suggest_hook = stream_suggest;
     c.st.hook_data = &c;
+    bind_schedule_params(&c, r);
     for (const ast_stmt *it = d->body; it; it = it->next)
         if (it->kind == AST_ITEM && sema_item_check(&c, it, 1, first))
             schedule_item(&c, it);
     if (s->n_data == 0 && c.st.errors == 0)
-        sema_error(&c.st, d->name_span, "schedule '%s' has no data; add data train = "
-                   "synthetic(...)", d->name);
-    check_stages(&c, d);
+        sema_error(&c.st, r->span, "schedule '%s' has no data; add data train = "
+                   "synthetic(...)", r->name);
+    c.item_errors = c.st.errors;
+    check_stages(&c, d, r->name, r->span);
     sema_frame_pop(&c.st, &c.frame);
+    int bad = c.st.errors;
     sema_state_free(&c.st);
-    return s;
+    return bad ? NULL : s;
 }
 
+/* Every schedule at load: a parametrised one with its defaults (one whose
+ * parameter lacks a default is checked when instantiated, like a net). */
 void sema_schedules_check(seg_program *p, sema_seen *seen)
 {
     p->scheds = seg_arena_alloc(p->arena, (size_t)(p->n_scheds + 1) * sizeof *p->scheds);
     int k = 0;
-    for (int i = 0; i < p->n_globals; i++)
-        if (p->globals[i].decl->kind == AST_SCHEDULE)
-            p->scheds[k++] = check_schedule(p, seen, p->globals[i].decl);
+    for (int i = 0; i < p->n_globals; i++) {
+        const ast_decl *d = p->globals[i].decl;
+        if (d->kind != AST_SCHEDULE)
+            continue;
+        sema_sched_req r;
+        int complete = 1;
+        for (const ast_param *q = d->params; q; q = q->next)
+            complete &= q->def != NULL;
+        p->scheds[k++] = complete && !sema_sched_request(p, seen, d, NULL, 0, &r)
+                             ? sema_schedule_check(p, seen, &r) : NULL;
+    }
 }
 
 void sema_schedules_free(seg_program *p)

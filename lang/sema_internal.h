@@ -218,6 +218,20 @@ typedef struct sema_seen {
     sema_map set;       /* "file:line:col:message" keys */
 } sema_seen;
 
+/* One level of the evaluation context an error is reported in: an
+ * inlined block call or an iteration of an unrolled loop. check.c turns
+ * the stack into notes after each error, innermost first ("in call to
+ * 'dice_loss' from here", "in iteration i = 3"). */
+typedef struct sema_context {
+    const ast_decl *block;     /* the block called; NULL = a loop iteration */
+    const struct sema_args *args; /* its bound arguments (alive during the call) */
+    const char *var;           /* loop variable */
+    sema_value v;              /* its value in this iteration */
+    seg_span at;               /* the call, or the loop variable */
+    const char *text;          /* else: the note as written (a stage's model, a
+                                  parametrised schedule), in an arena */
+} sema_context;
+
 struct sema_state {
     seg_program *prog;         /* globals */
     seg_diag *diag;            /* where diagnostics go */
@@ -231,6 +245,8 @@ struct sema_state {
     int depth;                 /* nested block calls */
     const ast_decl **calls;    /* block call stack, depth entries */
     int cap_calls;
+    sema_context *ctx;         /* calls and loop iterations, outermost first (heap) */
+    int n_ctx, cap_ctx;
     int expr_depth;            /* nested expression evaluation */
     long steps;                /* statements executed (budget) */
     int stop;                  /* 1 = give up (step budget exhausted) */
@@ -282,8 +298,6 @@ void sema_state_free(sema_state *st);
 typedef struct sema_args sema_args;
 int sema_run_net(sema_state *st, const ast_decl *net, const sema_args *a,
                  const char *prefix, sema_netval *out);
-/* A setting string as a value: "3", "1e-3", "true", else a string. */
-sema_value sema_setting_value(const char *s);
 /* seg_load's check of one net: defaults, unbound dimensions = 1. */
 int sema_check_net(seg_program *p, sema_seen *seen, const ast_decl *net);
 
@@ -313,6 +327,8 @@ struct seg_program {
     const char **sched_names;
     int n_scheds;
     seg_schedule **scheds;    /* resolved schedules, n_scheds of them */
+    seg_schedule **instances; /* schedules checked with settings (seg_program_schedule_with) */
+    int n_instances;
     int main_file;            /* diag file id of the main file */
     seg_source *sources;      /* every file's name and text, main first (arena texts) */
     int n_sources, cap_sources;
@@ -403,10 +419,12 @@ int sema_bind(sema_state *st, const sema_binder *b, const ast_expr *call_args,
 int sema_decl_formals(const ast_decl *d, sema_formal *f, int max);
 /* Bind a block's or net's parameters in the current (new) frame. */
 void sema_bind_params(sema_state *st, const ast_decl *d, const sema_args *a);
-/* Match already evaluated arguments: values with optional keyword names. */
+/* Match already evaluated arguments: values with optional keyword names
+ * (kw_spans: where each keyword is written, for errors about the keyword;
+ * NULL = the values' spans). */
 int sema_bind_values(sema_state *st, const sema_binder *b, int n, const sema_value *v,
-                     const char *const *kw, const seg_span *spans, seg_span call_span,
-                     sema_args *out);
+                     const char *const *kw, const seg_span *kw_spans, const seg_span *spans,
+                     seg_span call_span, sema_args *out);
 
 /* ------------------------------------------------------- builtins.c */
 
@@ -460,6 +478,20 @@ int sema_arg_spatial(sema_state *st, const sema_builtin *bi, sema_args *a, int i
 int sema_arg_axis(sema_state *st, const sema_builtin *bi, sema_args *a, int i, int rank,
                   int *out);
 
+/* builtins_init.c: initialisers (`init = "kaiming_uniform"`, "zeros", 2.5).
+ * fans: what the tensor being started allows; NULL = constants only. */
+typedef struct sema_fans {
+    int64_t in, out;    /* PyTorch's fan-in and fan-out */
+    int weight;         /* 2 or more axes: every initialiser applies */
+    int bias;           /* a bias: "kaiming_uniform" is U(+-1/sqrt(in)) of its layer */
+} sema_fans;
+/* The fans of a weight of type t (weight = 0 below 2 axes). */
+void sema_fans_of(const rt_type *t, sema_fans *f);
+/* Argument i as an initialiser into *out; -1 after reporting. */
+int sema_arg_init(sema_state *st, const sema_builtin *bi, sema_args *a, int i,
+                  const sema_fans *fans, rt_init *out);
+sema_value sema_bi_param(sema_state *, const sema_builtin *, sema_args *, seg_span);
+
 /* Handlers defined in builtins_nn.c and builtins_tensor.c. */
 sema_value sema_bi_conv(sema_state *, const sema_builtin *, sema_args *, seg_span);
 sema_value sema_bi_conv_t(sema_state *, const sema_builtin *, sema_args *, seg_span);
@@ -512,6 +544,9 @@ const char *sema_names_join(sema_state *st, const char *base, const char *leaf);
 int sema_error(sema_state *st, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 int sema_warning(sema_state *st, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 void sema_note(sema_state *st, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
+/* Enter / leave a level of the error context (a block call, a loop iteration). */
+void sema_context_push(sema_state *st, sema_context c);
+void sema_context_pop(sema_state *st);
 void sema_seen_init(sema_seen *s);
 void sema_seen_free(sema_seen *s);
 
@@ -549,6 +584,19 @@ void sema_expr_str(const ast_expr *e, seg_buf *out);
 void sema_schedules_check(seg_program *p, sema_seen *seen);
 void sema_schedules_free(seg_program *p);
 
+/* Compile-time names a stage's settings see: the schedule's parameters,
+ * then its stage template's (values in the program arena). The loss and
+ * `weight` items, evaluated when a stage graph is built, see them too. */
+typedef struct sema_env {
+    int n;
+    const char **names;
+    sema_value *vals;
+} sema_env;
+/* Bind every name of env in the current frame (as parameters: never unused). */
+void sema_env_bind(sema_state *st, const sema_env *env, seg_span at);
+/* Append (name, v) to env (arena-grown). */
+void sema_env_add(seg_arena *a, sema_env *env, const char *name, sema_value v);
+
 /* What a stage's graph is built from, beyond seg_stage (stage.impl). */
 typedef struct sema_stage_impl {
     const ast_stmt *predict;  /* the `predict` item, or NULL */
@@ -557,7 +605,26 @@ typedef struct sema_stage_impl {
     const char **dim_names;   /* symbolic dimensions from model kwargs (D = 64) */
     int64_t *dim_vals;
     int n_dims;
+    const char **param_names; /* every parameter and buffer of the stage graph... */
+    rt_type *param_types;     /* ... with its type (what the next stage inherits) */
+    int n_params;
+    sema_env env;             /* the names its settings, loss and weights see */
+    const ast_decl *tmpl;     /* its stage template, or NULL */
+    seg_span tmpl_at;         /* where the schedule uses it */
 } sema_stage_impl;
+
+/* A schedule to check (schedule.c): the declaration with the body, the
+ * name it goes by (an instantiation's own), and the values of its
+ * parameters that were given (by an instantiation or --set). */
+typedef struct sema_sched_req {
+    const ast_decl *decl;     /* AST_SCHEDULE with a body */
+    const char *name;
+    seg_span span;            /* where that name is declared */
+    int n;                    /* decl's parameters */
+    sema_value vals[SEMA_MAX_PARAMS]; /* NONE = not given: the default */
+    seg_span spans[SEMA_MAX_PARAMS];  /* where each given value was written */
+} sema_sched_req;
+seg_schedule *sema_schedule_check(seg_program *p, sema_seen *seen, const sema_sched_req *r);
 
 /* The state schedule checking evaluates settings with. */
 typedef struct sema_sched_ctx {
@@ -568,11 +635,34 @@ typedef struct sema_sched_ctx {
     seg_stage *stage;         /* current stage, or NULL */
     sema_stage_impl *impl;    /* its private part */
     sema_seen *seen;
+    int item_errors;          /* errors in the schedule-level items: stage graphs, built
+                                 on them, would only repeat them */
+    sema_env env;             /* the schedule's parameters and their values */
 } sema_sched_ctx;
+
+/* sched_inst.c: parametrised schedules and stage templates. */
+/* The request for schedule global gl (an instantiation's target and
+ * arguments filled in, settings on top of them); -1 after reporting. */
+int sema_sched_request(seg_program *p, sema_seen *seen, const ast_decl *gl,
+                       const seg_setting *set, int n_set, sema_sched_req *r);
+/* `stage NAME = template(args)`: the template and its bound arguments
+ * into *tmpl / *a; -1 after reporting. */
+int sema_stage_template(sema_sched_ctx *c, const ast_stmt *stmt, const ast_decl **tmpl,
+                        sema_args *a);
+/* A --set value: an int, float, bool, "string" or [list] literal, else
+ * the text as a string. */
+sema_value sema_setting_parse(sema_state *st, const char *s);
+/* v as a literal sema_setting_parse reads back ("abc" quoted, lists). */
+void sema_literal_print(sema_state *st, sema_value v, seg_buf *b);
 
 /* schedule.c: a schedule call of the given kind ("optimizer", ...), or
  * NULL after reporting. */
 const seg_scall *sema_sched_call(sema_sched_ctx *c, const ast_expr *e, const char *kind);
+/* sched_rules.c: the types and ranges of a call's arguments (lr > 0,
+ * beta1 in [0, 1), ...), and synthetic() by the generator's own checks;
+ * -1 after reporting at the argument. */
+int sema_scall_rules(sema_sched_ctx *c, const seg_scall *k);
+int sema_synthetic_check(sema_sched_ctx *c, const seg_scall *k);
 /* A value as a setting (numbers, strings, lists, calls, streams). */
 int sema_to_sv(sema_sched_ctx *c, sema_value v, seg_span at, seg_sv *out);
 /* Append n bytes (elem) to an arena array of *count elements. */
@@ -589,7 +679,10 @@ int sema_item_int(sema_sched_ctx *c, const ast_stmt *it, int64_t min, int64_t *o
 int sema_item_share(sema_sched_ctx *c, const ast_stmt *it, double *out);
 
 /* stage.c */
-void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stage_stmt);
+/* A stage: written out (tmpl NULL), or a template's items with its bound
+ * arguments, then the statement's own items. */
+void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stage_stmt, const ast_decl *tmpl,
+                      const sema_args *targs);
 ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const seg_schedule *s,
                            int stage, int training);
 
@@ -598,7 +691,9 @@ ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const s
 void sema_predict_item(sema_sched_ctx *c, const ast_stmt *it);
 void sema_stage_validation(sema_sched_ctx *c, const ir_graph *g, seg_span stage_at);
 /* inherit.c: warn when a stage's model takes over little or nothing of
- * what an earlier stage trained for the same net. */
+ * what an earlier stage trained for the same net; a frozen parameter
+ * whose shape differs from the one it would inherit is an error. Also
+ * records the stage's parameter types for the stages after it. */
 void sema_stage_inheritance(sema_sched_ctx *c, const ir_graph *g);
 
 /* select.c */

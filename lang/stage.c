@@ -70,6 +70,7 @@ static sema_args *model_args(sema_sched_ctx *c, const ast_expr *call, const ast_
     sema_value *v = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *v);
     const char **kw = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *kw);
     seg_span *spans = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *spans);
+    seg_span *kw_spans = seg_arena_alloc(c->p->arena, (size_t)(n + 1) * sizeof *kw_spans);
     for (const ast_expr *a = call->args; a; a = a->next) {
         sema_value x = sema_eval(&c->st, a);
         if (a->kw && isupper((unsigned char)a->kw[0]) && !net_has_param(net, a->kw)) {
@@ -78,6 +79,7 @@ static sema_args *model_args(sema_sched_ctx *c, const ast_expr *call, const ast_
         }
         v[k] = x;
         kw[k] = a->kw;
+        kw_spans[k] = a->kw ? a->kw_span : a->span;
         spans[k++] = a->span;
     }
     sema_formal formals[SEMA_MAX_PARAMS];
@@ -87,7 +89,7 @@ static sema_args *model_args(sema_sched_ctx *c, const ast_expr *call, const ast_
     }
     sema_binder b = {net->name, formals, sema_decl_formals(net, formals, SEMA_MAX_PARAMS), 0, 0};
     sema_args *args = seg_arena_alloc(c->p->arena, sizeof *args);
-    if (sema_bind_values(&c->st, &b, k, v, kw, spans, call->span, args) || bad)
+    if (sema_bind_values(&c->st, &b, k, v, kw, kw_spans, spans, call->span, args) || bad)
         return NULL;
     return args;
 }
@@ -271,20 +273,26 @@ static void default_streams(sema_sched_ctx *c)
     sg->streams = sema_arena_push(c->p->arena, NULL, &sg->n_streams, sizeof k, &k);
 }
 
-static int has_item(const ast_stmt *stage, const char *keyword)
+static int has_item_in(const ast_stmt *it, const char *keyword)
 {
-    for (const ast_stmt *it = stage->body; it; it = it->next)
+    for (; it; it = it->next)
         if (it->kind == AST_ITEM && strcmp(it->keyword, keyword) == 0)
             return 1;
     return 0;
 }
 
-static void stage_finish(sema_sched_ctx *c, const ast_stmt *stmt)
+/* In the stage's own items or its template's. */
+static int has_item(const ast_stmt *stage, const ast_decl *tmpl, const char *keyword)
+{
+    return has_item_in(stage->body, keyword) || (tmpl && has_item_in(tmpl->body, keyword));
+}
+
+static void stage_finish(sema_sched_ctx *c, const ast_stmt *stmt, const ast_decl *tmpl)
 {
     seg_stage *sg = c->stage;
-    if (!has_item(stmt, "model"))
+    if (!has_item(stmt, tmpl, "model"))
         sema_error(&c->st, stmt->span, "stage '%s' has no model", sg->name);
-    if (!has_item(stmt, "loss"))
+    if (!has_item(stmt, tmpl, "loss"))
         sema_error(&c->st, stmt->span, "stage '%s' has no loss", sg->name);
     for (int i = 0; sg->n_models > 1 && i < sg->n_models; i++)
         if (!sg->models[i].binding)
@@ -292,7 +300,7 @@ static void stage_finish(sema_sched_ctx *c, const ast_stmt *stmt)
                        "each one: model student = %s(...)", sg->models[i].net);
     if (!sg->batch)
         sg->batch = c->s->batch;
-    if (!has_item(stmt, "oversample"))
+    if (!has_item(stmt, tmpl, "oversample"))
         sg->oversample = c->s->oversample;
     if (!sg->steps_per_epoch)
         sg->steps_per_epoch = c->s->steps_per_epoch;
@@ -331,7 +339,34 @@ static void check_patch(sema_sched_ctx *c, const ir_graph *g)
                   c->stage->name);
 }
 
-void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stmt)
+static void stage_item_list(sema_sched_ctx *c, const ast_stmt *it, const ast_stmt **first)
+{
+    for (; it; it = it->next) {
+        if (it->kind != AST_ITEM)
+            sema_error(&c->st, it->span, "stages cannot be nested");
+        else if (sema_item_check(c, it, 2, first))
+            stage_item(c, it);
+    }
+}
+
+/* The stage's names: the schedule's parameters, then its template's
+ * (bound in the current frame, defaults evaluated there). */
+static void stage_env(sema_sched_ctx *c, const ast_decl *tmpl, const sema_args *targs,
+                      seg_span at)
+{
+    sema_env *env = &c->impl->env;
+    sema_env_bind(&c->st, &c->env, at);
+    for (int i = 0; i < c->env.n; i++)
+        sema_env_add(c->p->arena, env, c->env.names[i], c->env.vals[i]);
+    if (!tmpl)
+        return;
+    sema_bind_params(&c->st, tmpl, targs);
+    for (const ast_param *q = tmpl->params; q; q = q->next)
+        sema_env_add(c->p->arena, env, q->name, sema_slot_find(c->st.frame, q->name)->v);
+}
+
+void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stmt, const ast_decl *tmpl,
+                      const sema_args *targs)
 {
     if (stage_name_taken(c, stmt))
         return;
@@ -346,14 +381,23 @@ void sema_stage_items(sema_sched_ctx *c, const ast_stmt *stmt)
     c->impl = seg_arena_alloc(c->p->arena, sizeof *c->impl);
     sg->impl = c->impl;
     c->s->n_stages = index + 1;
-    for (const ast_stmt *it = stmt->body; it; it = it->next) {
-        if (it->kind != AST_ITEM)
-            sema_error(&c->st, it->span, "stages cannot be nested");
-        else if (sema_item_check(c, it, 2, first))
-            stage_item(c, it);
+    sema_frame f;
+    sema_frame_push(&c->st, &f, FRAME_LOSS, tmpl);
+    c->impl->tmpl = tmpl;
+    if (tmpl) {
+        c->impl->tmpl_at = stmt->value->span;
+        sema_context_push(&c->st, (sema_context){.block = tmpl, .args = targs,
+                                                 .at = stmt->value->span});
     }
-    stage_finish(c, stmt);
-    if (c->st.errors != errors)
+    stage_env(c, tmpl, targs, stmt->name_span);
+    if (tmpl)
+        stage_item_list(c, tmpl->body, first);
+    if (tmpl)
+        sema_context_pop(&c->st);
+    stage_item_list(c, stmt->body, first);
+    sema_frame_pop(&c->st, &f);
+    stage_finish(c, stmt, tmpl);
+    if (c->st.errors != errors || c->item_errors)
         return;
     ir_graph *g = sema_stage_build(c->p, c->seen, c->p->diag, c->s, index, 1);
     if (g) {
@@ -539,6 +583,26 @@ static void loss_suggest(sema_state *st, sema_suggest *s, int calls)
     sema_suggest_add(s, "progress");
 }
 
+/* "in model unet(levels = 3) of stage 'grow1'": the note under errors
+ * inside a model's net, at its `model` item. */
+static const char *model_note(sema_state *st, const seg_stage *sg, int m)
+{
+    const seg_stage_model *md = &sg->models[m];
+    const sema_args *a = &((const sema_stage_impl *)sg->impl)->args[m];
+    seg_buf b = {0};
+    seg_buf_printf(&b, "in model %s%s%s(", md->binding ? md->binding : "",
+                   md->binding ? " = " : "", md->net);
+    for (int i = 0, n = 0; i < a->n; i++)
+        if (a->given[i]) {
+            seg_buf_printf(&b, "%s%s = ", n++ ? ", " : "", a->names[i]);
+            sema_literal_print(st, a->v[i], &b);
+        }
+    seg_buf_printf(&b, ") of stage '%s'", sg->name);
+    const char *s = seg_arena_strdup(st->arena, b.data);
+    seg_buf_free(&b);
+    return s;
+}
+
 /* Run every model on every stream of the stage. */
 static int run_models(sema_state *st, loss_env *env)
 {
@@ -549,11 +613,34 @@ static int run_models(sema_state *st, loss_env *env)
         st->io_prefix = k ? stream_data(env, k)->name : NULL;
         for (int m = 0; m < sg->n_models; m++) {
             sema_netval *out = &env->inst[k * sg->n_models + m];
+            sema_context_push(st, (sema_context){.at = sg->models[m].span,
+                                                 .text = model_note(st, sg, m)});
             rc |= sema_run_net(st, im->nets[m], &im->args[m], sg->models[m].binding, out);
+            sema_context_pop(st);
         }
     }
     st->io_prefix = NULL;
     return rc;
+}
+
+/* Outermost context of everything a stage graph builds: the schedule's
+ * parameter values and the stage template it came from. */
+static void stage_context(sema_state *st, const seg_schedule *s, const seg_stage *sg)
+{
+    const sema_stage_impl *im = sg->impl;
+    if (s->n_args > 0) {
+        seg_buf b = {0};
+        seg_buf_printf(&b, "in schedule '%s' with ", s->name);
+        for (int i = 0; i < s->n_args; i++)
+            seg_buf_printf(&b, "%s%s = %s", i ? ", " : "", s->args[i].key, s->args[i].value);
+        sema_context_push(st, (sema_context){.at = s->span,
+                                             .text = seg_arena_strdup(st->arena, b.data)});
+        seg_buf_free(&b);
+    }
+    if (im->tmpl)
+        sema_context_push(st, (sema_context){.at = im->tmpl_at, .text = seg_arena_printf(
+                                                 st->arena, "in stage template '%s' used here",
+                                                 im->tmpl->name)});
 }
 
 static void loss_weights(sema_state *st, const seg_stage *sg)
@@ -590,10 +677,14 @@ static int loss_output(sema_state *st, const seg_stage *sg)
 static int run_loss(sema_state *st, loss_env *env)
 {
     sema_frame f;
+    const sema_stage_impl *im = env->sg->impl;
     sema_frame_push(st, &f, FRAME_LOSS, NULL);
     st->lookup_hook = loss_lookup;
     st->suggest_hook = loss_suggest;
     st->hook_data = env;
+    sema_env_bind(st, &im->env, env->sg->span);
+    /* a param() in the loss (a learnable temperature) is named loss.NAME */
+    st->levels[0] = (sema_name_level){"loss", "loss"};
     loss_weights(st, env->sg);
     int rc = loss_output(st, env->sg);
     sema_frame_pop(st, &f);
@@ -629,6 +720,7 @@ ir_graph *sema_stage_build(seg_program *p, sema_seen *seen, seg_diag *d, const s
     }
     env.inst = seg_arena_alloc(st.arena, (size_t)(sg->n_streams * sg->n_models + 1) *
                                              sizeof *env.inst);
+    stage_context(&st, s, sg);
     int rc = run_models(&st, &env);
     if (!rc)
         rc = run_loss(&st, &env);

@@ -292,6 +292,7 @@ static void exec_output(sema_state *st, const ast_stmt *s)
         }
     if (v.kind == VAL_ERROR) {
         st->poisoned_outputs++;
+        sema_slot_set(st, s->name, v, s->name_span)->read = 1; /* later uses stay quiet */
         return;
     }
     if (v.kind != VAL_TENSOR) {
@@ -307,6 +308,15 @@ static void exec_output(sema_state *st, const ast_stmt *s)
     if (!st->apply) /* an applied net's outputs are its value, not the graph's */
         ir_add_output(st->g, full, v.t);
     record_output(st, s->name, v.t);
+    /* From here on the output's name is a variable too (`output logits =
+     * ...` then `softmax(logits)`); being an output, it counts as used. */
+    sema_slot *slot = sema_slot_find(st->frame, s->name);
+    if (slot && slot->input)
+        check_overwrite(st, slot);
+    slot = sema_slot_set(st, s->name, v, s->name_span);
+    slot->read = 1;
+    slot->input = 0;
+    slot->origin = -1;
 }
 
 static int exec_return(sema_state *st, const ast_stmt *s)
@@ -340,7 +350,10 @@ static int loop_once(sema_state *st, const ast_stmt *s, sema_value v)
     if (budget(st, s->span))
         return 1;
     sema_slot_set(st, s->name, v, s->name_span)->read = 1;
-    return sema_exec(st, s->body);
+    sema_context_push(st, (sema_context){.var = s->name, .v = v, .at = s->name_span});
+    int r = sema_exec(st, s->body);
+    sema_context_pop(st);
+    return r;
 }
 
 static int loop_step(sema_state *st, const ast_stmt *s, int64_t *step)
@@ -541,7 +554,9 @@ static sema_value run_block(sema_state *st, const ast_decl *d, const sema_args *
     sema_frame_push(st, &f, FRAME_BLOCK, d);
     sema_bind_params(st, d, a);
     sema_names_push_call(st, d->name, a->seg_name);
+    sema_context_push(st, (sema_context){.block = d, .args = a, .at = at});
     sema_exec(st, d->body);
+    sema_context_pop(st);
     sema_names_pop(st);
     sema_value r = block_result(st, &f, d, at);
     sema_check_unused(st, &f);

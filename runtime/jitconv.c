@@ -21,10 +21,22 @@
  * reduction) and sums them in part order into dw, so it too gives the
  * same bits for any thread count.
  *
+ * Grouped convolutions (rt_conv_kernel.groups > 1): the kernel is one
+ * group's, and the driver runs it once per group, group after group:
+ * the group's input channels are blocked (or, for a kernel that reads x
+ * plain, gathered) out of the whole tensor, its weight rows and bias are
+ * a contiguous slice, and its output is copied into its own channels of
+ * y. Depthwise convolutions are the case of one channel per group: the
+ * vector lanes then mostly compute padding, which is correct but slow.
+ *
  * Invariant: the output tensor is written only by the final copy, after
  * the kernel has finished reading x, w and bias, so the output may share
  * memory with any of them (a memory plan may reuse a dying input's
- * buffer for it).
+ * buffer for it). With groups, group g's copy writes only its own
+ * channels, and later groups read only theirs: an output sharing memory
+ * with an input would still be overwritten before a later group reads it,
+ * so the memory plan must not alias them (its liveness is inclusive: it
+ * never does).
  */
 #include "runtime/runtime.h"
 
@@ -32,6 +44,9 @@
 
 #define JC_RUN 2048 /* voxels per layout-copy task: 2048 x 16 lanes x 4 B = 128 KB */
 #define JC_TILE 64  /* voxels per transposition tile (x 16 lanes x 4 B = 4 KB) */
+
+/* Channel groups of a kernel (0 in tables made before groups: 1). */
+static int jc_groups(const rt_conv_kernel *k) { return k->groups > 1 ? k->groups : 1; }
 
 static void jc_reserve(float **buf, int64_t *cap, int64_t want)
 {
@@ -63,6 +78,8 @@ typedef struct jc_copy {
     double *sums;      /* plain -> blocked only: per task, the sum of each lane (vl
                           doubles; a fused bias gradient); NULL = none */
     int64_t c, cb, vol, runs; /* channels, blocks, voxels, runs per block */
+    int64_t pc, pc0;   /* the plain tensor's channels per sample, and the first of
+                          the c copied (a group's slice; c and 0 otherwise) */
     int vl;
 } jc_copy;
 
@@ -140,7 +157,7 @@ static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_b
         jc_task_range(c, t, &nb, &q0, &q1);
         int64_t i = nb / c->cb, b = nb % c->cb, lanes = c->c - b * c->vl;
         lanes = lanes < c->vl ? lanes : c->vl;
-        int64_t blocked = nb * c->vol * c->vl, plain = (i * c->c + b * c->vl) * c->vol;
+        int64_t blocked = nb * c->vol * c->vl, plain = (i * c->pc + c->pc0 + b * c->vl) * c->vol;
         if (to_blocked && c->sums)
             for (int64_t l = 0; l < c->vl; l++)
                 c->sums[t * c->vl + l] = l < lanes ? jc_run_sum(c->src + plain + l * c->vol, q0, q1) : 0;
@@ -169,7 +186,7 @@ static void jc_unblock_task(void *arg, int64_t begin, int64_t end, int thread)
 static jc_copy jc_copy_of(const float *src, float *dst, int64_t c, int64_t vol, int vl)
 {
     return (jc_copy){.src = src, .dst = dst, .c = c, .cb = rt_blocked_channels(c, vl) / vl,
-                     .vol = vol, .runs = (vol + JC_RUN - 1) / JC_RUN, .vl = vl};
+                     .vol = vol, .runs = (vol + JC_RUN - 1) / JC_RUN, .pc = c, .vl = vl};
 }
 
 /* Its tasks for n samples, on the pool. */
@@ -194,6 +211,15 @@ void rt_layout_block_pool(rt_pool *p, const float *src, float *dst, int64_t n, i
     jc_layout(p, src, dst, NULL, n, c, spatial, vl, 1);
 }
 
+void rt_layout_block_slice_pool(rt_pool *p, const float *src, float *dst, int64_t n, int64_t c,
+                                int64_t c_all, int64_t c0, int64_t spatial, int vl)
+{
+    jc_copy cp = jc_copy_of(src, dst, c, spatial, vl);
+    cp.pc = c_all;
+    cp.pc0 = c0;
+    jc_copy_run(p, &cp, n, 1);
+}
+
 /* -------------------------------------------------------------- driver */
 
 typedef struct jc_job {
@@ -211,11 +237,13 @@ static void jc_conv_task(void *arg, int64_t begin, int64_t end, int thread)
 
 /* dy to the blocked layout, and with db the bias gradient on the way:
  * per-task lane sums, added per channel in task order (sample, run). */
-static void jc_block_dy_bias(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy,
-                             float *blocked, rt_tensor *db)
+static void jc_block_dy_bias(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy, int g,
+                             float *blocked, float *db)
 {
     int vl = k->vl;
     jc_copy cp = jc_copy_of(rt_f32(dy), blocked, k->cout, k->out_vol, vl);
+    cp.pc = k->cout * jc_groups(k);
+    cp.pc0 = g * k->cout;
     cp.sums = seg_xcalloc((size_t)(k->n * cp.cb * cp.runs * vl), sizeof *cp.sums);
     jc_copy_run(p, &cp, k->n, 1);
     for (int64_t c = 0; c < k->cout; c++) {
@@ -224,34 +252,74 @@ static void jc_block_dy_bias(const rt_conv_kernel *k, rt_pool *p, const rt_tenso
         for (int64_t i = 0; i < k->n; i++)
             for (int64_t r = 0; r < cp.runs; r++)
                 acc += cp.sums[((i * cp.cb + b) * cp.runs + r) * vl + l];
-        rt_f32(db)[c] = (float)acc;
+        db[c] = (float)acc;
     }
     seg_free(cp.sums);
 }
 
+/* The input of group g as the kernel reads it: blocked by ib, or, for a
+ * kernel reading plain x, x itself (one group) or the group's channels
+ * gathered (s->x holds them). */
+static const float *jc_group_input(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
+                                   int g, rt_conv_scratch *s)
+{
+    int groups = jc_groups(k);
+    if (k->ib == 1 && groups == 1)
+        return rt_f32(x);
+    jc_reserve(&s->x, &s->cap_x, k->x_floats);
+    rt_layout_block_slice_pool(p, rt_f32(x), s->x, k->n, k->cin, k->cin * groups, g * k->cin,
+                               k->in_vol, k->ib);
+    return s->x;
+}
+
 /* Weight gradient: x (unless ib = 1) and dy to blocked layouts, the
- * kernel writes one packed partial per task, summed in part order. */
+ * kernel writes one packed partial per task, summed in part order; per
+ * group, into that group's rows of dw (and entries of db). */
 static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
                           const rt_tensor *dy, rt_tensor *dw, rt_tensor *db, rt_conv_scratch *s)
 {
-    SEG_ASSERT(rt_type_numel(&x->type) == k->n * k->cin * k->in_vol);
-    SEG_ASSERT(rt_type_numel(&dy->type) == k->n * k->cout * k->out_vol);
-    SEG_ASSERT(rt_type_numel(&dw->type) == k->cout * k->cin * k->kvol);
+    int groups = jc_groups(k);
+    SEG_ASSERT(rt_type_numel(&x->type) == k->n * k->cin * groups * k->in_vol);
+    SEG_ASSERT(rt_type_numel(&dy->type) == k->n * k->cout * groups * k->out_vol);
+    SEG_ASSERT(rt_type_numel(&dw->type) == k->cout * groups * k->cin * k->kvol);
     jc_reserve(&s->w, &s->cap_w, k->w_floats);
     jc_reserve(&s->y, &s->cap_y, k->y_floats);
-    jc_job job = {k->fn, rt_f32(x), s->y, NULL, s->w};
-    if (k->ib != 1) {
-        jc_reserve(&s->x, &s->cap_x, k->x_floats);
-        jc_layout(p, rt_f32(x), s->x, NULL, k->n, k->cin, k->in_vol, k->ib, 1);
-        job.x = s->x;
+    for (int g = 0; g < groups; g++) {
+        jc_job job = {k->fn, jc_group_input(k, p, x, g, s), s->y, NULL, s->w};
+        if (db)
+            jc_block_dy_bias(k, p, dy, g, s->y, rt_f32(db) + g * k->cout);
+        else
+            rt_layout_block_slice_pool(p, rt_f32(dy), s->y, k->n, k->cout, k->cout * groups,
+                                       g * k->cout, k->out_vol, k->vl);
+        rt_pool_run(p, k->tasks, jc_conv_task, &job);
+        rt_conv_weight_unblock_sum(p, s->w, k->parts, rt_f32(dw) + g * k->cout * k->cin * k->kvol,
+                                   k->cout, k->cin, k->kvol, k->ib, k->vl);
     }
-    if (db)
-        jc_block_dy_bias(k, p, dy, s->y, db);
+}
+
+/* Forward or stride-1 data gradient of group g: pack its weight slice and
+ * bias, run, and copy its result into its channels of y (through the
+ * ReLU-gradient mask, or adding the residual, on the way). */
+static void jc_group_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
+                         const rt_tensor *w, const rt_tensor *b, const rt_tensor *res,
+                         const rt_tensor *mask, rt_tensor *y, int g, rt_conv_scratch *s)
+{
+    int groups = jc_groups(k);
+    const float *wg = rt_f32(w) + g * k->cin * k->cout * k->kvol;
+    jc_job job = {k->fn, jc_group_input(k, p, x, g, s), s->w, s->b, s->y};
+    if (k->kind == RT_CONV_BWD_DATA) /* w is [cin][cout][kvol] of the kernel's view */
+        rt_conv_weight_block_tflip(p, wg, s->w, k->cin, k->cout, k->kvol, k->ib, k->vl);
     else
-        jc_layout(p, rt_f32(dy), s->y, NULL, k->n, k->cout, k->out_vol, k->vl, 1);
+        rt_conv_weight_block(p, wg, s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
+    rt_conv_bias_block(b ? rt_f32(b) + g * k->cout : NULL, s->b, k->cout, k->vl);
     rt_pool_run(p, k->tasks, jc_conv_task, &job);
-    rt_conv_weight_unblock_sum(p, s->w, k->parts, rt_f32(dw), k->cout, k->cin, k->kvol, k->ib,
-                               k->vl);
+    jc_copy out = jc_copy_of(s->y, rt_f32(y), k->cout, k->out_vol, k->vl);
+    out.pc = k->cout * groups;
+    out.pc0 = g * k->cout;
+    out.mask = mask ? rt_f32(mask) : NULL; /* a data gradient's fused ReLU gradient */
+    out.res = res ? rt_f32(res) : NULL;    /* a residual (and ReLU) on the way out */
+    out.relu = k->relu_copy;
+    jc_copy_run(p, &out, k->n, 0);
 }
 
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
@@ -269,7 +337,7 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
         jc_reserve(&s->w, &s->cap_w, k->w_floats);
         jc_reserve(&s->b, &s->cap_b, k->b_floats);
         jc_reserve(&s->y, &s->cap_y, k->y_floats);
-        if (k->ib != 1)
+        if (k->ib != 1 || jc_groups(k) > 1)
             jc_reserve(&s->x, &s->cap_x, k->x_floats);
         rt_conv_phased_run(k, p, x, w, b, y, s);
         return;
@@ -278,31 +346,17 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
         jc_bwd_weight(k, p, x, w, y, db, s);
         return;
     }
-    SEG_ASSERT(rt_type_numel(&x->type) == k->n * k->cin * k->in_vol);
-    SEG_ASSERT(rt_type_numel(&w->type) == k->cout * k->cin * k->kvol);
-    SEG_ASSERT(rt_type_numel(&y->type) == k->n * k->cout * k->out_vol);
-    SEG_ASSERT(!b || rt_type_numel(&b->type) == k->cout);
+    int groups = jc_groups(k);
+    SEG_ASSERT(rt_type_numel(&x->type) == k->n * k->cin * groups * k->in_vol);
+    SEG_ASSERT(rt_type_numel(&w->type) == k->cout * k->cin * groups * k->kvol);
+    SEG_ASSERT(rt_type_numel(&y->type) == k->n * k->cout * groups * k->out_vol);
+    SEG_ASSERT(!b || rt_type_numel(&b->type) == k->cout * groups);
+    SEG_ASSERT(!res || rt_type_numel(&res->type) == rt_type_numel(&y->type));
     jc_reserve(&s->w, &s->cap_w, k->w_floats);
     jc_reserve(&s->b, &s->cap_b, k->b_floats);
     jc_reserve(&s->y, &s->cap_y, k->y_floats);
-    jc_job job = {k->fn, rt_f32(x), s->w, s->b, s->y};
-    if (k->ib != 1) {
-        jc_reserve(&s->x, &s->cap_x, k->x_floats);
-        jc_layout(p, rt_f32(x), s->x, NULL, k->n, k->cin, k->in_vol, k->ib, 1);
-        job.x = s->x;
-    }
-    if (k->kind == RT_CONV_BWD_DATA) /* w is [cin][cout][kvol] of the kernel's view */
-        rt_conv_weight_block_tflip(p, rt_f32(w), s->w, k->cin, k->cout, k->kvol, k->ib, k->vl);
-    else
-        rt_conv_weight_block(p, rt_f32(w), s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
-    rt_conv_bias_block(b ? rt_f32(b) : NULL, s->b, k->cout, k->vl);
-    rt_pool_run(p, k->tasks, jc_conv_task, &job);
-    SEG_ASSERT(!res || rt_type_numel(&res->type) == rt_type_numel(&y->type));
-    jc_copy out = jc_copy_of(s->y, rt_f32(y), k->cout, k->out_vol, k->vl);
-    out.mask = mask ? rt_f32(mask) : NULL; /* a data gradient's fused ReLU gradient */
-    out.res = res ? rt_f32(res) : NULL;    /* a residual (and ReLU) on the way out */
-    out.relu = k->relu_copy;
-    jc_copy_run(p, &out, k->n, 0);
+    for (int g = 0; g < groups; g++)
+        jc_group_run(k, p, x, w, b, res, mask, y, g, s);
 }
 
 /* -------------------------------------------------- planned workspace */
@@ -315,7 +369,7 @@ static int64_t jc_aligned(int64_t floats)
 
 int64_t rt_conv_workspace_bytes(const rt_conv_kernel *k)
 {
-    int64_t x = k->ib != 1 ? jc_aligned(k->x_floats) : 0;
+    int64_t x = k->ib != 1 || jc_groups(k) > 1 ? jc_aligned(k->x_floats) : 0;
     int64_t b = k->kind == RT_CONV_BWD_WEIGHT ? 0 : jc_aligned(k->b_floats);
     return x + jc_aligned(k->w_floats) + b + jc_aligned(k->y_floats);
 }
@@ -326,7 +380,7 @@ void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws)
 {
     char *at = ws;
     memset(s, 0, sizeof *s);
-    if (k->ib != 1) {
+    if (k->ib != 1 || jc_groups(k) > 1) {
         s->x = (float *)at;
         s->cap_x = k->x_floats;
         at += jc_aligned(k->x_floats);

@@ -12,7 +12,9 @@
  * phase's positions of dx (keeping values where the ReLU mask is > 0 when
  * the data gradient carries one). Phases no tap lands on get the bias (a
  * transposed conv's) or zeros. Every dx element is written by one task
- * in a fixed order: the same bits for any thread count.
+ * in a fixed order: the same bits for any thread count. A grouped
+ * instruction runs all of this once per group, on the group's channels
+ * of dy and dx and its rows of w (cin, cout are one group's).
  */
 #include "runtime/runtime.h"
 
@@ -47,6 +49,7 @@ typedef struct ph_scatter {
     const float *bias;    /* [cout] or NULL */
     const float *mask;    /* like dx, or NULL */
     float *dx;
+    int64_t c_all, c0;    /* dx's channels, and the group's first */
 } ph_scatter;
 
 /* Task = (sample, channel, jd): one row plane of the phase. */
@@ -63,7 +66,7 @@ static void ph_scatter_task(void *arg, int64_t begin, int64_t end, int thread)
         int64_t jd = t % ph->out[0], c = t / ph->out[0] % k->cout, n = t / ph->out[0] / k->cout;
         const float *src = sc->blocked ? sc->blocked + ((n * cb + c / vl) * ovol) * vl + c % vl : NULL;
         float fill = sc->bias ? sc->bias[c] : 0.0f;
-        int64_t base = (n * k->cout + c) * dvol;
+        int64_t base = (n * sc->c_all + sc->c0 + c) * dvol;
         for (int64_t jh = 0; jh < ph->out[1]; jh++)
             for (int64_t jw = 0; jw < ph->out[2]; jw++) {
                 int64_t i = ((ph->r[0] + k->s[0] * jd) * k->dx_sp[1] + ph->r[1] + k->s[1] * jh) *
@@ -87,21 +90,21 @@ static void ph_conv_task(void *arg, int64_t begin, int64_t end, int thread)
     j->fn(j->x, j->w, j->b, NULL, j->y, begin, end);
 }
 
-void rt_conv_phased_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy,
-                        const rt_tensor *w, const rt_tensor *extra, rt_tensor *y,
-                        rt_conv_scratch *s)
+/* Every phase of group g. */
+static void ph_group(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy, const rt_tensor *w,
+                     const rt_tensor *extra, rt_tensor *y, int g, rt_conv_scratch *s)
 {
-    SEG_ASSERT(k->kind == RT_CONV_PHASED && s->cap_w >= k->w_floats && s->cap_y >= k->y_floats &&
-               s->cap_b >= k->b_floats && (k->ib == 1 || s->cap_x >= k->x_floats));
-    SEG_ASSERT(rt_type_numel(&dy->type) == k->n * k->cin * k->in_vol);
-    SEG_ASSERT(rt_type_numel(&y->type) == k->n * k->cout * k->out_vol);
-    const float *x = rt_f32(dy), *bias = extra && !k->mask ? rt_f32(extra) : NULL;
-    if (k->ib != 1) {
-        rt_layout_block_pool(p, x, s->x, k->n, k->cin, k->in_vol, k->ib);
+    int groups = k->groups > 1 ? k->groups : 1;
+    const float *x = rt_f32(dy), *bias = extra && !k->mask ? rt_f32(extra) + g * k->cout : NULL;
+    const float *wg = rt_f32(w) + g * k->cin * k->cout * k->kvol;
+    if (k->ib != 1 || groups > 1) { /* blocked, or one group's channels gathered */
+        rt_layout_block_slice_pool(p, x, s->x, k->n, k->cin, k->cin * groups, g * k->cin,
+                                   k->in_vol, k->ib);
         x = s->x;
     }
     rt_conv_bias_block(bias, s->b, k->cout, k->vl);
-    ph_scatter sc = {k, NULL, NULL, bias, extra && k->mask ? rt_f32(extra) : NULL, rt_f32(y)};
+    ph_scatter sc = {k, NULL, NULL, bias, extra && k->mask ? rt_f32(extra) : NULL, rt_f32(y),
+                     k->cout * groups, g * k->cout};
     for (int i = 0; i < k->n_phases; i++) {
         const rt_conv_phase *ph = &k->phases[i];
         sc.ph = ph;
@@ -109,7 +112,7 @@ void rt_conv_phased_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy
         if (ph->fn) {
             int64_t nvol = (int64_t)ph->nk[0] * ph->nk[1] * ph->nk[2];
             int64_t packed = ph->w_floats - k->cout * k->cin * nvol;
-            ph_gather(k, ph, rt_f32(w), s->w + packed);
+            ph_gather(k, ph, wg, s->w + packed);
             rt_conv_weight_block(p, s->w + packed, s->w, k->cout, k->cin, nvol, k->ib, k->vl);
             ph_job job = {ph->fn, x, s->w, s->b, s->y};
             rt_pool_run(p, ph->tasks, ph_conv_task, &job);
@@ -117,4 +120,18 @@ void rt_conv_phased_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy
         }
         rt_pool_run(p, k->n * k->cout * ph->out[0], ph_scatter_task, &sc);
     }
+}
+
+void rt_conv_phased_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy,
+                        const rt_tensor *w, const rt_tensor *extra, rt_tensor *y,
+                        rt_conv_scratch *s)
+{
+    int groups = k->groups > 1 ? k->groups : 1;
+    SEG_ASSERT(k->kind == RT_CONV_PHASED && s->cap_w >= k->w_floats && s->cap_y >= k->y_floats &&
+               s->cap_b >= k->b_floats &&
+               ((k->ib == 1 && groups == 1) || s->cap_x >= k->x_floats));
+    SEG_ASSERT(rt_type_numel(&dy->type) == k->n * k->cin * groups * k->in_vol);
+    SEG_ASSERT(rt_type_numel(&y->type) == k->n * k->cout * groups * k->out_vol);
+    for (int g = 0; g < groups; g++)
+        ph_group(k, p, dy, w, extra, y, g, s);
 }

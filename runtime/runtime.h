@@ -1045,6 +1045,10 @@ void rt_layout_block(const float *src, float *dst, int64_t n, int64_t c, int64_t
 void rt_layout_unblock(const float *src, float *dst, int64_t n, int64_t c, int64_t spatial,
                        int vl);
 /* rt_layout_block on pool p (NULL = this thread); same bits. */
+/* Channels [c0, c0 + c) of a plain [n][c_all][spatial] tensor to blocked
+ * [n][c/vl][spatial][vl] (vl 1: a plain gather of the slice). */
+void rt_layout_block_slice_pool(rt_pool *p, const float *src, float *dst, int64_t n, int64_t c,
+                                int64_t c_all, int64_t c0, int64_t spatial, int vl);
 void rt_layout_block_pool(rt_pool *p, const float *src, float *dst, int64_t n, int64_t c,
                           int64_t spatial, int vl);
 /* Conv weight [cout][cin][kvol] -> [cout/vl][cin/ib][kvol][ib][vl], zero
@@ -1106,11 +1110,15 @@ typedef struct rt_conv_phase {
     int64_t y_floats;     /* blocked result of the phase */
 } rt_conv_phase;
 
-/* One compiled conv instruction (f32, groups 1). */
+/* One compiled conv instruction (f32). A grouped convolution runs its
+ * kernel once per group, on that group's channel slices of the operands;
+ * cin and cout are then one group's. */
 typedef struct rt_conv_kernel {
     rt_conv_fn fn;           /* the code; owned by whoever built the table */
     int kind;                /* RT_CONV_*; cin, cout are the forward kernel's (for
                                 RT_CONV_BWD_DATA: dy's and dx's channels) */
+    int groups;              /* channel groups (0 or 1: none); the tensors have groups *
+                                cin and groups * cout channels */
     int parts;               /* RT_CONV_BWD_WEIGHT: partial results summed */
     int64_t tasks;           /* parallel tasks of fn */
     int64_t n, cin, cout;    /* batch, logical channels */

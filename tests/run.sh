@@ -10,6 +10,10 @@
 #                                         the .seg path goes after the subcommand
 #   # expect error: 3:7 unknown name      stderr has "FILE:3:7: error: unknown name..."
 #   # expect warning: 3:7 text            likewise for warnings
+#   # expect note: 3:7 text               likewise for notes (call sites, loop
+#                                         iterations)
+#   # expect error: losses.seg:37:17 text an error in another file (the end of
+#                                         its path): a library's, with notes here
 #   # expect: text                        some stdout line contains text
 #   # exit: N                             exit code (default 65 with errors, else 0)
 #   # filter: s/RE/TEXT/                  sed -E command run on stdout before the
@@ -52,12 +56,16 @@ lang_one() {
         if grep -q '^# expect error:' "$f"; then want=65; else want=0; fi
     fi
     [ "$code" = "$want" ] || { echo "    exit code $code, expected $want"; ok=0; }
-    for kind in error warning; do
+    for kind in error warning note; do
         sed -n "s/^# expect $kind: //p" "$f" > "$TMP/exp"
         while IFS= read -r line; do
             pos=${line%% *}
             msg=${line#* }
-            if ! grep -F -- "$f:$pos: $kind: " "$TMP/err" | grep -qF -- "$msg"; then
+            case $pos in
+                *:*:*) at="$pos" ;;  # FILE:LINE:COL: in another file (a library)
+                *) at="$f:$pos" ;;
+            esac
+            if ! grep -F -- "$at: $kind: " "$TMP/err" | grep -qF -- "$msg"; then
                 echo "    missing $kind at $pos: $msg"; ok=0
             fi
         done < "$TMP/exp"

@@ -5,6 +5,7 @@
 #   S1 boosting unet, 4 levels, base 32    2,711,425 (METHODS S1)
 #   S1 boosting unet, 3 levels              1,107,393
 #   S2 teacher / student                    24,430,626 / 1,965,281 (student <= teacher / 10)
+#   V-Net (models/vnet.seg, PReLU by param) 65,175,314
 # `segc params` ends with "total: 34,525,889 parameters (34525889)".
 # When PyTorch is installed, the counts are also compared with
 # bench/param_count.py's reference modules.
@@ -32,6 +33,7 @@ expect 2711425 models/boosting_unet3d.seg unet --set levels=4 --set base=32 --se
 expect 1107393 models/boosting_unet3d.seg unet --set levels=3
 expect 24430626 models/distill_2d.seg teacher
 expect 1965281 models/distill_2d.seg student
+expect 65175314 models/vnet.seg vnet
 
 t=$(total models/distill_2d.seg teacher)
 s=$(total models/distill_2d.seg student)
@@ -50,6 +52,7 @@ if /usr/bin/python3 -c 'import torch' > /dev/null 2>&1; then
     [ "$(torch_n 'boosting_unet3d levels=4')" = "$(total models/boosting_unet3d.seg unet)" ] || { echo "FAIL boosting unet != torch"; fail=1; }
     [ "$(torch_n 'distill_2d teacher')" = "$t" ] || { echo "FAIL teacher != torch"; fail=1; }
     [ "$(torch_n 'distill_2d student')" = "$s" ] || { echo "FAIL student != torch"; fail=1; }
+    [ "$(torch_n 'vnet levels=5')" = "$(total models/vnet.seg vnet)" ] || { echo "FAIL vnet != torch"; fail=1; }
 else
     echo "skip: no PyTorch, counts not compared with bench/param_count.py"
 fi

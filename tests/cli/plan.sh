@@ -41,7 +41,7 @@ dec3=$(params_under level.3.decoder --set levels=4)
 run "$SEGC" plan "$MODEL" --schedule boosting
 expect 0
 err_empty
-out_has "plan of schedule boosting in $MODEL: 2 stages"
+out_has "plan of schedule boosting (split = 4) in $MODEL: 2 stages"
 out_has "stage grow1 (1 of 2), batch 2"
 out_has "stage grow2 (2 of 2), batch 2"
 out_has "sum of tensor sizes, "

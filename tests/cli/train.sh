@@ -46,16 +46,24 @@ cmp -s "$T/a/ckpt/last.safetensors" "$T/c/ckpt/last.safetensors" || fail "2 thre
 grep -q "stage 'boom', epoch 1, step 0: the loss is NaN; the first non-finite value comes from .*tiny.seg:.*log" "$T/n.log" \
     || fail "NaN message: $(cat "$T/n.log")"
 
-# a bad learning rate is refused before training
-"$SEGC" train $F --schedule badlr --out "$T/l" > "$T/l.log" 2>&1
-[ $? = 70 ] && grep -q "lr must be a positive number" "$T/l.log" || fail "bad lr: $(cat "$T/l.log")"
+# a bad learning rate is refused before training, by the checks of segc check
+B=tests/cli/train/badlr.seg
+"$SEGC" train $B --schedule badlr --out "$T/l" > "$T/l.log" 2>&1
+[ $? = 65 ] && grep -q "badlr.seg:[0-9]*:[0-9]*: error: adam(): 'lr' must be a number > 0, got -1" "$T/l.log" \
+    || fail "bad lr: $(cat "$T/l.log")"
 grep -q "epoch" "$T/l.log" && fail "training started despite a bad lr"
+
+# a parameter whose shape changed between stages trains again, and the
+# inheritance line lists it
+"$SEGC" train tests/cli/train/regrow.seg --out "$T/g" > "$T/g.log" 2>&1 || fail "regrow failed: $(tail -3 "$T/g.log")"
+grep -q "stage two: 1 tensors inherited, 0 new, 3 re-initialised: shape changed (body.conv0.weight, body.conv0.bias, head.conv0.weight), 0 dropped" "$T/g.log" \
+    || fail "re-initialised line: $(grep '^stage two' "$T/g.log")"
 
 # --init: matching names load; a shape mismatch is listed
 "$SEGC" train $F --schedule s --out "$T/i" --init "$T/a/ckpt/best-one.safetensors" --set epochs=1 > "$T/i.log" 2>&1 \
     || fail "--init failed: $(tail -3 "$T/i.log")"
 grep -q "init: 4 tensors" "$T/i.log" || fail "--init did not load: $(head -3 "$T/i.log")"
-sed 's/conv(image, 4, k = 3/conv(image, 5, k = 3/' $F > "$T/wide.seg"
+sed 's/conv(image, 4, k = 3/conv(image, 5, k = 3/; s/conv(h, 4, k = 3/conv(h, 5, k = 3/' $F > "$T/wide.seg"
 "$SEGC" train "$T/wide.seg" --schedule s --out "$T/w" --init "$T/a/ckpt/best-one.safetensors" > "$T/w.log" 2>&1
 [ $? = 70 ] || fail "--init with mismatched shapes should fail"
 grep -q "level.1.conv0.weight: checkpoint f32\[4, 1, 3, 3, 3\], net f32\[5, 1, 3, 3, 3\]" "$T/w.log" \

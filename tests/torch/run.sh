@@ -6,7 +6,9 @@
 # says so and exits 0, so nothing else depends on torch. Builds
 # tests/torch/opdump.c against BUILD_DIR/libsegc.a into BUILD_DIR/opdump,
 # dumps every case into a temporary folder and recomputes them with
-# tests/torch/compare.py. Last line: "N passed, N failed".
+# tests/torch/compare.py; then the same for a whole net, the V-Net of
+# models/vnet.seg (tests/torch/netdump.c, tests/torch/vnet.py). Each part
+# ends with "N passed, N failed"; the exit code is 0 when both pass.
 B=${1:-build}
 PY=/usr/bin/python3
 HERE=$(dirname "$0")
@@ -32,8 +34,23 @@ esac
 # shellcheck disable=SC2086
 $CC $CFLAGS -o "$B/opdump" "$HERE/opdump.c" "$B/libsegc.a" $LDLIBS || {
     echo "check-torch: FAIL: building opdump"; exit 1; }
+# shellcheck disable=SC2086
+$CC $CFLAGS -o "$B/netdump" "$HERE/netdump.c" "$B/libsegc.a" $LDLIBS || {
+    echo "check-torch: FAIL: building netdump"; exit 1; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/segc-torch.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT INT TERM
 "$B/opdump" "$TMP" || { echo "check-torch: FAIL: opdump crashed"; exit 1; }
 "$PY" "$HERE/compare.py" "$TMP" runtime/ops.def
+ops=$?
+
+# A whole net: models/vnet.seg (PReLU made with param()) against the same
+# PyTorch module, parameters loaded by name: count, forward on the
+# reference interpreter and on the JIT, and every parameter's gradient.
+mkdir -p "$TMP/vnet"
+echo "vnet: models/vnet.seg at 16^3 against tests/torch/vnet.py"
+"$B/netdump" "$TMP/vnet" models/vnet.seg vnet 'size=[16,16,16]' ||
+    { echo "check-torch: FAIL: netdump"; exit 1; }
+"$PY" "$HERE/vnet.py" "$TMP/vnet"
+net=$?
+[ $ops = 0 ] && [ $net = 0 ]

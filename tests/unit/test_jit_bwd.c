@@ -1,7 +1,9 @@
 /* test_jit_bwd.c — JIT kernels for convolution gradients
  * (OP_CONV_BWD_DATA as a forward kernel over dy with the flipped,
  * transposed weight; OP_CONV_BWD_WEIGHT as a direct reduction kernel),
- * attached by compiler/jitprog.c and run by runtime/jitconv.c.
+ * attached by compiler/jitprog.c and run by runtime/jitconv.c; and
+ * grouped and depthwise convolutions, forward, both gradients and conv_t,
+ * whose kernel the driver runs once per group.
  *
  * One-instruction programs on awkward shapes (odd sizes, channels not a
  * multiple of 16, batch 2, Cin = 1, 1-D and 2-D, stride 2, dilation 2)
@@ -25,6 +27,7 @@ typedef struct bwd_case {
     int want_jit; /* expected on a JIT kernel */
     int extra;    /* bwd_data: a ReLU mask operand; conv_t: a bias */
     int out_pad;  /* conv_t */
+    int groups;   /* 0 = 1 */
 } bwd_case;
 
 static rt_type f32_type(int rank, const int64_t *dims)
@@ -49,10 +52,10 @@ static rt_interp *bwd_interp(const rt_program *p, int threads)
 
 static void run_case(const bwd_case *c, const char *what)
 {
-    int rank = c->nsp + 2;
-    int64_t xd[5] = {c->n, c->cin}, yd[5] = {c->n, c->cout}, wd[5] = {c->cout, c->cin};
-    int64_t td[5] = {c->n, c->cout}, tw[5] = {c->cin, c->cout}, bd[1] = {c->cout};
-    rt_attrs a = {.nsp = c->nsp, .groups = 1};
+    int rank = c->nsp + 2, g = c->groups > 1 ? c->groups : 1;
+    int64_t xd[5] = {c->n, c->cin}, yd[5] = {c->n, c->cout}, wd[5] = {c->cout, c->cin / g};
+    int64_t td[5] = {c->n, c->cout}, tw[5] = {c->cin, c->cout / g}, bd[1] = {c->cout};
+    rt_attrs a = {.nsp = c->nsp, .groups = g};
     for (int s = 0; s < c->nsp; s++) {
         xd[2 + s] = c->in[s];
         yd[2 + s] = rt_conv_out_size(c->in[s], c->k, c->s, c->p, c->d);
@@ -64,10 +67,11 @@ static void run_case(const bwd_case *c, const char *what)
         a.dilation[s] = c->d;
         a.out_pad[s] = c->out_pad;
     }
-    int data = c->op == OP_CONV_BWD_DATA, conv_t = c->op == OP_CONV_T;
-    rt_type ta = f32_type(rank, data ? yd : xd), tb = f32_type(rank, data ? wd : conv_t ? tw : yd);
-    rt_type to = f32_type(rank, data ? xd : conv_t ? td : wd);
-    rt_type te = conv_t ? f32_type(1, bd) : to;
+    int data = c->op == OP_CONV_BWD_DATA, conv_t = c->op == OP_CONV_T, fwd = c->op == OP_CONV;
+    rt_type ta = f32_type(rank, data ? yd : xd);
+    rt_type tb = f32_type(rank, data || fwd ? wd : conv_t ? tw : yd);
+    rt_type to = f32_type(rank, data ? xd : conv_t ? td : fwd ? yd : wd);
+    rt_type te = conv_t || fwd ? f32_type(1, bd) : to;
     rt_value vals[4] = {
         {.type = ta, .kind = RT_VAL_INPUT, .name = "a"},
         {.type = tb, .kind = RT_VAL_INPUT, .name = "b"},
@@ -88,7 +92,9 @@ static void run_case(const bwd_case *c, const char *what)
         return;
     }
     const jit_program_stats *st = jit_program_stats_of(jp);
-    CHECK_INT(data ? st->bwd_data_jit : conv_t ? st->conv_t_jit : st->bwd_weight_jit, c->want_jit);
+    CHECK_INT(data ? st->bwd_data_jit : conv_t ? st->conv_t_jit : fwd ? st->kernels
+                                                                       : st->bwd_weight_jit,
+              c->want_jit);
     rt_interp *ref = bwd_interp(&p, 1), *j1 = bwd_interp(&p, 1), *j2 = bwd_interp(&p, 2);
     rt_interp_set_kernels(j1, jit_program_table(jp));
     rt_interp_set_kernels(j2, jit_program_table(jp));
@@ -119,21 +125,21 @@ static void run_case(const bwd_case *c, const char *what)
 TEST(jit_bwd_data_matches_reference)
 {
     static const bwd_case cases[] = {
-        {OP_CONV_BWD_DATA, 3, 2, 5, 19, {7, 6, 9}, 3, 1, 1, 1, 1, 0, 0},   /* odd, 19 -> 5 */
-        {OP_CONV_BWD_DATA, 3, 1, 16, 32, {8, 8, 8}, 3, 1, 1, 1, 1, 0, 0},  /* U-Net block */
-        {OP_CONV_BWD_DATA, 3, 2, 33, 2, {5, 7, 6}, 1, 1, 0, 1, 1, 0, 0},   /* 1x1 head, dy plain */
-        {OP_CONV_BWD_DATA, 3, 1, 1, 16, {9, 8, 7}, 3, 1, 1, 1, 1, 0, 0},   /* first layer */
-        {OP_CONV_BWD_DATA, 2, 2, 17, 20, {11, 13}, 3, 1, 2, 2, 1, 0, 0},   /* dilation 2 */
-        {OP_CONV_BWD_DATA, 1, 2, 18, 21, {30}, 5, 1, 1, 1, 1, 0, 0},       /* k 5, narrow pad */
-        {OP_CONV_BWD_DATA, 3, 1, 16, 16, {8, 8, 8}, 3, 2, 1, 1, 1, 0, 0},  /* stride 2: phases */
-        {OP_CONV_BWD_DATA, 3, 2, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1, 0, 0},  /* odd sizes, stride 2 */
-        {OP_CONV_BWD_DATA, 2, 2, 24, 18, {15, 12}, 1, 2, 0, 1, 1, 0, 0},   /* 1x1 stride 2: empty phases */
-        {OP_CONV_BWD_DATA, 2, 1, 6, 19, {13, 14}, 7, 2, 3, 1, 1, 0, 0},    /* the 7x7 stride-2 stem */
-        {OP_CONV_BWD_DATA, 2, 2, 9, 10, {17, 11}, 3, 2, 2, 2, 1, 0, 0},    /* stride 2, dilation 2 */
-        {OP_CONV_BWD_DATA, 1, 2, 18, 21, {31}, 4, 3, 1, 1, 1, 0, 0},       /* stride 3 */
-        {OP_CONV_BWD_DATA, 3, 2, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1, 1, 0}, /* with a ReLU mask */
-        {OP_CONV_BWD_DATA, 3, 1, 16, 16, {8, 8, 8}, 3, 1, 1, 1, 1, 1, 0}, /* stride 1, mask */
-        {OP_CONV_BWD_DATA, 1, 1, 4, 4, {9}, 3, 2, 4, 1, 0, 0, 0},           /* pad > window: reference */
+        {OP_CONV_BWD_DATA, 3, 2, 5, 19, {7, 6, 9}, 3, 1, 1, 1, 1, 0, 0, 1},   /* odd, 19 -> 5 */
+        {OP_CONV_BWD_DATA, 3, 1, 16, 32, {8, 8, 8}, 3, 1, 1, 1, 1, 0, 0, 1},   /* U-Net block */
+        {OP_CONV_BWD_DATA, 3, 2, 33, 2, {5, 7, 6}, 1, 1, 0, 1, 1, 0, 0, 1},   /* 1x1 head, dy plain */
+        {OP_CONV_BWD_DATA, 3, 1, 1, 16, {9, 8, 7}, 3, 1, 1, 1, 1, 0, 0, 1},   /* first layer */
+        {OP_CONV_BWD_DATA, 2, 2, 17, 20, {11, 13}, 3, 1, 2, 2, 1, 0, 0, 1},   /* dilation 2 */
+        {OP_CONV_BWD_DATA, 1, 2, 18, 21, {30}, 5, 1, 1, 1, 1, 0, 0, 1},   /* k 5, narrow pad */
+        {OP_CONV_BWD_DATA, 3, 1, 16, 16, {8, 8, 8}, 3, 2, 1, 1, 1, 0, 0, 1},   /* stride 2: phases */
+        {OP_CONV_BWD_DATA, 3, 2, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1, 0, 0, 1},   /* odd sizes, stride 2 */
+        {OP_CONV_BWD_DATA, 2, 2, 24, 18, {15, 12}, 1, 2, 0, 1, 1, 0, 0, 1},   /* 1x1 stride 2: empty phases */
+        {OP_CONV_BWD_DATA, 2, 1, 6, 19, {13, 14}, 7, 2, 3, 1, 1, 0, 0, 1},   /* the 7x7 stride-2 stem */
+        {OP_CONV_BWD_DATA, 2, 2, 9, 10, {17, 11}, 3, 2, 2, 2, 1, 0, 0, 1},   /* stride 2, dilation 2 */
+        {OP_CONV_BWD_DATA, 1, 2, 18, 21, {31}, 4, 3, 1, 1, 1, 0, 0, 1},   /* stride 3 */
+        {OP_CONV_BWD_DATA, 3, 2, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1, 1, 0, 1},   /* with a ReLU mask */
+        {OP_CONV_BWD_DATA, 3, 1, 16, 16, {8, 8, 8}, 3, 1, 1, 1, 1, 1, 0, 1},   /* stride 1, mask */
+        {OP_CONV_BWD_DATA, 1, 1, 4, 4, {9}, 3, 2, 4, 1, 0, 0, 0, 1},   /* pad > window: reference */
     };
     char what[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -145,11 +151,11 @@ TEST(jit_bwd_data_matches_reference)
 TEST(jit_conv_t_matches_reference)
 {
     static const bwd_case cases[] = {
-        {OP_CONV_T, 3, 2, 24, 12, {5, 4, 3}, 2, 2, 0, 1, 1, 1, 0},      /* DenseNet's 2x up, bias */
-        {OP_CONV_T, 3, 1, 16, 20, {4, 5, 6}, 3, 2, 1, 1, 1, 0, 1},   /* 3x3x3, out_pad 1 */
-        {OP_CONV_T, 2, 2, 3, 17, {7, 9}, 4, 2, 1, 1, 1, 1, 0},          /* 4x4 up, Cin 3 plain */
-        {OP_CONV_T, 1, 2, 20, 7, {11}, 3, 3, 0, 2, 1, 1, 2},         /* stride 3, dilation 2 */
-        {OP_CONV_T, 2, 1, 18, 18, {6, 6}, 3, 1, 1, 1, 1, 1, 0},         /* stride 1 */
+        {OP_CONV_T, 3, 2, 24, 12, {5, 4, 3}, 2, 2, 0, 1, 1, 1, 0, 1},   /* DenseNet's 2x up, bias */
+        {OP_CONV_T, 3, 1, 16, 20, {4, 5, 6}, 3, 2, 1, 1, 1, 0, 1, 1},   /* 3x3x3, out_pad 1 */
+        {OP_CONV_T, 2, 2, 3, 17, {7, 9}, 4, 2, 1, 1, 1, 1, 0, 1},   /* 4x4 up, Cin 3 plain */
+        {OP_CONV_T, 1, 2, 20, 7, {11}, 3, 3, 0, 2, 1, 1, 2, 1},   /* stride 3, dilation 2 */
+        {OP_CONV_T, 2, 1, 18, 18, {6, 6}, 3, 1, 1, 1, 1, 1, 0, 1},   /* stride 1 */
     };
     char what[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -161,18 +167,44 @@ TEST(jit_conv_t_matches_reference)
 TEST(jit_bwd_weight_matches_reference)
 {
     static const bwd_case cases[] = {
-        {OP_CONV_BWD_WEIGHT, 3, 2, 5, 19, {7, 6, 9}, 3, 1, 1, 1, 1, 0, 0},
-        {OP_CONV_BWD_WEIGHT, 3, 1, 16, 32, {8, 8, 8}, 3, 1, 1, 1, 1, 0, 0},
-        {OP_CONV_BWD_WEIGHT, 3, 2, 1, 16, {9, 8, 7}, 3, 1, 1, 1, 1, 0, 0},  /* Cin 1, plain x */
-        {OP_CONV_BWD_WEIGHT, 3, 2, 33, 2, {5, 7, 6}, 1, 1, 0, 1, 1, 0, 0},
-        {OP_CONV_BWD_WEIGHT, 3, 1, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1, 0, 0}, /* stride 2 */
-        {OP_CONV_BWD_WEIGHT, 2, 2, 17, 20, {11, 13}, 3, 1, 2, 2, 1, 0, 0},
-        {OP_CONV_BWD_WEIGHT, 1, 2, 18, 21, {30}, 5, 1, 1, 1, 1, 0, 0},
-        {OP_CONV_BWD_WEIGHT, 3, 2, 32, 48, {4, 5, 3}, 3, 1, 1, 1, 1, 0, 0}, /* more rows than parts */
+        {OP_CONV_BWD_WEIGHT, 3, 2, 5, 19, {7, 6, 9}, 3, 1, 1, 1, 1, 0, 0, 1},
+        {OP_CONV_BWD_WEIGHT, 3, 1, 16, 32, {8, 8, 8}, 3, 1, 1, 1, 1, 0, 0, 1},
+        {OP_CONV_BWD_WEIGHT, 3, 2, 1, 16, {9, 8, 7}, 3, 1, 1, 1, 1, 0, 0, 1},   /* Cin 1, plain x */
+        {OP_CONV_BWD_WEIGHT, 3, 2, 33, 2, {5, 7, 6}, 1, 1, 0, 1, 1, 0, 0, 1},
+        {OP_CONV_BWD_WEIGHT, 3, 1, 20, 17, {9, 8, 7}, 3, 2, 1, 1, 1, 0, 0, 1},   /* stride 2 */
+        {OP_CONV_BWD_WEIGHT, 2, 2, 17, 20, {11, 13}, 3, 1, 2, 2, 1, 0, 0, 1},
+        {OP_CONV_BWD_WEIGHT, 1, 2, 18, 21, {30}, 5, 1, 1, 1, 1, 0, 0, 1},
+        {OP_CONV_BWD_WEIGHT, 3, 2, 32, 48, {4, 5, 3}, 3, 1, 1, 1, 1, 0, 0, 1},   /* more rows than parts */
     };
     char what[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(what, sizeof what, "bwd_weight case %zu", i);
+        run_case(&cases[i], what);
+    }
+}
+
+/* Grouped and depthwise: forward (with a bias), both gradients and conv_t,
+ * stride 1 and 2, blocked and plain inputs, batch 2, odd sizes. Fields:
+ * op, nsp, n, cin, cout, in, k, s, p, d, want_jit, extra, out_pad, groups. */
+TEST(jit_grouped_matches_reference)
+{
+    static const bwd_case cases[] = {
+        {OP_CONV, 3, 2, 6, 12, {7, 6, 9}, 3, 1, 1, 1, 1, 1, 0, 3},   /* 2 -> 4 per group */
+        {OP_CONV, 3, 2, 12, 12, {7, 6, 5}, 3, 1, 1, 1, 1, 0, 0, 12},   /* depthwise */
+        {OP_CONV, 2, 1, 32, 64, {9, 11}, 5, 2, 2, 1, 1, 1, 0, 2},   /* blocked x, stride 2 */
+        {OP_CONV, 3, 2, 20, 20, {5, 6, 7}, 1, 1, 0, 1, 1, 1, 0, 20},   /* 1x1 depthwise: PReLU-like */
+        {OP_CONV_BWD_DATA, 3, 2, 6, 12, {7, 6, 9}, 3, 1, 1, 1, 1, 0, 0, 3},
+        {OP_CONV_BWD_DATA, 3, 2, 12, 12, {7, 6, 5}, 3, 1, 1, 1, 1, 1, 0, 12},   /* with a mask */
+        {OP_CONV_BWD_DATA, 2, 2, 32, 64, {9, 11}, 3, 2, 1, 1, 1, 0, 0, 4},   /* stride 2: phases */
+        {OP_CONV_BWD_WEIGHT, 3, 2, 6, 12, {7, 6, 9}, 3, 1, 1, 1, 1, 0, 0, 3},
+        {OP_CONV_BWD_WEIGHT, 3, 2, 12, 12, {7, 6, 5}, 3, 1, 1, 1, 1, 0, 0, 12},
+        {OP_CONV_BWD_WEIGHT, 2, 1, 32, 64, {9, 11}, 3, 2, 1, 1, 1, 0, 0, 2},
+        {OP_CONV_T, 3, 2, 8, 12, {4, 5, 3}, 2, 2, 0, 1, 1, 1, 0, 4},   /* 2x up, bias */
+        {OP_CONV_T, 2, 1, 32, 16, {6, 7}, 3, 2, 1, 1, 1, 0, 1, 16},   /* out_pad, depthwise-ish */
+    };
+    char what[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(what, sizeof what, "grouped case %zu", i);
         run_case(&cases[i], what);
     }
 }

@@ -286,3 +286,4 @@ TEST(jit_models_cct2d) { check_schedule("t_cct"); }
 TEST(jit_models_densenet3d) { check_schedule("t_densenet"); }
 TEST(jit_models_distill_2d) { check_schedule("t_distill"); }
 TEST(jit_models_unet2d) { check_schedule("t_unet2d"); }
+TEST(jit_models_vnet) { check_schedule("t_vnet"); }

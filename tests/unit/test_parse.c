@@ -215,7 +215,9 @@ TEST(parse_keyword_arguments)
     CHECK_STR(k->kw, "k");
     CHECK_INT(k->kind, AST_BINARY);
     CHECK_INT(k->op, AST_OP_ADD);
-    CHECK_INT(k->span.col, 13); /* a keyword argument's span covers "k = " */
+    CHECK_INT(k->kw_span.col, 13); /* the keyword "k" */
+    CHECK_INT(k->kw_span.end_col, 13);
+    CHECK_INT(k->span.col, 17); /* the value alone, so errors about it point at it */
     CHECK_INT(k->span.end_col, 21);
     CHECK(k->next == NULL);
     CHECK_INT(call->span.col, 5);
@@ -361,9 +363,21 @@ TEST(parse_newlines_are_whitespace)
 
 TEST(parse_error_expected_expression)
 {
+    parsed p = parse("net a() {\n    x = conv(* 2, 3)\n}\n");
+    CHECK_INT(p.st.n_errors, 1);
+    CHECK_STR(p.errs, "t.seg:2:14: error: unexpected '*', expected an expression or ')'\n"
+                      "    x = conv(* 2, 3)\n"
+                      "             ^\n");
+    CHECK_STR(p.dump, "(net a (params))\n");
+    parsed_free(&p);
+}
+
+/* A keyword inside a line, where a name could stand, is called a keyword. */
+TEST(parse_error_keyword_as_name)
+{
     parsed p = parse("net a() {\n    x = conv(output, 3)\n}\n");
     CHECK_INT(p.st.n_errors, 1);
-    CHECK_STR(p.errs, "t.seg:2:14: error: unexpected 'output', expected an expression or ')'\n"
+    CHECK_STR(p.errs, "t.seg:2:14: error: 'output' is a keyword and cannot be used as a name\n"
                       "    x = conv(output, 3)\n"
                       "             ^~~~~~\n");
     CHECK_STR(p.dump, "(net a (params))\n");
@@ -439,7 +453,7 @@ TEST(parse_several_errors_one_each)
     CHECK(strstr(p.errs, "t.seg:6:11: error: unexpected 'y', expected '=', ')' or ','\n"));
     CHECK(strstr(p.errs, "t.seg:10:7: error: unexpected '4'\n"));
     CHECK(strstr(p.errs, "t.seg:12:10: error: unexpected '=', expected an expression\n"));
-    CHECK(strstr(p.errs, "t.seg:13:13: error: expected '{' before '('\n"));
+    CHECK(strstr(p.errs, "t.seg:13:13: error: unexpected '(', expected '=' or '{'\n"));
     /* what parsed survives */
     CHECK_STR(p.dump, "(net a (params) (= z 2))\n(schedule s (batch 2))\n(const ok 1)\n");
     CHECK_INT(p.st.incomplete, 0);

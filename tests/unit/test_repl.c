@@ -108,7 +108,7 @@ static const seg_chunk session[] = {
     {"<repl>", "block cbr(x, ch) { return relu(conv(x, ch, k = 3, pad = 1)) }", 3},
     {"<repl>", "net small(ch = 2) {\n  input image : f32[B, 1, 4, 4]\n  output out = cbr(image, ch)\n}", 5},
     {"<repl>", "m = small(ch = 3)", 9},
-    {"<repl>", "schedule s {\n  data train = synthetic(\"lesions2d\", cases = 2, size = [4, 4])\n"
+    {"<repl>", "schedule s {\n  data train = synthetic(\"lesions2d\", cases = 2, size = [8, 8])\n"
                "  stage a {\n    model small()\n    loss mean(out)\n  }\n}", 12},
 };
 
