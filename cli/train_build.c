@@ -149,16 +149,16 @@ static int compile_programs(const ir_graph *g, const ir_graph *ge, const seg_sta
     /* The budget: the training step, then the evaluation forward with the
      * step's bytes and the optimizer's state (at most two f32 per
      * parameter, Adam's moments) counted in. */
-    rt_budget budget = {.threads = ts->threads};
+    rt_budget budget = {.threads = ts->threads, .what = "the training step"};
     pipeline_opts po = {.mode = PIPELINE_TRAIN, .jit = ts->jit_on, .compile = 1,
-                        .host = ts->jit, .log = ts->log, .what = "the training step",
+                        .host = ts->jit, .log = ts->log, .what = st->name,
                         .budget = ts->runs ? &budget : NULL};
     rt_error e = {{0}};
     int rc = pipeline_build(g, &po, &ts->train, &e);
     if (rc == PIPELINE_OK) {
         po.mode = PIPELINE_INFER;
         po.log = NULL;
-        po.what = "the training step with its evaluation";
+        budget.what = "the training step with its evaluation";
         budget.need += 2 * param_bytes(ts->train.prog);
         rc = pipeline_build(ge, &po, &ts->eval, &e);
     }

@@ -81,7 +81,7 @@ int pipeline_build(const ir_graph *g, const pipeline_opts *o, pipeline_result *r
     if (o->budget) {
         rt_budget_add_program(o->budget, r->prog);
         o->budget->jit |= r->kernels && o->compile;
-        if (rt_budget_check(o->budget, o->what, err)) {
+        if (rt_budget_check(o->budget, err)) {
             pipeline_result_free(r);
             return PIPELINE_NO_MEMORY;
         }

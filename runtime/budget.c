@@ -141,11 +141,11 @@ static void need_text(const rt_budget *b, char *buf, size_t n)
              gb(b->need), gb(b->arena), gb(b->need - b->arena));
 }
 
-int rt_budget_check(const rt_budget *b, const char *what, rt_error *err)
+int rt_budget_check(const rt_budget *b, rt_error *err)
 {
     char need[160];
     need_text(b, need, sizeof need);
-    const char *w = what ? what : "the run";
+    const char *w = b->what ? b->what : "the run";
     if (budget_max && b->need > budget_max) {
         rt_error_set(err, "%s %s, more than --max-memory %.1f GB; use a smaller batch or patch",
                      w, need, gb(budget_max));

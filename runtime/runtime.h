@@ -335,6 +335,8 @@ typedef struct rt_budget {
     int64_t arena;  /* the arenas' part of need (for the message) */
     int threads;    /* threads it runs on (stacks, OpenBLAS buffers) */
     int jit;        /* it compiles kernels with LLVM */
+    const char *what; /* what needs it, for the message ("the training step of stage
+                         one"); NULL = "the run" */
 } rt_budget;
 /* --max-memory (bytes; 0 = none): the most a run's own bytes may be. */
 void rt_budget_set_max(int64_t bytes);
@@ -346,7 +348,7 @@ void rt_budget_add_program(rt_budget *b, const rt_program *p);
 /* 0 when b fits the machine's memory, its address-space limit and
  * --max-memory; else -1 and err says "WHAT needs 12.3 GB (...), more than
  * ..." with the figures. */
-int rt_budget_check(const rt_budget *b, const char *what, rt_error *err);
+int rt_budget_check(const rt_budget *b, rt_error *err);
 
 /* Interpreter internals (runtime/arena_plan.c), used by runtime/interp.c. */
 /* Allocate the arena of m (zeroed, RT_MEM_ALIGN-aligned; *base is what to
