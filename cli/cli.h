@@ -121,6 +121,9 @@ void cli_exit_note(const char *note);
  * progress); cli_stop_requested gives the signal, 0 = none. */
 void cli_stop_install(void);
 int cli_stop_requested(void);
+/* main's return value, rc; under an address-space limit (ulimit -v) the
+ * process ends here with _exit (see process.c). */
+int cli_process_exit(int rc);
 
 /* ------------------------------------------------- plan (cli_plan.c) */
 

@@ -17,6 +17,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -524,7 +525,7 @@ static int parse_u64(const char *s, uint64_t *v)
 }
 
 /* A memory size: a number with an optional unit K, M, G, T (powers of
- * 1000) or Ki, Mi, Gi, Ti (powers of 1024), either optionally followed
+ * 1000, either case) or Ki, Mi, Gi, Ti (powers of 1024), either optionally followed
  * by B: "4G", "512MiB", "1.5GB", "1000000". */
 static int parse_size(const char *s, int64_t *bytes)
 {
@@ -534,9 +535,9 @@ static int parse_size(const char *s, int64_t *bytes)
     double v = strtod(s, &end);
     if (!*s || errno || !(v > 0))
         return -1;
-    const char *u = strchr(units, *end);
+    const char *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
     double scale = 1;
-    if (*end && u) {
+    if (u) {
         int binary = end[1] == 'i';
         for (const char *k = units; k <= u; k++)
             scale *= binary ? 1024.0 : 1000.0;
@@ -853,5 +854,5 @@ int main(int argc, char **argv)
         cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_RUNTIME;
     }
-    return rc;
+    return cli_process_exit(rc);
 }

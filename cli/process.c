@@ -22,6 +22,15 @@
  * --no-jit and OPENBLAS_NUM_THREADS=1: a child has only the thread that
  * forked it.
  *
+ * Exit under an address-space limit (ulimit -v). OpenBLAS starts its
+ * worker threads before main, and each allocates its 128 MB buffer first
+ * thing, retrying forever when that fails; exit() then runs OpenBLAS's
+ * destructor, which joins those workers: the process would hang for good
+ * after printing its error. So under such a limit main ends with _exit
+ * once stdio is flushed (nothing else runs at exit that matters: files
+ * are written atomically and closed by then). A run cannot use those
+ * workers either; rt_budget_check refuses it first with the figures.
+ *
  * Signals. cli_stop_install makes SIGINT and SIGTERM set a flag the
  * trainer reads after each step (cli_stop_requested); a second signal
  * ends the process at once with the usual status.
@@ -34,6 +43,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,6 +182,27 @@ void cli_process_init(void)
 {
     seg_set_oom_handler(oom_exit);
     inject_from_env();
+}
+
+/* ------------------------------------------------------------------- exit */
+
+static int address_limited(void)
+{
+    int which[2] = {RLIMIT_AS, RLIMIT_DATA};
+    for (int i = 0; i < 2; i++) {
+        struct rlimit r;
+        if (getrlimit(which[i], &r) == 0 && r.rlim_cur != RLIM_INFINITY)
+            return 1;
+    }
+    return 0;
+}
+
+int cli_process_exit(int rc)
+{
+    if (!address_limited())
+        return rc;
+    fflush(NULL);
+    _exit(rc);
 }
 
 /* ---------------------------------------------------------------- signals */

@@ -132,37 +132,54 @@ static int64_t library_reserve(const rt_budget *b)
     return sat_add(mb * BUDGET_MB, stack * threads);
 }
 
-static double gb(int64_t bytes) { return (double)bytes / 1e9; }
+/* A size for a message: "103.6 GB", "12.3 MB", "640 kB" (powers of 1000). */
+typedef struct bstr {
+    char s[32];
+} bstr;
 
-/* "needs 12.3 GB (a 10.1 GB arena, 2.2 GB for the rest)" */
+static bstr bytes_text(int64_t bytes)
+{
+    bstr b;
+    double x = (double)bytes;
+    if (x >= 1e9)
+        snprintf(b.s, sizeof b.s, "%.1f GB", x / 1e9);
+    else if (x >= 1e6)
+        snprintf(b.s, sizeof b.s, "%.1f MB", x / 1e6);
+    else
+        snprintf(b.s, sizeof b.s, "%.0f kB", x / 1e3);
+    return b;
+}
+
+/* "needs 12.3 GB (10.1 GB of arena, 2.2 GB of parameters, inputs and state)" */
 static void need_text(const rt_budget *b, char *buf, size_t n)
 {
-    snprintf(buf, n, "needs %.1f GB (%.1f GB of arena, %.1f GB of parameters, inputs and state)",
-             gb(b->need), gb(b->arena), gb(b->need - b->arena));
+    snprintf(buf, n, "needs %s (%s of arena, %s of parameters, inputs and state)",
+             bytes_text(b->need).s, bytes_text(b->arena).s, bytes_text(b->need - b->arena).s);
 }
 
 int rt_budget_check(const rt_budget *b, rt_error *err)
 {
-    char need[160];
+    char need[200];
     need_text(b, need, sizeof need);
     const char *w = b->what ? b->what : "the run";
     if (budget_max && b->need > budget_max) {
-        rt_error_set(err, "%s %s, more than --max-memory %.1f GB; use a smaller batch or patch",
-                     w, need, gb(budget_max));
+        rt_error_set(err, "%s %s, more than --max-memory %s; use a smaller batch or patch",
+                     w, need, bytes_text(budget_max).s);
         return -1;
     }
     int64_t ram = machine_bytes(), rss = proc_status_bytes("VmRSS");
     if (ram > 0 && sat_add(b->need, rss) > ram) {
-        rt_error_set(err, "%s %s, more than the memory this machine has (%.1f GB, %.1f GB of it "
+        rt_error_set(err, "%s %s, more than the memory this machine has (%s, %s of it "
                      "in use by segc already); use a smaller batch or patch, or --max-memory",
-                     w, need, gb(ram), gb(rss));
+                     w, need, bytes_text(ram).s, bytes_text(rss).s);
         return -1;
     }
     int64_t as = address_limit(), mapped = proc_status_bytes("VmSize"), lib = library_reserve(b);
     if (as > 0 && sat_add(sat_add(b->need, mapped), lib) > as) {
-        rt_error_set(err, "%s %s, and with what segc maps already (%.2f GB) and its libraries' "
-                     "own needs (about %.2f GB) that exceeds the address-space limit of %.2f GB "
-                     "(ulimit -v)", w, need, gb(mapped), gb(lib), gb(as));
+        rt_error_set(err, "%s %s; with what segc maps already (%s) and its libraries' "
+                     "own needs (about %s) that exceeds the address-space limit of %s "
+                     "(ulimit -v)", w, need, bytes_text(mapped).s, bytes_text(lib).s,
+                     bytes_text(as).s);
         return -1;
     }
     return 0;
