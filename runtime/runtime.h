@@ -1375,6 +1375,12 @@ typedef struct rt_train_hooks {
      * non-zero stops with that error (err must be set) */
     int (*epoch)(void *user, const rt_stage_spec *s, const rt_epoch_report *r,
                  rt_interp *train, rt_optim *optim, rt_error *err);
+    /* after every step, after `step`; may be NULL. 0 goes on; 1 ends the
+     * stage there (a signal asked: the hook saves what it wants, nothing
+     * is published, rt_train_stage returns RT_TRAIN_STOPPED); -1 stops
+     * with that error (err must be set). */
+    int (*interrupt)(void *user, const rt_stage_spec *s, int epoch, int step, rt_interp *train,
+                     rt_optim *optim, rt_error *err);
 } rt_train_hooks;
 
 /* Resume point inside a stage (all zero = start fresh). */
@@ -1391,6 +1397,7 @@ typedef struct rt_resume {
  * match (inherited), else from their initialisers; the best parameters
  * (by s->best_by on validation, or the lowest loss without it) go back
  * into the store, marked trained_by for the trainable ones. */
+enum { RT_TRAIN_STOPPED = 1 }; /* the interrupt hook ended the stage */
 int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *resume,
                    const rt_train_hooks *hooks, rt_error *err);
 /* A stage's training step kept alive between runs (the REPL's :train):

@@ -1,0 +1,92 @@
+#!/bin/sh
+# signals.sh — SIGINT and SIGTERM end `segc train` cleanly (issue 13): the
+# step in progress finishes, its parameters and optimizer state go to
+# ckpt/interrupted.safetensors, the message says where the checkpoints
+# are and the command that resumes, and the exit status is 130 or 143
+# (SIGINT used to end the run at once with 130 and no word). A second
+# signal ends the process at once. The printed command resumes the run.
+. tests/cli/lib.inc
+F="$(pwd)/tests/cli/train/tiny.seg"
+cd "$T" || exit 1
+
+# start_train DIR STEPS: segc train in the background; $pid
+start_train() {
+    "$SEGC" train "$F" --schedule s --set steps="$2" --no-jit --threads 1 --seed 3 --out "$1" \
+        > "$T/out" 2> "$T/err" < /dev/null &
+    pid=$!
+}
+# wait_for TEXT: until stdout has TEXT (60 s at most); wait_file FILE: until it exists
+wait_for() {
+    i=0
+    while ! grep -qF -- "$1" "$T/out" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 600 ] || { kill -9 $pid; fail "no '$1' within 60 s"; }
+        sleep 0.1
+    done
+}
+wait_file() {
+    i=0
+    while [ ! -e "$1" ]; do
+        i=$((i + 1))
+        [ $i -lt 600 ] || { kill -9 $pid; fail "no $1 within 60 s"; }
+        sleep 0.1
+    done
+}
+# finish: wait for $pid (60 s at most); $code
+finish() {
+    i=0
+    while kill -0 $pid 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 600 ] || { kill -9 $pid; fail "still running 60 s after the signal"; }
+        sleep 0.1
+    done
+    wait $pid
+    code=$?
+}
+
+# --- SIGINT in the first epoch: nothing to resume yet, the step is saved
+start_train run1 100000
+wait_file run1/plan.csv
+sleep 1
+kill -INT $pid
+finish
+expect 130
+err_has "segc: interrupted by SIGINT after step "
+err_has "of epoch 1 of stage one"
+err_has "that step's parameters and optimizer state: run1/ckpt/interrupted.safetensors"
+err_has "no epoch had finished: there is nothing to resume"
+[ -s run1/ckpt/interrupted.safetensors ] || fail "no interrupted.safetensors"
+ls run1/ckpt | grep -q '\.tmp' && fail "a temp file was left in run1/ckpt"
+
+# --- SIGTERM after an epoch: the printed command resumes the run
+start_train run2 60
+wait_for "one      epoch   1/3"
+kill -TERM $pid
+finish
+expect 143
+err_has "segc: interrupted by SIGTERM after step "
+err_has "resume from the last finished epoch (run2/ckpt/last.safetensors) with:"
+cmd=$(sed -n 's/^    segc train //p' "$T/err")
+[ -n "$cmd" ] || fail "no resume command"
+# shellcheck disable=SC2086
+run "$SEGC" train $cmd --threads 1
+expect 0
+out_has "resuming after epoch"
+[ -s run2/ckpt/best-two.safetensors ] || fail "the resumed run did not finish stage two"
+
+# --- a second signal ends the process at once (no checkpoint, no note):
+# the first arrives while the JIT compiles the kernels into an empty cache
+# (the run goes on to its first step), the second before that is done
+# (two signals sent back to back could merge into one)
+SEGC_CACHE_DIR="$T/cold" "$SEGC" train "$F" --schedule s --set steps=100000 --jit --threads 1 \
+    --out run3 > "$T/out" 2> "$T/err" < /dev/null &
+pid=$!
+wait_file run3/schedule.seg
+kill -INT $pid
+sleep 0.3
+kill -INT $pid
+finish
+[ "$code" = 130 ] || fail "exit status $code after two SIGINTs, expected 130"
+grep -qF "interrupted by" "$T/err" && fail "the second SIGINT did not end the process at once"
+[ ! -e run3/ckpt/interrupted.safetensors ] || fail "a checkpoint was written after two SIGINTs"
+echo "signals ok"
