@@ -15,23 +15,18 @@ start_train() {
         > "$T/out" 2> "$T/err" < /dev/null &
     pid=$!
 }
-# wait_for TEXT: until stdout has TEXT (60 s at most); wait_file FILE: until it exists
-wait_for() {
+# wait_until WHAT CMD...: until CMD succeeds (60 s at most), else fail
+wait_until() {
+    what=$1; shift
     i=0
-    while ! grep -qF -- "$1" "$T/out" 2>/dev/null; do
+    while ! "$@" 2>/dev/null; do
         i=$((i + 1))
-        [ $i -lt 600 ] || { kill -9 $pid; fail "no '$1' within 60 s"; }
+        [ $i -lt 600 ] || { kill -9 $pid; fail "no $what within 60 s"; }
         sleep 0.1
     done
 }
-wait_file() {
-    i=0
-    while [ ! -e "$1" ]; do
-        i=$((i + 1))
-        [ $i -lt 600 ] || { kill -9 $pid; fail "no $1 within 60 s"; }
-        sleep 0.1
-    done
-}
+wait_for() { wait_until "'$1' on stdout" grep -qF -- "$1" "$T/out"; }
+wait_file() { wait_until "$1" test -e "$1"; }
 # finish: wait for $pid (60 s at most); $code
 finish() {
     i=0
