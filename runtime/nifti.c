@@ -26,6 +26,7 @@
 #include <nifti1_io.h>
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -371,8 +372,11 @@ static double nii_voxel(const void *data, int dt, size_t i)
     }
 }
 
-static void nii_convert(const nifti_image *nim, float *out)
+/* The voxels as f32, scaled; the index of the first that does not fit in
+ * an f32 after scaling (a huge scl_slope: fuzz_nifti found it), or -1. */
+static int64_t nii_convert(const nifti_image *nim, float *out)
 {
+    int64_t bad = -1;
     /* NIfTI: a slope of 0 (or not finite) means "no scaling". */
     double slope = nim->scl_slope, inter = nim->scl_inter;
     int scale = slope != 0 && isfinite(slope);
@@ -380,14 +384,19 @@ static void nii_convert(const nifti_image *nim, float *out)
         inter = 0;
     for (size_t i = 0; i < nim->nvox; i++) {
         double x = nii_voxel(nim->data, nim->datatype, i);
-        out[i] = (float)(scale ? x * slope + inter : x);
+        double y = scale ? x * slope + inter : x;
+        out[i] = fabs(y) <= FLT_MAX ? (float)y : 0; /* no UB converting an out-of-range double */
+        if (!(fabs(y) <= FLT_MAX) && bad < 0)
+            bad = (int64_t)i;
     }
+    return bad;
 }
 
 static float nii_spacing(float d) { return isfinite(d) && d != 0 ? fabsf(d) : 1.0f; }
 
-/* -1 when the f32 copy of the voxels does not fit in memory. */
-static int nii_fill_volume(const nifti_image *nim, rt_volume *v)
+/* -1 when the f32 copy of the voxels does not fit in memory, -2 when a
+ * voxel does not fit in an f32 after scaling (*bad: which). */
+static int nii_fill_volume(const nifti_image *nim, rt_volume *v, int64_t *bad)
 {
     v->data = seg_try_calloc(nim->nvox, sizeof(float));
     if (!v->data)
@@ -403,7 +412,8 @@ static int nii_fill_volume(const nifti_image *nim, rt_volume *v)
     for (int r = 0; r < 4; r++)
         for (int c = 0; c < 4; c++)
             v->affine[r][c] = m->m[r][c];
-    nii_convert(nim, v->data);
+    if ((*bad = nii_convert(nim, v->data)) >= 0)
+        return -2;
     nifti_1_header *h = seg_xcalloc(1, sizeof *h);
     *h = nifti_convert_nim2nhdr(nim);
     v->header = h;
@@ -429,12 +439,19 @@ int rt_nifti_read(const char *path, rt_volume *v, rt_error *err)
         nifti_image_free(nim);
         return -1;
     }
-    int rc = nii_fill_volume(nim, v);
-    if (rc)
+    int64_t bad = -1;
+    int rc = nii_fill_volume(nim, v, &bad);
+    if (rc == -1)
         rt_error_set(err, "%s: out of memory for %lld voxels (%.1f GB as f32)", path,
                      (long long)f.nvox, (double)f.nvox * 4 / 1e9);
+    if (rc == -2) {
+        rt_error_set(err, "%s: voxel %lld is out of the range of f32 after scaling "
+                     "(scl_slope %g, scl_inter %g)", path, (long long)bad,
+                     (double)nim->scl_slope, (double)nim->scl_inter);
+        rt_volume_free(v);
+    }
     nifti_image_free(nim);
-    return rc;
+    return rc ? -1 : 0;
 }
 
 void rt_volume_free(rt_volume *v)

@@ -503,6 +503,17 @@ TEST(nifti_error_nan_voxel)
     expect_read_error(tpath("nan_be.nii"), "voxel 5 is NaN or infinite");
 }
 
+/* Scaling can carry a finite voxel out of f32's range (fuzz_nifti found
+ * an i32 file with scl_slope -1.65e35): an error, not an infinity. */
+TEST(nifti_error_scaled_past_f32)
+{
+    int32_t data[8] = {0, 1, 2, 3, 4, 5, 6, 268436480};
+    nifti_1_header h = raw_header(DT_INT32, 32, 2, 2, 2);
+    h.scl_slope = -1.65e35f;
+    write_raw(tpath("scaled.nii"), &h, data, sizeof data, 0);
+    expect_read_error(tpath("scaled.nii"), "voxel 7 is out of the range of f32 after scaling");
+}
+
 /* A .nii.gz whose stream holds far more than its header describes (a
  * small file that inflates to gigabytes) is refused once it passes that,
  * without inflating the rest. */
