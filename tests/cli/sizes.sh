@@ -35,6 +35,11 @@ expect 70
 err_has "the training step"
 err_has "more than --max-memory 100 kB"
 
+# bench builds the same programs: the same check
+run timeout 60 "$SEGC" bench tests/cli/train/tiny.seg --schedule s --stage one --max-memory 100k --no-jit
+expect 70
+err_has "the training step needs"
+
 for jit in --no-jit --jit; do
     (ulimit -v 400000; exec timeout 60 "$SEGC" run "$M" $SMALL $jit) > "$T/out" 2> "$T/err" < /dev/null
     code=$?
