@@ -42,7 +42,7 @@ err_has "the training step needs"
 
 # (a sanitizer build cannot start under ulimit -v: its shadow memory is
 # reserved up front; then this part is skipped)
-if ! (ulimit -v 400000; exec "$SEGC" --version) > /dev/null 2>&1; then
+if ! (sh -c 'ulimit -v 400000; exec "$0" --version' "$SEGC") > /dev/null 2>&1; then
     echo "sizes ok (ulimit -v skipped: $SEGC cannot start under it)"
     exit 0
 fi
