@@ -29,15 +29,18 @@
  * function of the program, so the plan is deterministic.
  *
  * Cost. Only the placed values whose intervals intersect the new one
- * matter, so they are found through an interval index over instruction
- * time (a segment tree: each value is listed at the O(log n) nodes its
- * interval covers, and as partial at the nodes above them) and sorted by
- * offset, instead of walking every placed value: O(n log n) plus
- * O(k log k) per value for its k time-overlapping neighbours. A 100,000
- * step loop plans in well under a second (it took minutes); a program
- * that keeps most of its temps alive together (a long training step's
- * activations) still pays for the neighbours it has. The plan is the
- * same as walking all of them: the gaps come from the same values.
+ * matter. They are found through an interval index over instruction time
+ * (a segment tree: each value is listed at the O(log n) nodes its
+ * interval covers, and as partial at the nodes above them), in O(log n +
+ * k) for k neighbours, and sorted by offset. When the neighbours are most
+ * of the placed values (a training step keeps its activations alive
+ * together), sorting them costs more than walking all placed values in
+ * offset order, so then that walk is done instead, over a list of sorted
+ * blocks (insertion O(sqrt n)). So a value costs O(log n + min(k log k,
+ * n)): a 100,000-step loop (k small) plans in well under a second (it took
+ * minutes), and a deep training step (k near n) costs what walking every
+ * placed value always did. Both ways see the same neighbours in the same
+ * offset order, so the plan is the one walking all of them gave.
  */
 #include "compiler.h"
 
@@ -112,6 +115,8 @@ typedef struct mp_list {
  * parent's), part[node] those that cover only some of it. */
 typedef struct mp_index {
     int t;             /* the last time */
+    int n;             /* items added */
+    int *by_first, *by_last; /* Fenwick trees: items per first / last time */
     mp_list *cover, *part;
     int *stamp;        /* per item: the query that last reported it */
     int tick;          /* the current query */
@@ -132,6 +137,9 @@ static void mp_index_init(mp_index *x, int t, int n_items)
 {
     size_t nodes = 4 * ((size_t)t + 1);
     x->t = t;
+    x->n = 0;
+    x->by_first = seg_xcalloc((size_t)t + 2, sizeof *x->by_first);
+    x->by_last = seg_xcalloc((size_t)t + 2, sizeof *x->by_last);
     x->cover = seg_xcalloc(nodes, sizeof *x->cover);
     x->part = seg_xcalloc(nodes, sizeof *x->part);
     x->stamp = seg_xcalloc((size_t)n_items + 1, sizeof *x->stamp);
@@ -147,11 +155,36 @@ static void mp_index_free(mp_index *x)
     }
     seg_free(x->cover);
     seg_free(x->part);
+    seg_free(x->by_first);
+    seg_free(x->by_last);
     seg_free(x->stamp);
     seg_free(x->found);
 }
 
-static void mp_index_add(mp_index *x, size_t node, int lo, int hi, const mp_item *it, int k)
+static void mp_fenwick_add(int *f, int t, int i)
+{
+    for (i++; i <= t + 1; i += i & -i)
+        f[i]++;
+}
+
+/* Items at times 0..i (none for i < 0). */
+static int mp_fenwick_sum(const int *f, int i)
+{
+    int s = 0;
+    for (i++; i > 0; i -= i & -i)
+        s += f[i];
+    return s;
+}
+
+/* How many added items intersect it: all but those that end before it
+ * starts or start after it ends. O(log n). */
+static int mp_index_count(const mp_index *x, const mp_item *it)
+{
+    return x->n - mp_fenwick_sum(x->by_last, it->first - 1) -
+           (x->n - mp_fenwick_sum(x->by_first, it->last));
+}
+
+static void mp_index_add_at(mp_index *x, size_t node, int lo, int hi, const mp_item *it, int k)
 {
     if (it->last < lo || hi < it->first)
         return;
@@ -161,8 +194,17 @@ static void mp_index_add(mp_index *x, size_t node, int lo, int hi, const mp_item
     }
     mp_list_push(&x->part[node], k);
     int mid = lo + (hi - lo) / 2;
-    mp_index_add(x, 2 * node, lo, mid, it, k);
-    mp_index_add(x, 2 * node + 1, mid + 1, hi, it, k);
+    mp_index_add_at(x, 2 * node, lo, mid, it, k);
+    mp_index_add_at(x, 2 * node + 1, mid + 1, hi, it, k);
+}
+
+/* Item number k, placed. */
+static void mp_index_add(mp_index *x, const mp_item *it, int k)
+{
+    mp_index_add_at(x, 1, 0, x->t, it, k);
+    mp_fenwick_add(x->by_first, x->t, it->first);
+    mp_fenwick_add(x->by_last, x->t, it->last);
+    x->n++;
 }
 
 static void mp_report(mp_index *x, const mp_list *l, mp_item *items)
@@ -196,26 +238,113 @@ static int mp_by_offset(const void *a, const void *b)
     return (x->off > y->off) - (x->off < y->off);
 }
 
-/* Offset for it among the placed items that are live with it (sorted by
- * offset): the smallest gap between them that fits, else above them. */
-static int64_t mp_best_fit(const mp_item *it, mp_index *x, mp_item *items)
+/* ---------------------------------------------- placed values by offset */
+
+enum { MP_BLOCK = 512 }; /* a block splits when it reaches twice this */
+
+/* Every placed item in offset order, as a list of sorted blocks. */
+typedef struct mp_order {
+    mp_item ***blk; /* blocks of item pointers, each sorted by offset */
+    int *len;       /* items in each block */
+    int n_blk;
+    int n;          /* items in all */
+} mp_order;
+
+static void mp_order_init(mp_order *o, int n_items)
 {
-    x->tick++;
-    x->n_found = 0;
-    mp_index_find(x, 1, 0, x->t, it, items);
-    qsort(x->found, (size_t)x->n_found, sizeof *x->found, mp_by_offset);
-    int64_t end = 0, best = -1, best_gap = 0;
-    for (int j = 0; j < x->n_found; j++) {
-        const mp_item *q = x->found[j];
-        int64_t gap = q->off - end;
-        if (gap >= it->size && (best < 0 || gap < best_gap)) {
-            best = end;
-            best_gap = gap;
-        }
-        if (q->off + q->size > end)
-            end = q->off + q->size;
+    int most = n_items / MP_BLOCK + 2; /* blocks hold at least MP_BLOCK after a split */
+    o->blk = seg_xcalloc((size_t)most, sizeof *o->blk);
+    o->len = seg_xcalloc((size_t)most, sizeof *o->len);
+    o->blk[0] = seg_xcalloc(2 * MP_BLOCK, sizeof **o->blk);
+    o->n_blk = 1;
+    o->n = 0;
+}
+
+static void mp_order_free(mp_order *o)
+{
+    for (int b = 0; b < o->n_blk; b++)
+        seg_free(o->blk[b]);
+    seg_free(o->blk);
+    seg_free(o->len);
+}
+
+/* Block b's second half becomes block b + 1. */
+static void mp_order_split(mp_order *o, int b)
+{
+    memmove(o->blk + b + 2, o->blk + b + 1, (size_t)(o->n_blk - b - 1) * sizeof *o->blk);
+    memmove(o->len + b + 2, o->len + b + 1, (size_t)(o->n_blk - b - 1) * sizeof *o->len);
+    o->blk[b + 1] = seg_xcalloc(2 * MP_BLOCK, sizeof **o->blk);
+    memcpy(o->blk[b + 1], o->blk[b] + MP_BLOCK, MP_BLOCK * sizeof **o->blk);
+    o->len[b] = o->len[b + 1] = MP_BLOCK;
+    o->n_blk++;
+}
+
+/* After the items with a lower or equal offset. */
+static void mp_order_add(mp_order *o, mp_item *it)
+{
+    int lo = 0, hi = o->n_blk - 1; /* the first block whose last offset is above it, or the last */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (o->len[mid] > 0 && o->blk[mid][o->len[mid] - 1]->off <= it->off)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return best >= 0 ? best : end;
+    int b = lo;
+    mp_item **v = o->blk[b];
+    int at = o->len[b];
+    while (at > 0 && v[at - 1]->off > it->off)
+        at--;
+    memmove(v + at + 1, v + at, (size_t)(o->len[b] - at) * sizeof *v);
+    v[at] = it;
+    o->n++;
+    if (++o->len[b] == 2 * MP_BLOCK)
+        mp_order_split(o, b);
+}
+
+/* ------------------------------------------------------------- best fit */
+
+/* The walk over neighbours in offset order: the smallest gap that fits. */
+typedef struct mp_fit {
+    int64_t end, best, best_gap;
+} mp_fit;
+
+static void mp_fit_visit(mp_fit *f, const mp_item *it, const mp_item *q)
+{
+    int64_t gap = q->off - f->end;
+    if (gap >= it->size && (f->best < 0 || gap < f->best_gap)) {
+        f->best = f->end;
+        f->best_gap = gap;
+    }
+    if (q->off + q->size > f->end)
+        f->end = q->off + q->size;
+}
+
+/* Offset for it among the placed items that are live with it (in offset
+ * order): the smallest gap between them that fits, else above them. */
+static int64_t mp_best_fit(const mp_item *it, mp_index *x, const mp_order *o, mp_item *items)
+{
+    mp_fit f = {0, -1, 0};
+    int k = mp_index_count(x, it), lg = 1;
+    while ((1 << lg) < k)
+        lg++;
+    if ((int64_t)k * lg <= o->n) {
+        x->tick++;
+        x->n_found = 0;
+        mp_index_find(x, 1, 0, x->t, it, items);
+        SEG_ASSERT(x->n_found == k);
+        qsort(x->found, (size_t)k, sizeof *x->found, mp_by_offset);
+        for (int j = 0; j < k; j++)
+            mp_fit_visit(&f, it, x->found[j]);
+    } else { /* most placed items are neighbours: walk them all in order */
+        for (int b = 0; b < o->n_blk; b++)
+            for (int j = 0; j < o->len[b]; j++) {
+                const mp_item *q = o->blk[b][j];
+                if (q->first <= it->last && it->first <= q->last)
+                    mp_fit_visit(&f, it, q);
+            }
+    }
+    return f.best >= 0 ? f.best : f.end;
 }
 
 /* --------------------------------------------------------------- placing */
@@ -248,14 +377,17 @@ static void mp_place(const rt_program *p, rt_mem_plan *m)
     qsort(items, (size_t)n, sizeof *items, mp_by_size);
     mp_index x;
     mp_index_init(&x, p->n_instrs, n); /* times run to n_instrs (program outputs) */
+    mp_order order;
+    mp_order_init(&order, n);
     for (int k = 0; k < n; k++) {
         mp_item *it = &items[k];
         if (it->size == 0) { /* nothing to hold: any offset will do */
             m->offset[it->v] = 0;
             continue;
         }
-        it->off = mp_best_fit(it, &x, items);
-        mp_index_add(&x, 1, 0, x.t, it, k);
+        it->off = mp_best_fit(it, &x, &order, items);
+        mp_index_add(&x, it, k);
+        mp_order_add(&order, it);
         if (it->v >= p->n_values)
             m->ws_offset[it->v - p->n_values] = it->off;
         else
@@ -264,6 +396,7 @@ static void mp_place(const rt_program *p, rt_mem_plan *m)
             m->arena_bytes = it->off + it->size;
     }
     mp_index_free(&x);
+    mp_order_free(&order);
     seg_free(items);
 }
 
