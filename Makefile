@@ -4,10 +4,19 @@
 #   make demo       install missing packages, build, run the main job on synthetic data
 #   make DEBUG=1    ASan + UBSan + LeakSanitizer build (into build-debug/);
 #                   make DEBUG=1 test runs the suite on it (what CI runs second)
+#   make fuzz       every fuzzer for a bounded time (FUZZ_SECONDS each)
 #   make check-torch  compare every op with PyTorch (needs python3-torch)
 #   make install PREFIX=/usr/local   bin/segc, share/segc/stdlib, share/man/man1/segc.1
 
-ifeq ($(DEBUG),1)
+ifeq ($(FUZZ),1)
+# libFuzzer targets (make fuzz): the library by clang, instrumented for
+# coverage, ASan and UBSan (every UBSan report fatal).
+B       := build-fuzz
+CC      := clang
+OPT     := -O1 -g -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all \
+           -fno-omit-frame-pointer
+LDSAN   := -fsanitize=address,undefined
+else ifeq ($(DEBUG),1)
 B       := build-debug
 # gcc 12 reports bogus "null format string" truncation warnings under UBSan.
 # UBSan stops at its first report, so undefined behaviour fails a test
@@ -41,8 +50,11 @@ GEN_SRC := $(B)/gen/parser.c $(B)/gen/lexer.c
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(GEN_SRC:.c=.o)
 TEST_SRC := $(wildcard tests/unit/*.c tests/ops/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
+# libFuzzer targets of the file readers (section "fuzzing" below)
+FUZZ_TARGETS := nifti png safetensors jit_cache
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(B)/fuzz_replay_%)
 
-.PHONY: all deps test demo bench check-torch clean fuzz sample-data experiments install
+.PHONY: all deps test demo bench check-torch clean fuzz fuzz-corpus sample-data experiments install
 all: $(B)/segc
 
 deps:
@@ -82,7 +94,7 @@ $(B)/unit_tests: $(TEST_OBJ) $(B)/libsegc.a
 	$(CC) $(OPT) $(LDSAN) -o $@ $^ $(LDLIBS)
 
 test: deps
-	@$(MAKE) --no-print-directory $(B)/segc $(B)/unit_tests $(B)/pngcheck $(B)/ckptedit
+	@$(MAKE) --no-print-directory $(B)/segc $(B)/unit_tests $(B)/pngcheck $(B)/ckptedit $(FUZZ_REPLAY)
 	@sh tests/run.sh $(B)
 
 # tests/cli/report.sh: size and colours of a screenshot (reads PNG with libpng).
@@ -129,7 +141,7 @@ check-torch: deps
 	@sh tests/torch/run.sh $(B)
 
 clean:
-	rm -rf build build-debug
+	rm -rf build build-debug build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(GEN_SRC:.c=.d) $(TEST_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
 
@@ -141,7 +153,8 @@ LLVM_CONFIG ?= llvm-config-19
 LLVM_INC    := $(shell $(LLVM_CONFIG) --includedir)
 LLVM_LIBS   := $(shell $(LLVM_CONFIG) --ldflags --libs core orcjit native passes)
 CFLAGS      += -isystem $(LLVM_INC)
-LDLIBS      += $(LLVM_LIBS)
+# libstdc++ directly too: runtime/jit.c sets its new-handler (out of memory in LLVM).
+LDLIBS      += $(LLVM_LIBS) -lstdc++
 
 # GFLOP/s of JIT convolution vs the im2col+sgemm reference, and % of peak.
 $(B)/conv_bench: bench/conv_bench.c $(B)/libsegc.a
@@ -164,9 +177,44 @@ sample-data: deps
 	@$(MAKE) --no-print-directory $(B)/segc
 	@sh scripts/sample_data.sh $(B)
 
-# Mutation fuzzing of the front end under ASan + UBSan (a few minutes).
+# ------------------------------------------------------------ fuzzing
+# libFuzzer targets for the file readers (tests/fuzz/fuzz_TARGET.c), each
+# run for FUZZ_SECONDS on its seed corpus (tests/fuzz/corpus/TARGET/, new
+# finds kept in build-fuzz/corpus/TARGET/), then the mutation fuzzer of the
+# front end under ASan + UBSan for FUZZ_ITERS mutants. A crash stops make
+# with the input in build-fuzz/crash-*; add it to tests/fuzz/crashes/TARGET/.
+# `make test` replays the corpora and the crashes (fuzz_replay_TARGET,
+# tests/cli/fuzz_corpus.sh); tests/fuzz/README.md says what was run.
+FUZZ_SECONDS ?= 60
 FUZZ_ITERS ?= 20000
+FUZZ_CFLAGS = -std=c11 -O1 -g -fno-omit-frame-pointer -I. -D_DEFAULT_SOURCE \
+              -D_POSIX_C_SOURCE=200809L
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_file.h build-fuzz/libsegc.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o $@ $< build-fuzz/libsegc.a $(LDLIBS)
+
+# The same targets without libFuzzer, for make test (replay.c has the main).
+$(B)/fuzz_replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_file.h $(B)/libsegc.a
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $@ $< tests/fuzz/replay.c \
+	    $(B)/libsegc.a $(LDLIBS)
+
+# Rewrite the seed corpora with segc's own writers (committed output).
+fuzz-corpus: $(B)/libsegc.a
+	$(CC) $(filter-out -MMD -MP,$(CFLAGS)) $(LDSAN) -o $(B)/make_corpus tests/fuzz/make_corpus.c \
+	    $(B)/libsegc.a $(LDLIBS)
+	$(B)/make_corpus tests/fuzz/corpus
+
 fuzz: deps
+	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build-fuzz/corpus/$$t; \
+	    echo "fuzz $$t: $(FUZZ_SECONDS) s"; \
+	    build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 \
+	        -artifact_prefix=build-fuzz/crash-$$t- build-fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	        > build-fuzz/fuzz_$$t.log 2>&1 || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	    grep -E '^stat::(number_of_executed_units|peak_rss_mb)' build-fuzz/fuzz_$$t.log; \
+	done
 	@$(MAKE) --no-print-directory DEBUG=1 build-debug/libsegc.a
 	$(CC) -std=c11 -O1 -g -fsanitize=address,undefined -I. -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 	    -o build-debug/fuzz_front tests/fuzz/fuzz_front.c build-debug/libsegc.a $(LDLIBS)

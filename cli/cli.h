@@ -63,6 +63,7 @@ typedef struct cli_opts {
     int64_t volume[3];       /* bench --volume DxHxW (n_volume sizes, slowest first) */
     int n_volume;            /* 0 = not given */
     int echo;                /* repl --echo: print each input of a script */
+    int64_t max_memory;      /* --max-memory in bytes, 0 = not given (rt_budget_set_max) */
 } cli_opts;
 
 /* A loaded program and one elaborated net (cli_front.c). */
@@ -106,6 +107,23 @@ int cli_pipeline(const ir_graph *g, const pipeline_opts *po, pipeline_result *r,
 const char *cli_group_digits(int64_t v, char *buf, size_t n);
 /* "segc: error: " + message on stderr. */
 void cli_error(const char *fmt, ...) SEG_PRINTF(1, 2);
+
+/* ------------------------------------------- the process (process.c) */
+
+/* Out of memory ends the process with a message and exit 70 (not an
+ * abort); $SEGC_TEST_FAIL_ALLOC injects allocation failures. main calls it
+ * first. */
+void cli_process_init(void);
+/* Text printed after an out-of-memory message (train: the last checkpoint
+ * and how to resume); "" or NULL for none. */
+void cli_exit_note(const char *note);
+/* SIGINT and SIGTERM only set a flag (train stops after the step in
+ * progress); cli_stop_requested gives the signal, 0 = none. */
+void cli_stop_install(void);
+int cli_stop_requested(void);
+/* main's return value, rc; under an address-space limit (ulimit -v) the
+ * process ends here with _exit (see process.c). */
+int cli_process_exit(int rc);
 
 /* ------------------------------------------------- plan (cli_plan.c) */
 
@@ -153,6 +171,9 @@ typedef struct train_stage {
     seg_arena *arena;  /* small strings */
     int jit_on;        /* set by the caller: JIT kernels (else the reference interpreter) */
     FILE *log;         /* set by the caller: the JIT's "jit STAGE: ..." lines, or NULL */
+    int runs;          /* set by the caller: the stage will run, so check that it fits in
+                          memory before its kernels are compiled (rt_budget_check) */
+    int threads;       /* set by the caller with runs: its thread count */
     cli_plan_stats plan; /* what `segc plan` counts for the stage (for plan.csv) */
     int have_plan;     /* plan is filled in */
 } train_stage;

@@ -255,7 +255,11 @@ static int bench_pick(bench *b)
  * train` build it; the kernels are built later, timed (bench_jit). */
 static int bench_build(bench *b, const ir_graph *g, pipeline_mode mode)
 {
-    pipeline_opts po = {.mode = mode, .jit = b->o->jit, .compile = 0};
+    /* it will run: checked against memory like run and train (the kernels
+     * are compiled later, so the budget is told about the JIT here) */
+    rt_budget budget = {.threads = b->o->threads, .jit = b->o->jit,
+                        .what = mode == PIPELINE_TRAIN ? "the training step" : "the forward pass"};
+    pipeline_opts po = {.mode = mode, .jit = b->o->jit, .compile = 0, .budget = &budget};
     char what[300];
     snprintf(what, sizeof what, "stage '%s'",
              b->mode == BENCH_NET ? b->net_name : b->sched->stages[b->stage].name);

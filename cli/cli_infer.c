@@ -242,7 +242,8 @@ static int open_model(infer_run *r)
 static int build_program(infer_run *r)
 {
     const cli_opts *o = r->o;
-    pipeline_opts po = {.mode = PIPELINE_INFER, .jit = o->jit, .compile = 1};
+    rt_budget budget = {.threads = o->threads, .what = "the forward pass"};
+    pipeline_opts po = {.mode = PIPELINE_INFER, .jit = o->jit, .compile = 1, .budget = &budget};
     int rc = cli_pipeline(r->net.graph, &po, &r->pr, r->ckpt_path);
     if (rc != CLI_OK)
         return rc;

@@ -313,7 +313,8 @@ int cli_cmd_run(const cli_opts *o)
         openblas_set_num_threads(o->threads);
     cli_net n;
     int rc = cli_is_checkpoint(o->files[0]) ? cli_run_net_of(o, &n) : cli_net_load(o, o->train, &n);
-    pipeline_opts po = {.mode = PIPELINE_INFER, .jit = o->jit, .compile = 1};
+    rt_budget budget = {.threads = o->threads, .what = "the forward pass"};
+    pipeline_opts po = {.mode = PIPELINE_INFER, .jit = o->jit, .compile = 1, .budget = &budget};
     pipeline_result pr;
     if (rc == CLI_OK)
         rc = cli_pipeline(n.graph, &po, &pr, NULL);

@@ -13,6 +13,7 @@
  *   RUN/ckpt/last.safetensors         everything needed to resume (params,
  *                                     buffers, optimizer state, counters)
  *   RUN/ckpt/best-STAGE.safetensors   the stage's best network on validation
+ *   RUN/ckpt/interrupted.safetensors  SIGINT/SIGTERM: the step where it stopped
  *
  * All files are written atomically; a crash or a NaN keeps the last good
  * checkpoint. Randomness is counter-based on (seed, step), so the step
@@ -31,11 +32,19 @@
  * Under mpirun (cli_dist.c, runtime/dist.c) every rank runs this same
  * driver on its share of each batch; only rank 0 (r->writer) writes the
  * run folder and prints.
+ *
+ * SIGINT or SIGTERM (cli/process.c) ends the run after the step in
+ * progress: its parameters and optimizer state go to
+ * ckpt/interrupted.safetensors (for --init, or to look at), and the
+ * message says which checkpoint --resume continues from (the last
+ * finished epoch: resuming is exact at epoch boundaries only) and the
+ * command; exit 130 or 143. A second signal ends the process at once.
  */
 #include "cli.h"
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -62,6 +71,10 @@ typedef struct train_run {
     cli_dist_job job;            /* under mpirun: the job, this rank's schedule */
     int writer;                  /* this process writes the run folder (rank 0) */
     const rt_ckpt *src;          /* --resume or --init: checked against the first stage */
+    int stop_sig;                /* the signal that ended the run, 0 = none */
+    int stop_epoch, stop_step;   /* where: epoch (from 1) and step within it */
+    const char *stop_stage;
+    int stop_saved;              /* ckpt/interrupted.safetensors was written */
 } train_run;
 
 /* ------------------------------------------------------------ run folder */
@@ -452,6 +465,73 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
     return simulated_crash(r, err);
 }
 
+/* After every step: a SIGINT or SIGTERM ends the stage here, with the
+ * step's parameters and optimizer state saved beside the checkpoints. */
+static int on_interrupt(void *user, const rt_stage_spec *s, int epoch, int step, rt_interp *it,
+                        rt_optim *opt, rt_error *err)
+{
+    train_run *r = user;
+    int sig = cli_stop_requested();
+    if (!sig)
+        return 0;
+    progress_clear(r);
+    r->stop_sig = sig, r->stop_epoch = epoch, r->stop_step = step, r->stop_stage = s->name;
+    rt_ckpt *c = rt_ckpt_new();
+    add_state(c, r, s, it);
+    rt_optim_save(opt, c);
+    rt_ckpt_set_meta(c, "schedule", r->s->name);
+    rt_ckpt_set_meta(c, "stage", s->name);
+    meta_num(c, "epoch", epoch);
+    meta_num(c, "step_in_epoch", step);
+    char *p = path_in(r, "ckpt/interrupted.safetensors");
+    rt_error werr = {{0}};
+    r->stop_saved = rt_ckpt_write(c, p, &werr) == 0;
+    if (!r->stop_saved) /* the run stops all the same; say why the file is missing */
+        fprintf(stderr, "segc: warning: %s\n", werr.msg);
+    seg_free(p);
+    rt_ckpt_free(c);
+    (void)err;
+    return 1;
+}
+
+/* The options that decide what a run computes (schedule, seed, settings,
+ * kernels), as they were given, for the resume command. */
+static void print_run_options(const cli_opts *o)
+{
+    if (o->schedule)
+        fprintf(stderr, " --schedule %s", o->schedule);
+    if (o->seed_given)
+        fprintf(stderr, " --seed %llu", (unsigned long long)o->seed);
+    for (int i = 0; i < o->n_settings; i++)
+        if (!(o->default_b && !strcmp(o->settings[i].key, "B")))
+            fprintf(stderr, " --set %s=%s", o->settings[i].key, o->settings[i].value);
+    if (!o->jit)
+        fprintf(stderr, " --no-jit");
+}
+
+/* What an interrupted run says: where it stopped, what was saved, how to
+ * go on. */
+static void interrupted_note(const train_run *r)
+{
+    fprintf(stderr, "segc: interrupted by %s after step %d of epoch %d of stage %s\n",
+            r->stop_sig == SIGINT ? "SIGINT" : "SIGTERM", r->stop_step, r->stop_epoch,
+            r->stop_stage);
+    if (r->stop_saved)
+        fprintf(stderr, "  that step's parameters and optimizer state: %s/ckpt/interrupted.safetensors\n",
+                r->dir);
+    char *p = path_in(r, "ckpt/last.safetensors");
+    if (access(p, R_OK) == 0) {
+        fprintf(stderr, "  resume from the last finished epoch (%s) with:\n    segc train %s", p,
+                r->o->files[0]);
+        print_run_options(r->o);
+        fprintf(stderr, " --resume %s\n", r->dir);
+    } else {
+        fprintf(stderr, "  no epoch had finished: there is nothing to resume; start again with:\n"
+                "    segc train %s --out %s --overwrite\n", r->o->files[0], r->dir);
+    }
+    seg_free(p);
+}
+
 /* The end of a stage: pictures of its best network (in the store now)
  * and its last, then the report. A report that cannot be written is a
  * warning: the training it describes is done and saved. */
@@ -747,7 +827,8 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
                      const train_overrides *ov, const resume_state *rs, rt_error *err)
 {
     const seg_stage *st = &r->s->stages[k];
-    train_stage ts = {.arena = seg_arena_new(), .jit_on = r->o->jit, .log = stdout};
+    train_stage ts = {.arena = seg_arena_new(), .jit_on = r->o->jit, .log = stdout, .runs = 1,
+                      .threads = r->o->threads};
     int rc = train_build_stage(prog, r->job.local ? r->job.local : r->s, k, d, &ts, err);
     rt_stage_spec *sp = &ts.spec;
     sp->dist = r->job.dist;
@@ -796,7 +877,7 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
     }
     if (rc == 0) {
         print_inheritance(r, sp);
-        rt_train_hooks h = {r, on_step, on_epoch};
+        rt_train_hooks h = {r, on_step, on_epoch, on_interrupt};
         r->stage_epochs_done = 0;
         r->meta = ts.meta;
         rc = rt_train_stage(sp, r->store, res.epoch ? &res : NULL, &h, err);
@@ -995,9 +1076,16 @@ int cli_cmd_train(const cli_opts *o)
         uint64_t seed = o->seed_given ? o->seed : r.s->seed >= 0 ? (uint64_t)r.s->seed : 0;
         int rc = cli_dist_begin(o, prog, r.s, seed, &r.job, &err);
         ov.threads = r.job.threads;
-        code = rc || train_body(&r, prog, d, &ov, &err) ? CLI_RUNTIME : CLI_OK;
+        /* under mpirun, mpirun's SIGTERM is cli_dist's (the job is ending) */
+        if (!r.job.dist)
+            cli_stop_install();
+        if (!rc)
+            rc = train_body(&r, prog, d, &ov, &err);
+        code = rc == 0 ? CLI_OK : r.stop_sig ? 128 + r.stop_sig : CLI_RUNTIME;
         progress_clear(&r);
-        if (code)
+        if (r.stop_sig)
+            interrupted_note(&r);
+        else if (code)
             train_failed(&r, &err);
         else
             final_summary(&r);

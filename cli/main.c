@@ -17,6 +17,7 @@
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,8 @@ enum {
     OPT_BATCH = 1 << 24,
     OPT_VOLUME = 1 << 25,
     OPT_ECHO = 1 << 26,
-    OPT_OVERWRITE = 1 << 27,
+    OPT_MAX_MEMORY = 1 << 27,
+    OPT_OVERWRITE = 1 << 28,
 };
 
 typedef struct cli_option {
@@ -97,6 +99,8 @@ static const cli_option options[] = {
     {"--volume", "DxHxW", OPT_VOLUME,
      "bench: time a sliding-window prediction of a net over a volume this size"},
     {"--echo", NULL, OPT_ECHO, "repl: print each input read from a script after its prompt"},
+    {"--max-memory", "SIZE", OPT_MAX_MEMORY,
+     "refuse a run whose arena, parameters and state need more (4G, 512M, 2GiB)"},
 };
 enum { N_OPTIONS = sizeof options / sizeof options[0] };
 
@@ -134,7 +138,7 @@ static const cli_command commands[] = {
      "and element counts, then the totals.\n", 0, NULL},
     {"run", "FILE|CKPT", 1, 1,
      OPT_NET | OPT_SET | OPT_TRAIN | OPT_INPUT | OPT_OUTPUT | OPT_SEED | OPT_THREADS | OPT_JIT |
-         OPT_NO_JIT | OPT_INIT,
+         OPT_NO_JIT | OPT_INIT | OPT_MAX_MEMORY,
      1, cli_cmd_run,
      "run one forward pass",
      "Run one forward pass of a net. Its parameters come from a checkpoint\n"
@@ -151,7 +155,7 @@ static const cli_command commands[] = {
      "time of the pass. Runtime failures exit 70.\n", 0, NULL},
     {"train", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_SET | OPT_SEED | OPT_THREADS | OPT_OUT | OPT_RESUME | OPT_INIT | OPT_VERBOSE |
-         OPT_JIT | OPT_NO_JIT | OPT_OVERWRITE,
+         OPT_JIT | OPT_NO_JIT | OPT_MAX_MEMORY | OPT_OVERWRITE,
      1, cli_cmd_train, "train a schedule's stages",
      "Run a schedule (--schedule, default the last of FILE): load and\n"
      "preprocess its data, then train each stage in order, inheriting\n"
@@ -170,7 +174,7 @@ static const cli_command commands[] = {
      "Convolutions run on JIT kernels unless --no-jit is given.\n", 0, NULL},
     {"infer", "RUN_DIR|CKPT", 1, 1,
      OPT_INPUT | OPT_OUTPUT | OPT_LABELS | OPT_OVERLAP | OPT_TTA | OPT_PROBS | OPT_KEEP_LARGEST |
-         OPT_BATCH | OPT_THREADS | OPT_JIT | OPT_NO_JIT,
+         OPT_BATCH | OPT_THREADS | OPT_JIT | OPT_NO_JIT | OPT_MAX_MEMORY,
      1, cli_cmd_infer, "segment new scans with a trained network",
      "Apply a trained network to new images: RUN_DIR (the checkpoint of its\n"
      "last stage: ckpt/best-STAGE, else ckpt/last) or a .safetensors checkpoint\n"
@@ -201,7 +205,7 @@ static const cli_command commands[] = {
      "(default: the schedule's batch); model arguments come from the schedule.\n", 0, NULL},
     {"bench", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_STAGE | OPT_NET | OPT_INFER | OPT_SET | OPT_SEED | OPT_THREADS |
-         OPT_STEPS | OPT_JIT | OPT_NO_JIT | OPT_VOLUME | OPT_OVERLAP,
+         OPT_STEPS | OPT_JIT | OPT_NO_JIT | OPT_VOLUME | OPT_OVERLAP | OPT_MAX_MEMORY,
      1, cli_cmd_bench, "time a training or inference step",
      "Compile one step and time it on seeded random inputs: a training step of\n"
      "a schedule's stage (--stage; forward, backward and the optimizer update,\n"
@@ -241,7 +245,8 @@ static const cli_command commands[] = {
      "stage's best and last networks, with a legend; per-case metrics from\n"
      "RUN_DIR/infer/metrics.csv when `segc infer --labels` wrote it; and the\n"
      "schedule as run. `segc train` writes it at the end of every stage.\n", 0, NULL},
-    {"repl", "[FILE.seg...]", 0, -1, OPT_SEED | OPT_THREADS | OPT_JIT | OPT_NO_JIT | OPT_ECHO, 1,
+    {"repl", "[FILE.seg...]", 0, -1,
+     OPT_SEED | OPT_THREADS | OPT_JIT | OPT_NO_JIT | OPT_ECHO | OPT_MAX_MEMORY, 1,
      cli_cmd_repl, "the interactive prompt: define, compute, inspect, train",
      "An interactive session for experiments. Type Seg at the prompt: declarations\n"
      "(net, block, schedule, import, NAME = value) are defined, or redefined, the\n"
@@ -525,6 +530,33 @@ static int parse_u64(const char *s, uint64_t *v)
     return 0;
 }
 
+/* A memory size: a number with an optional unit K, M, G, T (powers of
+ * 1000, either case) or Ki, Mi, Gi, Ti (powers of 1024), either optionally followed
+ * by B: "4G", "512MiB", "1.5GB", "1000000". */
+static int parse_size(const char *s, int64_t *bytes)
+{
+    static const char units[] = "KMGT";
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (!*s || errno || !(v > 0))
+        return -1;
+    const char *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+    double scale = 1;
+    if (u) {
+        int binary = end[1] == 'i';
+        for (const char *k = units; k <= u; k++)
+            scale *= binary ? 1024.0 : 1000.0;
+        end += 1 + binary;
+    }
+    if (*end == 'B')
+        end++;
+    if (*end || !(v * scale >= 1 && v * scale < 9e18))
+        return -1;
+    *bytes = (int64_t)(v * scale);
+    return 0;
+}
+
 static void add_setting(cli_opts *o, const char *key, const char *value)
 {
     o->settings = seg_xrealloc(o->settings, (size_t)(o->n_settings + 1) * sizeof *o->settings);
@@ -622,6 +654,11 @@ static int apply_value(cli_parse *ps, const cli_command *c, const cli_option *op
         if (parse_u64(val, &u) || u < 1 || u > 100000)
             return usage_error(c, "--steps needs a count from 1 to 100000, not '%s'", val);
         o->steps = (int)u;
+        return CLI_OK;
+    case OPT_MAX_MEMORY:
+        if (parse_size(val, &o->max_memory))
+            return usage_error(c, "--max-memory needs a size such as 4G, 512M or 2GiB, not '%s'",
+                               val);
         return CLI_OK;
     case OPT_THREADS:
         if (parse_u64(val, &u) || u < 1 || u > RT_THREADS_MAX)
@@ -786,6 +823,7 @@ static int run_command(const cli_command *c, int argc, char **argv)
         print_command_help(stdout, c);
         rc = CLI_OK;
     } else if (rc == CLI_OK) {
+        rt_budget_set_max(ps.o.max_memory);
         rc = c->fn(&ps.o);
     }
     parse_free(&ps);
@@ -794,6 +832,7 @@ static int run_command(const cli_command *c, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    cli_process_init();
     if (argc < 2) {
         print_main_help(stderr);
         return CLI_USAGE;
@@ -821,5 +860,5 @@ int main(int argc, char **argv)
         cli_error("cannot write the output: %s", strerror(errno));
         rc = CLI_RUNTIME;
     }
-    return rc;
+    return cli_process_exit(rc);
 }

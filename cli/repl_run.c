@@ -109,8 +109,9 @@ repl_prog *repl_compile(repl *r, const ir_graph *g, int *built)
             r->progs[i].used = ++r->tick;
             return &r->progs[i];
         }
+    rt_budget budget = {.threads = r->threads, .what = "this input"};
     pipeline_opts po = {.mode = PIPELINE_INFER, .jit = r->jit, .compile = 1,
-                        .host = r->jit_engine};
+                        .host = r->jit_engine, .budget = &budget};
     pipeline_result pr;
     rt_error err = {{0}};
     double t0 = seg_seconds();

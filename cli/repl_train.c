@@ -231,7 +231,8 @@ static int build(repl *r)
     stage_programs_free(st);
     if (load_data(r, s))
         return -1;
-    st->ts = (train_stage){.arena = seg_arena_new(), .jit_on = r->jit};
+    st->ts = (train_stage){.arena = seg_arena_new(), .jit_on = r->jit, .runs = 1,
+                           .threads = r->threads};
     st->built = 1;
     st->gen = r->gen;
     rt_error err = {{0}};

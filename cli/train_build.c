@@ -129,6 +129,16 @@ int train_load_data(const seg_schedule *s, int index, rt_dataset *ds, rt_error *
 
 /* ----------------------------------------------------------- programs */
 
+/* Bytes of p's parameters. */
+static int64_t param_bytes(const rt_program *p)
+{
+    int64_t total = 0, b;
+    for (int i = 0; i < p->n_values; i++)
+        if (p->values[i].kind == RT_VAL_PARAM && rt_type_size(&p->values[i].type, NULL, &b) == 0)
+            total += b;
+    return total;
+}
+
 /* The stage's training step and its evaluation forward, both through the
  * compile pipeline, their kernels on one JIT when the JIT is on. */
 static int compile_programs(const ir_graph *g, const ir_graph *ge, const seg_stage *st,
@@ -136,13 +146,20 @@ static int compile_programs(const ir_graph *g, const ir_graph *ge, const seg_sta
 {
     if (ts->jit_on && !(ts->jit = rt_jit_new(err)))
         return -1;
+    /* The budget: the training step, then the evaluation forward with the
+     * step's bytes and the optimizer's state (at most two f32 per
+     * parameter, Adam's moments) counted in. */
+    rt_budget budget = {.threads = ts->threads, .what = "the training step"};
     pipeline_opts po = {.mode = PIPELINE_TRAIN, .jit = ts->jit_on, .compile = 1,
-                        .host = ts->jit, .log = ts->log, .what = st->name};
+                        .host = ts->jit, .log = ts->log, .what = st->name,
+                        .budget = ts->runs ? &budget : NULL};
     rt_error e = {{0}};
     int rc = pipeline_build(g, &po, &ts->train, &e);
     if (rc == PIPELINE_OK) {
         po.mode = PIPELINE_INFER;
         po.log = NULL;
+        budget.what = "the training step with its evaluation";
+        budget.need += 2 * param_bytes(ts->train.prog);
         rc = pipeline_build(ge, &po, &ts->eval, &e);
     }
     if (rc != PIPELINE_OK)

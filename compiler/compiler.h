@@ -84,6 +84,10 @@ ir_id ir_find_input(const ir_graph *g, const char *name);
  * with a message such as "conv: input has 3 channels but weight expects 4". */
 int ir_infer_type(rt_op op, const rt_attrs *a, const rt_type *in, int n_in,
                   const rt_type *want, rt_type *out, char *err, size_t errlen);
+/* 0 when t fits (rt_type_size: at most RT_MAX_TENSOR_BYTES), else -1 and
+ * "f32[...] is too large (more than 256 TiB)" in err. ir_infer_type checks
+ * every result with it; the front end checks declared input types. */
+int ir_type_fits(const rt_type *t, char *err, size_t errlen);
 /* Canonical attributes of a node whose types passed ir_infer_type (ir_add_op
  * applies it): nsp from the input rank, conv/conv_t kernel from the weight,
  * negative axes resolved, slice bounds clamped to [0, dim] like Python,
@@ -475,6 +479,7 @@ void jit_program_free(jit_program *jp);
  *           (fold_bn_program), then every fusion (fuse_program);
  *   select  with `jit`: each instruction's kernel (jit_program_select);
  *   plan    one arena for every temp and the drivers' workspaces;
+ *   budget  with `budget`: will it fit in memory (runtime/budget.c)?
  *   compile with `jit` and `compile`: the kernels made and linked.
  * Without `jit` the program is the unfused one the reference interpreter
  * runs (the oracle), planned all the same. */
@@ -492,6 +497,9 @@ typedef struct pipeline_opts {
     int keep_graph;     /* keep the differentiated graph in the result (segc plan) */
     FILE *log;          /* with a compiled JIT: its "jit WHAT: ..." lines, NULL = quiet */
     const char *what;   /* the name in those lines ("forward", a stage's name) */
+    rt_budget *budget;  /* the program will run: its bytes are added to *budget and
+                           checked (rt_budget_check) after the plan, before the
+                           kernels are compiled; NULL = no check (plan, kir) */
 } pipeline_opts;
 
 typedef struct pipeline_result {
@@ -507,7 +515,8 @@ typedef struct pipeline_result {
 
 /* The stages of a failure: the graph is the program's fault, the JIT
  * the machine's (different exit codes in the CLI). */
-enum { PIPELINE_OK = 0, PIPELINE_BAD_GRAPH = -1, PIPELINE_JIT_FAILED = -2 };
+enum { PIPELINE_OK = 0, PIPELINE_BAD_GRAPH = -1, PIPELINE_JIT_FAILED = -2,
+       PIPELINE_NO_MEMORY = -3 /* the budget check failed */ };
 int pipeline_build(const ir_graph *g, const pipeline_opts *o, pipeline_result *r, rt_error *err);
 void pipeline_result_free(pipeline_result *r);
 

@@ -27,6 +27,20 @@
  * intervals intersect its own, else above all of them. Sizes are rounded
  * up to RT_MEM_ALIGN (64 bytes) and so are offsets. Everything is a
  * function of the program, so the plan is deterministic.
+ *
+ * Cost. Only the placed values whose intervals intersect the new one
+ * matter. They are found through an interval index over instruction time
+ * (a segment tree: each value is listed at the O(log n) nodes its
+ * interval covers, and as partial at the nodes above them), in O(log n +
+ * k) for k neighbours, and sorted by offset. When the neighbours are most
+ * of the placed values (a training step keeps its activations alive
+ * together), sorting them costs more than walking all placed values in
+ * offset order, so then that walk is done instead, over a list of sorted
+ * blocks (insertion O(sqrt n)). So a value costs O(log n + min(k log k,
+ * n)): a 100,000-step loop (k small) plans in well under a second (it took
+ * minutes), and a deep training step (k near n) costs what walking every
+ * placed value always did. Both ways see the same neighbours in the same
+ * offset order, so the plan is the one walking all of them gave.
  */
 #include "compiler.h"
 
@@ -89,33 +103,258 @@ static int mp_by_size(const void *a, const void *b)
     return (x->v > y->v) - (x->v < y->v);
 }
 
-/* Offset for it among the placed items (sorted by offset): the smallest
- * gap between time-overlapping neighbours that fits, else above them. */
-static int64_t mp_best_fit(const mp_item *it, mp_item *const *placed, int n_placed)
+/* ---------------------------------------------------- the interval index */
+
+typedef struct mp_list {
+    int *k;     /* item numbers */
+    int n, cap;
+} mp_list;
+
+/* A segment tree over instruction times [0, t]: cover[node] lists the
+ * placed items whose interval covers the node's whole range (and not its
+ * parent's), part[node] those that cover only some of it. */
+typedef struct mp_index {
+    int t;             /* the last time */
+    int n;             /* items added */
+    int *by_first, *by_last; /* Fenwick trees: items per first / last time */
+    mp_list *cover, *part;
+    int *stamp;        /* per item: the query that last reported it */
+    int tick;          /* the current query */
+    mp_item **found;   /* a query's result */
+    int n_found;
+} mp_index;
+
+static void mp_list_push(mp_list *l, int k)
 {
-    int64_t end = 0, best = -1, best_gap = 0;
-    for (int j = 0; j < n_placed; j++) {
-        const mp_item *q = placed[j];
-        if (q->first > it->last || it->first > q->last)
-            continue;
-        int64_t gap = q->off - end;
-        if (gap >= it->size && (best < 0 || gap < best_gap)) {
-            best = end;
-            best_gap = gap;
-        }
-        if (q->off + q->size > end)
-            end = q->off + q->size;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 4;
+        l->k = seg_xrealloc(l->k, (size_t)l->cap * sizeof *l->k);
     }
-    return best >= 0 ? best : end;
+    l->k[l->n++] = k;
 }
+
+static void mp_index_init(mp_index *x, int t, int n_items)
+{
+    size_t nodes = 4 * ((size_t)t + 1);
+    x->t = t;
+    x->n = 0;
+    x->by_first = seg_xcalloc((size_t)t + 2, sizeof *x->by_first);
+    x->by_last = seg_xcalloc((size_t)t + 2, sizeof *x->by_last);
+    x->cover = seg_xcalloc(nodes, sizeof *x->cover);
+    x->part = seg_xcalloc(nodes, sizeof *x->part);
+    x->stamp = seg_xcalloc((size_t)n_items + 1, sizeof *x->stamp);
+    x->found = seg_xcalloc((size_t)n_items + 1, sizeof *x->found);
+    x->tick = 0;
+}
+
+static void mp_index_free(mp_index *x)
+{
+    for (size_t i = 0; i < 4 * ((size_t)x->t + 1); i++) {
+        seg_free(x->cover[i].k);
+        seg_free(x->part[i].k);
+    }
+    seg_free(x->cover);
+    seg_free(x->part);
+    seg_free(x->by_first);
+    seg_free(x->by_last);
+    seg_free(x->stamp);
+    seg_free(x->found);
+}
+
+static void mp_fenwick_add(int *f, int t, int i)
+{
+    for (i++; i <= t + 1; i += i & -i)
+        f[i]++;
+}
+
+/* Items at times 0..i (none for i < 0). */
+static int mp_fenwick_sum(const int *f, int i)
+{
+    int s = 0;
+    for (i++; i > 0; i -= i & -i)
+        s += f[i];
+    return s;
+}
+
+/* How many added items intersect it: all but those that end before it
+ * starts or start after it ends. O(log n). */
+static int mp_index_count(const mp_index *x, const mp_item *it)
+{
+    return x->n - mp_fenwick_sum(x->by_last, it->first - 1) -
+           (x->n - mp_fenwick_sum(x->by_first, it->last));
+}
+
+static void mp_index_add_at(mp_index *x, size_t node, int lo, int hi, const mp_item *it, int k)
+{
+    if (it->last < lo || hi < it->first)
+        return;
+    if (it->first <= lo && hi <= it->last) {
+        mp_list_push(&x->cover[node], k);
+        return;
+    }
+    mp_list_push(&x->part[node], k);
+    int mid = lo + (hi - lo) / 2;
+    mp_index_add_at(x, 2 * node, lo, mid, it, k);
+    mp_index_add_at(x, 2 * node + 1, mid + 1, hi, it, k);
+}
+
+/* Item number k, placed. */
+static void mp_index_add(mp_index *x, const mp_item *it, int k)
+{
+    mp_index_add_at(x, 1, 0, x->t, it, k);
+    mp_fenwick_add(x->by_first, x->t, it->first);
+    mp_fenwick_add(x->by_last, x->t, it->last);
+    x->n++;
+}
+
+static void mp_report(mp_index *x, const mp_list *l, mp_item *items)
+{
+    for (int i = 0; i < l->n; i++)
+        if (x->stamp[l->k[i]] != x->tick) {
+            x->stamp[l->k[i]] = x->tick;
+            x->found[x->n_found++] = &items[l->k[i]];
+        }
+}
+
+/* Every placed item whose interval intersects [it->first, it->last]. */
+static void mp_index_find(mp_index *x, size_t node, int lo, int hi, const mp_item *it,
+                          mp_item *items)
+{
+    if (it->last < lo || hi < it->first)
+        return;
+    mp_report(x, &x->cover[node], items);
+    if (it->first <= lo && hi <= it->last) {
+        mp_report(x, &x->part[node], items);
+        return;
+    }
+    int mid = lo + (hi - lo) / 2;
+    mp_index_find(x, 2 * node, lo, mid, it, items);
+    mp_index_find(x, 2 * node + 1, mid + 1, hi, it, items);
+}
+
+static int mp_by_offset(const void *a, const void *b)
+{
+    const mp_item *x = *(mp_item *const *)a, *y = *(mp_item *const *)b;
+    return (x->off > y->off) - (x->off < y->off);
+}
+
+/* ---------------------------------------------- placed values by offset */
+
+enum { MP_BLOCK = 512 }; /* a block splits when it reaches twice this */
+
+/* Every placed item in offset order, as a list of sorted blocks. */
+typedef struct mp_order {
+    mp_item ***blk; /* blocks of item pointers, each sorted by offset */
+    int *len;       /* items in each block */
+    int n_blk;
+    int n;          /* items in all */
+} mp_order;
+
+static void mp_order_init(mp_order *o, int n_items)
+{
+    int most = n_items / MP_BLOCK + 2; /* blocks hold at least MP_BLOCK after a split */
+    o->blk = seg_xcalloc((size_t)most, sizeof *o->blk);
+    o->len = seg_xcalloc((size_t)most, sizeof *o->len);
+    o->blk[0] = seg_xcalloc(2 * MP_BLOCK, sizeof **o->blk);
+    o->n_blk = 1;
+    o->n = 0;
+}
+
+static void mp_order_free(mp_order *o)
+{
+    for (int b = 0; b < o->n_blk; b++)
+        seg_free(o->blk[b]);
+    seg_free(o->blk);
+    seg_free(o->len);
+}
+
+/* Block b's second half becomes block b + 1. */
+static void mp_order_split(mp_order *o, int b)
+{
+    memmove(o->blk + b + 2, o->blk + b + 1, (size_t)(o->n_blk - b - 1) * sizeof *o->blk);
+    memmove(o->len + b + 2, o->len + b + 1, (size_t)(o->n_blk - b - 1) * sizeof *o->len);
+    o->blk[b + 1] = seg_xcalloc(2 * MP_BLOCK, sizeof **o->blk);
+    memcpy(o->blk[b + 1], o->blk[b] + MP_BLOCK, MP_BLOCK * sizeof **o->blk);
+    o->len[b] = o->len[b + 1] = MP_BLOCK;
+    o->n_blk++;
+}
+
+/* After the items with a lower or equal offset. */
+static void mp_order_add(mp_order *o, mp_item *it)
+{
+    int lo = 0, hi = o->n_blk - 1; /* the first block whose last offset is above it, or the last */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (o->len[mid] > 0 && o->blk[mid][o->len[mid] - 1]->off <= it->off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int b = lo;
+    mp_item **v = o->blk[b];
+    int at = o->len[b];
+    while (at > 0 && v[at - 1]->off > it->off)
+        at--;
+    memmove(v + at + 1, v + at, (size_t)(o->len[b] - at) * sizeof *v);
+    v[at] = it;
+    o->n++;
+    if (++o->len[b] == 2 * MP_BLOCK)
+        mp_order_split(o, b);
+}
+
+/* ------------------------------------------------------------- best fit */
+
+/* The walk over neighbours in offset order: the smallest gap that fits. */
+typedef struct mp_fit {
+    int64_t end, best, best_gap;
+} mp_fit;
+
+static void mp_fit_visit(mp_fit *f, const mp_item *it, const mp_item *q)
+{
+    int64_t gap = q->off - f->end;
+    if (gap >= it->size && (f->best < 0 || gap < f->best_gap)) {
+        f->best = f->end;
+        f->best_gap = gap;
+    }
+    if (q->off + q->size > f->end)
+        f->end = q->off + q->size;
+}
+
+/* Offset for it among the placed items that are live with it (in offset
+ * order): the smallest gap between them that fits, else above them. */
+static int64_t mp_best_fit(const mp_item *it, mp_index *x, const mp_order *o, mp_item *items)
+{
+    mp_fit f = {0, -1, 0};
+    int k = mp_index_count(x, it), lg = 1;
+    while ((1 << lg) < k)
+        lg++;
+    if ((int64_t)k * lg <= o->n) {
+        x->tick++;
+        x->n_found = 0;
+        mp_index_find(x, 1, 0, x->t, it, items);
+        SEG_ASSERT(x->n_found == k);
+        qsort(x->found, (size_t)k, sizeof *x->found, mp_by_offset);
+        for (int j = 0; j < k; j++)
+            mp_fit_visit(&f, it, x->found[j]);
+    } else { /* most placed items are neighbours: walk them all in order */
+        for (int b = 0; b < o->n_blk; b++)
+            for (int j = 0; j < o->len[b]; j++) {
+                const mp_item *q = o->blk[b][j];
+                if (q->first <= it->last && it->first <= q->last)
+                    mp_fit_visit(&f, it, q);
+            }
+    }
+    return f.best >= 0 ? f.best : f.end;
+}
+
+/* --------------------------------------------------------------- placing */
 
 /* Items v >= n_values are workspaces: instruction v - n_values, live there. */
 static void mp_place(const rt_program *p, rt_mem_plan *m)
 {
     size_t nv = (size_t)(p->n_values + p->n_instrs > 0 ? p->n_values + p->n_instrs : 1);
     mp_item *items = seg_xcalloc(nv, sizeof *items);
-    mp_item **placed = seg_xcalloc(nv, sizeof *placed);
-    int n = 0, n_placed = 0;
+    int n = 0;
     for (int v = 0; v < p->n_values; v++) {
         m->offset[v] = -1;
         m->bytes[v] = mp_bytes(&p->values[v]);
@@ -136,30 +375,29 @@ static void mp_place(const rt_program *p, rt_mem_plan *m)
             items[n++] = (mp_item){p->n_values + i, i, i, mp_round(m->ws_bytes[i]), 0};
     }
     qsort(items, (size_t)n, sizeof *items, mp_by_size);
+    mp_index x;
+    mp_index_init(&x, p->n_instrs, n); /* times run to n_instrs (program outputs) */
+    mp_order order;
+    mp_order_init(&order, n);
     for (int k = 0; k < n; k++) {
         mp_item *it = &items[k];
         if (it->size == 0) { /* nothing to hold: any offset will do */
             m->offset[it->v] = 0;
             continue;
         }
-        it->off = mp_best_fit(it, placed, n_placed);
-        if (it->v >= p->n_values) {
+        it->off = mp_best_fit(it, &x, &order, items);
+        mp_index_add(&x, it, k);
+        mp_order_add(&order, it);
+        if (it->v >= p->n_values)
             m->ws_offset[it->v - p->n_values] = it->off;
-        }
-        int at = n_placed;
-        while (at > 0 && placed[at - 1]->off > it->off) {
-            placed[at] = placed[at - 1];
-            at--;
-        }
-        placed[at] = it;
-        n_placed++;
-        if (it->v < p->n_values)
+        else
             m->offset[it->v] = it->off;
         if (it->off + it->size > m->arena_bytes)
             m->arena_bytes = it->off + it->size;
     }
+    mp_index_free(&x);
+    mp_order_free(&order);
     seg_free(items);
-    seg_free(placed);
 }
 
 /* The largest number of temp bytes live at any one instruction. */

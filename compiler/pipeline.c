@@ -1,7 +1,8 @@
 /* pipeline.c — from a graph to a runnable program, the passes in their
  * one order (compiler.h "pipeline"): differentiate or expand grad(),
  * lower, fold batch norms and fuse (for the JIT), choose kernels, plan the
- * arena (temps and the kernels' workspaces), compile the kernels.
+ * arena (temps and the kernels' workspaces), check that a program that
+ * will run fits in memory, compile the kernels.
  *
  * The passes themselves know nothing of each other: fusion does not call
  * the JIT builder, and the memory plan learns the workspaces from the
@@ -77,6 +78,14 @@ int pipeline_build(const ir_graph *g, const pipeline_opts *o, pipeline_result *r
     double t2 = pl_ms();
     r->ms_graph = t1 - t0;
     r->ms_lower = t2 - t1;
+    if (o->budget) {
+        rt_budget_add_program(o->budget, r->prog);
+        o->budget->jit |= r->kernels && o->compile;
+        if (rt_budget_check(o->budget, err)) {
+            pipeline_result_free(r);
+            return PIPELINE_NO_MEMORY;
+        }
+    }
     if (!r->kernels || !o->compile)
         return PIPELINE_OK;
     if (jit_program_compile(r->kernels, r->prog, o->host, err)) {

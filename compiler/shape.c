@@ -81,6 +81,18 @@ static int fail(shape_ctx *c, const char *fmt, ...)
 
 /* ------------------------------------------------------------ helpers */
 
+/* The message for a type beyond RT_MAX_TENSOR_BYTES. */
+typedef struct bigstr {
+    char s[sizeof(tstr) + 64];
+} bigstr;
+
+static bigstr too_large(const rt_type *t)
+{
+    bigstr b;
+    snprintf(b.s, sizeof b.s, "%s is too large (more than 256 TiB)", ts(t).s);
+    return b;
+}
+
 static int need_f32(shape_ctx *c, const rt_type *t, const char *what)
 {
     if (t->dtype == RT_F32)
@@ -99,6 +111,8 @@ static int need_want(shape_ctx *c)
     for (int i = 0; i < w->rank; i++)
         if (w->dim[i] < 1)
             return fail(c, "output shape %s has a dimension smaller than 1", shp(w).s);
+    if (rt_type_size(w, NULL, NULL))
+        return fail(c, "%s", too_large(w).s);
     return 0;
 }
 
@@ -232,6 +246,17 @@ static int check_out_pad(shape_ctx *c, int i)
     return 0;
 }
 
+/* rt_conv_t_out_size with overflow checks: INT64_MAX when the size does
+ * not fit (the checked type size then refuses it anyway). */
+static int64_t conv_t_size(int64_t in, int k, int s, int p, int d, int out_pad)
+{
+    int64_t grown, tap;
+    if (rt_size_mul(in - 1, s, &grown) || rt_size_mul(d, k - 1, &tap) ||
+        rt_size_add(grown, tap, &grown) || rt_size_add(grown, (int64_t)out_pad + 1, &grown))
+        return INT64_MAX;
+    return rt_conv_t_out_size(in, k, s, p, d, out_pad);
+}
+
 static int rule_conv_t(shape_ctx *c)
 {
     const rt_type *x = &c->in[0], *w = &c->in[1];
@@ -251,7 +276,10 @@ static int rule_conv_t(shape_ctx *c)
         int k = (int)w->dim[2 + i], s = a->stride[i], p = a->pad[i], d = a->dilation[i];
         if (check_window(c, i, k, s, p, d) || check_out_pad(c, i))
             return -1;
-        int64_t o = rt_conv_t_out_size(x->dim[2 + i], k, s, p, d, a->out_pad[i]);
+        int64_t o = conv_t_size(x->dim[2 + i], k, s, p, d, a->out_pad[i]);
+        if (o == INT64_MAX)
+            return fail(c, "spatial axis %d of size %lld with stride %d gives an output too large",
+                        i, (long long)x->dim[2 + i], s);
         if (o < 1)
             return fail(c, "spatial axis %d of size %lld gives output size %lld "
                         "(stride %d, pad %d, kernel %d)", i, (long long)x->dim[2 + i],
@@ -398,7 +426,8 @@ static int rule_concat(shape_ctx *c)
     for (int i = 1; i < c->n_in; i++) {
         if (concat_agree(c, i, axis))
             return -1;
-        c->out->dim[axis] += c->in[i].dim[axis];
+        if (rt_size_add(c->out->dim[axis], c->in[i].dim[axis], &c->out->dim[axis]))
+            return fail(c, "the result is too large (more than 256 TiB)");
     }
     return 0;
 }
@@ -423,7 +452,7 @@ static int rule_slice(shape_ctx *c)
         if (e <= b)
             return fail(c, "axis %d of %s is empty after slicing %lld:%lld", i, ts(x).s,
                         (long long)a->begin[i], (long long)a->end[i]);
-        c->out->dim[i] = (e - b + a->step[i] - 1) / a->step[i];
+        c->out->dim[i] = (e - b - 1) / a->step[i] + 1; /* ceil, without e - b + step overflowing */
     }
     return 0;
 }
@@ -777,8 +806,19 @@ int ir_infer_type(rt_op op, const rt_attrs *a, const rt_type *in, int n_in,
         err[0] = '\0';
     if (check_arity(&c) || infer(&c))
         return -1;
+    if (rt_type_size(&res, NULL, NULL))
+        return fail(&c, "the result %s", too_large(&res).s);
     *out = res;
     return 0;
+}
+
+int ir_type_fits(const rt_type *t, char *err, size_t errlen)
+{
+    if (rt_type_size(t, NULL, NULL) == 0)
+        return 0;
+    if (err && errlen)
+        snprintf(err, errlen, "%s", too_large(t).s);
+    return -1;
 }
 
 /* ------------------------------------------------------- canonical attrs */

@@ -417,7 +417,13 @@ sema_value sema_bi_upsample(sema_state *st, const sema_builtin *bi, sema_args *a
     at.mode = mode;
     rt_type want = *sema_type_of(st, x);
     for (int d = 0; d < nsp; d++) {
-        want.dim[2 + d] = (int64_t)floor((double)want.dim[2 + d] * scale[d]);
+        double size = floor((double)want.dim[2 + d] * scale[d]);
+        if (!(size < (double)RT_MAX_TENSOR_BYTES)) { /* before the cast: no overflow */
+            sema_error(st, a->span[A("scale")], "upsample(): the output would be too large "
+                       "(more than 256 TiB)");
+            return sema_val_error();
+        }
+        want.dim[2 + d] = (int64_t)size;
         if (want.dim[2 + d] < 1) {
             sema_error(st, a->span[A("scale")], "upsample(): the output would be empty");
             return sema_val_error();

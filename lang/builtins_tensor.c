@@ -55,10 +55,9 @@ sema_value sema_bi_concat(sema_state *st, const sema_builtin *bi, sema_args *a, 
     }
     rt_attrs at;
     rt_attrs_init(&at);
-    int64_t axis;
-    if (sema_arg_int(st, bi, a, A("axis"), &axis))
+    /* checked here, before it becomes an int (a huge axis wrapped to -1) */
+    if (sema_arg_axis(st, bi, a, A("axis"), sema_type_of(st, ids[0])->rank, &at.axis))
         return sema_val_error();
-    at.axis = (int)axis;
     return tensor_result(sema_add_op(st, OP_CONCAT, &at, ids, n, NULL, span));
 }
 
@@ -105,8 +104,9 @@ static int target_shape(sema_state *st, const sema_builtin *bi, sema_args *a, in
             sema_error(st, span, "%s(): dimension %d of the shape must be positive%s",
                        bi->name, k, bi->fn == sema_bi_reshape ? " (or one -1)" : "");
             return -1;
-        } else {
-            known *= d[k];
+        } else if (__builtin_mul_overflow(known, d[k], &known)) {
+            sema_error(st, span, "%s(): the shape is too large (more than 256 TiB)", bi->name);
+            return -1;
         }
     }
     if (hole >= 0 && (bi->fn != sema_bi_reshape || known == 0 || numel % known)) {
@@ -176,8 +176,14 @@ sema_value sema_bi_permute(sema_state *st, const sema_builtin *bi, sema_args *a,
     }
     rt_attrs at;
     rt_attrs_init(&at);
-    for (int i = 0; i < n; i++)
-        at.perm[i] = (int)(p[i] < 0 && p[i] >= -rank ? p[i] + rank : p[i]);
+    for (int i = 0; i < n; i++) {
+        if (p[i] < -rank || p[i] >= rank) { /* before the cast: 2^32 would become axis 0 */
+            sema_error(st, a->span[A("perm")], "permute(): axis %lld is out of range for a "
+                       "rank-%d tensor", (long long)p[i], rank);
+            return sema_val_error();
+        }
+        at.perm[i] = (int)(p[i] < 0 ? p[i] + rank : p[i]);
+    }
     return unary_op(st, OP_PERMUTE, &at, x, span);
 }
 

@@ -13,6 +13,7 @@
  *     evaluated, so this is the only way their typos surface).
  *   - Printing an expression back as source, for messages.
  */
+#include "parse_internal.h" /* seg_diag_stopped */
 #include "sema_internal.h"
 
 #include <ctype.h>
@@ -112,6 +113,8 @@ int sema_error(sema_state *st, seg_span at, const char *fmt, ...)
     if (!first_time(st, at, 'e', msg))
         return 0;
     seg_diag_error(st->diag, at, "%s", msg);
+    if (seg_diag_stopped(st->diag))
+        return 0; /* past the error cap nothing more is printed: no notes to look for */
     context_notes(st);
     return 1;
 }

@@ -502,10 +502,12 @@ static sema_value int_overflow(sema_state *st, seg_span at, ast_binop op)
     return sema_val_error();
 }
 
+static sema_value float_arith(sema_state *st, ast_binop op, double a, double b, seg_span at);
+
 static sema_value int_pow(sema_state *st, int64_t a, int64_t b, seg_span at)
 {
     if (b < 0)
-        return sema_val_float(pow((double)a, (double)b));
+        return float_arith(st, AST_OP_POW, (double)a, (double)b, at);
     int64_t r = 1;
     for (; b; b >>= 1) {
         if ((b & 1) && __builtin_mul_overflow(r, a, &r))
@@ -553,19 +555,36 @@ static sema_value int_arith(sema_state *st, ast_binop op, int64_t a, int64_t b, 
     }
 }
 
+/* A non-finite result from finite operands is an error where it happens,
+ * not an inf or NaN that surfaces later as a shape or a learning rate. */
+static sema_value float_finite(sema_state *st, ast_binop op, double a, double b, double r,
+                               seg_span at)
+{
+    if (isfinite(r) || !isfinite(a) || !isfinite(b))
+        return sema_val_float(r);
+    if (op == AST_OP_POW && a == 0)
+        sema_error(st, at, "0 ** %g is infinite (zero to a negative power)", b);
+    else if (isnan(r))
+        sema_error(st, at, "(%g) ** %g is not a real number", a, b);
+    else
+        sema_error(st, at, "'%s' overflows: %g %s %g is beyond the range of a float", op_text(op),
+                   a, op_text(op), b);
+    return sema_val_error();
+}
+
 static sema_value float_arith(sema_state *st, ast_binop op, double a, double b, seg_span at)
 {
     switch (op) {
-    case AST_OP_ADD: return sema_val_float(a + b);
-    case AST_OP_SUB: return sema_val_float(a - b);
-    case AST_OP_MUL: return sema_val_float(a * b);
+    case AST_OP_ADD: return float_finite(st, op, a, b, a + b, at);
+    case AST_OP_SUB: return float_finite(st, op, a, b, a - b, at);
+    case AST_OP_MUL: return float_finite(st, op, a, b, a * b, at);
     case AST_OP_DIV: case AST_OP_MOD:
         if (b == 0) {
             sema_error(st, at, "%s by zero", op == AST_OP_DIV ? "division" : "modulo");
             return sema_val_error();
         }
-        return sema_val_float(op == AST_OP_DIV ? a / b : a - floor(a / b) * b);
-    case AST_OP_POW: return sema_val_float(pow(a, b));
+        return float_finite(st, op, a, b, op == AST_OP_DIV ? a / b : a - floor(a / b) * b, at);
+    case AST_OP_POW: return float_finite(st, op, a, b, pow(a, b), at);
     default: return compare_result(op, (a > b) - (a < b));
     }
 }

@@ -540,7 +540,8 @@ const char *sema_names_join(sema_state *st, const char *base, const char *leaf);
 
 /* Report an error/warning/note at `at`, once per (place, message).
  * sema_error counts every call in st->errors and returns 1 when printed
- * (so notes can follow), 0 when it was a duplicate. */
+ * (so notes can follow), 0 when it was a duplicate or past the error cap
+ * (callers then skip the work of their notes, e.g. the did-you-mean search). */
 int sema_error(sema_state *st, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 int sema_warning(sema_state *st, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);
 void sema_note(sema_state *st, seg_span at, const char *fmt, ...) SEG_PRINTF(3, 4);

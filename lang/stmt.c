@@ -199,6 +199,11 @@ static int input_type(sema_state *st, const ast_stmt *s, rt_type *t)
     *t = *v.type;
     if (t->rank < 0)
         t->rank = 0;
+    char msg[SEMA_ERRLEN];
+    if (ir_type_fits(t, msg, sizeof msg)) {
+        sema_error(st, s->value->span, "input '%s': %s", s->name, msg);
+        return -1;
+    }
     return 0;
 }
 

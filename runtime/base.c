@@ -1,7 +1,13 @@
 /* base.c — the runtime's foundations: the allocation funnel, arenas,
  * growable buffers, error records, and small helpers on dtypes, types and
- * tensors. Everything else in segc allocates through seg_xrealloc so that
- * tests can count live allocations.
+ * tensors. Everything else in segc allocates through funnel_realloc (by
+ * way of seg_xrealloc, seg_xcalloc, seg_try_alloc, seg_try_calloc), so
+ * tests can count live allocations and make any one of them fail.
+ *
+ * Sizes: every tensor type segc builds passes rt_type_size, which
+ * multiplies the dimensions with overflow checks and refuses more than
+ * RT_MAX_TENSOR_BYTES; sums of a few sizes (an arena, a step's memory)
+ * then cannot overflow int64 either.
  */
 #include "runtime.h"
 
@@ -10,7 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-static atomic_long alloc_live; /* allocations made and not yet freed */
+static atomic_long alloc_live;  /* allocations made and not yet freed */
+static atomic_long alloc_count; /* allocations asked for, for the injection hook */
+static seg_oom_handler oom_handler; /* main's; NULL = print and abort */
+static seg_alloc_hook alloc_hook;   /* tests' failure injection; NULL = none */
 
 void seg_panic(const char *file, int line, const char *fmt, ...)
 {
@@ -23,26 +32,57 @@ void seg_panic(const char *file, int line, const char *fmt, ...)
     abort();
 }
 
+void seg_set_oom_handler(seg_oom_handler h) { oom_handler = h; }
+
+void seg_set_alloc_hook(seg_alloc_hook h) { alloc_hook = h; }
+
+long seg_alloc_count(void) { return atomic_load(&alloc_count); }
+
+void seg_out_of_memory(size_t bytes)
+{
+    if (oom_handler)
+        oom_handler(bytes);
+    fprintf(stderr, "segc: out of memory (asked for %zu bytes)\n", bytes);
+    abort();
+}
+
+/* realloc, unless the injection hook says this one fails; NULL on failure. */
+static void *funnel_realloc(void *p, size_t n)
+{
+    long k = atomic_fetch_add(&alloc_count, 1) + 1;
+    if (alloc_hook && alloc_hook(k, n))
+        return NULL;
+    void *q = realloc(p, n ? n : 1);
+    if (q && !p)
+        atomic_fetch_add(&alloc_live, 1);
+    return q;
+}
+
 void *seg_xrealloc(void *p, size_t n)
 {
-    if (n == 0)
-        n = 1;
-    void *q = realloc(p, n);
-    if (!q) {
-        fprintf(stderr, "segc: out of memory (asked for %zu bytes)\n", n);
-        abort();
-    }
-    if (!p)
-        atomic_fetch_add(&alloc_live, 1);
+    void *q = funnel_realloc(p, n);
+    if (!q)
+        seg_out_of_memory(n);
     return q;
 }
 
 void *seg_xcalloc(size_t count, size_t size)
 {
+    void *p = seg_try_calloc(count, size);
+    if (!p)
+        seg_out_of_memory(size && count > SIZE_MAX / size ? SIZE_MAX : count * size);
+    return p;
+}
+
+void *seg_try_alloc(size_t n) { return funnel_realloc(NULL, n); }
+
+void *seg_try_calloc(size_t count, size_t size)
+{
     if (size && count > SIZE_MAX / size)
-        seg_panic(__FILE__, __LINE__, "allocation size overflow");
-    void *p = seg_xrealloc(NULL, count * size);
-    memset(p, 0, count * size > 0 ? count * size : 1);
+        return NULL;
+    void *p = funnel_realloc(NULL, count * size);
+    if (p)
+        memset(p, 0, count * size > 0 ? count * size : 1);
     return p;
 }
 
@@ -208,11 +248,49 @@ size_t rt_dtype_size(rt_dtype t)
     return sizes[t];
 }
 
+int rt_size_mul(int64_t a, int64_t b, int64_t *out)
+{
+    int64_t r;
+    if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r) || r > RT_MAX_TENSOR_BYTES)
+        return -1;
+    *out = r;
+    return 0;
+}
+
+int rt_size_add(int64_t a, int64_t b, int64_t *out)
+{
+    int64_t r;
+    if (a < 0 || b < 0 || __builtin_add_overflow(a, b, &r))
+        return -1;
+    *out = r;
+    return 0;
+}
+
+int rt_type_size(const rt_type *t, int64_t *numel, int64_t *bytes)
+{
+    int64_t n = 1, b;
+    if (t->rank < 0 || t->rank > RT_MAX_RANK || (unsigned)t->dtype >= RT_DTYPE_COUNT)
+        return -1;
+    for (int i = 0; i < t->rank; i++)
+        if (t->dim[i] < 0 || rt_size_mul(n, t->dim[i], &n))
+            return -1;
+    if (rt_size_mul(n, (int64_t)rt_dtype_size(t->dtype), &b))
+        return -1;
+    if (numel)
+        *numel = n;
+    if (bytes)
+        *bytes = b;
+    return 0;
+}
+
 int64_t rt_type_numel(const rt_type *t)
 {
+    /* Shapes are checked where they are built (rt_type_size); a type that
+     * got here unchecked is a bug, not an overflow to wrap around. */
     int64_t n = 1;
     for (int i = 0; i < t->rank; i++)
-        n *= t->dim[i];
+        if (__builtin_mul_overflow(n, t->dim[i], &n))
+            seg_panic(__FILE__, __LINE__, "element count overflows: a shape was not checked");
     return n;
 }
 
@@ -238,9 +316,22 @@ char *rt_type_str(const rt_type *t, char *buf, size_t n)
 
 rt_tensor *rt_tensor_new(const rt_type *t)
 {
+    rt_tensor *x = rt_tensor_try_new(t);
+    if (!x)
+        seg_out_of_memory((size_t)rt_type_numel(t) * rt_dtype_size(t->dtype));
+    return x;
+}
+
+rt_tensor *rt_tensor_try_new(const rt_type *t)
+{
+    int64_t bytes;
+    SEG_ASSERT(rt_type_size(t, NULL, &bytes) == 0); /* shapes are checked where built */
+    void *data = seg_try_calloc((size_t)bytes, 1);
+    if (!data)
+        return NULL;
     rt_tensor *x = seg_xcalloc(1, sizeof *x);
     x->type = *t;
-    x->data = seg_xcalloc((size_t)rt_type_numel(t), rt_dtype_size(t->dtype));
+    x->data = data;
     x->owns_data = 1;
     return x;
 }

@@ -21,11 +21,34 @@ SEG_NORETURN void seg_panic(const char *file, int line, const char *fmt, ...) SE
 #define SEG_UNREACHABLE() seg_panic(__FILE__, __LINE__, "unreachable")
 
 /* The one allocation funnel: every heap allocation in segc goes through
- * here, so tests can count allocations. Out of memory aborts with a message
- * (there is no sensible recovery at the sizes segc allocates). */
+ * here, so tests can count allocations and inject failures.
+ *
+ * Two kinds of allocation, two ways to fail:
+ *   - seg_xrealloc, seg_xcalloc, seg_xstrdup (bookkeeping: nodes, names,
+ *     lists) never return NULL. A failure calls seg_out_of_memory, which
+ *     runs the handler main installed (segc's prints the size and exits
+ *     70); without one it prints and aborts, since library code never
+ *     exits.
+ *   - seg_try_alloc, seg_try_calloc (buffers whose size comes from the
+ *     data: tensors, arenas, volumes, files read whole) return NULL, so the
+ *     caller can say what did not fit and release what it holds.
+ * Sizes that overflow size_t count as failures, never as wrap-around. */
 void *seg_xrealloc(void *p, size_t n);
 void *seg_xcalloc(size_t count, size_t size);
 char *seg_xstrdup(const char *s);
+void *seg_try_alloc(size_t n);                 /* uninitialised, or NULL */
+void *seg_try_calloc(size_t count, size_t size); /* zeroed, or NULL */
+/* Called with the size asked for; must not return (exit or abort). */
+typedef void (*seg_oom_handler)(size_t bytes);
+void seg_set_oom_handler(seg_oom_handler h);
+SEG_NORETURN void seg_out_of_memory(size_t bytes);
+/* Failure injection (tests, and segc's SEGC_TEST_FAIL_ALLOC): the hook runs
+ * before every allocation with its number (1, 2, ... in this process) and
+ * size; nonzero makes that allocation fail as if the system had refused. */
+typedef int (*seg_alloc_hook)(long n, size_t bytes);
+void seg_set_alloc_hook(seg_alloc_hook h);
+/* Allocations made through the funnel so far (what the hook numbers). */
+long seg_alloc_count(void);
 /* Seconds on the monotonic clock (for timings only). */
 double seg_seconds(void);
 void seg_free(void *p);

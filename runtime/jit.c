@@ -80,8 +80,29 @@ static int jit_fail_msg(rt_error *err, const char *what, char *m)
 static pthread_once_t llvm_once = PTHREAD_ONCE_INIT;
 static int llvm_init_failed;
 
+/* Out of memory inside LLVM. Its C API has no hook for it: C++ `new`
+ * throws std::bad_alloc, which ends in std::terminate (abort), and LLVM's
+ * own allocations call report_bad_alloc_error, which aborts. These two C++
+ * entry points, declared by their Itanium-ABI names (both exported:
+ * libstdc++ and libLLVM), send both to seg_out_of_memory, like any other
+ * allocation failure in segc: a message and exit 70, not an abort. */
+typedef void (*jit_new_handler_fn)(void);
+typedef void (*jit_bad_alloc_fn)(void *user, const char *reason, _Bool crash_diag);
+jit_new_handler_fn _ZSt15set_new_handlerPFvvE(jit_new_handler_fn h);
+void _ZN4llvm31install_bad_alloc_error_handlerEPFvPvPKcbES0_(jit_bad_alloc_fn h, void *user);
+
+static void jit_new_failed(void) { seg_out_of_memory(0); }
+
+static void jit_bad_alloc(void *user, const char *reason, _Bool crash_diag)
+{
+    (void)user, (void)reason, (void)crash_diag;
+    seg_out_of_memory(0);
+}
+
 static void llvm_init(void)
 {
+    _ZSt15set_new_handlerPFvvE(jit_new_failed);
+    _ZN4llvm31install_bad_alloc_error_handlerEPFvPvPKcbES0_(jit_bad_alloc, NULL);
     llvm_init_failed = LLVMInitializeNativeTarget() || LLVMInitializeNativeAsmPrinter();
 }
 

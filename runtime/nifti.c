@@ -5,9 +5,13 @@
  * truncated or corrupt files, so we first read the 348-byte header
  * ourselves (through zlib, which also reads plain files), check it
  * (sizeof_hdr, byte order, dims, datatype, single-file "n+1" magic) and
- * count the bytes the file really holds (for .gz by inflating it through
- * to the end). Every failure becomes an rt_error naming the file. The
- * voxels are then converted to f32 with scl_slope/scl_inter applied.
+ * count the bytes the file really holds (for .gz by inflating it, but
+ * never past what the header describes: a small .gz that inflates to
+ * gigabytes is refused as soon as it passes that). Float voxels are checked
+ * on the way (niftilib quietly turns NaN and infinity into 0, so a bad
+ * scan would otherwise train as a black patch). Every failure becomes an
+ * rt_error naming the file. The voxels are then converted to f32 with
+ * scl_slope/scl_inter applied.
  *
  * Writing is our own code (header + 4-byte extender + data, gzip when the
  * name ends in .gz): niftilib picks its output format from the file name,
@@ -22,6 +26,7 @@
 #include <nifti1_io.h>
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -35,6 +40,7 @@ enum {
     NII_HDR_SIZE = 348,        /* sizeof_hdr of every NIfTI-1 header */
     NII_MIN_OFFSET = 352,      /* header + 4-byte extender */
     NII_CHUNK = 1 << 16,       /* bytes per read / voxels per write chunk */
+    NII_TAIL = 1 << 16,        /* bytes a .gz may hold after the voxels (padding) */
 };
 #define NII_MAX_VOXELS ((int64_t)1 << 31) /* exclusive limit on voxel count */
 
@@ -94,6 +100,8 @@ typedef struct nii_facts {
     int elem_size;     /* bytes per voxel */
     const char *dname; /* short datatype name */
     int64_t offset;    /* where the voxels start */
+    int swapped;       /* the file's byte order is not ours */
+    int is_float;      /* f32 or f64: checked for NaN and infinity */
 } nii_facts;
 
 /* Read the first 348 (uncompressed) bytes of path. */
@@ -128,8 +136,9 @@ static int nii_read_raw_header(const char *path, nifti_1_header *h, rt_error *er
 }
 
 /* Byte order: sizeof_hdr is 348 natively or byte-swapped. */
-static int nii_check_byte_order(const char *path, nifti_1_header *h, rt_error *err)
+static int nii_check_byte_order(const char *path, nifti_1_header *h, nii_facts *f, rt_error *err)
 {
+    f->swapped = 0;
     if (h->sizeof_hdr == NII_HDR_SIZE)
         return 0;
     int32_t s = h->sizeof_hdr;
@@ -140,6 +149,7 @@ static int nii_check_byte_order(const char *path, nifti_1_header *h, rt_error *e
         return -1;
     }
     nii_swap_checked_fields(h);
+    f->swapped = 1;
     return 0;
 }
 
@@ -178,6 +188,7 @@ static int nii_check_format(const char *path, const nifti_1_header *h, nii_facts
         return -1;
     }
     f->elem_size = nii_dtype_info(h->datatype, &f->dname);
+    f->is_float = h->datatype == DT_FLOAT32 || h->datatype == DT_FLOAT64;
     if (!f->elem_size) {
         rt_error_set(err, "%s: unsupported datatype %d (%s); supported: u8 i8 i16 u16 i32 f32 f64",
                      path, (int)h->datatype, nifti_datatype_string(h->datatype));
@@ -192,47 +203,89 @@ static int nii_check_format(const char *path, const nifti_1_header *h, nii_facts
     return 0;
 }
 
-/* Total (uncompressed) bytes of path; for .gz inflate through to the end.
- * *gz_damaged is set when the gzip stream ends early or is corrupt. */
-static int nii_file_bytes(const char *path, int64_t *total, int *gz_damaged, rt_error *err)
+/* What reading the file through found. */
+typedef struct nii_scan {
+    int64_t total;     /* uncompressed bytes read (stops past `limit`) */
+    int64_t limit;     /* the most a .gz may inflate to: header, voxels, NII_TAIL */
+    int gz_damaged;    /* the gzip stream ends early or is corrupt */
+    int64_t bad_voxel; /* index of the first NaN or infinite voxel, -1 = none */
+    unsigned char el[8]; /* a voxel split between two chunks */
+    int el_n;          /* bytes of it in el */
+} nii_scan;
+
+/* Voxel `i` (its bytes in p, file order) is finite? Notes the first that is not. */
+static void nii_check_voxel(nii_scan *sc, const nii_facts *f, unsigned char *p, int64_t i)
 {
-    *gz_damaged = 0;
-    if (!is_gz_name(path)) {
-        struct stat st;
-        if (stat(path, &st) != 0) {
-            rt_error_set(err, "%s: %s", path, strerror(errno));
-            return -1;
-        }
-        *total = (int64_t)st.st_size;
-        return 0;
+    if (f->swapped)
+        swap_bytes(p, (size_t)f->elem_size);
+    double x;
+    if (f->elem_size == 4) {
+        float v;
+        memcpy(&v, p, 4);
+        x = v;
+    } else {
+        memcpy(&x, p, 8);
     }
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
+    if (!isfinite(x) && sc->bad_voxel < 0)
+        sc->bad_voxel = i;
+}
+
+/* Check the float voxels among buf[0..n), which starts at file byte `at`. */
+static void nii_scan_chunk(nii_scan *sc, const nii_facts *f, const unsigned char *buf, int64_t n,
+                           int64_t at)
+{
+    int64_t end = f->offset + f->nvox * f->elem_size;
+    for (int64_t k = 0; k < n && sc->bad_voxel < 0; k++) {
+        int64_t pos = at + k;
+        if (pos < f->offset || pos >= end)
+            continue;
+        sc->el[sc->el_n++] = buf[k];
+        if (sc->el_n == f->elem_size) {
+            nii_check_voxel(sc, f, sc->el, (pos - f->offset) / f->elem_size);
+            sc->el_n = 0;
+        }
+    }
+}
+
+/* Read path through zlib (plain files too) up to sc->limit bytes. */
+static int nii_scan_file(const char *path, const nii_facts *f, nii_scan *sc, rt_error *err)
+{
+    gzFile g = gzopen(path, "rb");
+    if (!g) {
         rt_error_set(err, "%s: cannot open: %s", path, strerror(errno ? errno : ENOMEM));
         return -1;
     }
-    char *buf = seg_xrealloc(NULL, NII_CHUNK);
-    int64_t n = 0;
+    unsigned char *buf = seg_xrealloc(NULL, NII_CHUNK);
     int got;
-    while ((got = gzread(f, buf, NII_CHUNK)) > 0)
-        n += got;
+    while (sc->total <= sc->limit && (got = gzread(g, buf, NII_CHUNK)) > 0) {
+        if (f->is_float)
+            nii_scan_chunk(sc, f, buf, got, sc->total);
+        sc->total += got;
+    }
     int zerr = Z_OK;
-    gzerror(f, &zerr);
-    *gz_damaged = got < 0 || zerr != Z_OK;
+    gzerror(g, &zerr);
+    sc->gz_damaged = zerr != Z_OK;
     seg_free(buf);
-    gzclose(f);
-    *total = n;
+    gzclose(g);
     return 0;
 }
 
-static int nii_check_length(const char *path, const nii_facts *f, rt_error *err)
+/* The file's length against the header; float voxels finite. A plain file
+ * whose voxels cannot hold NaN is only measured. */
+static int nii_check_data(const char *path, const nii_facts *f, rt_error *err)
 {
-    int64_t total;
-    int damaged;
-    if (nii_file_bytes(path, &total, &damaged, err))
-        return -1;
     int64_t need = f->nvox * f->elem_size;
-    int64_t have = total > f->offset ? total - f->offset : 0;
+    nii_scan sc = {.limit = f->offset + need + NII_TAIL, .bad_voxel = -1};
+    struct stat st;
+    if (!is_gz_name(path) && stat(path, &st) != 0) {
+        rt_error_set(err, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!is_gz_name(path) && !f->is_float)
+        sc.total = (int64_t)st.st_size;
+    else if (nii_scan_file(path, f, &sc, err))
+        return -1;
+    int64_t have = sc.total > f->offset ? sc.total - f->offset : 0;
     if (have < need) {
         rt_error_set(err,
                      "%s: truncated: header says %lld voxels of %s but the file holds %lld bytes of data"
@@ -240,8 +293,19 @@ static int nii_check_length(const char *path, const nii_facts *f, rt_error *err)
                      path, (long long)f->nvox, f->dname, (long long)have, (long long)need);
         return -1;
     }
-    if (damaged) {
+    if (is_gz_name(path) && sc.total > sc.limit) {
+        rt_error_set(err, "%s: the gzip data inflates to more than the %lld bytes its header "
+                     "describes (%lld voxels of %s); refused", path,
+                     (long long)(f->offset + need), (long long)f->nvox, f->dname);
+        return -1;
+    }
+    if (sc.gz_damaged) {
         rt_error_set(err, "%s: corrupt gzip data (the stream is damaged or ends early)", path);
+        return -1;
+    }
+    if (sc.bad_voxel >= 0) {
+        rt_error_set(err, "%s: voxel %lld is NaN or infinite; a scan must hold finite values",
+                     path, (long long)sc.bad_voxel);
         return -1;
     }
     return 0;
@@ -285,10 +349,10 @@ static int nii_validate(const char *path, nii_facts *f, rt_error *err)
     if (!is_gz_name(path) && nii_check_not_gzipped(path, err))
         return -1;
     nifti_1_header h;
-    if (nii_read_raw_header(path, &h, err) || nii_check_byte_order(path, &h, err) ||
+    if (nii_read_raw_header(path, &h, err) || nii_check_byte_order(path, &h, f, err) ||
         nii_check_dims(path, &h, f, err) || nii_check_format(path, &h, f, err))
         return -1;
-    return nii_check_length(path, f, err);
+    return nii_check_data(path, f, err);
 }
 
 /* ------------------------------------------------------------- reading */
@@ -308,8 +372,11 @@ static double nii_voxel(const void *data, int dt, size_t i)
     }
 }
 
-static void nii_convert(const nifti_image *nim, float *out)
+/* The voxels as f32, scaled; the index of the first that does not fit in
+ * an f32 after scaling (a huge scl_slope: fuzz_nifti found it), or -1. */
+static int64_t nii_convert(const nifti_image *nim, float *out)
 {
+    int64_t bad = -1;
     /* NIfTI: a slope of 0 (or not finite) means "no scaling". */
     double slope = nim->scl_slope, inter = nim->scl_inter;
     int scale = slope != 0 && isfinite(slope);
@@ -317,14 +384,23 @@ static void nii_convert(const nifti_image *nim, float *out)
         inter = 0;
     for (size_t i = 0; i < nim->nvox; i++) {
         double x = nii_voxel(nim->data, nim->datatype, i);
-        out[i] = (float)(scale ? x * slope + inter : x);
+        double y = scale ? x * slope + inter : x;
+        out[i] = fabs(y) <= FLT_MAX ? (float)y : 0; /* no UB converting an out-of-range double */
+        if (!(fabs(y) <= FLT_MAX) && bad < 0)
+            bad = (int64_t)i;
     }
+    return bad;
 }
 
 static float nii_spacing(float d) { return isfinite(d) && d != 0 ? fabsf(d) : 1.0f; }
 
-static void nii_fill_volume(const nifti_image *nim, rt_volume *v)
+/* -1 when the f32 copy of the voxels does not fit in memory, -2 when a
+ * voxel does not fit in an f32 after scaling (*bad: which). */
+static int nii_fill_volume(const nifti_image *nim, rt_volume *v, int64_t *bad)
 {
+    v->data = seg_try_calloc(nim->nvox, sizeof(float));
+    if (!v->data)
+        return -1;
     v->nx = nim->nx;
     v->ny = nim->ndim >= 2 ? nim->ny : 1;
     v->nz = nim->ndim >= 3 ? nim->nz : 1;
@@ -336,11 +412,12 @@ static void nii_fill_volume(const nifti_image *nim, rt_volume *v)
     for (int r = 0; r < 4; r++)
         for (int c = 0; c < 4; c++)
             v->affine[r][c] = m->m[r][c];
-    v->data = seg_xcalloc(nim->nvox, sizeof(float));
-    nii_convert(nim, v->data);
+    if ((*bad = nii_convert(nim, v->data)) >= 0)
+        return -2;
     nifti_1_header *h = seg_xcalloc(1, sizeof *h);
     *h = nifti_convert_nim2nhdr(nim);
     v->header = h;
+    return 0;
 }
 
 int rt_nifti_read(const char *path, rt_volume *v, rt_error *err)
@@ -362,9 +439,19 @@ int rt_nifti_read(const char *path, rt_volume *v, rt_error *err)
         nifti_image_free(nim);
         return -1;
     }
-    nii_fill_volume(nim, v);
+    int64_t bad = -1;
+    int rc = nii_fill_volume(nim, v, &bad);
+    if (rc == -1)
+        rt_error_set(err, "%s: out of memory for %lld voxels (%.1f GB as f32)", path,
+                     (long long)f.nvox, (double)f.nvox * 4 / 1e9);
+    if (rc == -2) {
+        rt_error_set(err, "%s: voxel %lld is out of the range of f32 after scaling "
+                     "(scl_slope %g, scl_inter %g)", path, (long long)bad,
+                     (double)nim->scl_slope, (double)nim->scl_inter);
+        rt_volume_free(v);
+    }
     nifti_image_free(nim);
-    return 0;
+    return rc ? -1 : 0;
 }
 
 void rt_volume_free(rt_volume *v)

@@ -36,6 +36,21 @@ typedef struct rt_type {
     int64_t dim[RT_MAX_RANK];
 } rt_type;
 
+/* The largest tensor segc represents: 2^48 bytes (256 TiB), more than any
+ * 64-bit machine can address today. A shape that does not fit is an error
+ * where the shape is built (compiler/shape.c, the file readers), so element
+ * and byte counts, and sums of a few thousand of them, fit in int64. */
+#define RT_MAX_TENSOR_BYTES ((int64_t)1 << 48)
+
+/* Elements and bytes of t (either pointer may be NULL): 0, or -1 when a
+ * dimension is negative or t would hold more than RT_MAX_TENSOR_BYTES.
+ * The one place that multiplies a shape out with overflow checks. */
+int rt_type_size(const rt_type *t, int64_t *numel, int64_t *bytes);
+/* Checked arithmetic on non-negative sizes: 0, or -1 on overflow (a
+ * product above RT_MAX_TENSOR_BYTES counts as one). */
+int rt_size_mul(int64_t a, int64_t b, int64_t *out);
+int rt_size_add(int64_t a, int64_t b, int64_t *out);
+/* Elements of a type already checked by rt_type_size. */
 int64_t rt_type_numel(const rt_type *t);
 int rt_type_equal(const rt_type *a, const rt_type *b);
 /* "f32[2, 1, 64, 64, 64]" into buf; returns buf. */
@@ -49,6 +64,8 @@ typedef struct rt_tensor {
 } rt_tensor;
 
 rt_tensor *rt_tensor_new(const rt_type *t);          /* zero-filled, owns data */
+/* The same, or NULL when its data cannot be allocated (sizes from data). */
+rt_tensor *rt_tensor_try_new(const rt_type *t);
 void rt_tensor_free(rt_tensor *t);
 static inline float *rt_f32(const rt_tensor *t) { return (float *)t->data; }
 static inline int32_t *rt_i32(const rt_tensor *t) { return (int32_t *)t->data; }
@@ -309,6 +326,29 @@ rt_interp *rt_interp_new_planned(const rt_program *p, const rt_mem_plan *m, uint
 int rt_mem_plan_enabled(void);
 /* Bytes of the interpreter's arena, 0 when unplanned. */
 int64_t rt_interp_arena_bytes(const rt_interp *it);
+
+/* ------------------------------------------------ memory budget (budget.c) */
+
+/* What a run will hold, checked before it allocates or compiles anything. */
+typedef struct rt_budget {
+    int64_t need;   /* bytes in all: arenas, fixed values, optimizer state */
+    int64_t arena;  /* the arenas' part of need (for the message) */
+    int threads;    /* threads it runs on (stacks, OpenBLAS buffers) */
+    int jit;        /* it compiles kernels with LLVM */
+    const char *what; /* what needs it, for the message ("the training step of stage
+                         one"); NULL = "the run" */
+} rt_budget;
+/* --max-memory (bytes; 0 = none): the most a run's own bytes may be. */
+void rt_budget_set_max(int64_t bytes);
+/* Bytes rt_interp_new will allocate for p: its arena and fixed values
+ * (every value, without a plan or with $SEGC_ARENA=0). */
+int64_t rt_program_bytes(const rt_program *p);
+/* Add p's bytes (and its arena) to b. */
+void rt_budget_add_program(rt_budget *b, const rt_program *p);
+/* 0 when b fits the machine's memory, its address-space limit and
+ * --max-memory; else -1 and err says "WHAT needs 12.3 GB (...), more than
+ * ..." with the figures. */
+int rt_budget_check(const rt_budget *b, rt_error *err);
 
 /* Interpreter internals (runtime/arena_plan.c), used by runtime/interp.c. */
 /* Allocate the arena of m (zeroed, RT_MEM_ALIGN-aligned; *base is what to
@@ -1425,6 +1465,12 @@ typedef struct rt_train_hooks {
      * non-zero stops with that error (err must be set) */
     int (*epoch)(void *user, const rt_stage_spec *s, const rt_epoch_report *r,
                  rt_interp *train, rt_optim *optim, rt_error *err);
+    /* after every step, after `step`; may be NULL. 0 goes on; 1 ends the
+     * stage there (a signal asked: the hook saves what it wants, nothing
+     * is published, rt_train_stage returns RT_TRAIN_STOPPED); -1 stops
+     * with that error (err must be set). */
+    int (*interrupt)(void *user, const rt_stage_spec *s, int epoch, int step, rt_interp *train,
+                     rt_optim *optim, rt_error *err);
 } rt_train_hooks;
 
 /* Resume point inside a stage (all zero = start fresh). */
@@ -1442,6 +1488,7 @@ typedef struct rt_resume {
  * match (inherited), else from their initialisers; the best parameters
  * (by s->best_by on validation, or the lowest loss without it) go back
  * into the store, marked trained_by for the trainable ones. */
+enum { RT_TRAIN_STOPPED = 1 }; /* the interrupt hook ended the stage */
 int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *resume,
                    const rt_train_hooks *hooks, rt_error *err);
 /* A stage's training step kept alive between runs (the REPL's :train):

@@ -398,6 +398,10 @@ static int run_epoch(trainer *t, int e, double *mean_loss, const rt_train_hooks 
         sum += loss;
         if (h && h->step)
             h->step(h->user, s, e + 1, i + 1, loss);
+        int stop = h && h->interrupt ? h->interrupt(h->user, s, e + 1, i + 1, t->train, t->optim,
+                                                    err) : 0;
+        if (stop)
+            return stop < 0 ? -1 : RT_TRAIN_STOPPED;
     }
     *mean_loss = sum / s->steps_per_epoch;
     return 0;
@@ -468,8 +472,9 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
     for (int e = e0; e < s->max_epochs; e++) {
         double t0 = seg_seconds();
         rt_epoch_report r = {.epoch = e + 1, .epochs = s->max_epochs};
-        if (run_epoch(t, e, &r.loss, h, err))
-            return -1;
+        int rc = run_epoch(t, e, &r.loss, h, err);
+        if (rc)
+            return rc;
         r.step_seconds = (seg_seconds() - t0) / s->steps_per_epoch;
         r.lr = rt_sched_value(&s->lr, (double)t->step - 1);
         if (epoch_validate(t, &r, err))
@@ -485,9 +490,9 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
         r.seconds = seg_seconds() - t0;
         r.best_ema = ps.best, r.bad_epochs = ps.bad, r.best_metric = best_metric;
         r.step = t->step;
-        int rc = h && h->epoch ? h->epoch(h->user, s, &r, t->train, t->optim, err) : 0;
+        int hrc = h && h->epoch ? h->epoch(h->user, s, &r, t->train, t->optim, err) : 0;
         double unused = 0; /* with ranks: rank 0's checkpoint is written before anyone stops */
-        if (s->dist ? rt_dist_step_agree(s->dist, rc, &unused, err) : rc)
+        if (s->dist ? rt_dist_step_agree(s->dist, hrc, &unused, err) : hrc)
             return -1;
         if (r.stop)
             break;
@@ -578,8 +583,11 @@ int rt_train_stage(const rt_stage_spec *s, rt_store *store, const rt_resume *res
         for (int i = 0; i < rt_store_count(resume->best); i++)
             rt_store_put(best, rt_store_name(resume->best, i),
                          rt_store_get(resume->best, rt_store_name(resume->best, i)), NULL);
-    if (stage_loop(&t, best, resume, hooks, err))
+    int stop = stage_loop(&t, best, resume, hooks, err);
+    if (stop) {
+        rc = stop == RT_TRAIN_STOPPED ? stop : -1;
         goto done;
+    }
     if (rt_store_count(best) == 0) /* resumed at the very end: keep what we have */
         snapshot(s, &t, best);
     publish(s, best, store);

@@ -464,6 +464,78 @@ TEST(nifti_error_gzip_named_nii)
     expect_read_error(tpath("zipped.nii"), "gzip-compressed");
 }
 
+/* niftilib replaces NaN and infinity by 0 when it reads floats: the reader
+ * must see them first (issue 13), in either byte order, plain or gzip. */
+TEST(nifti_error_nan_voxel)
+{
+    float data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    data[5] = NAN;
+    nifti_1_header h = raw_header(DT_FLOAT32, 32, 2, 2, 2);
+    h.scl_slope = 2; /* scaled or not, NaN stays an error */
+    write_raw(tpath("nan.nii"), &h, data, sizeof data, 0);
+    expect_read_error(tpath("nan.nii"), "voxel 5 is NaN or infinite");
+    write_raw(tpath("nan.nii.gz"), &h, data, sizeof data, 1);
+    expect_read_error(tpath("nan.nii.gz"), "voxel 5 is NaN or infinite");
+    double d[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    d[7] = -INFINITY;
+    h = raw_header(DT_FLOAT64, 64, 2, 2, 2);
+    write_raw(tpath("inf.nii.gz"), &h, d, sizeof d, 1);
+    expect_read_error(tpath("inf.nii.gz"), "voxel 7 is NaN or infinite");
+    /* big-endian: the bytes of 1.0f swapped are a finite denormal, NaN's
+     * swapped bytes are still read as NaN once put back in order */
+    uint32_t be[8];
+    for (int i = 0; i < 8; i++) {
+        memcpy(&be[i], &data[i], 4);
+        be[i] = __builtin_bswap32(be[i]);
+    }
+    h = raw_header(DT_FLOAT32, 32, 2, 2, 2);
+    h.sizeof_hdr = (int)__builtin_bswap32(348u);
+    for (int i = 0; i < 8; i++)
+        h.dim[i] = (short)__builtin_bswap16((uint16_t)h.dim[i]);
+    h.datatype = (short)__builtin_bswap16(DT_FLOAT32);
+    h.bitpix = (short)__builtin_bswap16(32);
+    uint32_t off;
+    float o = 352;
+    memcpy(&off, &o, 4);
+    off = __builtin_bswap32(off);
+    memcpy(&h.vox_offset, &off, 4);
+    write_raw(tpath("nan_be.nii"), &h, be, sizeof be, 0);
+    expect_read_error(tpath("nan_be.nii"), "voxel 5 is NaN or infinite");
+}
+
+/* Scaling can carry a finite voxel out of f32's range (fuzz_nifti found
+ * an i32 file with scl_slope -1.65e35): an error, not an infinity. */
+TEST(nifti_error_scaled_past_f32)
+{
+    int32_t data[8] = {0, 1, 2, 3, 4, 5, 6, 268436480};
+    nifti_1_header h = raw_header(DT_INT32, 32, 2, 2, 2);
+    h.scl_slope = -1.65e35f;
+    write_raw(tpath("scaled.nii"), &h, data, sizeof data, 0);
+    expect_read_error(tpath("scaled.nii"), "voxel 7 is out of the range of f32 after scaling");
+}
+
+/* A .nii.gz whose stream holds far more than its header describes (a
+ * small file that inflates to gigabytes) is refused once it passes that,
+ * without inflating the rest. */
+TEST(nifti_error_gzip_inflates_past_header)
+{
+    size_t n = 32u << 20; /* 32 MB of zeros: ~32 kB compressed */
+    unsigned char *zeros = seg_xcalloc(n, 1);
+    nifti_1_header h = raw_header(DT_UINT8, 8, 4, 4, 4);
+    write_raw(tpath("bomb.nii.gz"), &h, zeros, n, 1);
+    seg_free(zeros);
+    double t0 = seg_seconds();
+    expect_read_error(tpath("bomb.nii.gz"), "inflates to more than the 416 bytes its header");
+    CHECK(seg_seconds() - t0 < 1.0);
+    /* a little padding after the voxels is still a volume */
+    unsigned char pad[64 + 100] = {0};
+    write_raw(tpath("padded.nii.gz"), &h, pad, sizeof pad, 1);
+    rt_volume v;
+    rt_error err = {{0}};
+    CHECK_INT(rt_nifti_read(tpath("padded.nii.gz"), &v, &err), 0);
+    rt_volume_free(&v);
+}
+
 /* ------------------------------------------------------------- writing */
 
 static int count_tmp_files(void)
