@@ -51,7 +51,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o) $(GEN_SRC:.c=.o)
 TEST_SRC := $(wildcard tests/unit/*.c tests/ops/*.c)
 TEST_OBJ := $(TEST_SRC:%.c=$(B)/%.o)
 # libFuzzer targets of the file readers (section "fuzzing" below)
-FUZZ_TARGETS := nifti png safetensors jit_cache
+FUZZ_TARGETS := nifti png safetensors jit_cache seg
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(B)/fuzz_replay_%)
 
 .PHONY: all deps test demo bench check-torch clean fuzz fuzz-corpus sample-data experiments install

@@ -6,7 +6,7 @@
 # with ASan and UBSan). Each must run through: a crash is a regression.
 . tests/cli/lib.inc
 B=$(dirname "$SEGC")
-for t in nifti png safetensors jit_cache; do
+for t in nifti png safetensors jit_cache seg; do
     [ -x "$B/fuzz_replay_$t" ] || fail "$B/fuzz_replay_$t is not built"
     set -- tests/fuzz/corpus/$t/*
     [ -f "$1" ] || fail "no seed corpus for $t"
