@@ -57,7 +57,10 @@ $DIFF two/ckpt/last.safetensors res/ckpt/last.safetensors $TOL > d.txt || fail "
 # a NaN on a rank stops every rank at that step
 $MPI -np 2 "$SEGC" train "$F" --schedule nan --out nan --threads 1 > nan.log 2>&1
 [ $? = 70 ] || fail "NaN should end the job with 70"
-grep -q "segc: error: rank 0 of 2: stage 'boom', epoch 1, step 0: the loss is NaN; the first non-finite value comes from .*dp.seg:[0-9]*:[0-9]*: log" nan.log \
+# (mpirun forwards stdout and stderr separately, so another line may land
+# between "segc: error: " and the message: match them apart)
+grep -q "segc: error: " nan.log &&
+grep -q "rank 0 of 2: stage 'boom', epoch 1, step 0: the loss is NaN; the first non-finite value comes from .*dp.seg:[0-9]*:[0-9]*: log" nan.log \
     || fail "NaN message: $(cat nan.log)"
 
 # ranks running different programs are refused before training
