@@ -237,6 +237,11 @@ enum { CLI_RUN_NEW, CLI_RUN_RESUME, CLI_RUN_OVERWRITE }; /* how a run takes its 
 int cli_run_dir_claim(const char *dir, int mode, cli_run_lock *lock);
 void cli_run_dir_release(cli_run_lock *lock);
 
+/* A checkpoint's f32 tensors (not optimizer state) into st, with their
+ * trained_by; returns the count, adds their values to *values if given
+ * (cli_train.c; the REPL's :load too). */
+int cli_store_load_ckpt(rt_store *st, const rt_ckpt *c, int64_t *values);
+
 /* ------------------------------------- checkpoints for inference (ckpt_meta.c) */
 
 /* How the prediction output becomes probabilities: argmax of logits gets

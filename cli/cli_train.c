@@ -620,8 +620,9 @@ static int resume_meta(const train_run *r, resume_state *rs, rt_error *err)
 /* Every tensor of the checkpoint into the store, except optimizer state
  * (rt_train_stage reads that from the checkpoint itself). Other dtypes
  * than f32 stay out of the store: check_ckpt_types reports one that has
- * a parameter's name. Returns how many were loaded. */
-static int store_load(rt_store *st, const rt_ckpt *c)
+ * a parameter's name. Returns how many were loaded; their values add to
+ * *values when it is not NULL. The REPL's :load uses it too. */
+int cli_store_load_ckpt(rt_store *st, const rt_ckpt *c, int64_t *values)
 {
     int n = 0;
     for (int i = 0; i < rt_ckpt_count(c); i++) {
@@ -637,6 +638,8 @@ static int store_load(rt_store *st, const rt_ckpt *c)
         rt_store_put(st, e->name, x, rt_ckpt_meta(c, key));
         rt_tensor_free(x);
         n++;
+        if (values)
+            *values += rt_type_numel(&t);
     }
     return n;
 }
@@ -706,7 +709,7 @@ static int resume_stage_best(train_run *r, const resume_state *rs, rt_error *err
     int bad = !b && access(p, F_OK) == 0;
     seg_free(p);
     if (b)
-        store_load(r->store, b);
+        cli_store_load_ckpt(r->store, b, NULL);
     rt_ckpt_free(b);
     return bad ? -1 : 0;
 }
@@ -719,7 +722,7 @@ static int resume_open(train_run *r, resume_state *rs, rt_error *err)
     if (!rs->last || resume_args_match(r, rs, err) || resume_meta(r, rs, err))
         return -1;
     resume_rows(r, rs);
-    store_load(r->store, rs->last);
+    cli_store_load_ckpt(r->store, rs->last, NULL);
     r->src = rs->last;
     return rs->done ? resume_stage_best(r, rs, err) : 0;
 }
@@ -735,7 +738,7 @@ static int init_from(train_run *r, const char *path, rt_ckpt **c, rt_error *err)
     *c = rt_ckpt_read(path, err);
     if (!*c)
         return -1;
-    int n = store_load(r->store, *c), skipped = rt_ckpt_count(*c) - n;
+    int n = cli_store_load_ckpt(r->store, *c, NULL), skipped = rt_ckpt_count(*c) - n;
     printf("init: %d tensors from %s", n, path);
     if (skipped)
         printf(" (%d optimizer-state or non-f32 entries not loaded)", skipped);
@@ -869,7 +872,7 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
         seg_free(p);
         if (b) {
             best = rt_store_new();
-            store_load(best, b);
+            cli_store_load_ckpt(best, b, NULL);
             res.best = best;
             rt_ckpt_free(b);
         }

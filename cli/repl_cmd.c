@@ -401,23 +401,8 @@ static int load_ckpt(repl *r, const char *arg)
     char *path;
     if (cli_ckpt_open(arg, &c, &path) != CLI_OK)
         return -1;
-    int n = 0;
     int64_t values = 0;
-    for (int i = 0; i < rt_ckpt_count(c); i++) {
-        const rt_ckpt_entry *e = rt_ckpt_at(c, i);
-        if (!strncmp(e->name, RT_OPTIM_PREFIX, strlen(RT_OPTIM_PREFIX)) || e->dtype != RT_CKPT_F32)
-            continue;
-        rt_type t = {.dtype = RT_F32, .rank = e->rank};
-        memcpy(t.dim, e->dim, sizeof t.dim);
-        rt_tensor *x = rt_tensor_new(&t);
-        memcpy(x->data, e->data, (size_t)e->nbytes);
-        char key[600];
-        snprintf(key, sizeof key, "trained_by.%s", e->name);
-        rt_store_put(r->params, e->name, x, rt_ckpt_meta(c, key));
-        rt_tensor_free(x);
-        n++;
-        values += rt_type_numel(&t);
-    }
+    int n = cli_store_load_ckpt(r->params, c, &values);
     r->param_gen++;
     char g[32];
     printf("loaded %d tensors (%s values) from %s\n", n, repl_grouped(values, g, sizeof g), path);
