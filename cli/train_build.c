@@ -19,45 +19,11 @@
 
 /* ----------------------------------------------------------- datasets */
 
-/* Keys of synthetic() that are not generator options. */
-static int synth_meta_key(const char *k)
-{
-    static const char *const keys[] = {"kind", "labels", "label", "distance", "lesions"};
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        if (!strcmp(k, keys[i]))
-            return 1;
-    return 0;
-}
-
-static int sv_numbers(const seg_sv *v, double *out, int max)
-{
-    if (v->kind == SEG_SV_INT || v->kind == SEG_SV_FLOAT || v->kind == SEG_SV_BOOL) {
-        out[0] = v->kind == SEG_SV_FLOAT ? v->f : (double)v->i;
-        return 1;
-    }
-    if (v->kind != SEG_SV_LIST)
-        return 0;
-    int n = 0;
-    for (int i = 0; i < v->n_items && n < max; i++)
-        n += sv_numbers(&v->items[i], out + n, max - n);
-    return n;
-}
-
 static int load_synthetic(const seg_scall *src, rt_dataset *ds, rt_error *err)
 {
     rt_synth_opts o;
-    if (rt_synth_opts_init(&o, seg_scall_str(src, "kind", ""), err) ||
-        rt_synth_opts_set_lesions(&o, seg_scall_str(src, "lesions", "default"), err))
-        return -1;
-    for (int i = 0; i < src->n; i++) {
-        double v[8];
-        if (!src->given[i] || synth_meta_key(src->keys[i]))
-            continue;
-        int n = sv_numbers(&src->args[i], v, 8);
-        if (n > 0 && rt_synth_opts_set(&o, src->keys[i], v, n, err))
-            return -1;
-    }
-    if (rt_synth_opts_check(&o, err))
+    int bad;
+    if (seg_synthetic_opts(src, &o, &bad, err))
         return -1;
     return rt_dataset_synthetic(ds, &o, err);
 }
@@ -80,7 +46,7 @@ static int load_files(const seg_scall *src, rt_dataset *ds, rt_error *err)
 void cli_resample_spacing(const seg_scall *p, float t[3])
 {
     double v[3] = {1, 1, 1};
-    int n = sv_numbers(seg_scall_arg(p, "spacing"), v, 3);
+    int n = seg_sv_numbers(seg_scall_arg(p, "spacing"), v, 3);
     t[0] = (float)v[0], t[1] = (float)v[n > 1], t[2] = (float)v[n > 2 ? 2 : 0];
 }
 

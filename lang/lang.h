@@ -333,6 +333,13 @@ const seg_sv *seg_scall_arg(const seg_scall *c, const char *key);
 double seg_scall_num(const seg_scall *c, const char *key, double def);
 int64_t seg_scall_int(const seg_scall *c, const char *key, int64_t def);
 const char *seg_scall_str(const seg_scall *c, const char *key, const char *def);
+/* The numbers of a setting (a number, a bool as 0/1, or a flat list of
+ * them): their count, or -1 when it is not numeric or longer than max. */
+int seg_sv_numbers(const seg_sv *v, double *out, int max);
+/* The generator options of a synthetic(...) call. On failure err says why
+ * and *bad is the index of the argument at fault (-1: the call as a whole),
+ * so sema and the driver report one message from one reading. */
+int seg_synthetic_opts(const seg_scall *k, rt_synth_opts *o, int *bad, rt_error *err);
 
 /* data NAME = source(...) */
 typedef struct seg_sched_data {

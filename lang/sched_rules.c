@@ -222,46 +222,66 @@ static int synth_meta_key(const char *k)
     return 0;
 }
 
-/* A setting as numbers (a bool counts as 0/1); -1 when it is not numeric. */
-static int sv_numbers(const seg_sv *v, double *out, int max)
+int seg_sv_numbers(const seg_sv *v, double *out, int max)
 {
     if (v->kind == SEG_SV_INT || v->kind == SEG_SV_FLOAT || v->kind == SEG_SV_BOOL) {
+        if (max < 1)
+            return -1;
         out[0] = v->kind == SEG_SV_FLOAT ? v->f : (double)v->i;
         return 1;
     }
     if (v->kind != SEG_SV_LIST || v->n_items > max)
         return -1;
     for (int i = 0; i < v->n_items; i++)
-        if (sv_numbers(&v->items[i], out + i, 1) != 1)
+        if (seg_sv_numbers(&v->items[i], out + i, 1) != 1)
             return -1;
     return v->n_items;
+}
+
+static int scall_index(const seg_scall *k, const char *key)
+{
+    for (int i = 0; i < k->n; i++)
+        if (!strcmp(k->keys[i], key))
+            return i;
+    return -1;
+}
+
+int seg_synthetic_opts(const seg_scall *k, rt_synth_opts *o, int *bad, rt_error *err)
+{
+    *bad = scall_index(k, "kind");
+    if (rt_synth_opts_init(o, seg_scall_str(k, "kind", ""), err))
+        return -1;
+    *bad = scall_index(k, "lesions");
+    if (rt_synth_opts_set_lesions(o, seg_scall_str(k, "lesions", "default"), err))
+        return -1;
+    for (int i = 0; i < k->n; i++) {
+        double v[8];
+        if (!k->given[i] || synth_meta_key(k->keys[i]))
+            continue;
+        *bad = i;
+        int n = seg_sv_numbers(&k->args[i], v, 8);
+        if (n < 0) {
+            rt_error_set(err, "synthetic(): '%s' must be a number or a list of numbers",
+                         k->keys[i]);
+            return -1;
+        }
+        if (rt_synth_opts_set(o, k->keys[i], v, n, err))
+            return -1;
+    }
+    *bad = -1;
+    return rt_synth_opts_check(o, err);
 }
 
 int sema_synthetic_check(sema_sched_ctx *c, const seg_scall *k)
 {
     rt_synth_opts o;
     rt_error err = {{0}};
-    if (rt_synth_opts_init(&o, seg_scall_str(k, "kind", ""), &err) ||
-        rt_synth_opts_set_lesions(&o, seg_scall_str(k, "lesions", "default"), &err))
+    int bad;
+    if (!seg_synthetic_opts(k, &o, &bad, &err))
+        return 0;
+    const char *key = bad >= 0 ? k->keys[bad] : "";
+    if (!strcmp(key, "kind") || !strcmp(key, "lesions"))
         return 0; /* reported by the string checks */
-    for (int i = 0; i < k->n; i++) {
-        double v[8];
-        if (!k->given[i] || synth_meta_key(k->keys[i]))
-            continue;
-        int n = sv_numbers(&k->args[i], v, 8);
-        if (n < 0) {
-            sema_error(&c->st, k->spans[i], "synthetic(): '%s' must be a number or a list of "
-                       "numbers", k->keys[i]);
-            return -1;
-        }
-        if (rt_synth_opts_set(&o, k->keys[i], v, n, &err)) {
-            sema_error(&c->st, k->spans[i], "%s", err.msg);
-            return -1;
-        }
-    }
-    if (rt_synth_opts_check(&o, &err)) {
-        sema_error(&c->st, k->span, "%s", err.msg);
-        return -1;
-    }
-    return 0;
+    sema_error(&c->st, bad >= 0 ? k->spans[bad] : k->span, "%s", err.msg);
+    return -1;
 }
