@@ -308,6 +308,8 @@ typedef struct rt_mem_plan {
     int64_t live_peak_bytes; /* lower bound: most (rounded) temp bytes live at once */
     int64_t *ws_offset;      /* per instruction: its workspace in the arena, -1 = none */
     int64_t *ws_bytes;       /* per instruction: workspace size (0 = none) */
+    int fit_most;            /* most neighbours the gap search examined for one value
+                              * (at most 1024, which keeps planning O(n log n)) */
 } rt_mem_plan;
 
 /* 0 when m is a sound plan for p: sizes match, intervals cover each temp's
