@@ -287,6 +287,8 @@ static const struct {
 } environment[] = {
     {"SEGC_THREADS", "thread count when --threads is not given"},
     {"SEGC_JIT", "0 = --no-jit for the commands that take it"},
+    {"SEGC_DENORMALS", "flush (default: denormal floats are zero on every thread, as they are "
+                       "fast) or keep (IEEE)"},
     {"SEGC_CACHE_DIR", "the JIT kernel cache folder (segc cache)"},
     {"SEG_PATH", "extra folders searched by import"},
     {"SEG_STDLIB", "the standard library folder (default: share/segc/stdlib beside the installed "
@@ -802,6 +804,10 @@ static int parse_args(cli_parse *ps, const cli_command *c, int argc, char **argv
         rt_error err = {{0}};
         if (rt_threads_resolve(ps->o.threads, &ps->o.threads, &ps->o.threads_given, &err))
             return usage_error(c, "%s", err.msg);
+        if (rt_fp_denormals_resolve(&err))
+            return usage_error(c, "%s", err.msg);
+        /* what runs outside a pool computes in the pools' mode too */
+        rt_fp_denormals_set(rt_fp_denormals_flushed());
     }
     if ((c->opts & OPT_SET) && !has_setting(&ps->o, "B")) {
         add_setting(&ps->o, "B", "1");

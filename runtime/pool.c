@@ -33,6 +33,7 @@ typedef struct pool_worker {
 
 struct rt_pool {
     int threads;             /* workers + the calling thread */
+    int flush;               /* denormals flushed on every thread (fpmode.c) */
     pthread_t *tid;          /* threads - 1 worker threads */
     pool_worker *workers;    /* their start arguments */
     pthread_mutex_t lock;    /* guards everything below */
@@ -113,6 +114,7 @@ static void *pool_worker_main(void *varg)
     pool_worker *w = varg;
     rt_pool *p = w->pool;
     uint64_t seen = 0;
+    rt_fp_thread_apply(p->flush);
     pthread_mutex_lock(&p->lock);
     for (;;) {
         while (p->gen == seen && !p->quit)
@@ -138,6 +140,7 @@ rt_pool *rt_pool_new(int threads)
     rt_pool *p = seg_xcalloc(1, sizeof *p);
     p->threads = threads > 0 ? (threads > RT_THREADS_MAX ? RT_THREADS_MAX : threads)
                              : rt_pool_default_threads();
+    p->flush = rt_fp_denormals_flushed();
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->run_lock, NULL);
     pthread_cond_init(&p->wake, NULL);
@@ -185,8 +188,14 @@ void rt_pool_run(rt_pool *p, int64_t n_tasks, rt_pool_fn fn, void *arg)
 {
     if (n_tasks <= 0)
         return;
-    if (!p || p->threads == 1 || pool_depth > 0) {
+    if (pool_depth > 0 || !p) { /* nested: already in the pool's mode; no pool: the caller's */
         pool_run_serial(n_tasks, fn, arg);
+        return;
+    }
+    unsigned saved = rt_fp_thread_apply(p->flush);
+    if (p->threads == 1) {
+        pool_run_serial(n_tasks, fn, arg);
+        rt_fp_thread_restore(saved);
         return;
     }
     pthread_mutex_lock(&p->run_lock);
@@ -204,6 +213,7 @@ void rt_pool_run(rt_pool *p, int64_t n_tasks, rt_pool_fn fn, void *arg)
         pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
     pthread_mutex_unlock(&p->run_lock);
+    rt_fp_thread_restore(saved);
 }
 
 /* The process-wide pool, created on first use with the default count. */

@@ -962,6 +962,20 @@ int rt_pool_default_threads(void);
 /* The process-wide pool (created on first use, never freed). */
 rt_pool *rt_pool_default(void);
 
+/* Denormals (runtime/fpmode.c): flushed to zero (FTZ and DAZ) on every
+ * pool thread unless $SEGC_DENORMALS is "keep"; a pool takes the setting
+ * when it is made, and the caller takes the pool's mode for each job.
+ * resolve reads the variable (-1 and err for a value other than "flush"
+ * or "keep"); flushed gives the setting (reading it on first use); set
+ * changes it for pools made from now on and for the calling thread;
+ * thread_apply puts a mode on the calling thread and returns the old
+ * control word for thread_restore. */
+int rt_fp_denormals_resolve(rt_error *err);
+int rt_fp_denormals_flushed(void);
+void rt_fp_denormals_set(int flush);
+unsigned rt_fp_thread_apply(int flush);
+void rt_fp_thread_restore(unsigned saved);
+
 /* ----------------------------------------------------------------- jit */
 
 #ifndef SEGC_VERSION

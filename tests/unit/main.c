@@ -6,7 +6,7 @@
  */
 #include "test.h"
 
-#include "runtime/base.h"
+#include "runtime/runtime.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -84,6 +84,7 @@ int main(int argc, char **argv)
     const char *filter = argc > 1 ? argv[1] : NULL;
     if (getenv("SEGC_TEST_TMP"))
         tmpdir = getenv("SEGC_TEST_TMP");
+    rt_fp_denormals_set(rt_fp_denormals_flushed()); /* as segc runs */
     int passed = 0, failed = report_duplicates(filter);
     qsort(cases, (size_t)n_cases, sizeof cases[0], by_file_then_name);
     for (int i = 0; i < n_cases; i++) {

@@ -689,3 +689,48 @@ TEST(jit_cache_planted_object_is_not_linked)
     rt_jit_free(j);
     cache_restore(old);
 }
+
+/* runtime/fpmode.c: a pool made while denormals are flushed computes a
+ * denormal product as 0 on every thread, the caller included, and one
+ * made with "keep" gives the IEEE denormal; the caller's own mode is back
+ * after each job. (Compared as bits: with DAZ on, a thread reads any
+ * denormal as 0, comparisons included.) */
+/* Bits, not values: a thread with DAZ set reads a denormal as 0. */
+static long float_bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (long)u;
+}
+
+static int is_denormal(float f) { return float_bits(f) > 0 && float_bits(f) < 0x800000; }
+
+typedef struct denormal_job {
+    volatile float a, b;
+    float out[4];
+} denormal_job;
+
+static void denormal_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    denormal_job *j = arg;
+    (void)begin, (void)end;
+    j->out[thread] = j->a * j->b; /* 1e-30 * 1e-10: 1e-40 is denormal */
+}
+
+TEST(pool_denormal_mode_on_every_thread)
+{
+    int flush = rt_fp_denormals_flushed();
+    for (int mode = 0; mode < 2; mode++) {
+        rt_fp_denormals_set(mode);
+        rt_pool *p = rt_pool_new(2);
+        rt_fp_denormals_set(!mode); /* the caller in the other mode: the pool's wins */
+        denormal_job j = {.a = 1e-30f, .b = 1e-10f, .out = {-1, -1, -1, -1}};
+        rt_pool_run(p, 2, denormal_task, &j);
+        for (int t = 0; t < 2; t++)
+            CHECK(mode ? float_bits(j.out[t]) == 0 : is_denormal(j.out[t]));
+        float here = j.a * j.b; /* the caller's mode again */
+        CHECK(mode ? is_denormal(here) : float_bits(here) == 0);
+        rt_pool_free(p);
+    }
+    rt_fp_denormals_set(flush);
+}

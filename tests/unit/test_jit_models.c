@@ -15,7 +15,9 @@
  * kernels and its memory plan gives the reference's loss within 1e-3
  * (not tighter: max-pool ties and ReLUs at zero may route a rounding
  * difference differently, and batch norm over few values amplifies it),
- * and 1 and 2 threads give the same bits for the loss and every gradient.
+ * and 1 and 2 threads give the same bits for the loss and every gradient,
+ * as does a run with denormals kept (IEEE) instead of flushed to zero
+ * (runtime/fpmode.c): flushing them changes no model's training step.
  * Each stage's evaluation program (what validation runs: inference batch
  * norms folded into the convs) is checked whole the same way, every output
  * within 1e-4.
@@ -177,12 +179,19 @@ static void check_stage(seg_program *prog, const seg_schedule *s, int k, seg_dia
         CHECK_INT(st->groups_jit, st->groups);
         rt_interp *ref = make_interp(p, NULL, 2), *j1 = make_interp(q, q->plan, 1);
         rt_interp *j2 = make_interp(q, q->plan, 2);
+        int flush = rt_fp_denormals_flushed();
+        rt_fp_denormals_set(!flush); /* j3's pool: the other denormal mode */
+        rt_interp *j3 = make_interp(q, q->plan, 2);
+        rt_fp_denormals_set(flush);
         rt_interp_set_kernels(j1, jit_program_table(jp));
         rt_interp_set_kernels(j2, jit_program_table(jp));
-        if (!run(ref, what) && !run(j1, what) && !run(j2, what)) {
+        rt_interp_set_kernels(j3, jit_program_table(jp));
+        if (!run(ref, what) && !run(j1, what) && !run(j2, what) && !run(j3, what)) {
             replay(p, q, jit_program_table(jp), st->bias_sums, ref, what);
             compare_steps(p, ref, j1, j2, what);
+            compare_steps(p, ref, j1, j3, what);
         }
+        rt_interp_free(j3);
         rt_interp_free(ref);
         rt_interp_free(j1);
         rt_interp_free(j2);
