@@ -13,7 +13,8 @@
  *   RUN/ckpt/last.safetensors         everything needed to resume (params,
  *                                     buffers, optimizer state, counters)
  *   RUN/ckpt/best-STAGE.safetensors   the stage's best network on validation
- *   RUN/ckpt/interrupted.safetensors  SIGINT/SIGTERM: the step where it stopped
+ *   RUN/ckpt/interrupted.safetensors  SIGINT/SIGTERM: all of that at the step where
+ *                                     it stopped
  *
  * All files are written atomically; a crash or a NaN keeps the last good
  * checkpoint. Randomness is counter-based on (seed, step), so the step
@@ -34,11 +35,13 @@
  * run folder and prints.
  *
  * SIGINT or SIGTERM (cli/process.c) ends the run after the step in
- * progress: its parameters and optimizer state go to
- * ckpt/interrupted.safetensors (for --init, or to look at), and the
- * message says which checkpoint --resume continues from (the last
- * finished epoch: resuming is exact at epoch boundaries only) and the
- * command; exit 130 or 143. A second signal ends the process at once.
+ * progress: its parameters, optimizer state and counters (the steps of
+ * the epoch done and the sum of their losses) go to
+ * ckpt/interrupted.safetensors, the message gives the command that
+ * resumes, exit 130 or 143. --resume takes the newer of last.safetensors
+ * and interrupted.safetensors, so a run resumed from the step a signal
+ * stopped is exact too; the next epoch's checkpoint removes the
+ * interrupted one. A second signal ends the process at once.
  */
 #include "cli.h"
 
@@ -75,6 +78,7 @@ typedef struct train_run {
     int stop_epoch, stop_step;   /* where: epoch (from 1) and step within it */
     const char *stop_stage;
     int stop_saved;              /* ckpt/interrupted.safetensors was written */
+    int steps_run;               /* steps this process ran (SEGC_TEST_INTERRUPT_AT_STEP) */
 } train_run;
 
 /* ------------------------------------------------------------ run folder */
@@ -311,30 +315,51 @@ static void add_trained_by(rt_ckpt *c, const train_run *r, const rt_stage_spec *
     seg_free(store);
 }
 
-static int save_last(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
-                     rt_interp *it, rt_optim *opt, rt_error *err)
+/* Everything a resume needs, at the end of an epoch (leaf
+ * "ckpt/last.safetensors") or after the step a signal stopped
+ * ("ckpt/interrupted.safetensors": e->steps_done steps of epoch e->epoch
+ * done, e->loss_sum their losses; "epoch" counts the finished ones). */
+static int save_state(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
+                      rt_interp *it, rt_optim *opt, const char *leaf, rt_error *err)
 {
+    int mid = strstr(leaf, "interrupted") != NULL;
     rt_ckpt *c = rt_ckpt_new();
     add_state(c, r, s, it);
     rt_optim_save(opt, c);
     rt_ckpt_set_meta(c, "schedule", r->s->name);
     rt_ckpt_set_meta(c, "stage", s->name);
     meta_num(c, "stage_index", s->index);
-    meta_num(c, "epoch", e->epoch);
-    meta_num(c, "stage_done", e->stop || e->epoch >= e->epochs);
+    meta_num(c, "epoch", mid ? e->epoch - 1 : e->epoch);
+    meta_num(c, "stage_done", !mid && (e->stop || e->epoch >= e->epochs));
     meta_num(c, "step", (double)e->step);
     meta_num(c, "seed", (double)s->seed);
     meta_num(c, "ema", e->ema);
     meta_num(c, "best_ema", e->best_ema);
     meta_num(c, "bad_epochs", e->bad_epochs);
     meta_num(c, "best_metric", e->best_metric);
+    if (mid) {
+        meta_num(c, "steps_in_epoch", e->steps_done);
+        meta_num(c, "epoch_loss_sum", e->loss_sum);
+    }
     add_trained_by(c, r, s);
     cli_meta_apply(r->meta, c);
-    char *p = path_in(r, "ckpt/last.safetensors");
+    char *p = path_in(r, leaf);
     int rc = rt_ckpt_write(c, p, err);
     seg_free(p);
     rt_ckpt_free(c);
     return rc;
+}
+
+/* The epoch's checkpoint; an interrupted step's file is older now. */
+static int save_last(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
+                     rt_interp *it, rt_optim *opt, rt_error *err)
+{
+    if (save_state(r, s, e, it, opt, "ckpt/last.safetensors", err))
+        return -1;
+    char *p = path_in(r, "ckpt/interrupted.safetensors");
+    unlink(p);
+    seg_free(p);
+    return 0;
 }
 
 static int save_best(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
@@ -465,31 +490,34 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
     return simulated_crash(r, err);
 }
 
-/* After every step: a SIGINT or SIGTERM ends the stage here, with the
- * step's parameters and optimizer state saved beside the checkpoints. */
-static int on_interrupt(void *user, const rt_stage_spec *s, int epoch, int step, rt_interp *it,
-                        rt_optim *opt, rt_error *err)
+/* Test hook: SEGC_TEST_INTERRUPT_AT_STEP=N sends this process SIGINT
+ * during the N-th step it runs (counted over all stages), so the test of
+ * resuming from an interrupted step is deterministic. */
+static void test_interrupt(train_run *r)
+{
+    const char *v = getenv("SEGC_TEST_INTERRUPT_AT_STEP");
+    if (v && ++r->steps_run == atoi(v))
+        raise(SIGINT);
+}
+
+/* After every step: a SIGINT or SIGTERM ends the stage here, with all a
+ * resume from this step needs saved beside the checkpoints. */
+static int on_interrupt(void *user, const rt_stage_spec *s, const rt_epoch_report *e,
+                        rt_interp *it, rt_optim *opt, rt_error *err)
 {
     train_run *r = user;
+    test_interrupt(r);
     int sig = cli_stop_requested();
     if (!sig)
         return 0;
     progress_clear(r);
-    r->stop_sig = sig, r->stop_epoch = epoch, r->stop_step = step, r->stop_stage = s->name;
-    rt_ckpt *c = rt_ckpt_new();
-    add_state(c, r, s, it);
-    rt_optim_save(opt, c);
-    rt_ckpt_set_meta(c, "schedule", r->s->name);
-    rt_ckpt_set_meta(c, "stage", s->name);
-    meta_num(c, "epoch", epoch);
-    meta_num(c, "step_in_epoch", step);
-    char *p = path_in(r, "ckpt/interrupted.safetensors");
+    r->stop_sig = sig, r->stop_epoch = e->epoch, r->stop_step = e->steps_done;
+    r->stop_stage = s->name;
     rt_error werr = {{0}};
-    r->stop_saved = rt_ckpt_write(c, p, &werr) == 0;
+    r->stop_saved = !r->writer || save_state(r, s, e, it, opt, "ckpt/interrupted.safetensors",
+                                             &werr) == 0;
     if (!r->stop_saved) /* the run stops all the same; say why the file is missing */
         fprintf(stderr, "segc: warning: %s\n", werr.msg);
-    seg_free(p);
-    rt_ckpt_free(c);
     (void)err;
     return 1;
 }
@@ -516,17 +544,18 @@ static void interrupted_note(const train_run *r)
     fprintf(stderr, "segc: interrupted by %s after step %d of epoch %d of stage %s\n",
             r->stop_sig == SIGINT ? "SIGINT" : "SIGTERM", r->stop_step, r->stop_epoch,
             r->stop_stage);
-    if (r->stop_saved)
-        fprintf(stderr, "  that step's parameters and optimizer state: %s/ckpt/interrupted.safetensors\n",
-                r->dir);
     char *p = path_in(r, "ckpt/last.safetensors");
-    if (access(p, R_OK) == 0) {
-        fprintf(stderr, "  resume from the last finished epoch (%s) with:\n    segc train %s", p,
-                r->o->files[0]);
+    const char *from = r->stop_saved ? "that step" : access(p, R_OK) == 0 ? "the last finished epoch"
+                                                                         : NULL;
+    if (r->stop_saved)
+        fprintf(stderr, "  that step's parameters, optimizer state and counters: "
+                "%s/ckpt/interrupted.safetensors\n", r->dir);
+    if (from) {
+        fprintf(stderr, "  resume from %s with:\n    segc train %s", from, r->o->files[0]);
         print_run_options(r->o);
         fprintf(stderr, " --resume %s\n", r->dir);
     } else {
-        fprintf(stderr, "  no epoch had finished: there is nothing to resume; start again with:\n"
+        fprintf(stderr, "  nothing was saved to resume from; start again with:\n"
                 "    segc train %s --out %s --overwrite\n", r->o->files[0], r->dir);
     }
     seg_free(p);
@@ -549,10 +578,13 @@ static int stage_outputs(train_run *r, const rt_stage_spec *s, rt_error *err)
 /* ------------------------------------------------------------- resume */
 
 typedef struct resume_state {
-    rt_ckpt *last;          /* RUN/ckpt/last.safetensors */
+    rt_ckpt *last;          /* RUN/ckpt/last.safetensors, or interrupted.safetensors when newer */
     char *path;             /* its path, for messages (seg-owned) */
     int stage;              /* stage it was written in */
-    int epoch;              /* epochs of that stage done, >= 1 */
+    int epoch;              /* epochs of that stage done */
+    int steps_done;         /* interrupted: steps of the next epoch done (else 0) */
+    double loss_sum;        /* interrupted: their losses' sum */
+    double step;            /* steps of the stage done (which file is newer) */
     int done;               /* that stage had finished */
     double ema, best_ema;   /* plateau state */
     int bad_epochs;         /* 0..epoch */
@@ -595,19 +627,24 @@ static int meta_int_get(const rt_ckpt *c, const char *path, const char *k, doubl
 static int resume_meta(const train_run *r, resume_state *rs, rt_error *err)
 {
     const rt_ckpt *c = rs->last;
-    double stage, epoch, done, bad;
+    int mid = rt_ckpt_meta(c, "steps_in_epoch") != NULL; /* an interrupted step's file */
+    double stage, epoch, done, bad, steps = 0;
     if (meta_int_get(c, rs->path, "stage_index", 0, r->s->n_stages - 1, &stage, err) ||
-        meta_int_get(c, rs->path, "epoch", 1, 1e9, &epoch, err) ||
-        meta_int_get(c, rs->path, "stage_done", 0, 1, &done, err) ||
+        meta_int_get(c, rs->path, "epoch", mid ? 0 : 1, 1e9, &epoch, err) ||
+        meta_int_get(c, rs->path, "stage_done", 0, mid ? 0 : 1, &done, err) ||
         meta_int_get(c, rs->path, "bad_epochs", 0, epoch, &bad, err) ||
+        meta_int_get(c, rs->path, "step", 0, 1e18, &rs->step, err) ||
         meta_num_get(c, rs->path, "ema", &rs->ema, err) ||
         meta_num_get(c, rs->path, "best_ema", &rs->best_ema, err) ||
-        meta_num_get(c, rs->path, "best_metric", &rs->best_metric, err))
+        meta_num_get(c, rs->path, "best_metric", &rs->best_metric, err) ||
+        (mid && (meta_int_get(c, rs->path, "steps_in_epoch", 1, 1e9, &steps, err) ||
+                 meta_num_get(c, rs->path, "epoch_loss_sum", &rs->loss_sum, err))))
         return -1;
     rs->stage = (int)stage;
     rs->epoch = (int)epoch;
     rs->done = (int)done;
     rs->bad_epochs = (int)bad;
+    rs->steps_done = (int)steps;
     const char *name = rt_ckpt_meta(c, "stage"), *want = r->s->stages[rs->stage].name;
     if (!name || strcmp(name, want)) {
         rt_error_set(err, "%s: metadata 'stage' is '%s' but stage_index %d is stage '%s'",
@@ -714,12 +751,61 @@ static int resume_stage_best(train_run *r, const resume_state *rs, rt_error *err
     return bad ? -1 : 0;
 }
 
-static int resume_open(train_run *r, resume_state *rs, rt_error *err)
+/* One checkpoint of the run folder, checked, into rs (a missing file:
+ * 1, rs untouched). */
+static int resume_read(train_run *r, const char *leaf, resume_state *rs, rt_error *err)
 {
-    char *p = path_in(r, "ckpt/last.safetensors");
+    char *p = path_in(r, leaf);
+    if (access(p, F_OK) != 0) {
+        seg_free(p);
+        return 1;
+    }
     rs->last = rt_ckpt_read(p, err);
     rs->path = p;
-    if (!rs->last || resume_args_match(r, rs, err) || resume_meta(r, rs, err))
+    return !rs->last || resume_args_match(r, rs, err) || resume_meta(r, rs, err) ? -1 : 0;
+}
+
+static void resume_state_free(resume_state *rs)
+{
+    rt_ckpt_free(rs->last);
+    seg_free(rs->path);
+    memset(rs, 0, sizeof *rs);
+}
+
+/* The newer of last.safetensors (the last finished epoch) and
+ * interrupted.safetensors (the step a signal stopped at, removed when an
+ * epoch ends after it): the later stage, else more steps. */
+static int resume_pick(train_run *r, resume_state *rs, rt_error *err)
+{
+    resume_state mid = {0};
+    int a = resume_read(r, "ckpt/last.safetensors", rs, err);
+    if (a < 0)
+        return -1;
+    int b = resume_read(r, "ckpt/interrupted.safetensors", &mid, err);
+    if (b < 0) {
+        resume_state_free(&mid);
+        return -1;
+    }
+    if (b == 0 && (a == 1 || mid.stage > rs->stage ||
+                   (mid.stage == rs->stage && mid.step > rs->step))) {
+        resume_state_free(rs);
+        *rs = mid;
+    } else {
+        resume_state_free(&mid);
+    }
+    if (a == 1 && b == 1) {
+        char *p = path_in(r, "ckpt/last.safetensors");
+        rt_error_set(err, "%s: no checkpoint to resume from (no epoch had finished, and no "
+                     "interrupted step was saved)", p);
+        seg_free(p);
+        return -1;
+    }
+    return 0;
+}
+
+static int resume_open(train_run *r, resume_state *rs, rt_error *err)
+{
+    if (resume_pick(r, rs, err))
         return -1;
     resume_rows(r, rs);
     cli_store_load_ckpt(r->store, rs->last, NULL);
@@ -857,8 +943,18 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
                      rs->epoch, st->name, sp->max_epochs);
         rc = -1;
     }
+    if (rc == 0 && rs && rs->steps_done &&
+        (rs->steps_done > sp->steps_per_epoch || rs->epoch >= sp->max_epochs ||
+         rs->step != (double)rs->epoch * sp->steps_per_epoch + rs->steps_done)) {
+        rt_error_set(err, "%s: metadata 'steps_in_epoch' is %d after %d epochs and %.0f steps, "
+                     "but stage '%s' has %d epochs of %d steps", rs->path, rs->steps_done,
+                     rs->epoch, rs->step, st->name, sp->max_epochs, sp->steps_per_epoch);
+        rc = -1;
+    }
     if (rc == 0 && rs) {
         res.epoch = rs->epoch;
+        res.steps_done = rs->steps_done;
+        res.loss_sum = rs->loss_sum;
         res.ema = rs->ema;
         res.best_ema = rs->best_ema;
         res.bad_epochs = rs->bad_epochs;
@@ -876,14 +972,18 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
             res.best = best;
             rt_ckpt_free(b);
         }
-        printf("stage %s: resuming after epoch %d\n", st->name, rs->epoch);
+        if (rs->steps_done)
+            printf("stage %s: resuming after step %d of epoch %d\n", st->name, rs->steps_done,
+                   rs->epoch + 1);
+        else
+            printf("stage %s: resuming after epoch %d\n", st->name, rs->epoch);
     }
     if (rc == 0) {
         print_inheritance(r, sp);
         rt_train_hooks h = {r, on_step, on_epoch, on_interrupt};
         r->stage_epochs_done = 0;
         r->meta = ts.meta;
-        rc = rt_train_stage(sp, r->store, res.epoch ? &res : NULL, &h, err);
+        rc = rt_train_stage(sp, r->store, res.epoch || res.steps_done ? &res : NULL, &h, err);
     }
     if (rc == 0)
         rc = stage_outputs(r, sp, err);

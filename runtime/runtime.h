@@ -1471,6 +1471,8 @@ typedef struct rt_epoch_report {
     int bad_epochs;
     double best_metric;
     uint64_t step;         /* steps done in the stage */
+    int steps_done;        /* the interrupt hook: steps of this epoch done */
+    double loss_sum;       /* the interrupt hook: the sum of their losses */
 } rt_epoch_report;
 
 typedef struct rt_train_hooks {
@@ -1481,17 +1483,23 @@ typedef struct rt_train_hooks {
      * non-zero stops with that error (err must be set) */
     int (*epoch)(void *user, const rt_stage_spec *s, const rt_epoch_report *r,
                  rt_interp *train, rt_optim *optim, rt_error *err);
-    /* after every step, after `step`; may be NULL. 0 goes on; 1 ends the
-     * stage there (a signal asked: the hook saves what it wants, nothing
-     * is published, rt_train_stage returns RT_TRAIN_STOPPED); -1 stops
-     * with that error (err must be set). */
-    int (*interrupt)(void *user, const rt_stage_spec *s, int epoch, int step, rt_interp *train,
-                     rt_optim *optim, rt_error *err);
+    /* after every step, after `step`; may be NULL. r describes the epoch
+     * in progress (epoch, step, steps_done, loss_sum) and the stage's
+     * state as of the last finished epoch (ema, best_ema, bad_epochs,
+     * best_metric): with the parameters and optimizer state, all a
+     * resume from this step needs. 0 goes on; 1 ends the stage there (a
+     * signal asked: the hook saves what it wants, nothing is published,
+     * rt_train_stage returns RT_TRAIN_STOPPED); -1 stops with that error
+     * (err must be set). */
+    int (*interrupt)(void *user, const rt_stage_spec *s, const rt_epoch_report *r,
+                     rt_interp *train, rt_optim *optim, rt_error *err);
 } rt_train_hooks;
 
 /* Resume point inside a stage (all zero = start fresh). */
 typedef struct rt_resume {
     int epoch;            /* epochs already done */
+    int steps_done;       /* steps of the next epoch already done (an interrupted run) */
+    double loss_sum;      /* the sum of their losses (the epoch's mean loss goes on from it) */
     double ema, best_ema; /* plateau state */
     int bad_epochs;
     double best_metric;   /* best_by's value at the best epoch so far */

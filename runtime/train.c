@@ -386,24 +386,28 @@ static int plateau_update(const rt_stage_spec *s, plateau_state *ps, double metr
     return ++ps->bad >= s->plateau_patience;
 }
 
-static int run_epoch(trainer *t, int e, double *mean_loss, const rt_train_hooks *h, rt_error *err)
+/* Steps r->steps_done.. of epoch r->epoch - 1 (from 0: a resumed epoch
+ * starts part-way, its losses so far in r->loss_sum); r->loss becomes
+ * the epoch's mean loss. */
+static int run_epoch(trainer *t, rt_epoch_report *r, const rt_train_hooks *h, rt_error *err)
 {
     const rt_stage_spec *s = t->s;
     uint64_t total = (uint64_t)s->max_epochs * (uint64_t)s->steps_per_epoch;
-    double sum = 0;
-    for (int i = 0; i < s->steps_per_epoch; i++) {
+    int e = r->epoch - 1;
+    for (int i = r->steps_done; i < s->steps_per_epoch; i++) {
         double loss;
         if (one_step(t, (uint64_t)e, (uint64_t)i, total, &loss, err))
             return -1;
-        sum += loss;
+        r->loss_sum += loss;
+        r->steps_done = i + 1;
+        r->step = t->step;
         if (h && h->step)
             h->step(h->user, s, e + 1, i + 1, loss);
-        int stop = h && h->interrupt ? h->interrupt(h->user, s, e + 1, i + 1, t->train, t->optim,
-                                                    err) : 0;
+        int stop = h && h->interrupt ? h->interrupt(h->user, s, r, t->train, t->optim, err) : 0;
         if (stop)
             return stop < 0 ? -1 : RT_TRAIN_STOPPED;
     }
-    *mean_loss = sum / s->steps_per_epoch;
+    r->loss = r->loss_sum / s->steps_per_epoch;
     return 0;
 }
 
@@ -464,18 +468,25 @@ static int stage_loop(trainer *t, rt_store *best, const rt_resume *rs, const rt_
     plateau_state ps = {0, -INFINITY, 0, 0};
     double best_metric = -INFINITY;
     int e0 = rs ? rs->epoch : 0;
-    if (e0 > 0) {
+    if (e0 > 0) { /* plateau state of the epochs done (none: as a fresh stage) */
         ps.ema = rs->ema, ps.best = rs->best_ema, ps.bad = rs->bad_epochs, ps.started = 1;
         best_metric = rs->best_metric;
     }
-    t->step = (uint64_t)e0 * (uint64_t)s->steps_per_epoch;
+    int i0 = rs ? rs->steps_done : 0; /* an interrupted epoch: steps it had done */
+    t->step = (uint64_t)e0 * (uint64_t)s->steps_per_epoch + (uint64_t)i0;
     for (int e = e0; e < s->max_epochs; e++) {
         double t0 = seg_seconds();
-        rt_epoch_report r = {.epoch = e + 1, .epochs = s->max_epochs};
-        int rc = run_epoch(t, e, &r.loss, h, err);
+        rt_epoch_report r = {.epoch = e + 1, .epochs = s->max_epochs, .ema = ps.ema,
+                             .best_ema = ps.best, .bad_epochs = ps.bad,
+                             .best_metric = best_metric, .step = t->step};
+        if (e == e0 && i0 > 0)
+            r.steps_done = i0, r.loss_sum = rs->loss_sum;
+        int first = r.steps_done;
+        int rc = run_epoch(t, &r, h, err);
         if (rc)
             return rc;
-        r.step_seconds = (seg_seconds() - t0) / s->steps_per_epoch;
+        r.step_seconds = (seg_seconds() - t0) / (first < s->steps_per_epoch
+                                                  ? s->steps_per_epoch - first : 1);
         r.lr = rt_sched_value(&s->lr, (double)t->step - 1);
         if (epoch_validate(t, &r, err))
             return -1;

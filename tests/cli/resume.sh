@@ -4,8 +4,9 @@
 # epoch 1e300, ...) is an error naming the file and the key; a missing
 # parameter, a parameter relabelled int32 or missing optimizer state is an
 # error naming the tensor; --init still loads what matches and says so.
-# Resumed inside stage two, or right at the end of stage one, the run ends
-# with checkpoints byte-identical to an uninterrupted run's and the whole
+# Resumed inside stage two, or right at the end of stage one, or from any
+# step a signal stopped (ckpt/interrupted.safetensors), the run ends with
+# checkpoints byte-identical to an uninterrupted run's and the whole
 # history in metrics.csv and curves.svg.
 . tests/cli/lib.inc
 F=tests/cli/train/tiny.seg
@@ -94,4 +95,29 @@ for n in 4 3; do
     [ "$(grep -c '<tr><td class="l">' "$T/r$n/report.html")" = "$(grep -c '<tr><td class="l">' "$T/a/report.html")" ] \
         || fail "report.html after a resume at $n has other rows"
 done
+# resumed from a step a signal stopped (SEGC_TEST_INTERRUPT_AT_STEP=N:
+# SIGINT in the N-th step; 2 steps per epoch, 6 in stage one, 4 in stage
+# two): in the first epoch, at an epoch's last step before its validation,
+# inside stage two, at the very last step. The same bytes and history.
+for n in 1 4 7 10; do
+    SEGC_TEST_INTERRUPT_AT_STEP=$n train --out "$T/i$n" > "$T/i$n.log" 2>&1
+    [ $? = 130 ] || fail "interrupt at step $n should exit 130: $(tail -3 "$T/i$n.log")"
+    grep -qF "resume from that step with:" "$T/i$n.log" || fail "no resume command after step $n"
+    train --resume "$T/i$n" > "$T/i$n.2.log" 2>&1 || fail "resume after step $n failed: $(tail -3 "$T/i$n.2.log")"
+    grep -qF "resuming after step " "$T/i$n.2.log" || fail "step $n: not resumed from the step"
+    for f in last best-one best-two; do
+        cmp -s "$T/a/ckpt/$f.safetensors" "$T/i$n/ckpt/$f.safetensors" \
+            || fail "resumed after step $n: ckpt/$f.safetensors differs from the uninterrupted run's"
+    done
+    [ ! -e "$T/i$n/ckpt/interrupted.safetensors" ] || fail "step $n: interrupted.safetensors left"
+    cut -d, -f1-15 "$T/i$n/metrics.csv" > "$T/i$n.metrics"
+    cmp -s "$T/a.metrics" "$T/i$n.metrics" || fail "metrics.csv after step $n: $(diff "$T/a.metrics" "$T/i$n.metrics")"
+done
+# an interrupted step's counters are checked like the epoch's
+SEGC_TEST_INTERRUPT_AT_STEP=3 train --out "$T/ic" > "$T/ic.log" 2>&1
+"$ED" "$T/ic/ckpt/interrupted.safetensors" meta steps_in_epoch 9 || fail "edit failed"
+train --resume "$T/ic" > "$T/ic.2.log" 2>&1
+[ $? = 70 ] || fail "a bad steps_in_epoch should exit 70"
+grep -qF "metadata 'steps_in_epoch' is 9 after 1 epochs and 3 steps, but stage 'one' has 3 epochs of 2 steps" "$T/ic.2.log" \
+    || fail "bad steps_in_epoch: $(tail -2 "$T/ic.2.log")"
 exit 0

@@ -39,7 +39,7 @@ finish() {
     code=$?
 }
 
-# --- SIGINT in the first epoch: nothing to resume yet, the step is saved
+# --- SIGINT in the first epoch: the step is saved, and resumable
 start_train run1 100000
 wait_file run1/plan.csv
 sleep 1
@@ -48,8 +48,8 @@ finish
 expect 130
 err_has "segc: interrupted by SIGINT after step "
 err_has "of epoch 1 of stage one"
-err_has "that step's parameters and optimizer state: run1/ckpt/interrupted.safetensors"
-err_has "no epoch had finished: there is nothing to resume"
+err_has "that step's parameters, optimizer state and counters: run1/ckpt/interrupted.safetensors"
+err_has "resume from that step with:"
 [ -s run1/ckpt/interrupted.safetensors ] || fail "no interrupted.safetensors"
 ls run1/ckpt | grep -q '\.tmp' && fail "a temp file was left in run1/ckpt"
 
@@ -60,13 +60,14 @@ kill -TERM $pid
 finish
 expect 143
 err_has "segc: interrupted by SIGTERM after step "
-err_has "resume from the last finished epoch (run2/ckpt/last.safetensors) with:"
+err_has "resume from that step with:"
 cmd=$(sed -n 's/^    segc train //p' "$T/err")
 [ -n "$cmd" ] || fail "no resume command"
 # shellcheck disable=SC2086
 run "$SEGC" train $cmd --threads 1
 expect 0
-out_has "resuming after epoch"
+out_has "resuming after step"
+[ ! -e run2/ckpt/interrupted.safetensors ] || fail "interrupted.safetensors outlived the next epoch"
 [ -s run2/ckpt/best-two.safetensors ] || fail "the resumed run did not finish stage two"
 
 # --- a second signal ends the process at once (no checkpoint, no note):
