@@ -48,7 +48,6 @@ static double now(void)
 /* ---------------------------------------------------------------- peak */
 
 #define PEAK_ITERS 4000000L /* ~15 ms per call at peak */
-#define PEAK_CHAINS CG_PEAK_CHAINS /* fmas per iteration, per lane */
 
 typedef float (*peak_fn)(int64_t iters);
 
@@ -97,7 +96,7 @@ static double peak_gflops(rt_pool *p, peak_fn fn, int vl)
         rt_pool_run(p, threads, peak_task, &pj);
         double gf = 0;
         for (int t = 0; t < threads; t++)
-            gf += (double)PEAK_ITERS * PEAK_CHAINS * vl * 2 / pj.cpu[t] * 1e-9;
+            gf += (double)PEAK_ITERS * cg_peak_chains(vl) * vl * 2 / pj.cpu[t] * 1e-9;
         best = gf > best ? gf : best;
     }
     return best;

@@ -65,7 +65,6 @@ static double bench_thread_cpu_s(void)
 /* ------------------------------------------------------------------ peak */
 
 #define PEAK_ITERS 2000000L /* ~10-20 ms per call near peak */
-#define PEAK_CHAINS CG_PEAK_CHAINS /* fmas per iteration, per lane */
 #define PEAK_REPS 5
 
 typedef float (*peak_fn)(int64_t iters);
@@ -113,7 +112,7 @@ static double peak_measure(int threads, int *lanes, rt_error *err)
             double gf = 0;
             for (int t = 0; t < threads; t++)
                 gf += pj.cpu[t] > 0
-                          ? (double)PEAK_ITERS * PEAK_CHAINS * vl * 2 / pj.cpu[t] * 1e-9
+                          ? (double)PEAK_ITERS * cg_peak_chains(vl) * vl * 2 / pj.cpu[t] * 1e-9
                           : 0;
             best = gf > best ? gf : best;
         }

@@ -338,8 +338,10 @@ typedef void (*cg_conv_fn)(const float *x, const float *w, const float *bias,
                            const float *res, float *y, int64_t task_begin, int64_t task_end);
 
 /* The FP32 FMA peak loop `float name(i64 iters)` (codegen_peak.c): each
- * iteration does one fma on each of CG_PEAK_CHAINS vectors of vl floats. */
-#define CG_PEAK_CHAINS 24
+ * iteration does one fma on each of cg_peak_chains(vl) vectors of vl
+ * floats. */
+enum { CG_PEAK_CHAINS_MAX = 24 };
+int cg_peak_chains(int vl);
 struct LLVMOpaqueModule *cg_peak_module(struct LLVMOpaqueContext *ctx, int vl, const char *name);
 
 /* LLVM module holding `symbol` for k, built in ctx (caller owns both). */
