@@ -93,7 +93,8 @@ static void jc_task_range(const jc_copy *c, int64_t t, int64_t *nb, int64_t *q0,
 
 /* Voxels [q0, q1) of one block, plain -> blocked: JC_TILE voxels at a
  * time, lane by lane, so the reads are contiguous and the strided writes
- * stay within one small L1 tile; padded lanes are zeroed. */
+ * stay within one small L1 tile; padded lanes are zeroed. A full block
+ * of 8 lanes goes through the AVX2 transposition (ops/transpose8.c). */
 static void jc_block_run(const jc_copy *c, const float *s, float *d, int64_t lanes, int64_t q0,
                          int64_t q1)
 {
@@ -101,8 +102,9 @@ static void jc_block_run(const jc_copy *c, const float *s, float *d, int64_t lan
     for (int64_t t0 = q0; t0 < q1; t0 += JC_TILE) {
         int64_t m = q1 - t0 < JC_TILE ? q1 - t0 : JC_TILE;
         float *tile = d + t0 * vl;
+        int64_t done = vl == 8 && lanes == 8 ? rt_transpose8_block(s + t0, c->vol, tile, m) : 0;
         for (int64_t l = 0; l < lanes; l++)
-            for (int64_t q = 0; q < m; q++)
+            for (int64_t q = done; q < m; q++)
                 tile[q * vl + l] = s[l * c->vol + t0 + q];
         for (int64_t q = 0; lanes < vl && q < m; q++)
             memset(tile + q * vl + lanes, 0, (size_t)(vl - lanes) * sizeof(float));
@@ -118,8 +120,9 @@ static void jc_unblock_run(const jc_copy *c, const float *s, float *d, const flo
     for (int64_t t0 = q0; t0 < q1; t0 += JC_TILE) {
         int64_t m = q1 - t0 < JC_TILE ? q1 - t0 : JC_TILE;
         const float *tile = s + t0 * vl;
+        int64_t done = vl == 8 && lanes == 8 ? rt_transpose8_unblock(tile, d + t0, c->vol, m) : 0;
         for (int64_t l = 0; l < lanes; l++)
-            for (int64_t q = 0; q < m; q++)
+            for (int64_t q = done; q < m; q++)
                 d[l * c->vol + t0 + q] = tile[q * vl + l];
         for (int64_t l = 0; mask && l < lanes; l++)
             for (int64_t q = 0; q < m; q++) {

@@ -1101,6 +1101,14 @@ void rt_layout_block_slice_pool(rt_pool *p, const float *src, float *dst, int64_
                                 int64_t c_all, int64_t c0, int64_t spatial, int vl);
 void rt_layout_block_pool(rt_pool *p, const float *src, float *dst, int64_t n, int64_t c,
                           int64_t spatial, int vl);
+/* 8-lane transpositions in AVX2 (runtime/ops/transpose8.c) for the
+ * layout copies: block does dst[q * 8 + l] = src[l * stride + q], unblock
+ * dst[l * stride + q] = src[q * 8 + l], for l < 8 and q < m rounded down
+ * to a multiple of 8; each returns how many q it did (0 without AVX2:
+ * the caller does the rest). */
+int rt_transpose8_available(void);
+int64_t rt_transpose8_block(const float *src, int64_t stride, float *dst, int64_t m);
+int64_t rt_transpose8_unblock(const float *src, float *dst, int64_t stride, int64_t m);
 /* Conv weight [cout][cin][kvol] -> [cout/vl][cin/ib][kvol][ib][vl], zero
  * padded; ib = 1 packs input channels unblocked (plain NCDHW input). */
 void rt_conv_weight_block(rt_pool *p, const float *w, float *dst, int64_t cout, int64_t cin,

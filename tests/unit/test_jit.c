@@ -734,3 +734,40 @@ TEST(pool_denormal_mode_on_every_thread)
     }
     rt_fp_denormals_set(flush);
 }
+
+/* runtime/ops/transpose8.c against the plain loops it replaces: block and
+ * unblock of 8 lanes, runs that are not a multiple of 8 (the caller does
+ * the rest), and the pool's layout copies (rt_layout_block_pool, which
+ * uses it for full blocks) against rt_layout_block. */
+TEST(layout_transpose8_matches_plain_loops)
+{
+    enum { STRIDE = 37, M = 29 };
+    float src[8 * STRIDE], blocked[M * 8], plain[8 * STRIDE];
+    for (int i = 0; i < 8 * STRIDE; i++)
+        src[i] = (float)i * 0.25f - 7.0f;
+    memset(blocked, 0, sizeof blocked);
+    int64_t done = rt_transpose8_block(src, STRIDE, blocked, M);
+    CHECK_INT(done, rt_transpose8_available() ? 24 : 0);
+    for (int64_t q = 0; q < done; q++)
+        for (int l = 0; l < 8; l++)
+            CHECK(blocked[q * 8 + l] == src[l * STRIDE + q]);
+    memset(plain, 0, sizeof plain);
+    CHECK_INT(rt_transpose8_unblock(blocked, plain, STRIDE, M), done);
+    for (int l = 0; l < 8; l++)
+        for (int64_t q = 0; q < done; q++)
+            CHECK(plain[l * STRIDE + q] == src[l * STRIDE + q]);
+    /* whole tensors: 2 samples, 20 channels (2 full blocks and 4 lanes), 77 voxels */
+    enum { N = 2, C = 20, V = 77, CB = 24 };
+    float *x = seg_xcalloc(N * C * V, sizeof *x), *a = seg_xcalloc(N * CB * V, sizeof *a);
+    float *b = seg_xcalloc(N * CB * V, sizeof *b);
+    for (int i = 0; i < N * C * V; i++)
+        x[i] = (float)((i * 7919) % 1000) - 500.0f;
+    rt_layout_block(x, a, N, C, V, 8);
+    rt_pool *p = rt_pool_new(2);
+    rt_layout_block_pool(p, x, b, N, C, V, 8);
+    CHECK(memcmp(a, b, sizeof(float) * N * CB * V) == 0);
+    rt_pool_free(p);
+    seg_free(x);
+    seg_free(a);
+    seg_free(b);
+}
