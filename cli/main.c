@@ -287,8 +287,8 @@ static const struct {
 } environment[] = {
     {"SEGC_THREADS", "thread count when --threads is not given"},
     {"SEGC_JIT", "0 = --no-jit for the commands that take it"},
-    {"SEGC_DENORMALS", "flush (default: denormal floats are zero on every thread, as they are "
-                       "fast) or keep (IEEE)"},
+    {"SEGC_DENORMALS", "flush (default: denormal floats count as 0, avoiding their slow path) "
+                       "or keep (IEEE)"},
     {"SEGC_CACHE_DIR", "the JIT kernel cache folder (segc cache)"},
     {"SEG_PATH", "extra folders searched by import"},
     {"SEG_STDLIB", "the standard library folder (default: share/segc/stdlib beside the installed "
