@@ -15,8 +15,9 @@
  * not distort the share of peak (they still share caches and memory). Each JIT result is also checked against the
  * reference (max error relative to max |y|).
  *
- * Peak: a tight loop of independent FMAs on 24 vector registers of the
- * JIT's width, generated with LLVM and run on 1 and on 2 threads.
+ * Peak: a tight loop of independent FMAs (cg_peak_chains(vl) vector
+ * registers of the JIT's width: 24 with AVX-512, 12 with AVX2), generated
+ * with LLVM and run on 1 and on 2 threads.
  *
  * Usage: conv_bench [filter]   (filter: run only shapes whose label contains it)
  */
