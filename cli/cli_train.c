@@ -315,14 +315,14 @@ static void add_trained_by(rt_ckpt *c, const train_run *r, const rt_stage_spec *
     seg_free(store);
 }
 
-/* Everything a resume needs, at the end of an epoch (leaf
- * "ckpt/last.safetensors") or after the step a signal stopped
- * ("ckpt/interrupted.safetensors": e->steps_done steps of epoch e->epoch
+/* Everything a resume needs, at the end of an epoch (mid 0:
+ * ckpt/last.safetensors) or after the step a signal stopped (mid 1:
+ * ckpt/interrupted.safetensors, e->steps_done steps of epoch e->epoch
  * done, e->loss_sum their losses; "epoch" counts the finished ones). */
 static int save_state(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
-                      rt_interp *it, rt_optim *opt, const char *leaf, rt_error *err)
+                      rt_interp *it, rt_optim *opt, int mid, rt_error *err)
 {
-    int mid = strstr(leaf, "interrupted") != NULL;
+    const char *leaf = mid ? "ckpt/interrupted.safetensors" : "ckpt/last.safetensors";
     rt_ckpt *c = rt_ckpt_new();
     add_state(c, r, s, it);
     rt_optim_save(opt, c);
@@ -354,7 +354,7 @@ static int save_state(const train_run *r, const rt_stage_spec *s, const rt_epoch
 static int save_last(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
                      rt_interp *it, rt_optim *opt, rt_error *err)
 {
-    if (save_state(r, s, e, it, opt, "ckpt/last.safetensors", err))
+    if (save_state(r, s, e, it, opt, 0, err))
         return -1;
     char *p = path_in(r, "ckpt/interrupted.safetensors");
     unlink(p);
@@ -514,8 +514,7 @@ static int on_interrupt(void *user, const rt_stage_spec *s, const rt_epoch_repor
     r->stop_sig = sig, r->stop_epoch = e->epoch, r->stop_step = e->steps_done;
     r->stop_stage = s->name;
     rt_error werr = {{0}};
-    r->stop_saved = !r->writer || save_state(r, s, e, it, opt, "ckpt/interrupted.safetensors",
-                                             &werr) == 0;
+    r->stop_saved = !r->writer || save_state(r, s, e, it, opt, 1, &werr) == 0;
     if (!r->stop_saved) /* the run stops all the same; say why the file is missing */
         fprintf(stderr, "segc: warning: %s\n", werr.msg);
     (void)err;
@@ -762,6 +761,11 @@ static int resume_read(train_run *r, const char *leaf, resume_state *rs, rt_erro
     }
     rs->last = rt_ckpt_read(p, err);
     rs->path = p;
+    if (rs->last && strstr(leaf, "interrupted") && !rt_ckpt_meta(rs->last, "steps_in_epoch")) {
+        printf("resume: %s was written by an older segc (no counters): resuming from the last "
+               "finished epoch\n", p);
+        return 1;
+    }
     return !rs->last || resume_args_match(r, rs, err) || resume_meta(r, rs, err) ? -1 : 0;
 }
 
@@ -782,15 +786,15 @@ static int resume_pick(train_run *r, resume_state *rs, rt_error *err)
     if (a < 0)
         return -1;
     int b = resume_read(r, "ckpt/interrupted.safetensors", &mid, err);
-    if (b < 0) {
+    if (b != 0)
         resume_state_free(&mid);
+    if (b < 0)
         return -1;
-    }
     if (b == 0 && (a == 1 || mid.stage > rs->stage ||
                    (mid.stage == rs->stage && mid.step > rs->step))) {
         resume_state_free(rs);
         *rs = mid;
-    } else {
+    } else if (b == 0) {
         resume_state_free(&mid);
     }
     if (a == 1 && b == 1) {

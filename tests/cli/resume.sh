@@ -113,6 +113,15 @@ for n in 1 4 7 10; do
     cut -d, -f1-15 "$T/i$n/metrics.csv" > "$T/i$n.metrics"
     cmp -s "$T/a.metrics" "$T/i$n.metrics" || fail "metrics.csv after step $n: $(diff "$T/a.metrics" "$T/i$n.metrics")"
 done
+# an interrupted step's file from an older segc (no counters) is passed
+# over for the last finished epoch, with a line saying so
+SEGC_TEST_INTERRUPT_AT_STEP=3 train --out "$T/io" > "$T/io.log" 2>&1
+"$ED" "$T/io/ckpt/interrupted.safetensors" unmeta steps_in_epoch unmeta epoch_loss_sum || fail "edit failed"
+train --resume "$T/io" > "$T/io.2.log" 2>&1 || fail "resume past an old interrupted file failed: $(tail -3 "$T/io.2.log")"
+grep -qF "was written by an older segc (no counters): resuming from the last finished epoch" "$T/io.2.log" \
+    || fail "no line about the old interrupted file"
+grep -qF "resuming after epoch 1" "$T/io.2.log" || fail "old interrupted file: not resumed from epoch 1"
+cmp -s "$T/a/ckpt/last.safetensors" "$T/io/ckpt/last.safetensors" || fail "resumed past an old file: other bytes"
 # an interrupted step's counters are checked like the epoch's
 SEGC_TEST_INTERRUPT_AT_STEP=3 train --out "$T/ic" > "$T/ic.log" 2>&1
 "$ED" "$T/ic/ckpt/interrupted.safetensors" meta steps_in_epoch 9 || fail "edit failed"

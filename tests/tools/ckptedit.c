@@ -3,6 +3,7 @@
  * through the runtime's own reader and writer (so the result is a valid
  * safetensors file, wrong only in what the edit says). Edits:
  *   meta KEY VALUE   set a metadata key
+ *   unmeta KEY       remove a metadata key
  *   drop NAME        remove a tensor
  *   i32 NAME         the tensor's bytes relabelled as int32 (same shape)
  * Exit 0, or 1 with a message.
@@ -28,7 +29,7 @@ static int edit_of(int argc, char **argv, const char *name, int *i32)
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: ckptedit FILE (meta KEY VALUE | drop NAME | i32 NAME)...\n");
+        fprintf(stderr, "usage: ckptedit FILE (meta KEY VALUE | unmeta KEY | drop NAME | i32 NAME)...\n");
         return 1;
     }
     rt_error err = {{0}};
@@ -40,7 +41,11 @@ int main(int argc, char **argv)
     rt_ckpt *out = rt_ckpt_new();
     for (int i = 0; i < rt_ckpt_meta_count(in); i++) {
         const char *k = rt_ckpt_meta_key(in, i);
-        rt_ckpt_set_meta(out, k, rt_ckpt_meta(in, k));
+        int gone = 0;
+        for (int j = 2; j + 1 < argc; j++)
+            gone |= !strcmp(argv[j], "unmeta") && !strcmp(argv[j + 1], k);
+        if (!gone)
+            rt_ckpt_set_meta(out, k, rt_ckpt_meta(in, k));
     }
     for (int i = 0; i < rt_ckpt_count(in); i++) {
         const rt_ckpt_entry *e = rt_ckpt_at(in, i);
