@@ -158,9 +158,12 @@ def curves_svg(arms, path, title):
     seed, thick per arm mean, with axes, ticks and a legend."""
     series = {}
     max_ep = 1
+    metric = "followed metric"
     for arm, runs in arms.items():
         for seed, d in runs:
             rows = final_stage_rows(read_rows(os.path.join(d, "metrics.csv")))
+            if rows and rows[0].get("monitor"):
+                metric = rows[0]["monitor"]
             pts = [(int(r["epoch"]), num(r["monitor_value"])) for r in rows]
             pts = [(e, v) for e, v in pts if not math.isnan(v)]
             series.setdefault(arm, []).append(pts)
@@ -183,6 +186,8 @@ def curves_svg(arms, path, title):
         out.append(f'<text x="{px(e):.1f}" y="{y0 + h + 16}" font-size="11" '
                    f'text-anchor="middle">{e}</text>')
     out.append(f'<text x="{x0 + w / 2}" y="{y0 + h + 34}" font-size="12">epoch</text>')
+    out.append(f'<text x="18" y="{y0 + h / 2}" font-size="12" text-anchor="middle" '
+               f'transform="rotate(-90 18 {y0 + h / 2})">{metric} (validation)</text>')
     for i, (arm, runs) in enumerate(series.items()):
         c = COLOURS[i % len(COLOURS)]
         for pts in runs:
