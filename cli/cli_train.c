@@ -315,6 +315,12 @@ static void add_trained_by(rt_ckpt *c, const train_run *r, const rt_stage_spec *
     seg_free(store);
 }
 
+/* Where save_state writes: the epoch's checkpoint, or an interrupted step's. */
+static const char *state_leaf(int mid)
+{
+    return mid ? "ckpt/interrupted.safetensors" : "ckpt/last.safetensors";
+}
+
 /* Everything a resume needs, at the end of an epoch (mid 0:
  * ckpt/last.safetensors) or after the step a signal stopped (mid 1:
  * ckpt/interrupted.safetensors, e->steps_done steps of epoch e->epoch
@@ -322,7 +328,7 @@ static void add_trained_by(rt_ckpt *c, const train_run *r, const rt_stage_spec *
 static int save_state(const train_run *r, const rt_stage_spec *s, const rt_epoch_report *e,
                       rt_interp *it, rt_optim *opt, int mid, rt_error *err)
 {
-    const char *leaf = mid ? "ckpt/interrupted.safetensors" : "ckpt/last.safetensors";
+    const char *leaf = state_leaf(mid);
     rt_ckpt *c = rt_ckpt_new();
     add_state(c, r, s, it);
     rt_optim_save(opt, c);
@@ -356,7 +362,7 @@ static int save_last(const train_run *r, const rt_stage_spec *s, const rt_epoch_
 {
     if (save_state(r, s, e, it, opt, 0, err))
         return -1;
-    char *p = path_in(r, "ckpt/interrupted.safetensors");
+    char *p = path_in(r, state_leaf(1));
     unlink(p);
     seg_free(p);
     return 0;
@@ -495,8 +501,12 @@ static int on_epoch(void *user, const rt_stage_spec *s, const rt_epoch_report *e
  * resuming from an interrupted step is deterministic. */
 static void test_interrupt(train_run *r)
 {
-    const char *v = getenv("SEGC_TEST_INTERRUPT_AT_STEP");
-    if (v && ++r->steps_run == atoi(v))
+    static int at = -1; /* read once, not on every step */
+    if (at < 0) {
+        const char *v = getenv("SEGC_TEST_INTERRUPT_AT_STEP");
+        at = v ? atoi(v) : 0;
+    }
+    if (at > 0 && ++r->steps_run == at)
         raise(SIGINT);
 }
 
@@ -543,7 +553,7 @@ static void interrupted_note(const train_run *r)
     fprintf(stderr, "segc: interrupted by %s after step %d of epoch %d of stage %s\n",
             r->stop_sig == SIGINT ? "SIGINT" : "SIGTERM", r->stop_step, r->stop_epoch,
             r->stop_stage);
-    char *p = path_in(r, "ckpt/last.safetensors");
+    char *p = path_in(r, state_leaf(0));
     const char *from = r->stop_saved ? "that step" : access(p, R_OK) == 0 ? "the last finished epoch"
                                                                          : NULL;
     if (r->stop_saved)
@@ -580,14 +590,11 @@ typedef struct resume_state {
     rt_ckpt *last;          /* RUN/ckpt/last.safetensors, or interrupted.safetensors when newer */
     char *path;             /* its path, for messages (seg-owned) */
     int stage;              /* stage it was written in */
-    int epoch;              /* epochs of that stage done */
-    int steps_done;         /* interrupted: steps of the next epoch done (else 0) */
-    double loss_sum;        /* interrupted: their losses' sum */
     double step;            /* steps of the stage done (which file is newer) */
     int done;               /* that stage had finished */
-    double ema, best_ema;   /* plateau state */
-    int bad_epochs;         /* 0..epoch */
-    double best_metric;     /* best_by's value at the stage's best epoch */
+    rt_resume res;          /* its counters and plateau state, as the trainer takes them
+                               (epoch, steps_done, loss_sum, ema, best_ema, bad_epochs,
+                               best_metric; ckpt, path and best set by run_stage) */
 } resume_state;
 
 /* Metadata key k as a number: the whole value must parse (inf and nan
@@ -633,17 +640,17 @@ static int resume_meta(const train_run *r, resume_state *rs, rt_error *err)
         meta_int_get(c, rs->path, "stage_done", 0, mid ? 0 : 1, &done, err) ||
         meta_int_get(c, rs->path, "bad_epochs", 0, epoch, &bad, err) ||
         meta_int_get(c, rs->path, "step", 0, 1e18, &rs->step, err) ||
-        meta_num_get(c, rs->path, "ema", &rs->ema, err) ||
-        meta_num_get(c, rs->path, "best_ema", &rs->best_ema, err) ||
-        meta_num_get(c, rs->path, "best_metric", &rs->best_metric, err) ||
+        meta_num_get(c, rs->path, "ema", &rs->res.ema, err) ||
+        meta_num_get(c, rs->path, "best_ema", &rs->res.best_ema, err) ||
+        meta_num_get(c, rs->path, "best_metric", &rs->res.best_metric, err) ||
         (mid && (meta_int_get(c, rs->path, "steps_in_epoch", 1, 1e9, &steps, err) ||
-                 meta_num_get(c, rs->path, "epoch_loss_sum", &rs->loss_sum, err))))
+                 meta_num_get(c, rs->path, "epoch_loss_sum", &rs->res.loss_sum, err))))
         return -1;
     rs->stage = (int)stage;
-    rs->epoch = (int)epoch;
     rs->done = (int)done;
-    rs->bad_epochs = (int)bad;
-    rs->steps_done = (int)steps;
+    rs->res.epoch = (int)epoch;
+    rs->res.bad_epochs = (int)bad;
+    rs->res.steps_done = (int)steps;
     const char *name = rt_ckpt_meta(c, "stage"), *want = r->s->stages[rs->stage].name;
     if (!name || strcmp(name, want)) {
         rt_error_set(err, "%s: metadata 'stage' is '%s' but stage_index %d is stage '%s'",
@@ -693,7 +700,7 @@ static void resume_rows(train_run *r, const resume_state *rs)
         rt_epoch_row row = r->resumed.rows[i];
         row.stage = stage_index(r->s, row.stage_name);
         if (row.stage < 0 || row.stage > rs->stage ||
-            (row.stage == rs->stage && row.epoch > rs->epoch))
+            (row.stage == rs->stage && row.epoch > rs->res.epoch))
             continue;
         *new_row(r) = row;
     }
@@ -750,18 +757,18 @@ static int resume_stage_best(train_run *r, const resume_state *rs, rt_error *err
     return bad ? -1 : 0;
 }
 
-/* One checkpoint of the run folder, checked, into rs (a missing file:
- * 1, rs untouched). */
-static int resume_read(train_run *r, const char *leaf, resume_state *rs, rt_error *err)
+/* One of save_state's checkpoints (mid: the interrupted step's), checked,
+ * into rs (a missing file: 1, rs untouched). */
+static int resume_read(train_run *r, int mid, resume_state *rs, rt_error *err)
 {
-    char *p = path_in(r, leaf);
+    char *p = path_in(r, state_leaf(mid));
     if (access(p, F_OK) != 0) {
         seg_free(p);
         return 1;
     }
     rs->last = rt_ckpt_read(p, err);
     rs->path = p;
-    if (rs->last && strstr(leaf, "interrupted") && !rt_ckpt_meta(rs->last, "steps_in_epoch")) {
+    if (rs->last && mid && !rt_ckpt_meta(rs->last, "steps_in_epoch")) {
         printf("resume: %s was written by an older segc (no counters): resuming from the last "
                "finished epoch\n", p);
         return 1;
@@ -782,10 +789,10 @@ static void resume_state_free(resume_state *rs)
 static int resume_pick(train_run *r, resume_state *rs, rt_error *err)
 {
     resume_state mid = {0};
-    int a = resume_read(r, "ckpt/last.safetensors", rs, err);
+    int a = resume_read(r, 0, rs, err);
     if (a < 0)
         return -1;
-    int b = resume_read(r, "ckpt/interrupted.safetensors", &mid, err);
+    int b = resume_read(r, 1, &mid, err);
     if (b != 0)
         resume_state_free(&mid);
     if (b < 0)
@@ -798,7 +805,7 @@ static int resume_pick(train_run *r, resume_state *rs, rt_error *err)
         resume_state_free(&mid);
     }
     if (a == 1 && b == 1) {
-        char *p = path_in(r, "ckpt/last.safetensors");
+        char *p = path_in(r, state_leaf(0));
         rt_error_set(err, "%s: no checkpoint to resume from (no epoch had finished, and no "
                      "interrupted step was saved)", p);
         seg_free(p);
@@ -942,27 +949,22 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
     rt_store *best = NULL;
     if (rc == 0 && r->first_stage == k && r->src)
         rc = check_ckpt_types(r, sp, rs != NULL, err);
-    if (rc == 0 && rs && rs->epoch > sp->max_epochs) {
+    const rt_resume *rr = rs ? &rs->res : NULL;
+    if (rc == 0 && rr && rr->epoch > sp->max_epochs) {
         rt_error_set(err, "%s: metadata 'epoch' is %d, but stage '%s' has %d epochs", rs->path,
-                     rs->epoch, st->name, sp->max_epochs);
+                     rr->epoch, st->name, sp->max_epochs);
         rc = -1;
     }
-    if (rc == 0 && rs && rs->steps_done &&
-        (rs->steps_done > sp->steps_per_epoch || rs->epoch >= sp->max_epochs ||
-         rs->step != (double)rs->epoch * sp->steps_per_epoch + rs->steps_done)) {
+    if (rc == 0 && rr && rr->steps_done &&
+        (rr->steps_done > sp->steps_per_epoch || rr->epoch >= sp->max_epochs ||
+         rs->step != (double)rr->epoch * sp->steps_per_epoch + rr->steps_done)) {
         rt_error_set(err, "%s: metadata 'steps_in_epoch' is %d after %d epochs and %.0f steps, "
-                     "but stage '%s' has %d epochs of %d steps", rs->path, rs->steps_done,
-                     rs->epoch, rs->step, st->name, sp->max_epochs, sp->steps_per_epoch);
+                     "but stage '%s' has %d epochs of %d steps", rs->path, rr->steps_done,
+                     rr->epoch, rs->step, st->name, sp->max_epochs, sp->steps_per_epoch);
         rc = -1;
     }
     if (rc == 0 && rs) {
-        res.epoch = rs->epoch;
-        res.steps_done = rs->steps_done;
-        res.loss_sum = rs->loss_sum;
-        res.ema = rs->ema;
-        res.best_ema = rs->best_ema;
-        res.bad_epochs = rs->bad_epochs;
-        res.best_metric = rs->best_metric;
+        res = *rr;
         res.ckpt = rs->last;
         res.path = rs->path;
         char leaf[300];
@@ -976,11 +978,11 @@ static int run_stage(train_run *r, seg_program *prog, seg_diag *d, int k, rt_dat
             res.best = best;
             rt_ckpt_free(b);
         }
-        if (rs->steps_done)
-            printf("stage %s: resuming after step %d of epoch %d\n", st->name, rs->steps_done,
-                   rs->epoch + 1);
+        if (res.steps_done)
+            printf("stage %s: resuming after step %d of epoch %d\n", st->name, res.steps_done,
+                   res.epoch + 1);
         else
-            printf("stage %s: resuming after epoch %d\n", st->name, rs->epoch);
+            printf("stage %s: resuming after epoch %d\n", st->name, res.epoch);
     }
     if (rc == 0) {
         print_inheritance(r, sp);
