@@ -34,15 +34,18 @@
  * Weight gradient (KIR_CONV_BWD_W). void sym(x, dy, -, -, partials,
  * task_begin, task_end), task t = (part, ocb, icb): the task owns the
  * packed partial [kvol][ib][vl] at partials + t * kvol*ib*vl, zeroes it,
- * and for each (n, od, oh) row of its part (a fixed range of rows), each
- * valid (kd, kh) and each kw (a loop not unrolled) loads the ib partial
- * vectors as accumulators, runs over the output x positions whose tap is
- * inside the input row (range computed at run time, so no padding tests
- * in the loop): acc[ic] += dy[ow][:] * splat(x[ow*s + kw*d - p][ic])
- * (one vector load and ib broadcast FMAs per position, 16 independent
- * chains for blocked x), and stores them back. A row's data (one dy row,
- * k^2 input rows) stays in L1/L2 while all its taps use it. Summation
- * order depends only on the shape, never on the thread count.
+ * and for each (n, od, oh) row of its part (a fixed range of rows) and
+ * each valid (kd, kh) runs passes over the row's output x positions, each
+ * pass covering wlanes input lanes (kir.c's plan): it loads its partial
+ * vectors as accumulators, does acc[kw][ic] += dy[ow][:] *
+ * splat(x[ow*s + kw*d - p][ic]) and stores them back. With stride 1
+ * along x a pass covers every tap column kw at once (one dy load for
+ * k[2] * wlanes FMAs; the border positions, known at compile time, are
+ * emitted one by one with their valid taps); otherwise each kw is a loop
+ * (not unrolled) whose positions go round-robin to wchains accumulator
+ * sets. A row's data (one dy row, k^2 input rows) stays in L1/L2 while
+ * all its taps use it. Summation order depends only on the shape, never
+ * on the thread count.
  *
  * Building: the kir text plus a codegen version is the description; with
  * the JIT's target it keys the object cache. A hit links the stored object;
@@ -58,7 +61,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v3" /* and conv_bwd_weight v2, eltwise v1 */ /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v3 bwd_w v3" /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC CG_LOOP_MAX_VALS /* accumulators of a tile: all carried by its loops */
 
@@ -578,50 +581,128 @@ static void pos_range(cg *c, LLVMValueRef base, int64_t n, int64_t o, int s, LLV
     *hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, m, ci(c, 0), ""), ci(c, 0), h, "");
 }
 
-/* acc[u*ib + i] += dy[ow] * x[ow*s + bw][i] for the ib input lanes. */
+/* acc[i] += dy[ow] * x[ow*s + bw][i0 + i] for the pass's wlanes input lanes. */
 static void bwd_w_pos(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef bw,
-                      LLVMValueRef ow, LLVMValueRef *acc)
+                      LLVMValueRef ow, int i0, LLVMValueRef *acc)
 {
     const kir_conv *k = c->k;
     LLVMValueRef v = loadv(c, at(c, dyrow, mulc(c, ow, k->vl)));
     LLVMValueRef xp = at(c, xrow, mulc(c, add(c, mulc(c, ow, k->s[2]), bw), k->ib));
-    for (int i = 0; i < k->ib; i++) {
-        LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xp, ci(c, i)), "");
+    for (int i = 0; i < k->wlanes; i++) {
+        LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xp, ci(c, i0 + i)), "");
         acc[i] = fma3(c, v, splat(c, xs), acc[i]);
     }
 }
 
-/* One tap column kw of one (row, kd, kh): acc[ic] = partial dw[tap][ic],
- * then for every output x whose tap is inside the input row
- * acc[ic] += dy[ow] * x[ow*s + kw*d - p][ic], stored back. With few input
- * lanes (plain x: ib = 1) one chain per lane would wait on the FMA latency,
- * so positions go round-robin to `chains` sets of accumulators, added in
- * order at the end (the order depends on the shape only). */
-static void bwd_w_column(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow,
-                         LLVMValueRef kw)
+/* Input lanes [i0, i0 + wlanes) of one tap column: acc[i] = partial
+ * dw[tap][i0 + i], then for every output x in [lo, hi)
+ * acc[i] += dy[ow] * x[ow*s + bw][i0 + i], stored back. Positions go
+ * round-robin to wchains sets of accumulators so that enough independent
+ * FMA chains are in flight; the sets are added in order at the end (the
+ * order depends on the shape only). */
+static void bwd_w_pass(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wp,
+                       LLVMValueRef bw, LLVMValueRef lo, LLVMValueRef hi, int i0)
 {
     const kir_conv *k = c->k;
-    int chains = k->ib >= 8 ? 1 : 8 / k->ib, n = chains * k->ib;
-    LLVMValueRef bw = addc(c, mulc(c, kw, k->d[2]), -(int64_t)k->p[2]), lo, hi;
-    pos_range(c, bw, k->in[2], k->out[2], k->s[2], &lo, &hi);
-    LLVMValueRef wp = at(c, wrow, mulc(c, kw, (int64_t)k->ib * k->vl)), acc[CG_MAX_ACC];
+    int nl = k->wlanes, chains = k->wchains, n = chains * nl;
+    LLVMValueRef acc[CG_MAX_ACC];
     for (int i = 0; i < n; i++)
-        acc[i] = i < k->ib ? loadv(c, at(c, wp, ci(c, (int64_t)i * k->vl))) : LLVMConstNull(c->vt);
+        acc[i] = i < nl ? loadv(c, at(c, wp, ci(c, (int64_t)(i0 + i) * k->vl)))
+                        : LLVMConstNull(c->vt);
     LLVMValueRef groups = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, hi, lo, ""), ci(c, chains), "");
     cg_loop lg, lr;
     cg_loop_begin(&lg, c->b, ci(c, 0), groups, acc, n);
     for (int u = 0; u < chains; u++)
-        bwd_w_pos(c, dyrow, xrow, bw, add(c, lo, addc(c, mulc(c, lg.iv, chains), u)),
-                  acc + u * k->ib);
+        bwd_w_pos(c, dyrow, xrow, bw, add(c, lo, addc(c, mulc(c, lg.iv, chains), u)), i0,
+                  acc + u * nl);
     cg_loop_end(&lg, acc);
-    cg_loop_begin(&lr, c->b, add(c, lo, mulc(c, groups, chains)), hi, acc, k->ib);
-    bwd_w_pos(c, dyrow, xrow, bw, lr.iv, acc);
+    cg_loop_begin(&lr, c->b, add(c, lo, mulc(c, groups, chains)), hi, acc, nl);
+    bwd_w_pos(c, dyrow, xrow, bw, lr.iv, i0, acc);
     cg_loop_end(&lr, acc);
     for (int u = 1; u < chains; u++)
-        for (int i = 0; i < k->ib; i++)
-            acc[i] = LLVMBuildFAdd(c->b, acc[i], acc[u * k->ib + i], "");
-    for (int i = 0; i < k->ib; i++)
-        storev(c, acc[i], at(c, wp, ci(c, (int64_t)i * k->vl)));
+        for (int i = 0; i < nl; i++)
+            acc[i] = LLVMBuildFAdd(c->b, acc[i], acc[u * nl + i], "");
+    for (int i = 0; i < nl; i++)
+        storev(c, acc[i], at(c, wp, ci(c, (int64_t)(i0 + i) * k->vl)));
+}
+
+/* One tap column kw of one (row, kd, kh): every pass of input lanes over
+ * the output x positions whose tap is inside the input row. */
+static void bwd_w_column(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow,
+                         LLVMValueRef kw)
+{
+    const kir_conv *k = c->k;
+    LLVMValueRef bw = addc(c, mulc(c, kw, k->d[2]), -(int64_t)k->p[2]), lo, hi;
+    pos_range(c, bw, k->in[2], k->out[2], k->s[2], &lo, &hi);
+    LLVMValueRef wp = at(c, wrow, mulc(c, kw, (int64_t)k->ib * k->vl));
+    for (int i0 = 0; i0 < k->ib; i0 += k->wlanes)
+        bwd_w_pass(c, dyrow, xrow, wp, bw, lo, hi, i0);
+}
+
+/* Does the weight gradient run every tap column kw in one pass? */
+static int bwd_w_shares_taps(const kir_conv *k)
+{
+    return k->wtaps > 1;
+}
+
+/* acc[kw*wlanes + i] += dy[ow] * x[ow + kw*d - p][i0 + i] for the taps kw
+ * in [kw_lo, kw_hi) (the taps of ow that are inside the input row). */
+static void bwd_w_taps(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef ow, int i0,
+                       int kw_lo, int kw_hi, LLVMValueRef *acc)
+{
+    const kir_conv *k = c->k;
+    LLVMValueRef v = loadv(c, at(c, dyrow, mulc(c, ow, k->vl)));
+    for (int kw = kw_lo; kw < kw_hi; kw++) {
+        LLVMValueRef xp = at(c, xrow, mulc(c, addc(c, ow, (int64_t)kw * k->d[2] - k->p[2]), k->ib));
+        for (int i = 0; i < k->wlanes; i++) {
+            LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xp, ci(c, i0 + i)), "");
+            acc[kw * k->wlanes + i] = fma3(c, v, splat(c, xs), acc[kw * k->wlanes + i]);
+        }
+    }
+}
+
+/* Input lanes [i0, i0 + wlanes) of every tap column of one (row, kd, kh)
+ * at once (stride 1 along x): one dy load serves k[2] * wlanes FMAs, and
+ * the pass's fixed costs are paid once instead of per column. Positions
+ * whose taps all lie in the row run in a loop; the few border positions
+ * (known at compile time) are emitted one by one with their valid taps. */
+static void bwd_w_shared(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow, int i0)
+{
+    const kir_conv *k = c->k;
+    int nl = k->wlanes, n = k->k[2] * nl;
+    LLVMValueRef acc[CG_MAX_ACC];
+    for (int kw = 0; kw < k->k[2]; kw++)
+        for (int i = 0; i < nl; i++)
+            acc[kw * nl + i] = loadv(c, at(c, wrow, ci(c, ((int64_t)kw * k->ib + i0 + i) * k->vl)));
+    /* ow's tap kw is in the row iff 0 <= ow + kw*d - p < in */
+    int64_t span = (int64_t)(k->k[2] - 1) * k->d[2];
+    int64_t lo = k->p[2], hi = k->in[2] + k->p[2] - span; /* every tap inside */
+    lo = lo < k->out[2] ? lo : k->out[2];
+    hi = hi > lo ? (hi < k->out[2] ? hi : k->out[2]) : lo;
+    for (int64_t ow = 0; ow < k->out[2]; ow++) {
+        if (ow == lo && hi > lo) {
+            cg_loop lp;
+            cg_loop_begin(&lp, c->b, ci(c, lo), ci(c, hi), acc, n);
+            bwd_w_taps(c, dyrow, xrow, lp.iv, i0, 0, k->k[2], acc);
+            cg_loop_end(&lp, acc);
+            ow = hi - 1;
+            continue;
+        }
+        int kw_lo = k->k[2], kw_hi = 0;
+        for (int kw = 0; kw < k->k[2]; kw++) {
+            int64_t iw = ow + (int64_t)kw * k->d[2] - k->p[2];
+            if (iw >= 0 && iw < k->in[2]) {
+                kw_lo = kw < kw_lo ? kw : kw_lo;
+                kw_hi = kw + 1;
+            }
+        }
+        /* taps inside the row are contiguous in kw: iw grows with kw */
+        if (kw_lo < kw_hi)
+            bwd_w_taps(c, dyrow, xrow, ci(c, ow), i0, kw_lo, kw_hi, acc);
+    }
+    for (int kw = 0; kw < k->k[2]; kw++)
+        for (int i = 0; i < nl; i++)
+            storev(c, acc[kw * nl + i], at(c, wrow, ci(c, ((int64_t)kw * k->ib + i0 + i) * k->vl)));
 }
 
 /* One (n, od, oh) row of dy against every tap of the task's blocks. */
@@ -651,7 +732,10 @@ static void bwd_w_row(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp,
     LLVMValueRef xrow = at(c, xc, mulc(c, add(c, mulc(c, id, k->in[1]), ih), k->in[2] * k->ib));
     LLVMValueRef wrow = at(c, dwp, mulc(c, add(c, mulc(c, ld.iv, k->k[1]), lh.iv),
                                         (int64_t)k->k[2] * k->ib * k->vl));
-    if (k->k[2] == 1) {
+    if (bwd_w_shares_taps(k)) {
+        for (int i0 = 0; i0 < k->ib; i0 += k->wlanes)
+            bwd_w_shared(c, dyrow, xrow, wrow, i0);
+    } else if (k->k[2] == 1) {
         bwd_w_column(c, dyrow, xrow, wrow, ci(c, 0));
     } else {
         cg_loop_begin(&lw, c->b, ci(c, 0), ci(c, k->k[2]), NULL, 0);
@@ -700,7 +784,9 @@ static struct LLVMOpaqueModule *cg_bwd_w_module(const kir_kernel *kk,
                                                 struct LLVMOpaqueContext *ctx, const char *symbol)
 {
     const kir_conv *k = &kk->conv;
-    SEG_ASSERT(k->ib >= 1 && k->ib <= CG_MAX_ACC && k->parts >= 1);
+    SEG_ASSERT(k->parts >= 1 && k->wlanes >= 1 && k->ib % k->wlanes == 0 && k->wchains >= 1 &&
+               k->wlanes * k->wchains <= CG_MAX_ACC && (k->wtaps == 1 || k->wtaps == k->k[2]) &&
+               k->wlanes * k->wtaps <= CG_MAX_ACC && (k->wtaps == 1 || k->s[2] == 1));
     cg c = {.ctx = ctx, .k = k};
     c.mod = LLVMModuleCreateWithNameInContext(symbol, ctx);
     c.b = LLVMCreateBuilderInContext(ctx);

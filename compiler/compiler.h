@@ -243,6 +243,9 @@ typedef struct kir_conv {
     int ic_chunk;       /* input blocks per pass over a row; partial sums live in y */
     unsigned epi;       /* KIR_EPI_* */
     int parts;          /* KIR_CONV_BWD_W: fixed split of the reduction rows */
+    int wlanes;         /* KIR_CONV_BWD_W: input lanes per pass over a row (divides ib) */
+    int wchains;        /* KIR_CONV_BWD_W: positions round-robin over this many accumulator sets */
+    int wtaps;          /* KIR_CONV_BWD_W: tap columns per pass: 1, or all k[2] (stride-1 x) */
 } kir_conv;
 
 /* A fused group (OP_FUSED) as a loop nest over a view of at most three

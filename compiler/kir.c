@@ -20,16 +20,22 @@
  * load cycles, 4 cycles of FMA latency) plus one cycle of loop overhead,
  * summed over every tile of every output-channel group, and keeps the
  * cheapest. ic_chunk bounds the weights one
- * pass over a row streams (rc blocks x ic_chunk input blocks) to about
- * 256 KB, so they stay in L2; with several chunks the partial sums go
- * through y (which is in L1/L2 for one row).
+ * pass over a row streams (rc blocks x ic_chunk input blocks): every tile
+ * of the row reads all of them again, so on long rows (4 tiles or more)
+ * they should stay in L1 (16 KB, half of it: the input rows need the
+ * rest; 96->32 channels at 64^3 ran 17 % faster on AVX2 than with the
+ * whole 165 KB of weights in one pass), on short rows in L2 (256 KB:
+ * 256->256 at 8^3 lost 30 % with L1-sized passes). With several chunks
+ * the partial sums go through y (which is in L1/L2 for one row).
  */
 #include "compiler/compiler.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define KIR_W_BUDGET (256 * 1024) /* bytes of weights streamed per row pass */
+#define KIR_W_BUDGET (256 * 1024)  /* bytes of weights streamed per row pass: L2 */
+#define KIR_W_L1_BUDGET (16 * 1024) /* the same, when the row has many tiles: L1 */
+#define KIR_L1_TILES 4              /* tiles per row from which the L1 budget applies */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -79,7 +85,8 @@ void kir_conv_plan(kir_conv *c)
         }
     }
     int64_t per_icb = (int64_t)c->rc * conv_kvol(c) * c->ib * c->vl * (int64_t)sizeof(float);
-    int64_t chunk = KIR_W_BUDGET / per_icb;
+    int64_t tiles = ceil_div(c->out[2], c->rw);
+    int64_t chunk = (tiles >= KIR_L1_TILES ? KIR_W_L1_BUDGET : KIR_W_BUDGET) / per_icb;
     c->ic_chunk = (int)(chunk < 1 ? 1 : chunk > conv_icb(c) ? conv_icb(c) : chunk);
 }
 
@@ -140,6 +147,34 @@ int kir_conv_init_out(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t co
     return conv_init(k, nsp, n, cin, cout, in_sp, ksz, out_sp, a, epi, vl, err, errlen);
 }
 
+/* The weight gradient's register tile: wtaps tap columns x wlanes input
+ * lanes x wchains position chains of accumulators, one dy vector and one
+ * broadcast besides. The FMA latency (4 cycles) times two FMA pipes wants
+ * at least 8 independent chains. AVX2 has 16 vector registers: 8 lanes x
+ * 1 column left the pipes waiting (47 % of peak on 32->32 channels,
+ * 64^3); 4 lanes x 3 columns with stride 1 along x (12 accumulators, one
+ * dy load for 12 FMAs, two passes over the row) or 4 lanes x 3 position
+ * chains otherwise fill them. AVX-512's 32 registers hold all 16 lanes of
+ * one column. Plain x (ib 1): position chains only. */
+static void bwd_w_tile(kir_conv *c)
+{
+    int acc = c->vl >= 16 ? 16 : 12;
+    c->wtaps = 1;
+    if (c->vl >= 16) { /* as measured on AVX-512 */
+        c->wlanes = c->ib;
+        c->wchains = c->ib >= 8 ? 1 : 8 / c->ib;
+        return;
+    }
+    c->wlanes = c->ib >= 8 ? 4 : c->ib;
+    c->wchains = c->wlanes >= acc ? 1 : acc / c->wlanes;
+    if (c->ib >= 8 && c->s[2] == 1 && c->k[2] > 1) {
+        while (c->wlanes > 1 && c->k[2] * c->wlanes > acc)
+            c->wlanes /= 2;
+        c->wtaps = c->k[2];
+        c->wchains = 1;
+    }
+}
+
 /* Parts of the weight-gradient reduction: enough tasks to keep two to
  * four threads busy (ocb * icb alone is often 1-4), a function of the
  * shape only so the summation order never depends on the thread count. */
@@ -159,6 +194,7 @@ int kir_conv_bwd_w_init(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t 
     int64_t base = conv_ocb(c) * conv_icb(c), rows = c->n * c->out[0] * c->out[1];
     int64_t parts = ceil_div(KIR_BWD_W_TASKS, base);
     c->parts = (int)(parts > rows ? rows : parts);
+    bwd_w_tile(c);
     return 0;
 }
 
@@ -236,8 +272,9 @@ static void print_conv(const kir_conv *c, seg_buf *b)
 static void print_conv_bwd_w(const kir_conv *c, seg_buf *b)
 {
     print_conv_geometry(c, b, "conv_bwd_weight", "dy");
-    seg_buf_printf(b, "\n  method direct (not im2col+sgemm)\n  tile oc_blocks 1 ic %d\n"
-                   "  reduce rows n*od*oh in %d fixed parts, summed in order\n", c->ib,
+    seg_buf_printf(b, "\n  method direct (not im2col+sgemm)\n  tile oc_blocks 1 ic %d x %d %s\n"
+                   "  reduce rows n*od*oh in %d fixed parts, summed in order\n", c->wlanes,
+                   c->wtaps > 1 ? c->wtaps : c->wchains, c->wtaps > 1 ? "taps" : "positions",
                    c->parts);
 }
 

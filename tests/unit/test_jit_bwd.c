@@ -175,6 +175,11 @@ TEST(jit_bwd_weight_matches_reference)
         {OP_CONV_BWD_WEIGHT, 2, 2, 17, 20, {11, 13}, 3, 1, 2, 2, 1, 0, 0, 1},
         {OP_CONV_BWD_WEIGHT, 1, 2, 18, 21, {30}, 5, 1, 1, 1, 1, 0, 0, 1},
         {OP_CONV_BWD_WEIGHT, 3, 2, 32, 48, {4, 5, 3}, 3, 1, 1, 1, 1, 0, 0, 1},   /* more rows than parts */
+        /* all tap columns in one pass: no position has every tap inside;
+         * 2 taps; 7 taps (one lane per pass) */
+        {OP_CONV_BWD_WEIGHT, 1, 2, 16, 9, {3}, 5, 1, 2, 1, 1, 0, 0, 1},
+        {OP_CONV_BWD_WEIGHT, 2, 1, 24, 10, {6, 7}, 2, 1, 0, 1, 1, 0, 0, 1},
+        {OP_CONV_BWD_WEIGHT, 1, 1, 16, 8, {12}, 7, 1, 3, 1, 1, 0, 0, 1},
     };
     char what[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
