@@ -3,12 +3,14 @@
  *
  * Direct convolution forward (KIR_CONV_FWD). The generated function
  *     void sym(x, w, bias, res, y, task_begin, task_end)
- * walks tasks t = ((n * groups + g) * OD + od) * OH + oh; a task computes
- * one output row (all OW positions) of rc output-channel blocks (the last
- * group may have fewer: a second row function handles it). A row is cut
- * into register tiles of `width` consecutive ow positions (kir.c's plan):
+ * walks tasks t = ((n * groups + g) * OD + od) * OHB + ohb; a task computes
+ * `rows` output rows ohb*rows.. (all OW positions) of rc output-channel
+ * blocks (the last group may have fewer: a second row function handles
+ * it). A row is cut into register tiles of `width` consecutive ow
+ * positions (kir.c's plan):
  *
  *   for each chunk of input blocks:              runtime loop (often one)
+ *    for each row of the task:                   (often one)
  *     for each tile of the row:                  interior tiles: one loop
  *       acc[rc][width] = 0 (first chunk) or y    explicit <vl x float> values
  *       for icb in chunk, kd in taps(od), kh in taps(oh), kw, ic < ib:
@@ -61,7 +63,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v3 bwd_w v3" /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v4 bwd_w v3" /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC CG_LOOP_MAX_VALS /* accumulators of a tile: all carried by its loops */
 
@@ -427,13 +429,13 @@ static void emit_segments(cg *c, const cg_row *r, const cg_seg *seg, int nseg)
     }
 }
 
-/* Pointers and tap ranges of the row (params: x w b r y n ocb0 od oh). */
-static void row_setup(cg *c, cg_row *r, LLVMValueRef fn)
+/* Pointers and tap ranges of row oh (params: x w b r y n ocb0 od ...). */
+static void row_setup(cg *c, cg_row *r, LLVMValueRef fn, LLVMValueRef oh)
 {
     const kir_conv *k = c->k;
     LLVMValueRef x = LLVMGetParam(fn, 0), w = LLVMGetParam(fn, 1), b = LLVMGetParam(fn, 2),
                  res = LLVMGetParam(fn, 3), y = LLVMGetParam(fn, 4), n = LLVMGetParam(fn, 5),
-                 ocb0 = LLVMGetParam(fn, 6), od = LLVMGetParam(fn, 7), oh = LLVMGetParam(fn, 8);
+                 ocb0 = LLVMGetParam(fn, 6), od = LLVMGetParam(fn, 7);
     int64_t in_vol = k->in[0] * k->in[1] * k->in[2], out_plane = k->out[0] * k->out[1] * k->out[2];
     r->xn = at(c, x, mulc(c, n, c->icb * k->ib * in_vol));
     LLVMValueRef yrow = add(c, mulc(c, n, c->ocb), ocb0);  /* ((n*OCB + ocb0)*OD + od)*OH + oh */
@@ -467,27 +469,43 @@ static void fn_attrs(cg *c, LLVMValueRef fn)
                             LLVMCreateEnumAttribute(c->ctx, nounwind, 0));
 }
 
-/* internal void row(x, w, b, r, y, n, ocb0, od, oh) for rc output blocks. */
+/* Every row of the task for the current chunk: rows [oh0, oh1), all
+ * through the chunk's weights while they are in L1. */
+static void emit_rows(cg *c, cg_row *r, LLVMValueRef fn, const cg_seg *seg, int nseg)
+{
+    if (c->k->rows == 1) {
+        row_setup(c, r, fn, LLVMGetParam(fn, 8));
+        emit_segments(c, r, seg, nseg);
+        return;
+    }
+    cg_loop lr;
+    cg_loop_begin(&lr, c->b, LLVMGetParam(fn, 8), LLVMGetParam(fn, 9), NULL, 0);
+    row_setup(c, r, fn, lr.iv);
+    emit_segments(c, r, seg, nseg);
+    cg_loop_end(&lr, NULL);
+}
+
+/* internal void rows(x, w, b, r, y, n, ocb0, od, oh0, oh1) for rc output
+ * blocks: for each input chunk, rows [oh0, oh1). */
 static LLVMValueRef emit_row_fn(cg *c, const char *symbol, int rc, const cg_seg *seg, int nseg)
 {
     const kir_conv *k = c->k;
-    LLVMTypeRef params[9] = {c->ptr, c->ptr, c->ptr, c->ptr, c->ptr,
-                             c->i64, c->i64, c->i64, c->i64};
+    LLVMTypeRef params[10] = {c->ptr, c->ptr, c->ptr, c->ptr, c->ptr,
+                              c->i64, c->i64, c->i64, c->i64, c->i64};
     char name[96];
     snprintf(name, sizeof name, "%s.row%d", symbol, rc);
-    LLVMTypeRef ty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, 9, 0);
+    LLVMTypeRef ty = LLVMFunctionType(LLVMVoidTypeInContext(c->ctx), params, 10, 0);
     LLVMValueRef fn = LLVMAddFunction(c->mod, name, ty);
     LLVMSetLinkage(fn, LLVMInternalLinkage);
     fn_attrs(c, fn);
     c->fn = fn;
     LLVMPositionBuilderAtEnd(c->b, block(c, "entry"));
     cg_row r = {.rc = rc};
-    row_setup(c, &r, fn);
     int64_t nch = (c->icb + k->ic_chunk - 1) / k->ic_chunk;
     if (nch == 1) {
         r.icb_lo = ci(c, 0);
         r.icb_hi = ci(c, c->icb);
-        emit_segments(c, &r, seg, nseg);
+        emit_rows(c, &r, fn, seg, nseg);
     } else {
         cg_loop lc;
         cg_loop_begin(&lc, c->b, ci(c, 0), ci(c, nch), NULL, 0);
@@ -497,22 +515,22 @@ static LLVMValueRef emit_row_fn(cg *c, const char *symbol, int rc, const cg_seg 
                                    ci(c, c->icb), "");
         r.first = LLVMBuildICmp(c->b, LLVMIntEQ, lc.iv, ci(c, 0), "");
         r.last = LLVMBuildICmp(c->b, LLVMIntEQ, lc.iv, ci(c, nch - 1), "");
-        emit_segments(c, &r, seg, nseg);
+        emit_rows(c, &r, fn, seg, nseg);
         cg_loop_end(&lc, NULL);
     }
     LLVMBuildRetVoid(c->b);
     return fn;
 }
 
-/* Call row fn for task values (n, ocb0, od, oh). */
+/* Call row fn for task values (n, ocb0, od, oh0, oh1). */
 static void call_row(cg *c, LLVMValueRef row, LLVMValueRef main, LLVMValueRef *tv)
 {
-    LLVMValueRef args[9];
+    LLVMValueRef args[10];
     for (int i = 0; i < 5; i++)
         args[i] = LLVMGetParam(main, (unsigned)i);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         args[5 + i] = tv[i];
-    LLVMBuildCall2(c->b, LLVMGlobalGetValueType(row), row, args, 9, "");
+    LLVMBuildCall2(c->b, LLVMGlobalGetValueType(row), row, args, 10, "");
 }
 
 /* The exported task loop. */
@@ -528,9 +546,13 @@ static void emit_main(cg *c, const char *symbol, LLVMValueRef row_full, LLVMValu
     int64_t groups = (c->ocb + k->rc - 1) / k->rc;
     cg_loop lt;
     cg_loop_begin(&lt, c->b, LLVMGetParam(fn, 5), LLVMGetParam(fn, 6), NULL, 0);
-    LLVMValueRef t = lt.iv, tv[4];
-    tv[3] = LLVMBuildURem(c->b, t, ci(c, k->out[1]), "oh");
-    t = LLVMBuildUDiv(c->b, t, ci(c, k->out[1]), "");
+    int64_t ohb = (k->out[1] + k->rows - 1) / k->rows; /* row blocks per plane */
+    LLVMValueRef t = lt.iv, tv[5];
+    tv[3] = mulc(c, LLVMBuildURem(c->b, t, ci(c, ohb), "ohb"), k->rows);
+    LLVMValueRef end = addc(c, tv[3], k->rows);
+    tv[4] = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, end, ci(c, k->out[1]), ""), end,
+                            ci(c, k->out[1]), "");
+    t = LLVMBuildUDiv(c->b, t, ci(c, ohb), "");
     tv[2] = LLVMBuildURem(c->b, t, ci(c, k->out[0]), "od");
     t = LLVMBuildUDiv(c->b, t, ci(c, k->out[0]), "");
     LLVMValueRef g = LLVMBuildURem(c->b, t, ci(c, groups), "g");
@@ -664,13 +686,18 @@ static void bwd_w_taps(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRe
 /* Input lanes [i0, i0 + wlanes) of every tap column of one (row, kd, kh)
  * at once (stride 1 along x): one dy load serves k[2] * wlanes FMAs, and
  * the pass's fixed costs are paid once instead of per column. Positions
- * whose taps all lie in the row run in a loop; the few border positions
- * (known at compile time) are emitted one by one with their valid taps. */
+ * whose taps all lie in the row run in a loop, round-robin over wchains
+ * accumulator sets (plain x has one lane: 3 taps alone are too few
+ * independent chains), added in order at the end; the few border
+ * positions (known at compile time) are emitted one by one with their
+ * valid taps, into the first set. */
 static void bwd_w_shared(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow, int i0)
 {
     const kir_conv *k = c->k;
-    int nl = k->wlanes, n = k->k[2] * nl;
+    int nl = k->wlanes, set = k->k[2] * nl, chains = k->wchains, n = chains * set;
     LLVMValueRef acc[CG_MAX_ACC];
+    for (int a = 0; a < n; a++)
+        acc[a] = LLVMConstNull(c->vt);
     for (int kw = 0; kw < k->k[2]; kw++)
         for (int i = 0; i < nl; i++)
             acc[kw * nl + i] = loadv(c, at(c, wrow, ci(c, ((int64_t)kw * k->ib + i0 + i) * k->vl)));
@@ -679,13 +706,16 @@ static void bwd_w_shared(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValue
     int64_t lo = k->p[2], hi = k->in[2] + k->p[2] - span; /* every tap inside */
     lo = lo < k->out[2] ? lo : k->out[2];
     hi = hi > lo ? (hi < k->out[2] ? hi : k->out[2]) : lo;
+    int64_t grouped = lo + (hi - lo) / chains * chains; /* the chained loop's end */
     for (int64_t ow = 0; ow < k->out[2]; ow++) {
-        if (ow == lo && hi > lo) {
+        if (ow == lo && grouped > lo) {
             cg_loop lp;
-            cg_loop_begin(&lp, c->b, ci(c, lo), ci(c, hi), acc, n);
-            bwd_w_taps(c, dyrow, xrow, lp.iv, i0, 0, k->k[2], acc);
+            cg_loop_begin(&lp, c->b, ci(c, 0), ci(c, (grouped - lo) / chains), acc, n);
+            LLVMValueRef ow0 = addc(c, mulc(c, lp.iv, chains), lo);
+            for (int u = 0; u < chains; u++)
+                bwd_w_taps(c, dyrow, xrow, addc(c, ow0, u), i0, 0, k->k[2], acc + u * set);
             cg_loop_end(&lp, acc);
-            ow = hi - 1;
+            ow = grouped - 1;
             continue;
         }
         int kw_lo = k->k[2], kw_hi = 0;
@@ -700,6 +730,9 @@ static void bwd_w_shared(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValue
         if (kw_lo < kw_hi)
             bwd_w_taps(c, dyrow, xrow, ci(c, ow), i0, kw_lo, kw_hi, acc);
     }
+    for (int u = 1; u < chains; u++)
+        for (int a = 0; a < set; a++)
+            acc[a] = LLVMBuildFAdd(c->b, acc[a], acc[u * set + a], "");
     for (int kw = 0; kw < k->k[2]; kw++)
         for (int i = 0; i < nl; i++)
             storev(c, acc[kw * nl + i], at(c, wrow, ci(c, ((int64_t)kw * k->ib + i0 + i) * k->vl)));
@@ -786,7 +819,7 @@ static struct LLVMOpaqueModule *cg_bwd_w_module(const kir_kernel *kk,
     const kir_conv *k = &kk->conv;
     SEG_ASSERT(k->parts >= 1 && k->wlanes >= 1 && k->ib % k->wlanes == 0 && k->wchains >= 1 &&
                k->wlanes * k->wchains <= CG_MAX_ACC && (k->wtaps == 1 || k->wtaps == k->k[2]) &&
-               k->wlanes * k->wtaps <= CG_MAX_ACC && (k->wtaps == 1 || k->s[2] == 1));
+               k->wlanes * k->wtaps * k->wchains <= CG_MAX_ACC && (k->wtaps == 1 || k->s[2] == 1));
     cg c = {.ctx = ctx, .k = k};
     c.mod = LLVMModuleCreateWithNameInContext(symbol, ctx);
     c.b = LLVMCreateBuilderInContext(ctx);
@@ -808,7 +841,7 @@ struct LLVMOpaqueModule *cg_conv_module(const kir_kernel *kk, struct LLVMOpaqueC
         return cg_eltwise_module(&kk->elt, ctx, symbol);
     SEG_ASSERT(kk->kind == KIR_CONV_FWD);
     const kir_conv *k = &kk->conv;
-    SEG_ASSERT(k->rc >= 1 && k->rc <= CG_MAX_RC && k->rc * k->rw <= CG_MAX_ACC);
+    SEG_ASSERT(k->rc >= 1 && k->rc <= CG_MAX_RC && k->rc * k->rw <= CG_MAX_ACC && k->rows >= 1);
     cg c = {.ctx = ctx, .k = k};
     c.mod = LLVMModuleCreateWithNameInContext(symbol, ctx);
     c.b = LLVMCreateBuilderInContext(ctx);

@@ -241,6 +241,7 @@ typedef struct kir_conv {
     int rc;             /* register tile: output channel blocks */
     int rw;             /* register tile: output x positions (at most) */
     int ic_chunk;       /* input blocks per pass over a row; partial sums live in y */
+    int rows;           /* KIR_CONV_FWD: output rows (oh) per task, each chunk over all of them */
     unsigned epi;       /* KIR_EPI_* */
     int parts;          /* KIR_CONV_BWD_W: fixed split of the reduction rows */
     int wlanes;         /* KIR_CONV_BWD_W: input lanes per pass over a row (divides ib) */

@@ -27,6 +27,15 @@
  * whole 165 KB of weights in one pass), on short rows in L2 (256 KB:
  * 256->256 at 8^3 lost 30 % with L1-sized passes). With several chunks
  * the partial sums go through y (which is in L1/L2 for one row).
+ *
+ * Rows per task. A task computes `rows` output rows of its channel group:
+ * for each input chunk, every row, so the chunk's weights (in L1) serve
+ * all of them. One row per task re-read a group's weights from L3 for
+ * every row when they exceed L2 (1024->512 channels at 32^2: 590 KB per
+ * group of two blocks, 197 ms on one thread against 139 with a tile that
+ * merely had fewer groups); so when they do, a task takes as many rows as
+ * keep KIR_FWD_TASKS tasks (a function of the shape, never of the thread
+ * count), with L1-sized chunks; the rows' partial sums stay in L2.
  */
 #include "compiler/compiler.h"
 
@@ -36,6 +45,7 @@
 #define KIR_W_BUDGET (256 * 1024)  /* bytes of weights streamed per row pass: L2 */
 #define KIR_W_L1_BUDGET (16 * 1024) /* the same, when the row has many tiles: L1 */
 #define KIR_L1_TILES 4              /* tiles per row from which the L1 budget applies */
+#define KIR_FWD_TASKS 32            /* tasks at least, when tasks take several rows */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -88,6 +98,14 @@ void kir_conv_plan(kir_conv *c)
     int64_t tiles = ceil_div(c->out[2], c->rw);
     int64_t chunk = (tiles >= KIR_L1_TILES ? KIR_W_L1_BUDGET : KIR_W_BUDGET) / per_icb;
     c->ic_chunk = (int)(chunk < 1 ? 1 : chunk > conv_icb(c) ? conv_icb(c) : chunk);
+    c->rows = 1;
+    if (per_icb * conv_icb(c) > KIR_W_BUDGET) { /* a group's weights do not stay in L2 */
+        int64_t planes = c->n * ceil_div(ocb, c->rc) * c->out[0];
+        int64_t rows = c->out[1] * planes / KIR_FWD_TASKS;
+        c->rows = (int)(rows < 1 ? 1 : rows > c->out[1] ? c->out[1] : rows);
+        c->ic_chunk = (int)(KIR_W_L1_BUDGET / per_icb < 1 ? 1 : KIR_W_L1_BUDGET / per_icb);
+        c->ic_chunk = c->ic_chunk > conv_icb(c) ? (int)conv_icb(c) : c->ic_chunk;
+    }
 }
 
 /* The output extent of axis i: given (out_sp, stride 1: the window runs
@@ -148,30 +166,34 @@ int kir_conv_init_out(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t co
 }
 
 /* The weight gradient's register tile: wtaps tap columns x wlanes input
- * lanes x wchains position chains of accumulators, one dy vector and one
- * broadcast besides. The FMA latency (4 cycles) times two FMA pipes wants
- * at least 8 independent chains. AVX2 has 16 vector registers: 8 lanes x
- * 1 column left the pipes waiting (47 % of peak on 32->32 channels,
- * 64^3); 4 lanes x 3 columns with stride 1 along x (12 accumulators, one
- * dy load for 12 FMAs, two passes over the row) or 4 lanes x 3 position
- * chains otherwise fill them. AVX-512's 32 registers hold all 16 lanes of
- * one column. Plain x (ib 1): position chains only. */
+ * lanes x wchains position chains of accumulators, one dy vector and the
+ * broadcasts besides. The FMA latency (4 cycles) times two FMA pipes wants
+ * at least 8 independent chains; AVX2 has 16 vector registers. With
+ * stride 1 along x, one input lane x every tap column x 12 / k[2]
+ * positions: neighbouring positions share their input values (4 positions
+ * x 3 taps need 6 broadcasts, not 12), so a pass costs 10 loads per 12
+ * FMAs, and its fixed costs are paid once for all columns. Measured on
+ * one thread (ms for the weight gradient, lanes,taps,chains): 32->32 at
+ * 64^3 180 (1,3,4) / 198-220 (4,3,1) / 307-324 (8,1,1, one column at a
+ * time, the scheme before); 64->64 at 32^3 88 / 104 / 132; 2-D 128->64 at
+ * 256^2 128 / 149 / 130 and 512->1024 at 32^2 124 / 144 / 125; (2,3,2)
+ * was worst everywhere. With a stride along x: 8 lanes (or 1 for plain x)
+ * per column, positions round-robin to enough chains for 8-12
+ * accumulators. AVX-512's 32 registers hold all 16 lanes of one column
+ * (the scheme measured there). */
 static void bwd_w_tile(kir_conv *c)
 {
     int acc = c->vl >= 16 ? 16 : 12;
     c->wtaps = 1;
-    if (c->vl >= 16) { /* as measured on AVX-512 */
-        c->wlanes = c->ib;
-        c->wchains = c->ib >= 8 ? 1 : 8 / c->ib;
+    c->wlanes = c->ib;
+    c->wchains = c->ib >= 8 ? 1 : 8 / c->ib;
+    if (c->vl >= 16)
         return;
-    }
-    c->wlanes = c->ib >= 8 ? 4 : c->ib;
-    c->wchains = c->wlanes >= acc ? 1 : acc / c->wlanes;
-    if (c->ib >= 8 && c->s[2] == 1 && c->k[2] > 1) {
-        while (c->wlanes > 1 && c->k[2] * c->wlanes > acc)
-            c->wlanes /= 2;
+    c->wchains = c->ib >= 8 ? 1 : acc / c->ib;
+    if (c->s[2] == 1 && c->k[2] > 1 && c->k[2] <= acc) {
+        c->wlanes = 1;
         c->wtaps = c->k[2];
-        c->wchains = 1;
+        c->wchains = acc / c->k[2];
     }
 }
 
@@ -202,7 +224,7 @@ int64_t kir_conv_tasks(const kir_conv *c)
 {
     if (c->parts > 0)
         return c->parts * conv_ocb(c) * conv_icb(c);
-    return c->n * ceil_div(conv_ocb(c), c->rc) * c->out[0] * c->out[1];
+    return c->n * ceil_div(conv_ocb(c), c->rc) * c->out[0] * ceil_div(c->out[1], c->rows);
 }
 
 int64_t kir_conv_x_floats(const kir_conv *c)
@@ -255,8 +277,8 @@ static void print_conv_geometry(const kir_conv *c, seg_buf *b, const char *kind,
 static void print_conv(const kir_conv *c, seg_buf *b)
 {
     print_conv_geometry(c, b, "conv_fwd", "y");
-    seg_buf_printf(b, "\n  tile oc_blocks %d ow %d ic_chunk %d\n  epilogue", c->rc, c->rw,
-                   c->ic_chunk);
+    seg_buf_printf(b, "\n  tile oc_blocks %d ow %d ic_chunk %d rows %d\n  epilogue", c->rc, c->rw,
+                   c->ic_chunk, c->rows);
     if (!c->epi)
         seg_buf_printf(b, " none");
     if (c->epi & KIR_EPI_BIAS)
@@ -272,10 +294,9 @@ static void print_conv(const kir_conv *c, seg_buf *b)
 static void print_conv_bwd_w(const kir_conv *c, seg_buf *b)
 {
     print_conv_geometry(c, b, "conv_bwd_weight", "dy");
-    seg_buf_printf(b, "\n  method direct (not im2col+sgemm)\n  tile oc_blocks 1 ic %d x %d %s\n"
+    seg_buf_printf(b, "\n  method direct (not im2col+sgemm)\n  tile oc_blocks 1 ic %d taps %d positions %d\n"
                    "  reduce rows n*od*oh in %d fixed parts, summed in order\n", c->wlanes,
-                   c->wtaps > 1 ? c->wtaps : c->wchains, c->wtaps > 1 ? "taps" : "positions",
-                   c->parts);
+                   c->wtaps, c->wchains, c->parts);
 }
 
 void kir_print(const kir_kernel *k, seg_buf *out)

@@ -428,13 +428,18 @@ TEST(jit_conv_avx2_blocking)
         {3, 2, 11, 13, {5, 7, 19}, {3, 3, 3}, 2, 1, 1, KIR_EPI_BIAS | KIR_EPI_RELU},
         {3, 1, 1, 16, {6, 7, 21}, {3, 3, 3}, 1, 1, 1, KIR_EPI_BIAS},
         {2, 1, 24, 20, {9, 17}, {3, 3}, 1, 2, 2, KIR_EPI_BIAS | KIR_EPI_RESIDUAL},
+        /* a group's weights exceed L2: several rows per task, the last
+         * task's rows cut short (70 = 35 x 2; 36 rows in blocks of 6) */
+        {2, 1, 520, 16, {70, 9}, {3, 3}, 1, 1, 1, KIR_EPI_BIAS | KIR_EPI_RELU},
+        {3, 2, 200, 24, {3, 37, 5}, {3, 3, 3}, 1, 1, 1, KIR_EPI_BIAS},
     };
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         kir_kernel kk;
         if (conv_kir(&cases[i], 8, &kk))
             continue;
         CHECK_INT(kk.conv.vl, 8);
         CHECK(kk.conv.rc * kk.conv.rw + kk.conv.rc + 2 <= 16);
+        CHECK(i < 3 ? kk.conv.rows == 1 : kk.conv.rows > 1);
         char what[32];
         snprintf(what, sizeof what, "vl 8 case %d", i);
         conv_check(j, &cases[i], 8, what);
