@@ -63,7 +63,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v4 bwd_w v3" /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v5 bwd_w v3" /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC CG_LOOP_MAX_VALS /* accumulators of a tile: all carried by its loops */
 
@@ -303,7 +303,12 @@ static void tile_column(cg *c, const cg_row *r, LLVMValueRef xrow, LLVMValueRef 
     cg_loop lc;
     cg_loop_begin(&lc, c->b, ci(c, 0), ci(c, k->ib), acc, r->rc * width);
     tile_tap(c, &t, r->rc, lc.iv, width, acc);
-    cg_loop_end(&lc, acc);
+    LLVMValueRef br = cg_loop_end(&lc, acc);
+    /* A border tile unrolls kw; unrolled ic loops would let CSE share the
+     * broadcasts of neighbouring taps again, and they spilled (16-wide
+     * rows: 2 of 3 tiles are border tiles). */
+    if (kw_const >= 0)
+        loop_no_unroll(c, br);
 }
 
 /* The kh body: pointers for this input row, then every tap column. A
