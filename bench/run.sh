@@ -187,7 +187,8 @@ one() {
         "$(fmt "$(field "$r" peak_pct)" 1)" "$(fmt "$(field "$j" peak_pct)" 1)" \
         "$(fmt "$(field "$r" rss_mb)" 0)" "$(fmt "$(field "$j" rss_mb)" 0)" "$trss" \
         "$st" "$tt" "$steps" >> "$TMP/rows"
-    printf '| %s | %s | %s | %s |\n' "$label" "$(fmt "$(field "$r" compile_ms)" 2)" \
+    cm=$(field "$r" compile_ms); [ -n "$cm" ] || cm=$(field "$j" compile_ms)
+    printf '| %s | %s | %s | %s |\n' "$label" "$(fmt "$cm" 2)" \
         "$(fmt "$(field "$j" jit_cold_ms)" 1)" "$(fmt "$(field "$j" jit_warm_ms)" 1)" >> "$TMP/compile"
     echo "segc $(fmt "$rm_" 1) ms, --jit $(fmt "$jm" 1) ms, torch $tms ms (glibc malloc $tgms)"
     # for the targets section: label|jit ms|gflop|jit rss|torch ms|torch rss|jit % peak

@@ -120,17 +120,22 @@ static void jc_unblock_run(const jc_copy *c, const float *s, float *d, const flo
     for (int64_t t0 = q0; t0 < q1; t0 += JC_TILE) {
         int64_t m = q1 - t0 < JC_TILE ? q1 - t0 : JC_TILE;
         const float *tile = s + t0 * vl;
-        int64_t done = vl == 8 && lanes == 8 ? rt_transpose8_unblock(tile, d + t0, c->vol, m) : 0;
+        rt_unblock_epi epi = {mask ? mask + t0 : NULL, res ? res + t0 : NULL, c->relu};
+        /* the AVX2 path applies mask, residual and ReLU to what it stores */
+        int64_t done = vl == 8 && lanes == 8
+                           ? rt_transpose8_unblock(tile, d + t0, c->vol, m,
+                                                   mask || res ? &epi : NULL)
+                           : 0;
         for (int64_t l = 0; l < lanes; l++)
             for (int64_t q = done; q < m; q++)
                 d[l * c->vol + t0 + q] = tile[q * vl + l];
         for (int64_t l = 0; mask && l < lanes; l++)
-            for (int64_t q = 0; q < m; q++) {
+            for (int64_t q = done; q < m; q++) {
                 int64_t at = l * c->vol + t0 + q;
                 d[at] = mask[at] > 0 ? d[at] : 0.0f;
             }
         for (int64_t l = 0; res && l < lanes; l++) /* residual, then ReLU (NaN passes) */
-            for (int64_t q = 0; q < m; q++) {
+            for (int64_t q = done; q < m; q++) {
                 int64_t at = l * c->vol + t0 + q;
                 float v = d[at] + res[at];
                 d[at] = c->relu && v < 0 ? 0.0f : v;
@@ -138,18 +143,20 @@ static void jc_unblock_run(const jc_copy *c, const float *s, float *d, const flo
     }
 }
 
-/* The sum of x[q0..q1) in double: eight interleaved partial sums (so the
- * adds do not wait on each other and vectorise), added in a fixed order. */
-static double jc_run_sum(const float *x, int64_t q0, int64_t q1)
+/* Per-lane sums of m blocked voxels in double: rt_lane_sums8's order
+ * (four partial sums per lane by q mod 4, added pairwise) for any vl. */
+static void jc_lane_sums(const float *blk, int64_t m, int vl, double *out)
 {
-    double part[8] = {0};
-    int64_t q = q0;
-    for (; q + 8 <= q1; q += 8)
-        for (int i = 0; i < 8; i++)
-            part[i] += x[q + i];
-    for (int i = 0; q < q1; q++, i++)
-        part[i] += x[q];
-    return ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    if (vl == 8) {
+        rt_lane_sums8(blk, m, out);
+        return;
+    }
+    double part[4][16] = {{0}};
+    for (int64_t q = 0; q < m; q++)
+        for (int l = 0; l < vl; l++)
+            part[q & 3][l] += blk[q * vl + l];
+    for (int l = 0; l < vl; l++)
+        out[l] = (part[0][l] + part[1][l]) + (part[2][l] + part[3][l]);
 }
 
 /* Tasks [begin, end) of a layout copy in either direction. */
@@ -161,14 +168,14 @@ static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_b
         int64_t i = nb / c->cb, b = nb % c->cb, lanes = c->c - b * c->vl;
         lanes = lanes < c->vl ? lanes : c->vl;
         int64_t blocked = nb * c->vol * c->vl, plain = (i * c->pc + c->pc0 + b * c->vl) * c->vol;
-        if (to_blocked && c->sums)
-            for (int64_t l = 0; l < c->vl; l++)
-                c->sums[t * c->vl + l] = l < lanes ? jc_run_sum(c->src + plain + l * c->vol, q0, q1) : 0;
-        if (to_blocked)
-            jc_block_run(c, c->src + plain, c->dst + blocked, lanes, q0, q1);
-        else
+        if (!to_blocked) {
             jc_unblock_run(c, c->src + blocked, c->dst + plain, c->mask ? c->mask + plain : NULL,
                            c->res ? c->res + plain : NULL, lanes, q0, q1);
+            continue;
+        }
+        jc_block_run(c, c->src + plain, c->dst + blocked, lanes, q0, q1);
+        if (c->sums) /* of the blocked run, still in cache; padded lanes are 0 */
+            jc_lane_sums(c->dst + blocked + q0 * c->vl, q1 - q0, c->vl, c->sums + t * c->vl);
     }
 }
 

@@ -1108,7 +1108,19 @@ void rt_layout_block_pool(rt_pool *p, const float *src, float *dst, int64_t n, i
  * the caller does the rest). */
 int rt_transpose8_available(void);
 int64_t rt_transpose8_block(const float *src, int64_t stride, float *dst, int64_t m);
-int64_t rt_transpose8_unblock(const float *src, float *dst, int64_t stride, int64_t m);
+/* What unblocking applies to each value on the way out, in this order:
+ * keep it where mask > 0 (else 0), add res, clamp below 0 when relu. The
+ * pointers index like dst; NULL = not applied. */
+typedef struct rt_unblock_epi {
+    const float *mask, *res;
+    int relu;
+} rt_unblock_epi;
+int64_t rt_transpose8_unblock(const float *src, float *dst, int64_t stride, int64_t m,
+                              const rt_unblock_epi *epi);
+/* out[l] = sum over q < m of blk[q * 8 + l], in double, in a fixed order
+ * (four interleaved partial sums per lane by q mod 4, added pairwise);
+ * the same bits with or without AVX2. */
+void rt_lane_sums8(const float *blk, int64_t m, double out[8]);
 /* Conv weight [cout][cin][kvol] -> [cout/vl][cin/ib][kvol][ib][vl], zero
  * padded; ib = 1 packs input channels unblocked (plain NCDHW input). */
 void rt_conv_weight_block(rt_pool *p, const float *w, float *dst, int64_t cout, int64_t cin,

@@ -1,5 +1,8 @@
 /* transpose8.c — the 8-lane layout copies between plain NCDHW and
- * NCDHW8c (runtime/jitconv.c) in AVX2, 8 x 8 floats at a time.
+ * NCDHW8c (runtime/jitconv.c) in AVX2, 8 x 8 floats at a time, with
+ * what rides on them: the ReLU-gradient mask, residual and ReLU applied
+ * to unblocked rows before they are stored, and the per-lane sums of
+ * blocked voxels (a bias gradient) read while they are still in cache.
  *
  * Why: the copies are transpositions, and gcc compiles the portable loop
  * for SSE2 one float at a time (scalar stores strided by the block); on
@@ -19,7 +22,7 @@
 #endif
 
 #if T8_AVX2
-__attribute__((target("avx2"))) static void t8_regs(__m256 r[8])
+__attribute__((target("avx2"), always_inline)) static inline void t8_regs(__m256 r[8])
 {
     __m256 a0 = _mm256_unpacklo_ps(r[0], r[1]), a1 = _mm256_unpackhi_ps(r[0], r[1]);
     __m256 a2 = _mm256_unpacklo_ps(r[2], r[3]), a3 = _mm256_unpackhi_ps(r[2], r[3]);
@@ -55,9 +58,27 @@ __attribute__((target("avx2"))) static int64_t t8_block(const float *src, int64_
     return q;
 }
 
-/* dst[l * stride + q] = src[q * 8 + l], q < m rounded down to 8 */
+/* One unblocked row of 8 through the epilogue: keep where mask > 0 (NaN
+ * masks drop), then add the residual and clamp v < 0 to 0 (NaN and -0
+ * pass), as the portable loops in runtime/jitconv.c do. */
+__attribute__((target("avx2"), always_inline)) static inline __m256 t8_epilogue(__m256 v, const rt_unblock_epi *e,
+                                                          int64_t at)
+{
+    __m256 zero = _mm256_setzero_ps();
+    if (e->mask)
+        v = _mm256_and_ps(v, _mm256_cmp_ps(_mm256_loadu_ps(e->mask + at), zero, _CMP_GT_OQ));
+    if (e->res) {
+        v = _mm256_add_ps(v, _mm256_loadu_ps(e->res + at));
+        if (e->relu)
+            v = _mm256_andnot_ps(_mm256_cmp_ps(v, zero, _CMP_LT_OQ), v);
+    }
+    return v;
+}
+
+/* dst[l * stride + q] = epi(src[q * 8 + l]), q < m rounded down to 8 */
 __attribute__((target("avx2"))) static int64_t t8_unblock(const float *src, float *dst,
-                                                           int64_t stride, int64_t m)
+                                                           int64_t stride, int64_t m,
+                                                           const rt_unblock_epi *e)
 {
     int64_t q = 0;
     for (; q + 8 <= m; q += 8) {
@@ -66,9 +87,28 @@ __attribute__((target("avx2"))) static int64_t t8_unblock(const float *src, floa
             r[i] = _mm256_loadu_ps(src + (q + i) * 8);
         t8_regs(r);
         for (int l = 0; l < 8; l++)
-            _mm256_storeu_ps(dst + l * stride + q, r[l]);
+            _mm256_storeu_ps(dst + l * stride + q,
+                             e ? t8_epilogue(r[l], e, l * stride + q) : r[l]);
     }
     return q;
+}
+
+/* The lane sums of m blocked voxels (see rt_lane_sums8). */
+__attribute__((target("avx2"))) static void t8_lane_sums(const float *blk, int64_t m,
+                                                         double part[4][8])
+{
+    __m256d acc[4][2];
+    for (int s = 0; s < 4; s++)
+        acc[s][0] = acc[s][1] = _mm256_setzero_pd();
+    for (int64_t q = 0; q < m; q++) {
+        __m256 x = _mm256_loadu_ps(blk + q * 8);
+        acc[q & 3][0] = _mm256_add_pd(acc[q & 3][0], _mm256_cvtps_pd(_mm256_castps256_ps128(x)));
+        acc[q & 3][1] = _mm256_add_pd(acc[q & 3][1], _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1)));
+    }
+    for (int s = 0; s < 4; s++) {
+        _mm256_storeu_pd(part[s], acc[s][0]);
+        _mm256_storeu_pd(part[s] + 4, acc[s][1]);
+    }
 }
 #endif
 
@@ -91,12 +131,30 @@ int64_t rt_transpose8_block(const float *src, int64_t stride, float *dst, int64_
     return 0;
 }
 
-int64_t rt_transpose8_unblock(const float *src, float *dst, int64_t stride, int64_t m)
+int64_t rt_transpose8_unblock(const float *src, float *dst, int64_t stride, int64_t m,
+                              const rt_unblock_epi *epi)
 {
 #if T8_AVX2
     if (rt_transpose8_available())
-        return t8_unblock(src, dst, stride, m);
+        return t8_unblock(src, dst, stride, m, epi);
 #endif
-    (void)src, (void)dst, (void)stride, (void)m;
+    (void)src, (void)dst, (void)stride, (void)m, (void)epi;
     return 0;
+}
+
+void rt_lane_sums8(const float *blk, int64_t m, double out[8])
+{
+    double part[4][8] = {{0}};
+#if T8_AVX2
+    if (rt_transpose8_available()) {
+        t8_lane_sums(blk, m, part);
+    } else
+#endif
+    {
+        for (int64_t q = 0; q < m; q++)
+            for (int l = 0; l < 8; l++)
+                part[q & 3][l] += blk[q * 8 + l];
+    }
+    for (int l = 0; l < 8; l++)
+        out[l] = (part[0][l] + part[1][l]) + (part[2][l] + part[3][l]);
 }

@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -757,7 +758,7 @@ TEST(layout_transpose8_matches_plain_loops)
         for (int l = 0; l < 8; l++)
             CHECK(blocked[q * 8 + l] == src[l * STRIDE + q]);
     memset(plain, 0, sizeof plain);
-    CHECK_INT(rt_transpose8_unblock(blocked, plain, STRIDE, M), done);
+    CHECK_INT(rt_transpose8_unblock(blocked, plain, STRIDE, M, NULL), done);
     for (int l = 0; l < 8; l++)
         for (int64_t q = 0; q < done; q++)
             CHECK(plain[l * STRIDE + q] == src[l * STRIDE + q]);
@@ -775,4 +776,60 @@ TEST(layout_transpose8_matches_plain_loops)
     seg_free(x);
     seg_free(a);
     seg_free(b);
+}
+
+/* The unblocking epilogue on the AVX2 path gives what the portable loops
+ * give, NaN and -0 included: mask (keep where > 0), residual, ReLU. */
+TEST(layout_unblock_epilogue_matches_plain_loops)
+{
+    enum { STRIDE = 19, M = 16 };
+    float blocked[M * 8], mask[8 * STRIDE], res[8 * STRIDE], out[8 * STRIDE];
+    for (int i = 0; i < M * 8; i++)
+        blocked[i] = (float)((i * 37) % 23) - 11.0f;
+    blocked[5] = NAN;
+    blocked[17] = -0.0f;
+    for (int i = 0; i < 8 * STRIDE; i++) {
+        mask[i] = (float)((i * 13) % 7) - 3.0f;
+        res[i] = (float)((i * 29) % 11) - 5.0f;
+    }
+    mask[3] = NAN;
+    res[2 * STRIDE + 1] = -INFINITY;
+    for (int mode = 0; mode < 3; mode++) {
+        rt_unblock_epi e = {mode == 0 ? mask : NULL, mode > 0 ? res : NULL, mode == 2};
+        memset(out, 0, sizeof out);
+        int64_t done = rt_transpose8_unblock(blocked, out, STRIDE, M, &e);
+        CHECK_INT(done, rt_transpose8_available() ? M : 0);
+        for (int l = 0; l < 8; l++)
+            for (int64_t q = 0; q < done; q++) {
+                int64_t at = l * STRIDE + q;
+                float v = blocked[q * 8 + l];
+                if (e.mask)
+                    v = mask[at] > 0 ? v : 0.0f;
+                if (e.res) {
+                    v += res[at];
+                    v = e.relu && v < 0 ? 0.0f : v;
+                }
+                CHECK(memcmp(&v, &out[at], sizeof v) == 0);
+            }
+    }
+}
+
+/* Lane sums: the fixed order (4 partial sums by q mod 4, added pairwise),
+ * bit for bit, whichever path runs. */
+TEST(layout_lane_sums8_fixed_order)
+{
+    enum { M = 1003 };
+    float *blk = seg_xcalloc(M * 8, sizeof *blk);
+    for (int i = 0; i < M * 8; i++)
+        blk[i] = (float)((i * 7919) % 2001) * 1e-3f - 1.0f + 1e-7f * (float)i;
+    double got[8], part[4][8] = {{0}};
+    rt_lane_sums8(blk, M, got);
+    for (int q = 0; q < M; q++)
+        for (int l = 0; l < 8; l++)
+            part[q & 3][l] += blk[q * 8 + l];
+    for (int l = 0; l < 8; l++) {
+        double want = (part[0][l] + part[1][l]) + (part[2][l] + part[3][l]);
+        CHECK(memcmp(&want, &got[l], sizeof want) == 0);
+    }
+    seg_free(blk);
 }
