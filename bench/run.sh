@@ -236,7 +236,8 @@ NOREF=""; NOGLIBC=""
 CPU=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 NCPU=$(getconf _NPROCESSORS_ONLN)
 REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | head -1)
+# bench tables are results, not code: a rerun must not call itself dirty
+DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no -- . ':!bench/results' 2>/dev/null | head -1)
 [ -z "$DIRTY" ] || REV="$REV + uncommitted changes"
 MIN=$(( ($(date +%s) - T0 + 59) / 60 ))
 {
