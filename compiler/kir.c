@@ -25,8 +25,11 @@
  * they should stay in L1 (16 KB, half of it: the input rows need the
  * rest; 96->32 channels at 64^3 ran 17 % faster on AVX2 than with the
  * whole 165 KB of weights in one pass), on short rows in L2 (256 KB:
- * 256->256 at 8^3 lost 30 % with L1-sized passes). With several chunks
- * the partial sums go through y (which is in L1/L2 for one row).
+ * 256->256 at 8^3 lost 30 % with L1-sized passes). AVX-512 kernels keep
+ * the L2 budget on every row: that is what their figures (83-98 % of
+ * peak) were measured with, and there is no AVX-512 machine here to
+ * measure the change on. With several chunks the partial sums go through
+ * y (which is in L1/L2 for one row).
  *
  * Rows per task. A task computes `rows` output rows of its channel group:
  * for each input chunk, every row, so the chunk's weights (in L1) serve
@@ -96,7 +99,8 @@ void kir_conv_plan(kir_conv *c)
     }
     int64_t per_icb = (int64_t)c->rc * conv_kvol(c) * c->ib * c->vl * (int64_t)sizeof(float);
     int64_t tiles = ceil_div(c->out[2], c->rw);
-    int64_t chunk = (tiles >= KIR_L1_TILES ? KIR_W_L1_BUDGET : KIR_W_BUDGET) / per_icb;
+    int l1 = tiles >= KIR_L1_TILES && c->vl < 16; /* measured on AVX2 only */
+    int64_t chunk = (l1 ? KIR_W_L1_BUDGET : KIR_W_BUDGET) / per_icb;
     c->ic_chunk = (int)(chunk < 1 ? 1 : chunk > conv_icb(c) ? conv_icb(c) : chunk);
     c->rows = 1;
     if (per_icb * conv_icb(c) > KIR_W_BUDGET) { /* a group's weights do not stay in L2 */
