@@ -608,68 +608,57 @@ static void pos_range(cg *c, LLVMValueRef base, int64_t n, int64_t o, int s, LLV
     *hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, m, ci(c, 0), ""), ci(c, 0), h, "");
 }
 
-/* acc[i] += dy[ow] * x[ow*s + bw][i0 + i] for the pass's wlanes input lanes. */
-static void bwd_w_pos(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef bw,
-                      LLVMValueRef ow, int i0, LLVMValueRef *acc)
+/* acc[i] += v * splat(xp[i0 + i]) for i < n: one dy vector against n
+ * input lanes of one input position. */
+static void bwd_w_lanes(cg *c, LLVMValueRef v, LLVMValueRef xp, int i0, int n, LLVMValueRef *acc)
 {
-    const kir_conv *k = c->k;
-    LLVMValueRef v = loadv(c, at(c, dyrow, mulc(c, ow, k->vl)));
-    LLVMValueRef xp = at(c, xrow, mulc(c, add(c, mulc(c, ow, k->s[2]), bw), k->ib));
-    for (int i = 0; i < k->wlanes; i++) {
+    for (int i = 0; i < n; i++) {
         LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xp, ci(c, i0 + i)), "");
         acc[i] = fma3(c, v, splat(c, xs), acc[i]);
     }
 }
 
-/* Input lanes [i0, i0 + wlanes) of one tap column: acc[i] = partial
- * dw[tap][i0 + i], then for every output x in [lo, hi)
- * acc[i] += dy[ow] * x[ow*s + bw][i0 + i], stored back. Positions go
- * round-robin to wchains sets of accumulators so that enough independent
- * FMA chains are in flight; the sets are added in order at the end (the
- * order depends on the shape only). */
-static void bwd_w_pass(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wp,
-                       LLVMValueRef bw, LLVMValueRef lo, LLVMValueRef hi, int i0)
+/* acc[i] += dy[ow] * x[ow*s + bw][i] for the ib input lanes. */
+static void bwd_w_pos(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef bw,
+                      LLVMValueRef ow, LLVMValueRef *acc)
 {
     const kir_conv *k = c->k;
-    int nl = k->wlanes, chains = k->wchains, n = chains * nl;
-    LLVMValueRef acc[CG_MAX_ACC];
-    for (int i = 0; i < n; i++)
-        acc[i] = i < nl ? loadv(c, at(c, wp, ci(c, (int64_t)(i0 + i) * k->vl)))
-                        : LLVMConstNull(c->vt);
-    LLVMValueRef groups = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, hi, lo, ""), ci(c, chains), "");
-    cg_loop lg, lr;
-    cg_loop_begin(&lg, c->b, ci(c, 0), groups, acc, n);
-    for (int u = 0; u < chains; u++)
-        bwd_w_pos(c, dyrow, xrow, bw, add(c, lo, addc(c, mulc(c, lg.iv, chains), u)), i0,
-                  acc + u * nl);
-    cg_loop_end(&lg, acc);
-    cg_loop_begin(&lr, c->b, add(c, lo, mulc(c, groups, chains)), hi, acc, nl);
-    bwd_w_pos(c, dyrow, xrow, bw, lr.iv, i0, acc);
-    cg_loop_end(&lr, acc);
-    for (int u = 1; u < chains; u++)
-        for (int i = 0; i < nl; i++)
-            acc[i] = LLVMBuildFAdd(c->b, acc[i], acc[u * nl + i], "");
-    for (int i = 0; i < nl; i++)
-        storev(c, acc[i], at(c, wp, ci(c, (int64_t)(i0 + i) * k->vl)));
+    LLVMValueRef v = loadv(c, at(c, dyrow, mulc(c, ow, k->vl)));
+    LLVMValueRef xp = at(c, xrow, mulc(c, add(c, mulc(c, ow, k->s[2]), bw), k->ib));
+    bwd_w_lanes(c, v, xp, 0, k->ib, acc);
 }
 
-/* One tap column kw of one (row, kd, kh): every pass of input lanes over
- * the output x positions whose tap is inside the input row. */
+/* One tap column kw of one (row, kd, kh), any stride: acc[ic] = partial
+ * dw[tap][ic], then for every output x whose tap is inside the input row
+ * acc[ic] += dy[ow] * x[ow*s + kw*d - p][ic], stored back. Positions go
+ * round-robin to wchains sets of accumulators so that enough independent
+ * FMA chains are in flight (plain x has one lane), added in order at the
+ * end (the order depends on the shape only). */
 static void bwd_w_column(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow,
                          LLVMValueRef kw)
 {
     const kir_conv *k = c->k;
+    int chains = k->wchains, n = chains * k->ib;
     LLVMValueRef bw = addc(c, mulc(c, kw, k->d[2]), -(int64_t)k->p[2]), lo, hi;
     pos_range(c, bw, k->in[2], k->out[2], k->s[2], &lo, &hi);
-    LLVMValueRef wp = at(c, wrow, mulc(c, kw, (int64_t)k->ib * k->vl));
-    for (int i0 = 0; i0 < k->ib; i0 += k->wlanes)
-        bwd_w_pass(c, dyrow, xrow, wp, bw, lo, hi, i0);
-}
-
-/* Does the weight gradient run every tap column kw in one pass? */
-static int bwd_w_shares_taps(const kir_conv *k)
-{
-    return k->wtaps > 1;
+    LLVMValueRef wp = at(c, wrow, mulc(c, kw, (int64_t)k->ib * k->vl)), acc[CG_MAX_ACC];
+    for (int i = 0; i < n; i++)
+        acc[i] = i < k->ib ? loadv(c, at(c, wp, ci(c, (int64_t)i * k->vl))) : LLVMConstNull(c->vt);
+    LLVMValueRef groups = LLVMBuildSDiv(c->b, LLVMBuildSub(c->b, hi, lo, ""), ci(c, chains), "");
+    cg_loop lg, lr;
+    cg_loop_begin(&lg, c->b, ci(c, 0), groups, acc, n);
+    for (int u = 0; u < chains; u++)
+        bwd_w_pos(c, dyrow, xrow, bw, add(c, lo, addc(c, mulc(c, lg.iv, chains), u)),
+                  acc + u * k->ib);
+    cg_loop_end(&lg, acc);
+    cg_loop_begin(&lr, c->b, add(c, lo, mulc(c, groups, chains)), hi, acc, k->ib);
+    bwd_w_pos(c, dyrow, xrow, bw, lr.iv, acc);
+    cg_loop_end(&lr, acc);
+    for (int u = 1; u < chains; u++)
+        for (int i = 0; i < k->ib; i++)
+            acc[i] = LLVMBuildFAdd(c->b, acc[i], acc[u * k->ib + i], "");
+    for (int i = 0; i < k->ib; i++)
+        storev(c, acc[i], at(c, wp, ci(c, (int64_t)i * k->vl)));
 }
 
 /* acc[kw*wlanes + i] += dy[ow] * x[ow + kw*d - p][i0 + i] for the taps kw
@@ -681,32 +670,46 @@ static void bwd_w_taps(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRe
     LLVMValueRef v = loadv(c, at(c, dyrow, mulc(c, ow, k->vl)));
     for (int kw = kw_lo; kw < kw_hi; kw++) {
         LLVMValueRef xp = at(c, xrow, mulc(c, addc(c, ow, (int64_t)kw * k->d[2] - k->p[2]), k->ib));
-        for (int i = 0; i < k->wlanes; i++) {
-            LLVMValueRef xs = LLVMBuildLoad2(c->b, c->f32, at(c, xp, ci(c, i0 + i)), "");
-            acc[kw * k->wlanes + i] = fma3(c, v, splat(c, xs), acc[kw * k->wlanes + i]);
+        bwd_w_lanes(c, v, xp, i0, k->wlanes, acc + kw * k->wlanes);
+    }
+}
+
+/* The valid taps [*lo, *hi) of output x ow (empty when none): those whose
+ * input x ow + kw*d - p is inside the row; they are contiguous in kw. */
+static void taps_of(const kir_conv *k, int64_t ow, int *lo, int *hi)
+{
+    *lo = k->k[2], *hi = 0;
+    for (int kw = 0; kw < k->k[2]; kw++) {
+        int64_t iw = ow + (int64_t)kw * k->d[2] - k->p[2];
+        if (iw >= 0 && iw < k->in[2]) {
+            *lo = kw < *lo ? kw : *lo;
+            *hi = kw + 1;
         }
     }
 }
 
+/* &partial dw[tap (kd, kh, kw)][i0 + i] in a (kd, kh) row of partials. */
+static LLVMValueRef bwd_w_slot(cg *c, LLVMValueRef wrow, int kw, int lane)
+{
+    return at(c, wrow, ci(c, ((int64_t)kw * c->k->ib + lane) * c->k->vl));
+}
+
 /* Input lanes [i0, i0 + wlanes) of every tap column of one (row, kd, kh)
- * at once (stride 1 along x): one dy load serves k[2] * wlanes FMAs, and
- * the pass's fixed costs are paid once instead of per column. Positions
- * whose taps all lie in the row run in a loop, round-robin over wchains
- * accumulator sets (plain x has one lane: 3 taps alone are too few
- * independent chains), added in order at the end; the few border
- * positions (known at compile time) are emitted one by one with their
- * valid taps, into the first set. */
+ * at once (stride 1 along x): one dy load serves k[2] * wlanes FMAs,
+ * neighbouring positions share their input values, and the pass's fixed
+ * costs are paid once instead of per column. Positions whose taps all lie
+ * in the row run in a loop, round-robin over wchains accumulator sets
+ * (k[2] taps x one lane alone are too few independent chains), added in
+ * order at the end; the few border positions (known at compile time) are
+ * emitted one by one with their valid taps, into the first set. */
 static void bwd_w_shared(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow, int i0)
 {
     const kir_conv *k = c->k;
     int nl = k->wlanes, set = k->k[2] * nl, chains = k->wchains, n = chains * set;
     LLVMValueRef acc[CG_MAX_ACC];
     for (int a = 0; a < n; a++)
-        acc[a] = LLVMConstNull(c->vt);
-    for (int kw = 0; kw < k->k[2]; kw++)
-        for (int i = 0; i < nl; i++)
-            acc[kw * nl + i] = loadv(c, at(c, wrow, ci(c, ((int64_t)kw * k->ib + i0 + i) * k->vl)));
-    /* ow's tap kw is in the row iff 0 <= ow + kw*d - p < in */
+        acc[a] = a < set ? loadv(c, bwd_w_slot(c, wrow, a / nl, i0 + a % nl))
+                         : LLVMConstNull(c->vt);
     int64_t span = (int64_t)(k->k[2] - 1) * k->d[2];
     int64_t lo = k->p[2], hi = k->in[2] + k->p[2] - span; /* every tap inside */
     lo = lo < k->out[2] ? lo : k->out[2];
@@ -723,24 +726,16 @@ static void bwd_w_shared(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValue
             ow = grouped - 1;
             continue;
         }
-        int kw_lo = k->k[2], kw_hi = 0;
-        for (int kw = 0; kw < k->k[2]; kw++) {
-            int64_t iw = ow + (int64_t)kw * k->d[2] - k->p[2];
-            if (iw >= 0 && iw < k->in[2]) {
-                kw_lo = kw < kw_lo ? kw : kw_lo;
-                kw_hi = kw + 1;
-            }
-        }
-        /* taps inside the row are contiguous in kw: iw grows with kw */
+        int kw_lo, kw_hi;
+        taps_of(k, ow, &kw_lo, &kw_hi);
         if (kw_lo < kw_hi)
             bwd_w_taps(c, dyrow, xrow, ci(c, ow), i0, kw_lo, kw_hi, acc);
     }
     for (int u = 1; u < chains; u++)
         for (int a = 0; a < set; a++)
             acc[a] = LLVMBuildFAdd(c->b, acc[a], acc[u * set + a], "");
-    for (int kw = 0; kw < k->k[2]; kw++)
-        for (int i = 0; i < nl; i++)
-            storev(c, acc[kw * nl + i], at(c, wrow, ci(c, ((int64_t)kw * k->ib + i0 + i) * k->vl)));
+    for (int a = 0; a < set; a++)
+        storev(c, acc[a], bwd_w_slot(c, wrow, a / nl, i0 + a % nl));
 }
 
 /* One (n, od, oh) row of dy against every tap of the task's blocks. */
@@ -770,7 +765,7 @@ static void bwd_w_row(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp,
     LLVMValueRef xrow = at(c, xc, mulc(c, add(c, mulc(c, id, k->in[1]), ih), k->in[2] * k->ib));
     LLVMValueRef wrow = at(c, dwp, mulc(c, add(c, mulc(c, ld.iv, k->k[1]), lh.iv),
                                         (int64_t)k->k[2] * k->ib * k->vl));
-    if (bwd_w_shares_taps(k)) {
+    if (k->wtaps > 1) {
         for (int i0 = 0; i0 < k->ib; i0 += k->wlanes)
             bwd_w_shared(c, dyrow, xrow, wrow, i0);
     } else if (k->k[2] == 1) {
@@ -822,9 +817,10 @@ static struct LLVMOpaqueModule *cg_bwd_w_module(const kir_kernel *kk,
                                                 struct LLVMOpaqueContext *ctx, const char *symbol)
 {
     const kir_conv *k = &kk->conv;
+    /* one column per pass takes all ib lanes; all columns: stride 1 */
     SEG_ASSERT(k->parts >= 1 && k->wlanes >= 1 && k->ib % k->wlanes == 0 && k->wchains >= 1 &&
-               k->wlanes * k->wchains <= CG_MAX_ACC && (k->wtaps == 1 || k->wtaps == k->k[2]) &&
-               k->wlanes * k->wtaps * k->wchains <= CG_MAX_ACC && (k->wtaps == 1 || k->s[2] == 1));
+               k->wlanes * k->wtaps * k->wchains <= CG_MAX_ACC &&
+               (k->wtaps == 1 ? k->wlanes == k->ib : k->wtaps == k->k[2] && k->s[2] == 1));
     cg c = {.ctx = ctx, .k = k};
     c.mod = LLVMModuleCreateWithNameInContext(symbol, ctx);
     c.b = LLVMCreateBuilderInContext(ctx);

@@ -35,8 +35,8 @@
  * for each input chunk, every row, so the chunk's weights (in L1) serve
  * all of them. One row per task re-read a group's weights from L3 for
  * every row when they exceed L2 (1024->512 channels at 32^2: 590 KB per
- * group of two blocks, 197 ms on one thread against 139 with a tile that
- * merely had fewer groups); so when they do, a task takes as many rows as
+ * group of two blocks; 155-166 ms on one thread, 124-126 with rows per
+ * task); so when they do, a task takes as many rows as
  * keep KIR_FWD_TASKS tasks (a function of the shape, never of the thread
  * count), with L1-sized chunks; the rows' partial sums stay in L2.
  */
@@ -49,6 +49,7 @@
 #define KIR_W_L1_BUDGET (16 * 1024) /* the same, when the row has many tiles: L1 */
 #define KIR_L1_TILES 4              /* tiles per row from which the L1 budget applies */
 #define KIR_FWD_TASKS 32            /* tasks at least, when tasks take several rows */
+#define KIR_BWD_W_ACC 12            /* weight-gradient accumulators on AVX2 (16 registers) */
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -100,16 +101,15 @@ void kir_conv_plan(kir_conv *c)
     int64_t per_icb = (int64_t)c->rc * conv_kvol(c) * c->ib * c->vl * (int64_t)sizeof(float);
     int64_t tiles = ceil_div(c->out[2], c->rw);
     int l1 = tiles >= KIR_L1_TILES && c->vl < 16; /* measured on AVX2 only */
-    int64_t chunk = (l1 ? KIR_W_L1_BUDGET : KIR_W_BUDGET) / per_icb;
-    c->ic_chunk = (int)(chunk < 1 ? 1 : chunk > conv_icb(c) ? conv_icb(c) : chunk);
     c->rows = 1;
     if (per_icb * conv_icb(c) > KIR_W_BUDGET) { /* a group's weights do not stay in L2 */
         int64_t planes = c->n * ceil_div(ocb, c->rc) * c->out[0];
         int64_t rows = c->out[1] * planes / KIR_FWD_TASKS;
         c->rows = (int)(rows < 1 ? 1 : rows > c->out[1] ? c->out[1] : rows);
-        c->ic_chunk = (int)(KIR_W_L1_BUDGET / per_icb < 1 ? 1 : KIR_W_L1_BUDGET / per_icb);
-        c->ic_chunk = c->ic_chunk > conv_icb(c) ? (int)conv_icb(c) : c->ic_chunk;
+        l1 = 1;
     }
+    int64_t chunk = (l1 ? KIR_W_L1_BUDGET : KIR_W_BUDGET) / per_icb;
+    c->ic_chunk = (int)(chunk < 1 ? 1 : chunk > conv_icb(c) ? conv_icb(c) : chunk);
 }
 
 /* The output extent of axis i: given (out_sp, stride 1: the window runs
@@ -187,18 +187,19 @@ int kir_conv_init_out(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t co
  * (the scheme measured there). */
 static void bwd_w_tile(kir_conv *c)
 {
-    int acc = c->vl >= 16 ? 16 : 12;
     c->wtaps = 1;
     c->wlanes = c->ib;
-    c->wchains = c->ib >= 8 ? 1 : 8 / c->ib;
-    if (c->vl >= 16)
+    if (c->vl >= 16) { /* the AVX-512 scheme */
+        c->wchains = c->ib >= 8 ? 1 : 8 / c->ib;
         return;
-    c->wchains = c->ib >= 8 ? 1 : acc / c->ib;
-    if (c->s[2] == 1 && c->k[2] > 1 && c->k[2] <= acc) {
+    }
+    if (c->s[2] == 1 && c->k[2] > 1 && c->k[2] <= KIR_BWD_W_ACC) {
         c->wlanes = 1;
         c->wtaps = c->k[2];
-        c->wchains = acc / c->k[2];
+        c->wchains = KIR_BWD_W_ACC / c->k[2];
+        return;
     }
+    c->wchains = c->ib >= 8 ? 1 : KIR_BWD_W_ACC / c->ib;
 }
 
 /* Parts of the weight-gradient reduction: enough tasks to keep two to

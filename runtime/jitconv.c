@@ -143,22 +143,6 @@ static void jc_unblock_run(const jc_copy *c, const float *s, float *d, const flo
     }
 }
 
-/* Per-lane sums of m blocked voxels in double: rt_lane_sums8's order
- * (four partial sums per lane by q mod 4, added pairwise) for any vl. */
-static void jc_lane_sums(const float *blk, int64_t m, int vl, double *out)
-{
-    if (vl == 8) {
-        rt_lane_sums8(blk, m, out);
-        return;
-    }
-    double part[4][16] = {{0}};
-    for (int64_t q = 0; q < m; q++)
-        for (int l = 0; l < vl; l++)
-            part[q & 3][l] += blk[q * vl + l];
-    for (int l = 0; l < vl; l++)
-        out[l] = (part[0][l] + part[1][l]) + (part[2][l] + part[3][l]);
-}
-
 /* Tasks [begin, end) of a layout copy in either direction. */
 static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_blocked)
 {
@@ -175,7 +159,7 @@ static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_b
         }
         jc_block_run(c, c->src + plain, c->dst + blocked, lanes, q0, q1);
         if (c->sums) /* of the blocked run, still in cache; padded lanes are 0 */
-            jc_lane_sums(c->dst + blocked + q0 * c->vl, q1 - q0, c->vl, c->sums + t * c->vl);
+            rt_lane_sums(c->dst + blocked + q0 * c->vl, q1 - q0, c->vl, c->sums + t * c->vl);
     }
 }
 

@@ -1117,10 +1117,10 @@ typedef struct rt_unblock_epi {
 } rt_unblock_epi;
 int64_t rt_transpose8_unblock(const float *src, float *dst, int64_t stride, int64_t m,
                               const rt_unblock_epi *epi);
-/* out[l] = sum over q < m of blk[q * 8 + l], in double, in a fixed order
- * (four interleaved partial sums per lane by q mod 4, added pairwise);
- * the same bits with or without AVX2. */
-void rt_lane_sums8(const float *blk, int64_t m, double out[8]);
+/* out[l] = sum over q < m of blk[q * vl + l] (vl <= 16), in double, in a
+ * fixed order (four interleaved partial sums per lane by q mod 4, added
+ * pairwise); the same bits with or without AVX2 (which it uses for vl 8). */
+void rt_lane_sums(const float *blk, int64_t m, int vl, double *out);
 /* Conv weight [cout][cin][kvol] -> [cout/vl][cin/ib][kvol][ib][vl], zero
  * padded; ib = 1 packs input channels unblocked (plain NCDHW input). */
 void rt_conv_weight_block(rt_pool *p, const float *w, float *dst, int64_t cout, int64_t cin,

@@ -14,6 +14,8 @@
  */
 #include "runtime/runtime.h"
 
+#include <string.h>
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define T8_AVX2 1
@@ -93,7 +95,7 @@ __attribute__((target("avx2"))) static int64_t t8_unblock(const float *src, floa
     return q;
 }
 
-/* The lane sums of m blocked voxels (see rt_lane_sums8). */
+/* The lane sums of m blocked voxels of 8 lanes (see rt_lane_sums). */
 __attribute__((target("avx2"))) static void t8_lane_sums(const float *blk, int64_t m,
                                                          double part[4][8])
 {
@@ -142,19 +144,23 @@ int64_t rt_transpose8_unblock(const float *src, float *dst, int64_t stride, int6
     return 0;
 }
 
-void rt_lane_sums8(const float *blk, int64_t m, double out[8])
+void rt_lane_sums(const float *blk, int64_t m, int vl, double *out)
 {
-    double part[4][8] = {{0}};
+    SEG_ASSERT(vl >= 1 && vl <= 16);
+    double part[4][16] = {{0}};
 #if T8_AVX2
-    if (rt_transpose8_available()) {
-        t8_lane_sums(blk, m, part);
+    if (vl == 8 && rt_transpose8_available()) {
+        double p8[4][8];
+        t8_lane_sums(blk, m, p8);
+        for (int s = 0; s < 4; s++)
+            memcpy(part[s], p8[s], sizeof p8[s]);
     } else
 #endif
     {
         for (int64_t q = 0; q < m; q++)
-            for (int l = 0; l < 8; l++)
-                part[q & 3][l] += blk[q * 8 + l];
+            for (int l = 0; l < vl; l++)
+                part[q & 3][l] += blk[q * vl + l];
     }
-    for (int l = 0; l < 8; l++)
+    for (int l = 0; l < vl; l++)
         out[l] = (part[0][l] + part[1][l]) + (part[2][l] + part[3][l]);
 }

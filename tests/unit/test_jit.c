@@ -429,8 +429,8 @@ TEST(jit_conv_avx2_blocking)
         {3, 2, 11, 13, {5, 7, 19}, {3, 3, 3}, 2, 1, 1, KIR_EPI_BIAS | KIR_EPI_RELU},
         {3, 1, 1, 16, {6, 7, 21}, {3, 3, 3}, 1, 1, 1, KIR_EPI_BIAS},
         {2, 1, 24, 20, {9, 17}, {3, 3}, 1, 2, 2, KIR_EPI_BIAS | KIR_EPI_RESIDUAL},
-        /* a group's weights exceed L2: several rows per task, the last
-         * task's rows cut short (70 = 35 x 2; 36 rows in blocks of 6) */
+        /* a group's weights exceed L2: several rows per task (2 of 70;
+         * 6 of 37, the last task has 1) */
         {2, 1, 520, 16, {70, 9}, {3, 3}, 1, 1, 1, KIR_EPI_BIAS | KIR_EPI_RELU},
         {3, 2, 200, 24, {3, 37, 5}, {3, 3, 3}, 1, 1, 1, KIR_EPI_BIAS},
     };
@@ -816,14 +816,14 @@ TEST(layout_unblock_epilogue_matches_plain_loops)
 
 /* Lane sums: the fixed order (4 partial sums by q mod 4, added pairwise),
  * bit for bit, whichever path runs. */
-TEST(layout_lane_sums8_fixed_order)
+TEST(layout_lane_sums_fixed_order)
 {
     enum { M = 1003 };
     float *blk = seg_xcalloc(M * 8, sizeof *blk);
     for (int i = 0; i < M * 8; i++)
         blk[i] = (float)((i * 7919) % 2001) * 1e-3f - 1.0f + 1e-7f * (float)i;
     double got[8], part[4][8] = {{0}};
-    rt_lane_sums8(blk, M, got);
+    rt_lane_sums(blk, M, 8, got);
     for (int q = 0; q < M; q++)
         for (int l = 0; l < 8; l++)
             part[q & 3][l] += blk[q * 8 + l];
