@@ -976,5 +976,5 @@ void cg_conv_run(const cg_kernel *k, rt_pool *p, const float *x, const float *w,
 {
     SEG_ASSERT(k->kir.kind == KIR_CONV_FWD || k->kir.kind == KIR_CONV_BWD_W);
     conv_job jb = {k->conv, x, w, bias, res, y};
-    rt_pool_run(p, kir_conv_tasks(&k->kir.conv), conv_task, &jb);
+    rt_pool_run_balanced(p, kir_conv_tasks(&k->kir.conv), conv_task, &jb);
 }

@@ -186,7 +186,7 @@ static jc_copy jc_copy_of(const float *src, float *dst, int64_t c, int64_t vol, 
 /* Its tasks for n samples, on the pool. */
 static void jc_copy_run(rt_pool *p, jc_copy *cp, int64_t n, int to_blocked)
 {
-    rt_pool_run(p, n * cp->cb * cp->runs, to_blocked ? jc_block_task : jc_unblock_task, cp);
+    rt_pool_run_balanced(p, n * cp->cb * cp->runs, to_blocked ? jc_block_task : jc_unblock_task, cp);
 }
 
 /* Plain -> blocked (to_blocked) or blocked -> plain (masked when mask
@@ -285,7 +285,7 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
         else
             rt_layout_block_slice_pool(p, rt_f32(dy), s->y, k->n, k->cout, k->cout * groups,
                                        g * k->cout, k->out_vol, k->vl);
-        rt_pool_run(p, k->tasks, jc_conv_task, &job);
+        rt_pool_run_balanced(p, k->tasks, jc_conv_task, &job);
         rt_conv_weight_unblock_sum(p, s->w, k->parts, rt_f32(dw) + g * k->cout * k->cin * k->kvol,
                                    k->cout, k->cin, k->kvol, k->ib, k->vl);
     }
@@ -306,7 +306,7 @@ static void jc_group_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x
     else
         rt_conv_weight_block(p, wg, s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
     rt_conv_bias_block(b ? rt_f32(b) + g * k->cout : NULL, s->b, k->cout, k->vl);
-    rt_pool_run(p, k->tasks, jc_conv_task, &job);
+    rt_pool_run_balanced(p, k->tasks, jc_conv_task, &job);
     jc_copy out = jc_copy_of(s->y, rt_f32(y), k->cout, k->out_vol, k->vl);
     out.pc = k->cout * groups;
     out.pc0 = g * k->cout;

@@ -115,10 +115,10 @@ static void ph_group(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy, c
             ph_gather(k, ph, wg, s->w + packed);
             rt_conv_weight_block(p, s->w + packed, s->w, k->cout, k->cin, nvol, k->ib, k->vl);
             ph_job job = {ph->fn, x, s->w, s->b, s->y};
-            rt_pool_run(p, ph->tasks, ph_conv_task, &job);
+            rt_pool_run_balanced(p, ph->tasks, ph_conv_task, &job);
             sc.blocked = s->y;
         }
-        rt_pool_run(p, k->n * k->cout * ph->out[0], ph_scatter_task, &sc);
+        rt_pool_run_balanced(p, k->n * k->cout * ph->out[0], ph_scatter_task, &sc);
     }
 }
 

@@ -945,6 +945,11 @@ int rt_pool_threads(const rt_pool *p); /* 1 for NULL */
 /* Run fn over [0, n_tasks) on every thread and wait. p may be NULL
  * (serial); a call from inside a job runs serially on its thread. */
 void rt_pool_run(rt_pool *p, int64_t n_tasks, rt_pool_fn fn, void *arg);
+/* The same, but a thread that finishes its chunk early takes tasks left in
+ * others' chunks, one at a time. Only for task functions whose every task
+ * writes its own outputs and ignores `thread` (then the bits are the same
+ * however the tasks fall); fn may be called with many one-task ranges. */
+void rt_pool_run_balanced(rt_pool *p, int64_t n_tasks, rt_pool_fn fn, void *arg);
 /* Chunk i of n_tasks over `threads`: [n*i/T, n*(i+1)/T). */
 void rt_pool_chunk(int64_t n_tasks, int threads, int i, int64_t *begin, int64_t *end);
 enum { RT_THREADS_MAX = 1024 }; /* most threads a pool, --threads or SEGC_THREADS may ask for */

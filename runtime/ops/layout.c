@@ -85,7 +85,7 @@ static void wb_run(rt_pool *p, const float *w, float *dst, int64_t cout, int64_t
 {
     wb_job j = {w, dst, cout, cin, kvol, rt_blocked_channels(cout, vl) / vl,
                 rt_blocked_channels(cin, ib) / ib, ib, vl, flip};
-    rt_pool_run(p, j.ob, wb_task, &j);
+    rt_pool_run_balanced(p, j.ob, wb_task, &j);
 }
 
 void rt_conv_weight_block(rt_pool *p, const float *w, float *dst, int64_t cout, int64_t cin,
@@ -138,5 +138,5 @@ void rt_conv_weight_unblock_sum(rt_pool *p, const float *src, int parts, float *
 {
     int64_t ob = rt_blocked_channels(cout, vl) / vl, icb = rt_blocked_channels(cin, ib) / ib;
     wu_job j = {src, parts, dw, cout, cin, kvol, icb, ob * icb * kvol * ib * vl, ib, vl};
-    rt_pool_run(p, cout, wu_task, &j);
+    rt_pool_run_balanced(p, cout, wu_task, &j);
 }

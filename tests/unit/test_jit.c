@@ -44,7 +44,9 @@ static void visit(void *arg, int64_t b, int64_t e, int t)
     }
 }
 
-TEST(pool_visits_every_task_once)
+/* Every task of every size runs exactly once per call; fixed chunks also
+ * on the thread rt_pool_chunk names. */
+static void pool_visit_check(int balanced)
 {
     const int64_t sizes[] = {0, 1, 2, 3, 5, 7, 64, 100, 1001};
     for (int threads = 1; threads <= 5; threads++) {
@@ -55,18 +57,54 @@ TEST(pool_visits_every_task_once)
             visit_log v = {seg_xcalloc((size_t)n + 1, sizeof(int)),
                            seg_xcalloc((size_t)n + 1, sizeof(int))};
             for (int rep = 0; rep < 3; rep++)
-                rt_pool_run(p, n, visit, &v);
+                (balanced ? rt_pool_run_balanced : rt_pool_run)(p, n, visit, &v);
             for (int64_t i = 0; i < n; i++) {
                 CHECK_INT(v.count[i], 3);
                 int64_t b, e;
                 rt_pool_chunk(n, threads, v.thread[i], &b, &e);
-                CHECK(i >= b && i < e);
+                CHECK(balanced ? v.thread[i] >= 0 && v.thread[i] < threads : i >= b && i < e);
             }
             seg_free(v.count);
             seg_free(v.thread);
         }
         rt_pool_free(p);
     }
+}
+
+TEST(pool_visits_every_task_once) { pool_visit_check(0); }
+
+TEST(pool_balanced_visits_every_task_once) { pool_visit_check(1); }
+
+/* Thread 0's first task waits (up to 10 s) until another thread has run a
+ * task of thread 0's chunk: only stealing can end the wait early. */
+typedef struct steal_arg {
+    int64_t n;
+    _Atomic int stolen;
+    int *thread;
+} steal_arg;
+
+static void steal_task(void *arg, int64_t b, int64_t e, int t)
+{
+    steal_arg *a = arg;
+    for (int64_t i = b; i < e; i++) {
+        a->thread[i] = t;
+        if (i < a->n / 2 && t != 0)
+            a->stolen = 1;
+        for (int ms = 0; i == 0 && !a->stolen && ms < 10000; ms++)
+            usleep(1000);
+    }
+}
+
+TEST(pool_balanced_steals_from_a_slow_thread)
+{
+    rt_pool *p = rt_pool_new(2);
+    int thread[40];
+    steal_arg a = {40, 0, thread};
+    rt_pool_run_balanced(p, 40, steal_task, &a);
+    CHECK(a.stolen);
+    CHECK_INT(thread[0], 0);
+    CHECK_INT(thread[19], 1); /* the back of thread 0's chunk goes first */
+    rt_pool_free(p);
 }
 
 typedef struct nest_arg {
