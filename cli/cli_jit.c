@@ -128,7 +128,8 @@ static void kir_conv_detail(const kir_kernel *kk, const jit_choice *c, int fwd)
     else
         printf(" (%s, x %s, register tile %d x %d, %d input block%s per pass)",
                fwd ? "direct convolution" : "data gradient as a forward convolution over dy",
-               cv->ib == 1 ? "plain NCDHW" : "blocked", cv->rc, cv->rw, cv->ic_chunk,
+               cv->ib == 1 ? "plain NCDHW" : c->conv->x_blocked ? "blocked, stored so" : "blocked",
+               cv->rc, cv->rw, cv->ic_chunk,
                cv->ic_chunk == 1 ? "" : "s");
     if (c->conv->residual)
         printf(", residual%s added as y is copied out", c->conv->relu_copy ? " and ReLU" : "");
@@ -202,6 +203,9 @@ static int kir_program(kir_state *st, const char *what, const rt_program *p,
             rc = kir_kernel_line(st, jp, p, i, &c);
         else if (c.by >= 0)
             printf("#%d %s -> summed by #%d's weight-gradient kernel\n", i, where, c.by);
+        else if (c.fast && c.blocked_out)
+            printf("#%d %s -> fast runtime kernel, written in the blocked layout for the "
+                   "convolutions that read it (no layout copy there)\n", i, where);
         else if (c.fast)
             printf("#%d %s -> fast runtime kernel\n", i, where);
         else

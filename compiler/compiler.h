@@ -430,6 +430,7 @@ typedef struct jit_program_stats {
     int bias_sums;    /* bias gradients summed by weight-gradient drivers */
     int conv_t;       /* OP_CONV_T instructions */
     int conv_t_jit;   /* of them, on phased JIT kernels */
+    int blocked_values; /* results stored blocked for the convs reading them (concats) */
     double seconds;   /* wall time of the build */
 } jit_program_stats;
 
@@ -442,6 +443,9 @@ typedef struct jit_program_stats {
  * jit_program_build does both for a JIT's width (tests, `segc bench`'s
  * warm rebuild); NULL with err set on failure. */
 jit_program *jit_program_select(const rt_program *p, int vl);
+/* The same, with the drivers' blocked outputs in chunks of at most
+ * y_chunk_bytes (at least one output group; jit_program_select: 16 MB). */
+jit_program *jit_program_select_chunked(const rt_program *p, int vl, int64_t y_chunk_bytes);
 int jit_program_compile(jit_program *jp, const rt_program *p, rt_jit *j, rt_error *err);
 jit_program *jit_program_build(const rt_program *p, rt_jit *j, rt_error *err);
 /* The kernel IR jit_program_select gives conv instruction ins (epilogue
@@ -463,6 +467,8 @@ typedef struct jit_choice {
     const rt_conv_kernel *conv; /* the runtime's view of a conv kernel, or NULL */
     int fast;                 /* runs on a fast runtime kernel */
     int by;                   /* done by instruction by's kernel (a bias sum), -1 = no */
+    int blocked_out;          /* its result is stored blocked (NCDHW{vl}c) for the conv
+                                 kernels that read it (rt_conv_kernel.x_blocked) */
     const char *why;          /* otherwise: why it stays on the reference kernel */
 } jit_choice;
 void jit_program_choice(const jit_program *jp, int i, jit_choice *c);

@@ -61,6 +61,8 @@ struct jit_program {
     int *kidx;                    /* per instruction: its kernel, -1 = none */
     jit_phased **phased;          /* per instruction: phased kernels, NULL = none */
     int *phase_kidx;              /* per instruction * JIT_MAX_PHASES: kernel per phase */
+    unsigned char *blocked_out;   /* per instruction: writes its result blocked */
+    int64_t y_chunk_bytes;        /* blocked output a driver keeps at once (jp_chunks) */
     rt_kernel_table table;
     jit_program_stats stats;
 };
@@ -282,9 +284,31 @@ static void jp_bind(jit_program *jp, const rt_program *p)
     }
 }
 
+/* Bytes of blocked output a forward or data-gradient driver keeps at once
+ * by default: larger outputs go through its scratch in chunks of output
+ * groups (16 MB: one 16-channel group of a 64^3 volume). */
+#define JP_Y_CHUNK_BYTES ((int64_t)16 << 20)
+
+/* The output chunks of s (a forward or data-gradient kernel with tile
+ * c): groups per chunk, and the scratch then needed. */
+static void jp_chunks(rt_conv_kernel *s, const kir_conv *c, int64_t budget)
+{
+    int64_t ocb = (c->cout + c->vl - 1) / c->vl, ng = (ocb + c->rc - 1) / c->rc;
+    int64_t group_floats = (int64_t)c->rc * c->vl * s->out_vol;
+    int64_t per = budget / (group_floats * (int64_t)sizeof(float));
+    s->oc_group_blocks = c->rc;
+    s->group_tasks = s->tasks / (c->n * ng);
+    if (per >= ng && c->n == 1)
+        return; /* one pass: the whole output fits the budget */
+    per = per < 1 ? 1 : per > ng ? ng : per;
+    s->chunk_groups = (ng + (ng + per - 1) / per - 1) / ((ng + per - 1) / per); /* even chunks */
+    s->y_floats = s->chunk_groups * group_floats;
+}
+
 /* The runtime's view of a kernel built from kk (fn set when linked), run
  * once per group. */
-static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int groups)
+static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int groups,
+                    int64_t y_chunk_bytes)
 {
     const kir_conv *c = &kk->conv;
     *s = (rt_conv_kernel){
@@ -293,6 +317,8 @@ static void jp_slot(rt_conv_kernel *s, const kir_kernel *kk, int kind, int group
         .kvol = (int64_t)c->k[0] * c->k[1] * c->k[2], .vl = c->vl, .ib = c->ib,
         .bias_out = -1, .x_floats = kir_conv_x_floats(c), .w_floats = kir_conv_w_floats(c),
         .b_floats = kir_conv_b_floats(c), .y_floats = kir_conv_y_floats(c)};
+    if (kind == RT_CONV_FWD || kind == RT_CONV_BWD_DATA)
+        jp_chunks(s, c, y_chunk_bytes);
 }
 
 /* Instruction i stays on its reference kernel, for this reason. */
@@ -344,7 +370,8 @@ static void jp_bwd_instr(jit_program *jp, const rt_program *p, int i)
         return;
     }
     jp_kernel(jp, i, &kk);
-    jp_slot(&jp->slot[i], &kk, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, ins->attrs.groups);
+    jp_slot(&jp->slot[i], &kk, data ? RT_CONV_BWD_DATA : RT_CONV_BWD_WEIGHT, ins->attrs.groups,
+            jp->y_chunk_bytes);
     jp->kernel[i] = &jp->slot[i];
     for (int r = i + 1; !data && r < p->n_instrs; r++) /* a bias gradient fuse.c gave it */
         if (p->instrs[r].attrs.early_by == i + 1) {
@@ -400,7 +427,7 @@ static void jp_conv_instr(jit_program *jp, const rt_program *p, int i)
         return;
     }
     jp_kernel(jp, i, &kk);
-    jp_slot(&jp->slot[i], &kk, RT_CONV_FWD, ins->attrs.groups);
+    jp_slot(&jp->slot[i], &kk, RT_CONV_FWD, ins->attrs.groups, jp->y_chunk_bytes);
     jp->slot[i].residual = ins->attrs.residual;
     jp->slot[i].relu_copy = ins->attrs.residual && ins->attrs.relu;
     jp->kernel[i] = &jp->slot[i];
@@ -429,10 +456,71 @@ static void jp_instr(jit_program *jp, const rt_program *p, int i)
         jp->why[i] = "no JIT or fast kernel for this op";
 }
 
+/* ------------------------------------------------ values kept blocked */
+
+/* Whether value v is a named output of p (read after the run: plain). */
+static int jp_is_output(const rt_program *p, int v)
+{
+    for (int k = 0; k < p->n_outputs; k++)
+        if (p->outputs[k] == v)
+            return 1;
+    return 0;
+}
+
+/* Whether every reader of v is a conv kernel (forward or weight gradient,
+ * one group) that reads v as its x in the blocked layout, and there is one. */
+static int jp_readers_take_blocked(const jit_program *jp, const rt_program *p, int v)
+{
+    int readers = 0;
+    for (int r = 0; r < p->n_instrs; r++) {
+        const rt_instr *ins = &p->instrs[r];
+        for (int k = 0; k < ins->n_in; k++) {
+            if (ins->in[k] != v)
+                continue;
+            const rt_conv_kernel *c = jp->kernel[r];
+            if (k != 0 || jp->fused[r] || c != &jp->slot[r] || c->groups > 1 || c->ib != c->vl ||
+                (c->kind != RT_CONV_FWD && c->kind != RT_CONV_BWD_WEIGHT))
+                return 0;
+            readers++;
+        }
+    }
+    return readers > 0;
+}
+
+/* A channel concat i whose result only convolutions read is written
+ * blocked, and they read it in place: no copy into their workspace (the
+ * decoder's widest tensor, so the largest workspaces of a U-Net's step). */
+static void jp_block_concat(jit_program *jp, const rt_program *p, int i)
+{
+    const rt_instr *ins = &p->instrs[i];
+    const rt_type *t = &p->values[ins->out].type;
+    int axis = ins->attrs.axis < 0 ? ins->attrs.axis + t->rank : ins->attrs.axis;
+    if (ins->op != OP_CONCAT || !jp->fast[i] || axis != 1 || t->dtype != RT_F32 || t->rank < 3 ||
+        !rt_concat_blocked_fn(jp->vl) || jp_is_output(p, ins->out))
+        return;
+    for (int k = 0; k < ins->n_in; k++)
+        if (p->values[ins->in[k]].type.dim[1] % jp->vl)
+            return;
+    if (!jp_readers_take_blocked(jp, p, ins->out))
+        return;
+    jp->fast[i] = rt_concat_blocked_fn(jp->vl);
+    jp->blocked_out[i] = 1;
+    jp->stats.blocked_values++;
+    for (int r = 0; r < p->n_instrs; r++)
+        if (p->instrs[r].n_in > 0 && p->instrs[r].in[0] == ins->out)
+            jp->slot[r].x_blocked = 1;
+}
+
 jit_program *jit_program_select(const rt_program *p, int vl)
+{
+    return jit_program_select_chunked(p, vl, JP_Y_CHUNK_BYTES);
+}
+
+jit_program *jit_program_select_chunked(const rt_program *p, int vl, int64_t y_chunk_bytes)
 {
     jit_program *jp = seg_xcalloc(1, sizeof *jp);
     jp->vl = vl;
+    jp->y_chunk_bytes = y_chunk_bytes;
     jp->arena = seg_arena_new();
     size_t ni = (size_t)(p->n_instrs > 0 ? p->n_instrs : 1);
     jp->slot = seg_xcalloc(ni, sizeof *jp->slot);
@@ -446,11 +534,15 @@ jit_program *jit_program_select(const rt_program *p, int vl)
     jp->phase_kidx = seg_xcalloc(ni * JIT_MAX_PHASES, sizeof *jp->phase_kidx);
     jp->why = seg_xcalloc(ni, sizeof *jp->why);
     jp->done_by = seg_xcalloc(ni, sizeof *jp->done_by);
+    jp->blocked_out = seg_xcalloc(ni, sizeof *jp->blocked_out);
     for (int i = 0; i < p->n_instrs; i++)
         jp->kidx[i] = jp->done_by[i] = -1;
-    jp->table = (rt_kernel_table){p->n_instrs, jp->kernel, jp->fused, jp->fast, jp->eltwise};
+    jp->table = (rt_kernel_table){p->n_instrs, jp->kernel, jp->fused, jp->fast, jp->eltwise,
+                                  jp->blocked_out, vl};
     for (int i = 0; i < p->n_instrs; i++)
         jp_instr(jp, p, i);
+    for (int i = 0; i < p->n_instrs; i++)
+        jp_block_concat(jp, p, i);
     jp->stats.distinct = jp->n_built;
     return jp;
 }
@@ -536,6 +628,7 @@ void jit_program_free(jit_program *jp)
     seg_free(jp->eltwise);
     seg_free(jp->why);
     seg_free(jp->done_by);
+    seg_free(jp->blocked_out);
     seg_arena_free(jp->arena);
     if (jp->owns_jit)
         rt_jit_free(jp->jit);
@@ -564,6 +657,7 @@ void jit_program_choice(const jit_program *jp, int i, jit_choice *c)
     c->fast = jp->fast[i] != NULL;
     c->by = jp->done_by[i];
     c->why = jp->why[i];
+    c->blocked_out = jp->blocked_out[i];
 }
 
 const kir_kernel *jit_program_kernel(const jit_program *jp, int k, const char **text)

@@ -80,6 +80,8 @@ typedef struct jc_copy {
     int64_t c, cb, vol, runs; /* channels, blocks, voxels, runs per block */
     int64_t pc, pc0;   /* the plain tensor's channels per sample, and the first of
                           the c copied (a group's slice; c and 0 otherwise) */
+    int64_t bcb, bb0;  /* the blocked tensor's blocks per sample, and the first
+                          block copied (a concat's piece; cb and 0 otherwise) */
     int vl;
 } jc_copy;
 
@@ -151,7 +153,7 @@ static void jc_copy_tasks(const jc_copy *c, int64_t begin, int64_t end, int to_b
         jc_task_range(c, t, &nb, &q0, &q1);
         int64_t i = nb / c->cb, b = nb % c->cb, lanes = c->c - b * c->vl;
         lanes = lanes < c->vl ? lanes : c->vl;
-        int64_t blocked = nb * c->vol * c->vl, plain = (i * c->pc + c->pc0 + b * c->vl) * c->vol;
+        int64_t blocked = (i * c->bcb + c->bb0 + b) * c->vol * c->vl, plain = (i * c->pc + c->pc0 + b * c->vl) * c->vol;
         if (!to_blocked) {
             jc_unblock_run(c, c->src + blocked, c->dst + plain, c->mask ? c->mask + plain : NULL,
                            c->res ? c->res + plain : NULL, lanes, q0, q1);
@@ -180,7 +182,8 @@ static void jc_unblock_task(void *arg, int64_t begin, int64_t end, int thread)
 static jc_copy jc_copy_of(const float *src, float *dst, int64_t c, int64_t vol, int vl)
 {
     return (jc_copy){.src = src, .dst = dst, .c = c, .cb = rt_blocked_channels(c, vl) / vl,
-                     .vol = vol, .runs = (vol + JC_RUN - 1) / JC_RUN, .pc = c, .vl = vl};
+                     .vol = vol, .runs = (vol + JC_RUN - 1) / JC_RUN, .pc = c,
+                     .bcb = rt_blocked_channels(c, vl) / vl, .vl = vl};
 }
 
 /* Its tasks for n samples, on the pool. */
@@ -220,13 +223,14 @@ typedef struct jc_job {
     rt_conv_fn fn;
     const float *x, *w, *b;
     float *y;
+    int64_t first; /* the kernel's task number of task 0 */
 } jc_job;
 
 static void jc_conv_task(void *arg, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
     const jc_job *j = arg;
-    j->fn(j->x, j->w, j->b, NULL, j->y, begin, end);
+    j->fn(j->x, j->w, j->b, NULL, j->y, j->first + begin, j->first + end);
 }
 
 /* dy to the blocked layout, and with db the bias gradient on the way:
@@ -258,7 +262,7 @@ static const float *jc_group_input(const rt_conv_kernel *k, rt_pool *p, const rt
                                    int g, rt_conv_scratch *s)
 {
     int groups = jc_groups(k);
-    if (k->ib == 1 && groups == 1)
+    if ((k->ib == 1 || k->x_blocked) && groups == 1)
         return rt_f32(x);
     jc_reserve(&s->x, &s->cap_x, k->x_floats);
     rt_layout_block_slice_pool(p, rt_f32(x), s->x, k->n, k->cin, k->cin * groups, g * k->cin,
@@ -279,7 +283,7 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
     jc_reserve(&s->w, &s->cap_w, k->w_floats);
     jc_reserve(&s->y, &s->cap_y, k->y_floats);
     for (int g = 0; g < groups; g++) {
-        jc_job job = {k->fn, jc_group_input(k, p, x, g, s), s->y, NULL, s->w};
+        jc_job job = {k->fn, jc_group_input(k, p, x, g, s), s->y, NULL, s->w, 0};
         if (db)
             jc_block_dy_bias(k, p, dy, g, s->y, rt_f32(db) + g * k->cout);
         else
@@ -291,29 +295,70 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
     }
 }
 
+/* The copy of y's blocks [b0, b1) of sample i, blocked in src, to their
+ * channels of group g in plain y (through the ReLU-gradient mask, or adding
+ * the residual, on the way). */
+static void jc_copy_out(const rt_conv_kernel *k, rt_pool *p, const float *src, const rt_tensor *res,
+                        const rt_tensor *mask, rt_tensor *y, int g, int64_t i, int64_t b0,
+                        int64_t b1)
+{
+    int64_t pc = k->cout * jc_groups(k), sample = i * pc * k->out_vol;
+    int64_t c1 = b1 * k->vl < k->cout ? b1 * k->vl : k->cout;
+    jc_copy out = jc_copy_of(src, rt_f32(y) + sample, c1 - b0 * k->vl, k->out_vol, k->vl);
+    out.pc = pc;
+    out.pc0 = g * k->cout + b0 * k->vl;
+    out.mask = mask ? rt_f32(mask) + sample : NULL; /* a data gradient's fused ReLU gradient */
+    out.res = res ? rt_f32(res) + sample : NULL;    /* a residual (and ReLU) on the way out */
+    out.relu = k->relu_copy;
+    jc_copy_run(p, &out, 1, 0);
+}
+
+/* The kernel's output groups [g0, g1) of sample i into the scratch, which
+ * holds only their blocks: y is passed as the address block 0 of sample 0
+ * would have, so the kernel's own indexing lands in the scratch (it touches
+ * nothing outside those blocks), then those channels are copied out. Large
+ * outputs go in such chunks so the blocked copy of y is a fraction of y
+ * (a 96-channel 64^3 data gradient kept 100 MB of it at the training
+ * step's peak) and is still in cache when it is copied out. */
+static void jc_chunk_run(const rt_conv_kernel *k, rt_pool *p, jc_job *job, const rt_tensor *res,
+                         const rt_tensor *mask, rt_tensor *y, int g, int64_t i, int64_t g0,
+                         int64_t g1, rt_conv_scratch *s)
+{
+    int64_t ocb = rt_blocked_channels(k->cout, k->vl) / k->vl, ng = (ocb + k->oc_group_blocks - 1) / k->oc_group_blocks;
+    int64_t b0 = g0 * k->oc_group_blocks, b1 = g1 * k->oc_group_blocks < ocb ? g1 * k->oc_group_blocks : ocb;
+    uintptr_t skip = (uintptr_t)((i * ocb + b0) * k->out_vol * k->vl) * sizeof(float);
+    job->y = (float *)((uintptr_t)s->y - skip);
+    job->first = (i * ng + g0) * k->group_tasks;
+    rt_pool_run_balanced(p, (g1 - g0) * k->group_tasks, jc_conv_task, job);
+    jc_copy_out(k, p, s->y, res, mask, y, g, i, b0, b1);
+}
+
 /* Forward or stride-1 data gradient of group g: pack its weight slice and
- * bias, run, and copy its result into its channels of y (through the
- * ReLU-gradient mask, or adding the residual, on the way). */
+ * bias, run, and copy its result into its channels of y: at once, or in
+ * chunks of output groups (chunk_groups). */
 static void jc_group_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
                          const rt_tensor *w, const rt_tensor *b, const rt_tensor *res,
                          const rt_tensor *mask, rt_tensor *y, int g, rt_conv_scratch *s)
 {
-    int groups = jc_groups(k);
     const float *wg = rt_f32(w) + g * k->cin * k->cout * k->kvol;
-    jc_job job = {k->fn, jc_group_input(k, p, x, g, s), s->w, s->b, s->y};
+    jc_job job = {k->fn, jc_group_input(k, p, x, g, s), s->w, s->b, s->y, 0};
     if (k->kind == RT_CONV_BWD_DATA) /* w is [cin][cout][kvol] of the kernel's view */
         rt_conv_weight_block_tflip(p, wg, s->w, k->cin, k->cout, k->kvol, k->ib, k->vl);
     else
         rt_conv_weight_block(p, wg, s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
     rt_conv_bias_block(b ? rt_f32(b) + g * k->cout : NULL, s->b, k->cout, k->vl);
+    int64_t ocb = rt_blocked_channels(k->cout, k->vl) / k->vl;
+    if (k->chunk_groups > 0) {
+        int64_t ng = (ocb + k->oc_group_blocks - 1) / k->oc_group_blocks;
+        for (int64_t i = 0; i < k->n; i++)
+            for (int64_t g0 = 0; g0 < ng; g0 += k->chunk_groups)
+                jc_chunk_run(k, p, &job, res, mask, y, g, i, g0,
+                             g0 + k->chunk_groups < ng ? g0 + k->chunk_groups : ng, s);
+        return;
+    }
     rt_pool_run_balanced(p, k->tasks, jc_conv_task, &job);
-    jc_copy out = jc_copy_of(s->y, rt_f32(y), k->cout, k->out_vol, k->vl);
-    out.pc = k->cout * groups;
-    out.pc0 = g * k->cout;
-    out.mask = mask ? rt_f32(mask) : NULL; /* a data gradient's fused ReLU gradient */
-    out.res = res ? rt_f32(res) : NULL;    /* a residual (and ReLU) on the way out */
-    out.relu = k->relu_copy;
-    jc_copy_run(p, &out, k->n, 0);
+    for (int64_t i = 0; i < k->n; i++)
+        jc_copy_out(k, p, s->y + i * ocb * k->out_vol * k->vl, res, mask, y, g, i, 0, ocb);
 }
 
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
@@ -361,9 +406,15 @@ static int64_t jc_aligned(int64_t floats)
     return (b + RT_MEM_ALIGN - 1) / RT_MEM_ALIGN * RT_MEM_ALIGN;
 }
 
+/* Whether the driver blocks (or gathers) x into the workspace. */
+static int jc_copies_x(const rt_conv_kernel *k)
+{
+    return jc_groups(k) > 1 || (k->ib != 1 && !k->x_blocked);
+}
+
 int64_t rt_conv_workspace_bytes(const rt_conv_kernel *k)
 {
-    int64_t x = k->ib != 1 || jc_groups(k) > 1 ? jc_aligned(k->x_floats) : 0;
+    int64_t x = jc_copies_x(k) ? jc_aligned(k->x_floats) : 0;
     int64_t b = k->kind == RT_CONV_BWD_WEIGHT ? 0 : jc_aligned(k->b_floats);
     return x + jc_aligned(k->w_floats) + b + jc_aligned(k->y_floats);
 }
@@ -374,7 +425,7 @@ void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws)
 {
     char *at = ws;
     memset(s, 0, sizeof *s);
-    if (k->ib != 1 || jc_groups(k) > 1) {
+    if (jc_copies_x(k)) {
         s->x = (float *)at;
         s->cap_x = k->x_floats;
         at += jc_aligned(k->x_floats);
@@ -389,4 +440,45 @@ void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws)
     }
     s->y = (float *)at;
     s->cap_y = k->y_floats;
+}
+
+/* ------------------------------------------------------ blocked concat */
+
+/* Each input's channels to its own blocks of the blocked output. */
+static int jc_concat_blocked(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out,
+                             rt_pool *pool, int vl)
+{
+    const rt_type *ot = &out->type;
+    int64_t vol = 1, blocks = ot->dim[1] / vl, b0 = 0;
+    for (int a = 2; a < ot->rank; a++)
+        vol *= ot->dim[a];
+    for (int k = 0; k < ins->n_in; k++) {
+        int64_t c = in[k]->type.dim[1];
+        SEG_ASSERT(c % vl == 0);
+        jc_copy cp = jc_copy_of(rt_f32(in[k]), rt_f32(out), c, vol, vl);
+        cp.bcb = blocks;
+        cp.bb0 = b0;
+        jc_copy_run(pool, &cp, ot->dim[0], 1);
+        b0 += c / vl;
+    }
+    return 0;
+}
+
+static int jc_concat_blocked8(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out,
+                              rt_pool *pool, rt_error *err)
+{
+    (void)err;
+    return jc_concat_blocked(ins, in, out, pool, 8);
+}
+
+static int jc_concat_blocked16(const rt_instr *ins, rt_tensor *const *in, rt_tensor *out,
+                               rt_pool *pool, rt_error *err)
+{
+    (void)err;
+    return jc_concat_blocked(ins, in, out, pool, 16);
+}
+
+rt_fast_fn rt_concat_blocked_fn(int vl)
+{
+    return vl == 8 ? jc_concat_blocked8 : vl == 16 ? jc_concat_blocked16 : NULL;
 }

@@ -1096,6 +1096,10 @@ int rt_jit_cache_clear(rt_jit_cache_info *removed, rt_error *err);
  * channels of a block innermost, [N][C/vl][spatial][vl]; the last block is
  * zero-padded. Spatial is the product of the spatial dims. */
 int64_t rt_blocked_channels(int64_t c, int vl); /* c rounded up to vl */
+/* A value a kernel table stores blocked (rt_kernel_table.blocked: f32
+ * [N][C][spatial...], C a multiple of vl), to or from its plain form. */
+void rt_layout_value_unblock(const rt_tensor *blocked, float *plain, int vl);
+void rt_layout_value_block(const float *plain, rt_tensor *blocked, int vl);
 void rt_layout_block(const float *src, float *dst, int64_t n, int64_t c, int64_t spatial, int vl);
 void rt_layout_unblock(const float *src, float *dst, int64_t n, int64_t c, int64_t spatial,
                        int vl);
@@ -1206,6 +1210,15 @@ typedef struct rt_conv_kernel {
     int residual;            /* RT_CONV_FWD: a residual (plain, like y) is added as y is
                                 copied out of the blocked layout */
     int relu_copy;           /* and then the ReLU (the kernel's epilogue has none) */
+    int oc_group_blocks;     /* RT_CONV_FWD, RT_CONV_BWD_DATA: output blocks per task
+                                group (the kernel's register tile rc) */
+    int64_t group_tasks;     /* tasks per (sample, output group) */
+    int64_t chunk_groups;    /* output groups per pass through the blocked y scratch
+                                (y_floats holds that many for one sample); 0 = all
+                                samples and groups in one pass */
+    int x_blocked;           /* RT_CONV_FWD, RT_CONV_BWD_WEIGHT: x is stored blocked
+                                already (NCDHW{vl}c, written so by its producer: a
+                                concat, rt_concat_blocked_fn); no copy, no workspace */
     /* RT_CONV_PHASED: cin/in_vol are dy's, cout/out_vol dx's, kvol the conv's */
     int n_phases;
     const rt_conv_phase *phases;
@@ -1228,6 +1241,12 @@ typedef int (*rt_fast_fn)(const rt_instr *ins, rt_tensor *const *in, rt_tensor *
 /* The fast kernel for instruction i of p, or NULL (the reference kernel
  * stays: an op, dtype or attribute the fast kernels do not cover). */
 rt_fast_fn rt_fast_kernel_for(const rt_program *p, int i);
+/* A channel concat (axis 1) of plain f32 inputs whose channel counts are
+ * multiples of vl (8 or 16), written in the blocked layout NCDHW{vl}c that
+ * the convolution kernels read (each input goes to its own blocks: a
+ * placement). The output's bytes are then only for kernels with
+ * rt_conv_kernel.x_blocked. NULL for another vl. */
+rt_fast_fn rt_concat_blocked_fn(int vl);
 
 /* A generated kernel of a fused group (OP_FUSED; compiler/kir_eltwise.c):
  * fn(operand pointers, out, task_begin, task_end). Each task writes its
@@ -1252,6 +1271,12 @@ typedef struct rt_kernel_table {
                                              a fast kernel instead of the reference */
     const rt_eltwise_kernel *const *eltwise; /* per instruction (NULL array = none):
                                              a fused group's generated kernel */
+    const unsigned char *blocked;         /* per instruction (NULL array = none): 1 = its
+                                             result is stored blocked, NCDHW{vl}c, for
+                                             the conv kernels that read it; never an
+                                             output, so only a tool that inspects
+                                             intermediate values sees the difference */
+    int vl;                               /* their lanes */
 } rt_kernel_table;
 
 /* Blocked operands of the driver; grows, reused across calls. Zero-init. */

@@ -49,6 +49,32 @@ void rt_layout_unblock(const float *src, float *dst, int64_t n, int64_t c, int64
         }
 }
 
+/* [N][C][spatial...] of a tensor's type, as (n, c, spatial). */
+static void value_dims(const rt_type *t, int64_t *n, int64_t *c, int64_t *spatial)
+{
+    *n = t->dim[0];
+    *c = t->dim[1];
+    *spatial = 1;
+    for (int a = 2; a < t->rank; a++)
+        *spatial *= t->dim[a];
+}
+
+void rt_layout_value_unblock(const rt_tensor *blocked, float *plain, int vl)
+{
+    int64_t n, c, sp;
+    value_dims(&blocked->type, &n, &c, &sp);
+    SEG_ASSERT(c % vl == 0);
+    rt_layout_unblock(rt_f32(blocked), plain, n, c, sp, vl);
+}
+
+void rt_layout_value_block(const float *plain, rt_tensor *blocked, int vl)
+{
+    int64_t n, c, sp;
+    value_dims(&blocked->type, &n, &c, &sp);
+    SEG_ASSERT(c % vl == 0);
+    rt_layout_block(plain, rt_f32(blocked), n, c, sp, vl);
+}
+
 /* A weight packing: output block o of dst (all its input blocks, taps,
  * input lanes and output lanes) from w; a task per block, so each writes
  * only its own part. flip: the data-gradient form (rt_conv_weight_block_tflip). */

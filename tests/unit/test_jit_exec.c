@@ -86,23 +86,32 @@ static int run_ok(rt_interp *it)
     return rc;
 }
 
-/* Every instruction result both runs write, within a relative 1e-4. */
-static int compare_runs(const rt_program *p, rt_interp *ref,
-                        rt_interp *jit, const char *what)
+/* Every instruction result both runs write, within a relative 1e-4 (a
+ * result the table stores blocked, in its plain form). */
+static int compare_runs(const rt_program *p, rt_interp *ref, rt_interp *jit,
+                        const rt_kernel_table *t, const char *what)
 {
     for (int i = 0; i < p->n_instrs; i++) {
         int v = p->instrs[i].out;
         const rt_tensor *a = rt_interp_value_at(jit, v), *b = rt_interp_value_at(ref, v);
         if (a->type.dtype != RT_F32)
             continue;
+        float *plain = NULL;
+        if (t->blocked && t->blocked[i]) {
+            plain = seg_xcalloc((size_t)rt_type_numel(&a->type), sizeof *plain);
+            rt_layout_value_unblock(a, plain, t->vl);
+        }
+        const float *got = plain ? plain : rt_f32(a);
         for (int64_t k = 0; k < rt_type_numel(&a->type); k++) {
-            double x = rt_f32(a)[k], y = rt_f32(b)[k], sc = fabs(y) > 1 ? fabs(y) : 1;
+            double x = got[k], y = rt_f32(b)[k], sc = fabs(y) > 1 ? fabs(y) : 1;
             if (!(fabs(x - y) <= 1e-4 * sc)) {
                 test_fail_at(__FILE__, __LINE__, "%s: %s [%lld] = %.9g, reference %.9g", what,
                              p->instrs[i].where ? p->instrs[i].where : "?", (long long)k, x, y);
+                seg_free(plain);
                 return -1;
             }
         }
+        seg_free(plain);
     }
     return 0;
 }
@@ -120,8 +129,9 @@ static int same_outputs(const rt_program *p, rt_interp *a, rt_interp *b)
     return 1;
 }
 
-/* Reference vs JIT (2 threads) vs JIT (1 thread) on program p. */
-static void check_program(rt_program *p, const char *what, int want_fused)
+/* Reference vs JIT (2 threads) vs JIT (1 thread) on program p, whose
+ * concats are stored blocked when want_blocked (U-Nets: only convs read them). */
+static void check_program(rt_program *p, const char *what, int want_fused, int want_blocked)
 {
     rt_error err = {""};
     jit_program *jp = jit_program_build(p, NULL, &err);
@@ -134,12 +144,13 @@ static void check_program(rt_program *p, const char *what, int want_fused)
     CHECK(st->convs > 0);
     CHECK_INT(st->kernels, st->convs);
     CHECK(want_fused ? st->fused_relus > 0 : st->fused_relus == 0);
+    CHECK(want_blocked ? st->blocked_values > 0 : st->blocked_values == 0);
     rt_interp *ref = interp_with_inputs(p, 2), *j2 = interp_with_inputs(p, 2);
     rt_interp *j1 = interp_with_inputs(p, 1);
     rt_interp_set_kernels(j2, jit_program_table(jp));
     rt_interp_set_kernels(j1, jit_program_table(jp));
     if (!run_ok(ref) && !run_ok(j2) && !run_ok(j1)) {
-        compare_runs(p, ref, j2, what);
+        compare_runs(p, ref, j2, jit_program_table(jp), what);
         if (!same_outputs(p, j1, j2))
             test_fail_at(__FILE__, __LINE__, "%s: 1 and 2 threads differ with the JIT", what);
     }
@@ -157,7 +168,41 @@ TEST(jit_exec_unet3d_matches_interpreter)
     const seg_setting set[] = {{"size", "32"}, {"levels", "3"}, {"B", "1"}};
     rt_program *p = load_program("models/boosting_unet3d.seg", "unet", set, 3);
     if (p)
-        check_program(p, "unet3d", 1);
+        check_program(p, "unet3d", 1, 1);
+    rt_program_free(p);
+    CHECK_INT(seg_alloc_live(), live);
+}
+
+/* The U-Net with every conv output in chunks of one output group (the
+ * default budget chunks only 64^3-sized outputs): the same values. */
+TEST(jit_exec_output_chunks_match_interpreter)
+{
+    long live = seg_alloc_live();
+    const seg_setting set[] = {{"size", "16"}, {"levels", "2"}, {"B", "2"}};
+    rt_program *p = load_program("models/boosting_unet3d.seg", "unet", set, 3);
+    rt_error err = {""};
+    rt_jit *j = p ? rt_jit_new(&err) : NULL;
+    jit_program *jp = j ? jit_program_select_chunked(p, rt_jit_vector_width(j), 1) : NULL;
+    CHECK(jp != NULL);
+    if (jp && jit_program_compile(jp, p, j, &err) == 0) {
+        int chunked = 0;
+        for (int i = 0; i < p->n_instrs; i++) {
+            const rt_conv_kernel *k = jit_program_table(jp)->kernel[i];
+            chunked += k && k->kind == RT_CONV_FWD && k->chunk_groups == 1 &&
+                       k->cout > k->vl * k->oc_group_blocks;
+        }
+        CHECK(chunked > 0); /* several chunks per sample */
+        rt_interp *ref = interp_with_inputs(p, 2), *jit = interp_with_inputs(p, 2);
+        rt_interp_set_kernels(jit, jit_program_table(jp));
+        if (!run_ok(ref) && !run_ok(jit))
+            compare_runs(p, ref, jit, jit_program_table(jp), "chunks");
+        rt_interp_free(ref);
+        rt_interp_free(jit);
+    } else if (jp) {
+        test_fail_at(__FILE__, __LINE__, "compile: %s", err.msg);
+    }
+    jit_program_free(jp);
+    rt_jit_free(j);
     rt_program_free(p);
     CHECK_INT(seg_alloc_live(), live);
 }
@@ -168,7 +213,7 @@ TEST(jit_exec_2d_student_matches_interpreter)
     const seg_setting set[] = {{"size", "32"}, {"B", "2"}};
     rt_program *p = load_program("models/distill_2d.seg", "student", set, 2);
     if (p)
-        check_program(p, "student2d", 1); /* BNs fold into the convs, which take the ReLUs */
+        check_program(p, "student2d", 1, 1); /* BNs fold into the convs, which take the ReLUs */
     rt_program_free(p);
     CHECK_INT(seg_alloc_live(), live);
 }
@@ -247,7 +292,7 @@ TEST(jit_exec_edge_cases)
         rt_interp *ref = interp_with_inputs(p, 2), *jit = interp_with_inputs(p, 2);
         rt_interp_set_kernels(jit, jit_program_table(jp));
         if (!run_ok(ref) && !run_ok(jit))
-            compare_runs(p, ref, jit, "edges");
+            compare_runs(p, ref, jit, jit_program_table(jp), "edges");
         rt_interp_set_kernels(jit, NULL); /* detached: the reference again */
         if (!run_ok(jit))
             CHECK(same_outputs(p, ref, jit));

@@ -98,7 +98,7 @@ static void copy_tensor(rt_tensor *to, const rt_tensor *from)
 
 /* Replay: each instruction of q on the JIT table t, from ref's values. */
 static void replay(const rt_program *p, const rt_program *q, const rt_kernel_table *t, int bias_sums,
-                   rt_interp *ref, const char *stage)
+                   int blocked_values, rt_interp *ref, const char *stage)
 {
     rt_interp *jq = rt_interp_new_planned(q, NULL, 7, 2);
     rt_interp_set_kernels(jq, t);
@@ -106,7 +106,7 @@ static void replay(const rt_program *p, const rt_program *q, const rt_kernel_tab
     for (int v = 0; v < n_ref; v++)
         if (q->values[v].kind != RT_VAL_FUSED)
             copy_tensor(rt_interp_value_at(jq, v), rt_interp_value_at(ref, v));
-    int bad = 0, biases = 0;
+    int bad = 0, biases = 0, blocked = 0;
     for (int i = 0; i < q->n_instrs && bad < 3; i++) {
         const rt_instr *ins = &q->instrs[i];
         rt_error err = {""};
@@ -120,6 +120,15 @@ static void replay(const rt_program *p, const rt_program *q, const rt_kernel_tab
         int outs[2] = {ins->out, t->kernel[i] ? t->kernel[i]->bias_out : -1};
         for (int o = 0; o < 2 && outs[o] >= 0 && outs[o] < n_ref; o++) { /* and a bias gradient */
             rt_tensor *mine = rt_interp_value_at(jq, outs[o]), *want = rt_interp_value_at(ref, outs[o]);
+            if (o == 0 && t->blocked && t->blocked[i]) { /* stored blocked: compare it plain */
+                rt_tensor *plain = rt_tensor_new(&mine->type);
+                rt_layout_value_unblock(mine, rt_f32(plain), t->vl);
+                bad += !close_tensor(plain, want, 1e-4, what);
+                rt_tensor_free(plain);
+                rt_layout_value_block(rt_f32(want), mine, t->vl); /* the reference, blocked */
+                blocked++;
+                continue;
+            }
             if (!close_tensor(mine, want, 1e-4, what))
                 bad++;
             copy_tensor(mine, want); /* the next instructions read the reference */
@@ -129,6 +138,7 @@ static void replay(const rt_program *p, const rt_program *q, const rt_kernel_tab
     }
     CHECK_INT(bad, 0);
     CHECK_INT(biases, bias_sums);
+    CHECK_INT(blocked, blocked_values); /* each stored-blocked result compared, plain */
     rt_interp_free(jq);
 }
 
@@ -187,7 +197,7 @@ static void check_stage(seg_program *prog, const seg_schedule *s, int k, seg_dia
         rt_interp_set_kernels(j2, jit_program_table(jp));
         rt_interp_set_kernels(j3, jit_program_table(jp));
         if (!run(ref, what) && !run(j1, what) && !run(j2, what) && !run(j3, what)) {
-            replay(p, q, jit_program_table(jp), st->bias_sums, ref, what);
+            replay(p, q, jit_program_table(jp), st->bias_sums, st->blocked_values, ref, what);
             compare_steps(p, ref, j1, j2, what);
             compare_steps(p, ref, j1, j3, what);
         }
