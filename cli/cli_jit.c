@@ -128,13 +128,38 @@ static void kir_conv_detail(const kir_kernel *kk, const jit_choice *c, int fwd)
     else
         printf(" (%s, x %s, register tile %d x %d, %d input block%s per pass)",
                fwd ? "direct convolution" : "data gradient as a forward convolution over dy",
-               cv->ib == 1 ? "plain NCDHW" : c->conv->x_blocked ? "blocked, stored so" : "blocked",
-               cv->rc, cv->rw, cv->ic_chunk,
+               cv->ib == 1 ? "plain NCDHW" : "blocked", cv->rc, cv->rw, cv->ic_chunk,
                cv->ic_chunk == 1 ? "" : "s");
     if (c->conv->residual)
         printf(", residual%s added as y is copied out", c->conv->relu_copy ? " and ReLU" : "");
     if (c->conv->groups > 1)
         printf(", run once per group on %d groups", c->conv->groups);
+}
+
+/* The layout of a conv kernel's operands between instructions: stored
+ * blocked (no copy), or plain and the reason the copy remains. */
+static void kir_layouts(const jit_program *jp, const rt_program *p, int i, const rt_conv_kernel *k)
+{
+    const rt_instr *ins = &p->instrs[i];
+    const char *name[3] = {"x", NULL, NULL};
+    int val[3] = {ins->in[0], -1, -1};
+    if (k->kind == RT_CONV_BWD_WEIGHT) {
+        name[1] = "dy";
+        val[1] = ins->in[1];
+    } else {
+        name[0] = k->kind == RT_CONV_BWD_DATA ? "dy" : "x";
+        name[1] = k->kind == RT_CONV_BWD_DATA ? "dx" : "y";
+        val[1] = ins->out;
+        if (k->kind == RT_CONV_BWD_DATA && ins->n_in - (k->residual != 0) > 2) {
+            name[2] = "ReLU mask";
+            val[2] = ins->in[2];
+        }
+    }
+    for (int o = 0; o < 3 && name[o]; o++) {
+        char note[300];
+        jit_program_layout_note(jp, p, val[o], note, sizeof note);
+        printf("    %s %s\n", name[o], note);
+    }
 }
 
 /* One instruction with a single kernel (a conv, a gradient or a group). */
@@ -157,6 +182,8 @@ static int kir_kernel_line(kir_state *st, const jit_program *jp, const rt_progra
     if (seen >= 0)
         printf(", as #%d", seen);
     printf("\n");
+    if (kk->kind != KIR_ELTWISE)
+        kir_layouts(jp, p, i, c->conv);
     return seen < 0 ? kir_kernel_body(st, jp, c->kernel) : CLI_OK;
 }
 

@@ -63,7 +63,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v5 bwd_w v3" /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v5 bwd_w v4" /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC CG_LOOP_MAX_VALS /* accumulators of a tile: all carried by its loops */
 
@@ -694,22 +694,18 @@ static LLVMValueRef bwd_w_slot(cg *c, LLVMValueRef wrow, int kw, int lane)
     return at(c, wrow, ci(c, ((int64_t)kw * c->k->ib + lane) * c->k->vl));
 }
 
-/* Input lanes [i0, i0 + wlanes) of every tap column of one (row, kd, kh)
- * at once (stride 1 along x): one dy load serves k[2] * wlanes FMAs,
- * neighbouring positions share their input values, and the pass's fixed
- * costs are paid once instead of per column. Positions whose taps all lie
- * in the row run in a loop, round-robin over wchains accumulator sets
- * (k[2] taps x one lane alone are too few independent chains), added in
- * order at the end; the few border positions (known at compile time) are
- * emitted one by one with their valid taps, into the first set. */
-static void bwd_w_shared(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValueRef wrow, int i0)
+/* Input lanes [i0, i0 + wlanes) of every tap column of one row (stride 1
+ * along x) into acc: one dy load serves k[2] * wlanes FMAs and
+ * neighbouring positions share their input values. Positions whose taps
+ * all lie in the row run in a loop, round-robin over wchains accumulator
+ * sets (k[2] taps x one lane alone are too few independent chains); the
+ * few border positions (known at compile time) are emitted one by one
+ * with their valid taps, into the set of their position's residue. */
+static void bwd_w_shared_row(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, int i0,
+                             LLVMValueRef *acc)
 {
     const kir_conv *k = c->k;
-    int nl = k->wlanes, set = k->k[2] * nl, chains = k->wchains, n = chains * set;
-    LLVMValueRef acc[CG_MAX_ACC];
-    for (int a = 0; a < n; a++)
-        acc[a] = a < set ? loadv(c, bwd_w_slot(c, wrow, a / nl, i0 + a % nl))
-                         : LLVMConstNull(c->vt);
+    int set = k->k[2] * k->wlanes, chains = k->wchains, n = chains * set;
     int64_t span = (int64_t)(k->k[2] - 1) * k->d[2];
     int64_t lo = k->p[2], hi = k->in[2] + k->p[2] - span; /* every tap inside */
     lo = lo < k->out[2] ? lo : k->out[2];
@@ -728,14 +724,91 @@ static void bwd_w_shared(cg *c, LLVMValueRef dyrow, LLVMValueRef xrow, LLVMValue
         }
         int kw_lo, kw_hi;
         taps_of(k, ow, &kw_lo, &kw_hi);
-        if (kw_lo < kw_hi)
-            bwd_w_taps(c, dyrow, xrow, ci(c, ow), i0, kw_lo, kw_hi, acc);
+        if (kw_lo < kw_hi) /* round-robin too: one set's chain would serialize them */
+            bwd_w_taps(c, dyrow, xrow, ci(c, ow), i0, kw_lo, kw_hi, acc + ow % chains * set);
     }
-    for (int u = 1; u < chains; u++)
+}
+
+/* Rows [start, start + len) of one (n, od) plane, for the shared scheme:
+ * for each (kd, kh) tap row and lane group, one pass over every row whose
+ * input row exists. A pass loads its partial's slots as the first
+ * accumulator set, sums its chains in order at the end and stores them:
+ * once per `rows` rows (kir.c), not per row (those fixed costs were a
+ * fifth of a 64-wide row's work), while the rows' dy and input rows stay
+ * in L1. The order of the sums depends on the shape only. */
+static void bwd_w_block(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp,
+                        LLVMValueRef ocb, LLVMValueRef icb, LLVMValueRef start, LLVMValueRef len)
+{
+    const kir_conv *k = c->k;
+    LLVMBuilderRef b = c->b;
+    int nl = k->wlanes, set = k->k[2] * nl, n = k->wchains * set;
+    LLVMValueRef oh0 = LLVMBuildURem(b, start, ci(c, k->out[1]), "oh0");
+    LLVMValueRef q = LLVMBuildUDiv(b, start, ci(c, k->out[1]), "");
+    LLVMValueRef od = LLVMBuildURem(b, q, ci(c, k->out[0]), "od");
+    LLVMValueRef ni = LLVMBuildUDiv(b, q, ci(c, k->out[0]), "n");
+    LLVMValueRef yi = add(c, mulc(c, add(c, mulc(c, add(c, mulc(c, ni, c->ocb), ocb), k->out[0]),
+                                         od), k->out[1]), oh0);
+    LLVMValueRef dy0 = at(c, dy, mulc(c, yi, k->out[2] * k->vl));
+    LLVMValueRef xc = at(c, x, mulc(c, add(c, mulc(c, ni, c->icb), icb),
+                                    k->in[0] * k->in[1] * k->in[2] * k->ib));
+    LLVMValueRef base_d = addc(c, mulc(c, od, k->s[0]), -(int64_t)k->p[0]);
+    LLVMValueRef kd_lo, kd_hi, r_lo, r_hi;
+    tap_range(c, base_d, k->in[0], k->k[0], k->d[0], &kd_lo, &kd_hi);
+    cg_loop ld, lh, lr;
+    cg_loop_begin(&ld, b, kd_lo, kd_hi, NULL, 0);
+    LLVMValueRef id = add(c, base_d, mulc(c, ld.iv, k->d[0]));
+    cg_loop_begin(&lh, b, ci(c, 0), ci(c, k->k[1]), NULL, 0);
+    LLVMValueRef base_h = add(c, addc(c, mulc(c, oh0, k->s[1]), -(int64_t)k->p[1]),
+                              mulc(c, lh.iv, k->d[1])); /* the input row of row 0 */
+    tap_range(c, base_h, k->in[1], (int)k->out[1], k->s[1], &r_lo, &r_hi);
+    r_hi = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, r_hi, len, ""), r_hi, len, "");
+    r_lo = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, r_lo, r_hi, ""), r_lo, r_hi, "");
+    LLVMValueRef wrow = at(c, dwp, mulc(c, add(c, mulc(c, ld.iv, k->k[1]), lh.iv),
+                                        (int64_t)k->k[2] * k->ib * k->vl));
+    for (int i0 = 0; i0 < k->ib; i0 += nl) {
+        LLVMValueRef acc[CG_MAX_ACC];
+        for (int a = 0; a < n; a++)
+            acc[a] = a < set ? loadv(c, bwd_w_slot(c, wrow, a / nl, i0 + a % nl))
+                             : LLVMConstNull(c->vt);
+        cg_loop_begin(&lr, b, r_lo, r_hi, acc, n);
+        LLVMValueRef ih = add(c, base_h, mulc(c, lr.iv, k->s[1]));
+        LLVMValueRef xrow = at(c, xc, mulc(c, add(c, mulc(c, id, k->in[1]), ih), k->in[2] * k->ib));
+        bwd_w_shared_row(c, at(c, dy0, mulc(c, lr.iv, k->out[2] * k->vl)), xrow, i0, acc);
+        cg_loop_end(&lr, acc);
+        for (int u = 1; u < k->wchains; u++)
+            for (int a = 0; a < set; a++)
+                acc[a] = LLVMBuildFAdd(b, acc[a], acc[u * set + a], "");
         for (int a = 0; a < set; a++)
-            acc[a] = LLVMBuildFAdd(c->b, acc[a], acc[u * set + a], "");
-    for (int a = 0; a < set; a++)
-        storev(c, acc[a], bwd_w_slot(c, wrow, a / nl, i0 + a % nl));
+            storev(c, acc[a], bwd_w_slot(c, wrow, a / nl, i0 + a % nl));
+    }
+    cg_loop_end(&lh, NULL);
+    cg_loop_end(&ld, NULL);
+}
+
+/* The shared scheme's rows [r0, r1) of a task's part, in blocks of `rows`
+ * rows aligned within each (n, od) plane (a block never spans planes, and
+ * is cut at the part's ends). */
+static void bwd_w_blocks(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp,
+                         LLVMValueRef ocb, LLVMValueRef icb, LLVMValueRef r0, LLVMValueRef r1)
+{
+    const kir_conv *k = c->k;
+    LLVMBuilderRef b = c->b;
+    int64_t oh = k->out[1], per = k->rows, blocks = (oh + per - 1) / per;
+    LLVMValueRef last = addc(c, r1, -1);
+    LLVMValueRef b0 = add(c, mulc(c, LLVMBuildUDiv(b, r0, ci(c, oh), ""), blocks),
+                          LLVMBuildUDiv(b, LLVMBuildURem(b, r0, ci(c, oh), ""), ci(c, per), ""));
+    LLVMValueRef b1 = add(c, mulc(c, LLVMBuildUDiv(b, last, ci(c, oh), ""), blocks),
+                          LLVMBuildUDiv(b, LLVMBuildURem(b, last, ci(c, oh), ""), ci(c, per), ""));
+    cg_loop lb;
+    cg_loop_begin(&lb, b, b0, addc(c, b1, 1), NULL, 0);
+    LLVMValueRef plane = mulc(c, LLVMBuildUDiv(b, lb.iv, ci(c, blocks), ""), oh);
+    LLVMValueRef bs = add(c, plane, mulc(c, LLVMBuildURem(b, lb.iv, ci(c, blocks), ""), per));
+    LLVMValueRef be = addc(c, bs, per), pe = addc(c, plane, oh);
+    be = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, be, pe, ""), be, pe, "");
+    be = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, be, r1, ""), be, r1, "");
+    bs = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntSLT, bs, r0, ""), r0, bs, "");
+    bwd_w_block(c, x, dy, dwp, ocb, icb, bs, LLVMBuildSub(b, be, bs, ""));
+    cg_loop_end(&lb, NULL);
 }
 
 /* One (n, od, oh) row of dy against every tap of the task's blocks. */
@@ -765,10 +838,7 @@ static void bwd_w_row(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp,
     LLVMValueRef xrow = at(c, xc, mulc(c, add(c, mulc(c, id, k->in[1]), ih), k->in[2] * k->ib));
     LLVMValueRef wrow = at(c, dwp, mulc(c, add(c, mulc(c, ld.iv, k->k[1]), lh.iv),
                                         (int64_t)k->k[2] * k->ib * k->vl));
-    if (k->wtaps > 1) {
-        for (int i0 = 0; i0 < k->ib; i0 += k->wlanes)
-            bwd_w_shared(c, dyrow, xrow, wrow, i0);
-    } else if (k->k[2] == 1) {
+    if (k->k[2] == 1) {
         bwd_w_column(c, dyrow, xrow, wrow, ci(c, 0));
     } else {
         cg_loop_begin(&lw, c->b, ci(c, 0), ci(c, k->k[2]), NULL, 0);
@@ -806,9 +876,13 @@ static void emit_bwd_w(cg *c, const char *symbol)
     cg_loop_end(&lz, NULL);
     LLVMValueRef r0 = LLVMBuildUDiv(c->b, mulc(c, part, rows), ci(c, k->parts), "");
     LLVMValueRef r1 = LLVMBuildUDiv(c->b, mulc(c, addc(c, part, 1), rows), ci(c, k->parts), "");
-    cg_loop_begin(&lr, c->b, r0, r1, NULL, 0);
-    bwd_w_row(c, x, dy, dwp, ocb, icb, lr.iv);
-    cg_loop_end(&lr, NULL);
+    if (k->wtaps > 1) { /* the shared scheme: blocks of rows */
+        bwd_w_blocks(c, x, dy, dwp, ocb, icb, r0, r1);
+    } else {
+        cg_loop_begin(&lr, c->b, r0, r1, NULL, 0);
+        bwd_w_row(c, x, dy, dwp, ocb, icb, lr.iv);
+        cg_loop_end(&lr, NULL);
+    }
     cg_loop_end(&lt, NULL);
     LLVMBuildRetVoid(c->b);
 }

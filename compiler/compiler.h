@@ -472,6 +472,11 @@ typedef struct jit_choice {
     const char *why;          /* otherwise: why it stays on the reference kernel */
 } jit_choice;
 void jit_program_choice(const jit_program *jp, int i, jit_choice *c);
+/* Value v's layout between kernels, for `segc kir`: "stored blocked", or
+ * "plain: " and why (the op that writes it or the first that reads it
+ * plain, the reason a layout copy remains). */
+void jit_program_layout_note(const jit_program *jp, const rt_program *p, int v, char *buf,
+                             size_t n);
 /* Distinct kernel k: its IR and (text) the kir text that keys the cache. */
 const kir_kernel *jit_program_kernel(const jit_program *jp, int k, const char **text);
 /* One line: "jit WHAT: 14 of 15 convolutions on JIT kernels (...)". */

@@ -467,48 +467,121 @@ static int jp_is_output(const rt_program *p, int v)
     return 0;
 }
 
-/* Whether every reader of v is a conv kernel (forward or weight gradient,
- * one group) that reads v as its x in the blocked layout, and there is one. */
-static int jp_readers_take_blocked(const jit_program *jp, const rt_program *p, int v)
+/* The conv kernel of instruction r when it is one whose layout the
+ * program may choose (one group, not phased), else NULL. */
+static const rt_conv_kernel *jp_plain_slot(const jit_program *jp, int r)
 {
-    int readers = 0;
-    for (int r = 0; r < p->n_instrs; r++) {
-        const rt_instr *ins = &p->instrs[r];
-        for (int k = 0; k < ins->n_in; k++) {
-            if (ins->in[k] != v)
-                continue;
-            const rt_conv_kernel *c = jp->kernel[r];
-            if (k != 0 || jp->fused[r] || c != &jp->slot[r] || c->groups > 1 || c->ib != c->vl ||
-                (c->kind != RT_CONV_FWD && c->kind != RT_CONV_BWD_WEIGHT))
-                return 0;
-            readers++;
-        }
-    }
-    return readers > 0;
+    const rt_conv_kernel *c = &jp->slot[r];
+    return !jp->fused[r] && jp->kernel[r] == c && c->groups <= 1 ? c : NULL;
 }
 
-/* A channel concat i whose result only convolutions read is written
- * blocked, and they read it in place: no copy into their workspace (the
- * decoder's widest tensor, so the largest workspaces of a U-Net's step). */
-static void jp_block_concat(jit_program *jp, const rt_program *p, int i)
+enum { JP_NONE, JP_X, JP_DY, JP_MASK, JP_BIAS }; /* an operand a conv kernel may read blocked */
+
+/* Which operand k of reader r is, if r can take it stored blocked: a
+ * forward conv's x, a data gradient's dy and ReLU mask, a weight
+ * gradient's x and dy. x needs a kernel that reads blocked x (ib = vl). */
+static int jp_reader_operand(const jit_program *jp, const rt_program *p, int r, int k)
+{
+    int by = jp->done_by[r];
+    if (jp->fused[r] && by >= 0 && jp_plain_slot(jp, by) && p->instrs[by].n_in > 1 &&
+        p->instrs[by].in[1] == p->instrs[r].in[k]) /* a bias gradient the weight gradient sums */
+        return JP_BIAS;
+    const rt_conv_kernel *c = jp_plain_slot(jp, r);
+    if (!c)
+        return JP_NONE;
+    if (k == 0 && c->ib == c->vl)
+        return JP_X;
+    if (k == 1 && c->kind == RT_CONV_BWD_WEIGHT)
+        return JP_DY;
+    if (k == 2 && c->kind == RT_CONV_BWD_DATA && !c->residual)
+        return JP_MASK;
+    return JP_NONE;
+}
+
+/* The first reader of v that cannot take it blocked (*k its operand), -1
+ * when every reader can; *readers counts them. */
+static int jp_plain_reader(const jit_program *jp, const rt_program *p, int v, int *k, int *readers)
+{
+    *readers = 0;
+    for (int r = 0; r < p->n_instrs; r++)
+        for (*k = 0; *k < p->instrs[r].n_in; (*k)++) {
+            if (p->instrs[r].in[*k] != v)
+                continue;
+            if (jp_reader_operand(jp, p, r, *k) == JP_NONE)
+                return r;
+            (*readers)++;
+        }
+    return -1;
+}
+
+/* Mark every reader of v as reading it blocked. */
+static void jp_mark_readers(jit_program *jp, const rt_program *p, int v)
+{
+    for (int r = 0; r < p->n_instrs; r++)
+        for (int k = 0; k < p->instrs[r].n_in; k++) {
+            if (p->instrs[r].in[k] != v)
+                continue;
+            int op = jp_reader_operand(jp, p, r, k);
+            if (op == JP_X)
+                jp->slot[r].x_blocked = 1;
+            else if (op == JP_DY)
+                jp->slot[r].dy_blocked = 1;
+            else if (op == JP_MASK)
+                jp->slot[r].mask_blocked = 1; /* JP_BIAS: summed by a dy reader */
+        }
+}
+
+/* Why instruction i cannot write its result blocked (NULL: it can): a
+ * channel concat of inputs with multiples of vl channels can (a
+ * placement), a forward conv without a residual, a data gradient whose
+ * ReLU mask, if any, is stored blocked already (applied in place). */
+static const char *jp_producer_plain(const jit_program *jp, const rt_program *p, int i)
 {
     const rt_instr *ins = &p->instrs[i];
     const rt_type *t = &p->values[ins->out].type;
-    int axis = ins->attrs.axis < 0 ? ins->attrs.axis + t->rank : ins->attrs.axis;
-    if (ins->op != OP_CONCAT || !jp->fast[i] || axis != 1 || t->dtype != RT_F32 || t->rank < 3 ||
-        !rt_concat_blocked_fn(jp->vl) || jp_is_output(p, ins->out))
-        return;
-    for (int k = 0; k < ins->n_in; k++)
-        if (p->values[ins->in[k]].type.dim[1] % jp->vl)
-            return;
-    if (!jp_readers_take_blocked(jp, p, ins->out))
-        return;
-    jp->fast[i] = rt_concat_blocked_fn(jp->vl);
-    jp->blocked_out[i] = 1;
-    jp->stats.blocked_values++;
-    for (int r = 0; r < p->n_instrs; r++)
-        if (p->instrs[r].n_in > 0 && p->instrs[r].in[0] == ins->out)
-            jp->slot[r].x_blocked = 1;
+    if (t->dtype != RT_F32 || t->rank < 3)
+        return "not an f32 activation";
+    if (t->dim[1] % jp->vl)
+        return "channels not a multiple of the vector width";
+    if (jp_is_output(p, ins->out))
+        return "a program output";
+    if (ins->op == OP_CONCAT) {
+        int axis = ins->attrs.axis < 0 ? ins->attrs.axis + t->rank : ins->attrs.axis;
+        for (int k = 0; k < ins->n_in; k++)
+            if (p->values[ins->in[k]].type.dim[1] % jp->vl)
+                return "a concat of pieces whose channels are not multiples of the vector width";
+        return jp->fast[i] && axis == 1 && rt_concat_blocked_fn(jp->vl) ? NULL
+                                                                         : "not a channel concat";
+    }
+    const rt_conv_kernel *c = jp_plain_slot(jp, i);
+    if (!c || (c->kind != RT_CONV_FWD && c->kind != RT_CONV_BWD_DATA))
+        return "its op works on plain layout";
+    if (c->residual)
+        return "the residual is added as y leaves the blocked layout";
+    if (c->kind == RT_CONV_BWD_DATA && ins->n_in >= 3 && !c->mask_blocked)
+        return "its ReLU mask is plain";
+    return NULL;
+}
+
+/* Values kept in the blocked layout between kernels: a result whose
+ * producer can write it blocked and whose every reader takes it so skips
+ * both layout copies (and their workspace). Decided in program order, so
+ * a data gradient sees whether its mask (an earlier value) is blocked. */
+static void jp_block_values(jit_program *jp, const rt_program *p)
+{
+    for (int i = 0; i < p->n_instrs; i++) {
+        int v = p->instrs[i].out, k, readers;
+        if (jp_producer_plain(jp, p, i) || jp_plain_reader(jp, p, v, &k, &readers) >= 0 ||
+            !readers)
+            continue;
+        jp_mark_readers(jp, p, v);
+        if (p->instrs[i].op == OP_CONCAT)
+            jp->fast[i] = rt_concat_blocked_fn(jp->vl);
+        else
+            jp->slot[i].y_blocked = 1;
+        jp->blocked_out[i] = 1;
+        jp->stats.blocked_values++;
+    }
 }
 
 jit_program *jit_program_select(const rt_program *p, int vl)
@@ -541,8 +614,7 @@ jit_program *jit_program_select_chunked(const rt_program *p, int vl, int64_t y_c
                                   jp->blocked_out, vl};
     for (int i = 0; i < p->n_instrs; i++)
         jp_instr(jp, p, i);
-    for (int i = 0; i < p->n_instrs; i++)
-        jp_block_concat(jp, p, i);
+    jp_block_values(jp, p);
     jp->stats.distinct = jp->n_built;
     return jp;
 }
@@ -658,6 +730,31 @@ void jit_program_choice(const jit_program *jp, int i, jit_choice *c)
     c->by = jp->done_by[i];
     c->why = jp->why[i];
     c->blocked_out = jp->blocked_out[i];
+}
+
+void jit_program_layout_note(const jit_program *jp, const rt_program *p, int v, char *buf,
+                             size_t n)
+{
+    int def = -1, k, readers;
+    for (int i = 0; i < p->n_instrs; i++)
+        if (p->instrs[i].out == v)
+            def = i;
+    if (def >= 0 && jp->blocked_out[def]) {
+        snprintf(buf, n, "stored blocked");
+        return;
+    }
+    const char *why = def < 0 ? NULL : jp_producer_plain(jp, p, def);
+    int r = jp_plain_reader(jp, p, v, &k, &readers);
+    if (def < 0)
+        snprintf(buf, n, "plain: a program input or parameter");
+    else if (why)
+        snprintf(buf, n, "plain: #%d %s writes it (%s)", def, rt_op_table[p->instrs[def].op].name,
+                 why);
+    else if (r >= 0)
+        snprintf(buf, n, "plain: #%d %s reads it (operand %d) in plain layout", r,
+                 rt_op_table[p->instrs[r].op].name, k);
+    else
+        snprintf(buf, n, "plain");
 }
 
 const kir_kernel *jit_program_kernel(const jit_program *jp, int k, const char **text)

@@ -187,6 +187,7 @@ int kir_conv_init_out(kir_kernel *k, int nsp, int64_t n, int64_t cin, int64_t co
  * (the scheme measured there). */
 static void bwd_w_tile(kir_conv *c)
 {
+    c->rows = 1;
     c->wtaps = 1;
     c->wlanes = c->ib;
     if (c->vl >= 16) { /* the AVX-512 scheme */
@@ -197,6 +198,12 @@ static void bwd_w_tile(kir_conv *c)
         c->wlanes = 1;
         c->wtaps = c->k[2];
         c->wchains = KIR_BWD_W_ACC / c->k[2];
+        /* rows per pass: a pass's accumulators are loaded, reduced over
+         * their chains and stored once for several rows of one plane,
+         * whose dy and input rows (for one tap row) stay in L1 */
+        int64_t row_bytes = (c->out[2] * c->vl + c->in[2] * c->ib) * (int64_t)sizeof(float);
+        int64_t rows = KIR_W_L1_BUDGET / row_bytes;
+        c->rows = (int)(rows < 1 ? 1 : rows > c->out[1] ? c->out[1] : rows);
         return;
     }
     c->wchains = c->ib >= 8 ? 1 : KIR_BWD_W_ACC / c->ib;
@@ -299,9 +306,9 @@ static void print_conv(const kir_conv *c, seg_buf *b)
 static void print_conv_bwd_w(const kir_conv *c, seg_buf *b)
 {
     print_conv_geometry(c, b, "conv_bwd_weight", "dy");
-    seg_buf_printf(b, "\n  method direct (not im2col+sgemm)\n  tile oc_blocks 1 ic %d taps %d positions %d\n"
-                   "  reduce rows n*od*oh in %d fixed parts, summed in order\n", c->wlanes,
-                   c->wtaps, c->wchains, c->parts);
+    seg_buf_printf(b, "\n  method direct (not im2col+sgemm)\n  tile oc_blocks 1 ic %d taps %d positions %d "
+                   "rows %d\n  reduce rows n*od*oh in %d fixed parts, summed in order\n", c->wlanes,
+                   c->wtaps, c->wchains, c->rows, c->parts);
 }
 
 void kir_print(const kir_kernel *k, seg_buf *out)

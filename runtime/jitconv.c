@@ -48,6 +48,8 @@
 /* Channel groups of a kernel (0 in tables made before groups: 1). */
 static int jc_groups(const rt_conv_kernel *k) { return k->groups > 1 ? k->groups : 1; }
 
+static int jc_needs_y(const rt_conv_kernel *k);
+
 static void jc_reserve(float **buf, int64_t *cap, int64_t want)
 {
     if (want <= *cap)
@@ -233,6 +235,45 @@ static void jc_conv_task(void *arg, int64_t begin, int64_t end, int thread)
     j->fn(j->x, j->w, j->b, NULL, j->y, j->first + begin, j->first + end);
 }
 
+/* db[c] from per-task lane sums: added per channel in task order
+ * (sample, run), the same order whether dy was blocked on the way or
+ * stored so. */
+static void jc_bias_from_sums(const rt_conv_kernel *k, const jc_copy *cp, float *db)
+{
+    int vl = k->vl;
+    for (int64_t c = 0; c < k->cout; c++) {
+        int64_t b = c / vl, l = c % vl;
+        double acc = 0;
+        for (int64_t i = 0; i < k->n; i++)
+            for (int64_t r = 0; r < cp->runs; r++)
+                acc += cp->sums[((i * cp->cb + b) * cp->runs + r) * vl + l];
+        db[c] = (float)acc;
+    }
+}
+
+/* Lane sums of tasks [begin, end) of a blocked tensor's runs. */
+static void jc_sums_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const jc_copy *c = arg;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t nb, q0, q1;
+        jc_task_range(c, t, &nb, &q0, &q1);
+        rt_lane_sums(c->src + (nb * c->vol + q0) * c->vl, q1 - q0, c->vl, c->sums + t * c->vl);
+    }
+}
+
+/* The bias gradient of a dy stored blocked (one group): the same per-run
+ * lane sums the blocking copy takes, read in place. */
+static void jc_dy_bias_blocked(const rt_conv_kernel *k, rt_pool *p, const float *dy, float *db)
+{
+    jc_copy cp = jc_copy_of(dy, NULL, k->cout, k->out_vol, k->vl);
+    cp.sums = seg_xcalloc((size_t)(k->n * cp.cb * cp.runs * k->vl), sizeof *cp.sums);
+    rt_pool_run_balanced(p, k->n * cp.cb * cp.runs, jc_sums_task, &cp);
+    jc_bias_from_sums(k, &cp, db);
+    seg_free(cp.sums);
+}
+
 /* dy to the blocked layout, and with db the bias gradient on the way:
  * per-task lane sums, added per channel in task order (sample, run). */
 static void jc_block_dy_bias(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *dy, int g,
@@ -244,14 +285,7 @@ static void jc_block_dy_bias(const rt_conv_kernel *k, rt_pool *p, const rt_tenso
     cp.pc0 = g * k->cout;
     cp.sums = seg_xcalloc((size_t)(k->n * cp.cb * cp.runs * vl), sizeof *cp.sums);
     jc_copy_run(p, &cp, k->n, 1);
-    for (int64_t c = 0; c < k->cout; c++) {
-        int64_t b = c / vl, l = c % vl;
-        double acc = 0;
-        for (int64_t i = 0; i < k->n; i++)
-            for (int64_t r = 0; r < cp.runs; r++)
-                acc += cp.sums[((i * cp.cb + b) * cp.runs + r) * vl + l];
-        db[c] = (float)acc;
-    }
+    jc_bias_from_sums(k, &cp, db);
     seg_free(cp.sums);
 }
 
@@ -281,12 +315,16 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
     SEG_ASSERT(rt_type_numel(&dy->type) == k->n * k->cout * groups * k->out_vol);
     SEG_ASSERT(rt_type_numel(&dw->type) == k->cout * groups * k->cin * k->kvol);
     jc_reserve(&s->w, &s->cap_w, k->w_floats);
-    jc_reserve(&s->y, &s->cap_y, k->y_floats);
+    if (jc_needs_y(k))
+        jc_reserve(&s->y, &s->cap_y, k->y_floats);
     for (int g = 0; g < groups; g++) {
-        jc_job job = {k->fn, jc_group_input(k, p, x, g, s), s->y, NULL, s->w, 0};
-        if (db)
+        const float *dyb = k->dy_blocked ? rt_f32(dy) : s->y;
+        jc_job job = {k->fn, jc_group_input(k, p, x, g, s), dyb, NULL, s->w, 0};
+        if (k->dy_blocked && db)
+            jc_dy_bias_blocked(k, p, dyb, rt_f32(db));
+        else if (db)
             jc_block_dy_bias(k, p, dy, g, s->y, rt_f32(db) + g * k->cout);
-        else
+        else if (!k->dy_blocked)
             rt_layout_block_slice_pool(p, rt_f32(dy), s->y, k->n, k->cout, k->cout * groups,
                                        g * k->cout, k->out_vol, k->vl);
         rt_pool_run_balanced(p, k->tasks, jc_conv_task, &job);
@@ -313,6 +351,33 @@ static void jc_copy_out(const rt_conv_kernel *k, rt_pool *p, const float *src, c
     jc_copy_run(p, &out, 1, 0);
 }
 
+#define JC_MASK_RUN ((int64_t)16384) /* floats per masking task */
+
+typedef struct jc_mask_job {
+    float *y;
+    const float *mask;
+    int64_t n;
+} jc_mask_job;
+
+static void jc_mask_task(void *arg, int64_t begin, int64_t end, int thread)
+{
+    (void)thread;
+    const jc_mask_job *j = arg;
+    for (int64_t t = begin; t < end; t++) {
+        int64_t e = (t + 1) * JC_MASK_RUN < j->n ? (t + 1) * JC_MASK_RUN : j->n;
+        for (int64_t q = t * JC_MASK_RUN; q < e; q++) /* as the plain copy's mask (NaN: 0) */
+            j->y[q] = j->mask[q] > 0 ? j->y[q] : 0.0f;
+    }
+}
+
+/* y[q] = mask[q] > 0 ? y[q] : 0 for n floats of a blocked result and its
+ * ReLU mask, blocked alike (rt_conv_kernel.mask_blocked). */
+static void jc_mask_blocked(rt_pool *p, float *y, const float *mask, int64_t n)
+{
+    jc_mask_job j = {y, mask, n};
+    rt_pool_run_balanced(p, (n + JC_MASK_RUN - 1) / JC_MASK_RUN, jc_mask_task, &j);
+}
+
 /* The kernel's output groups [g0, g1) of sample i into the scratch, which
  * holds only their blocks: y is passed as the address block 0 of sample 0
  * would have, so the kernel's own indexing lands in the scratch (it touches
@@ -330,7 +395,10 @@ static void jc_chunk_run(const rt_conv_kernel *k, rt_pool *p, jc_job *job, const
     job->y = (float *)((uintptr_t)s->y - skip);
     job->first = (i * ng + g0) * k->group_tasks;
     rt_pool_run_balanced(p, (g1 - g0) * k->group_tasks, jc_conv_task, job);
-    jc_copy_out(k, p, s->y, res, mask, y, g, i, b0, b1);
+    if (mask && k->mask_blocked) /* the chunk's blocks of it */
+        jc_mask_blocked(p, s->y, rt_f32(mask) + (i * ocb + b0) * k->out_vol * k->vl,
+                        (b1 - b0) * k->out_vol * k->vl);
+    jc_copy_out(k, p, s->y, res, k->mask_blocked ? NULL : mask, y, g, i, b0, b1);
 }
 
 /* Forward or stride-1 data gradient of group g: pack its weight slice and
@@ -348,7 +416,7 @@ static void jc_group_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x
         rt_conv_weight_block(p, wg, s->w, k->cout, k->cin, k->kvol, k->ib, k->vl);
     rt_conv_bias_block(b ? rt_f32(b) + g * k->cout : NULL, s->b, k->cout, k->vl);
     int64_t ocb = rt_blocked_channels(k->cout, k->vl) / k->vl;
-    if (k->chunk_groups > 0) {
+    if (k->chunk_groups > 0 && !k->y_blocked) {
         int64_t ng = (ocb + k->oc_group_blocks - 1) / k->oc_group_blocks;
         for (int64_t i = 0; i < k->n; i++)
             for (int64_t g0 = 0; g0 < ng; g0 += k->chunk_groups)
@@ -356,9 +424,14 @@ static void jc_group_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x
                              g0 + k->chunk_groups < ng ? g0 + k->chunk_groups : ng, s);
         return;
     }
+    if (k->y_blocked) /* the result is stored blocked: written in place */
+        job.y = rt_f32(y);
     rt_pool_run_balanced(p, k->tasks, jc_conv_task, &job);
-    for (int64_t i = 0; i < k->n; i++)
-        jc_copy_out(k, p, s->y + i * ocb * k->out_vol * k->vl, res, mask, y, g, i, 0, ocb);
+    if (mask && k->mask_blocked)
+        jc_mask_blocked(p, (float *)job.y, rt_f32(mask), k->n * ocb * k->out_vol * k->vl);
+    for (int64_t i = 0; i < k->n && !k->y_blocked; i++)
+        jc_copy_out(k, p, s->y + i * ocb * k->out_vol * k->vl, res, k->mask_blocked ? NULL : mask,
+                    y, g, i, 0, ocb);
 }
 
 void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
@@ -393,7 +466,10 @@ void rt_conv_kernel_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x,
     SEG_ASSERT(!res || rt_type_numel(&res->type) == rt_type_numel(&y->type));
     jc_reserve(&s->w, &s->cap_w, k->w_floats);
     jc_reserve(&s->b, &s->cap_b, k->b_floats);
-    jc_reserve(&s->y, &s->cap_y, k->y_floats);
+    if (jc_needs_y(k))
+        jc_reserve(&s->y, &s->cap_y, k->y_floats);
+    SEG_ASSERT(!(k->y_blocked || k->mask_blocked) || (groups == 1 && !res));
+    SEG_ASSERT(!k->x_blocked || groups == 1);
     for (int g = 0; g < groups; g++)
         jc_group_run(k, p, x, w, b, res, mask, y, g, s);
 }
@@ -412,11 +488,18 @@ static int jc_copies_x(const rt_conv_kernel *k)
     return jc_groups(k) > 1 || (k->ib != 1 && !k->x_blocked);
 }
 
+/* Whether the driver needs its y scratch: a blocked result, or for the
+ * weight gradient a blocked copy of dy; not when the program stores it so. */
+static int jc_needs_y(const rt_conv_kernel *k)
+{
+    return k->kind == RT_CONV_BWD_WEIGHT ? !k->dy_blocked : !k->y_blocked;
+}
+
 int64_t rt_conv_workspace_bytes(const rt_conv_kernel *k)
 {
     int64_t x = jc_copies_x(k) ? jc_aligned(k->x_floats) : 0;
     int64_t b = k->kind == RT_CONV_BWD_WEIGHT ? 0 : jc_aligned(k->b_floats);
-    return x + jc_aligned(k->w_floats) + b + jc_aligned(k->y_floats);
+    return x + jc_aligned(k->w_floats) + b + (jc_needs_y(k) ? jc_aligned(k->y_floats) : 0);
 }
 
 /* The driver reserves no more than these capacities, so it never grows
@@ -438,8 +521,10 @@ void rt_conv_scratch_in(rt_conv_scratch *s, const rt_conv_kernel *k, void *ws)
         s->cap_b = k->b_floats;
         at += jc_aligned(k->b_floats);
     }
-    s->y = (float *)at;
-    s->cap_y = k->y_floats;
+    if (jc_needs_y(k)) {
+        s->y = (float *)at;
+        s->cap_y = k->y_floats;
+    }
 }
 
 /* ------------------------------------------------------ blocked concat */

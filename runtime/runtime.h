@@ -1216,9 +1216,15 @@ typedef struct rt_conv_kernel {
     int64_t chunk_groups;    /* output groups per pass through the blocked y scratch
                                 (y_floats holds that many for one sample); 0 = all
                                 samples and groups in one pass */
-    int x_blocked;           /* RT_CONV_FWD, RT_CONV_BWD_WEIGHT: x is stored blocked
-                                already (NCDHW{vl}c, written so by its producer: a
-                                concat, rt_concat_blocked_fn); no copy, no workspace */
+    /* Operands stored blocked (NCDHW{vl}c) by the program (rt_kernel_table.
+     * blocked; one group only): no layout copy, no workspace for them. */
+    int x_blocked;           /* x (RT_CONV_BWD_DATA: dy) */
+    int y_blocked;           /* RT_CONV_FWD, RT_CONV_BWD_DATA: the result: the kernel
+                                writes it in place (the ReLU mask, blocked too, is
+                                applied after) */
+    int dy_blocked;          /* RT_CONV_BWD_WEIGHT: dy (the bias gradient then sums it
+                                as it is) */
+    int mask_blocked;        /* RT_CONV_BWD_DATA: the ReLU-gradient mask */
     /* RT_CONV_PHASED: cin/in_vol are dy's, cout/out_vol dx's, kvol the conv's */
     int n_phases;
     const rt_conv_phase *phases;
