@@ -694,6 +694,28 @@ static LLVMValueRef bwd_w_slot(cg *c, LLVMValueRef wrow, int kw, int lane)
     return at(c, wrow, ci(c, ((int64_t)kw * c->k->ib + lane) * c->k->vl));
 }
 
+/* Row `row` of the n * OD * OH rows of dy: its oh and od, its dy row and
+ * the start of the task's input block in its sample. */
+typedef struct bw_row {
+    LLVMValueRef oh, od, dyrow, xc;
+} bw_row;
+
+static bw_row bwd_w_row_at(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef ocb,
+                           LLVMValueRef icb, LLVMValueRef row)
+{
+    const kir_conv *k = c->k;
+    bw_row r;
+    r.oh = LLVMBuildURem(c->b, row, ci(c, k->out[1]), "oh");
+    LLVMValueRef q = LLVMBuildUDiv(c->b, row, ci(c, k->out[1]), "");
+    r.od = LLVMBuildURem(c->b, q, ci(c, k->out[0]), "od");
+    LLVMValueRef n = LLVMBuildUDiv(c->b, q, ci(c, k->out[0]), "n");
+    LLVMValueRef yi = add(c, mulc(c, add(c, mulc(c, add(c, mulc(c, n, c->ocb), ocb), k->out[0]),
+                                         r.od), k->out[1]), r.oh);
+    r.dyrow = at(c, dy, mulc(c, yi, k->out[2] * k->vl));
+    r.xc = at(c, x, mulc(c, add(c, mulc(c, n, c->icb), icb), k->in[0] * k->in[1] * k->in[2] * k->ib));
+    return r;
+}
+
 /* Input lanes [i0, i0 + wlanes) of every tap column of one row (stride 1
  * along x) into acc: one dy load serves k[2] * wlanes FMAs and
  * neighbouring positions share their input values. Positions whose taps
@@ -742,15 +764,8 @@ static void bwd_w_block(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp
     const kir_conv *k = c->k;
     LLVMBuilderRef b = c->b;
     int nl = k->wlanes, set = k->k[2] * nl, n = k->wchains * set;
-    LLVMValueRef oh0 = LLVMBuildURem(b, start, ci(c, k->out[1]), "oh0");
-    LLVMValueRef q = LLVMBuildUDiv(b, start, ci(c, k->out[1]), "");
-    LLVMValueRef od = LLVMBuildURem(b, q, ci(c, k->out[0]), "od");
-    LLVMValueRef ni = LLVMBuildUDiv(b, q, ci(c, k->out[0]), "n");
-    LLVMValueRef yi = add(c, mulc(c, add(c, mulc(c, add(c, mulc(c, ni, c->ocb), ocb), k->out[0]),
-                                         od), k->out[1]), oh0);
-    LLVMValueRef dy0 = at(c, dy, mulc(c, yi, k->out[2] * k->vl));
-    LLVMValueRef xc = at(c, x, mulc(c, add(c, mulc(c, ni, c->icb), icb),
-                                    k->in[0] * k->in[1] * k->in[2] * k->ib));
+    bw_row r0 = bwd_w_row_at(c, x, dy, ocb, icb, start);
+    LLVMValueRef oh0 = r0.oh, od = r0.od, dy0 = r0.dyrow, xc = r0.xc;
     LLVMValueRef base_d = addc(c, mulc(c, od, k->s[0]), -(int64_t)k->p[0]);
     LLVMValueRef kd_lo, kd_hi, r_lo, r_hi;
     tap_range(c, base_d, k->in[0], k->k[0], k->d[0], &kd_lo, &kd_hi);
@@ -816,15 +831,8 @@ static void bwd_w_row(cg *c, LLVMValueRef x, LLVMValueRef dy, LLVMValueRef dwp,
                       LLVMValueRef ocb, LLVMValueRef icb, LLVMValueRef row)
 {
     const kir_conv *k = c->k;
-    LLVMValueRef oh = LLVMBuildURem(c->b, row, ci(c, k->out[1]), "oh");
-    LLVMValueRef q = LLVMBuildUDiv(c->b, row, ci(c, k->out[1]), "");
-    LLVMValueRef od = LLVMBuildURem(c->b, q, ci(c, k->out[0]), "od");
-    LLVMValueRef n = LLVMBuildUDiv(c->b, q, ci(c, k->out[0]), "n");
-    LLVMValueRef yi = add(c, mulc(c, add(c, mulc(c, add(c, mulc(c, n, c->ocb), ocb), k->out[0]),
-                                         od), k->out[1]), oh);
-    LLVMValueRef dyrow = at(c, dy, mulc(c, yi, k->out[2] * k->vl));
-    LLVMValueRef xc = at(c, x, mulc(c, add(c, mulc(c, n, c->icb), icb),
-                                    k->in[0] * k->in[1] * k->in[2] * k->ib));
+    bw_row rr = bwd_w_row_at(c, x, dy, ocb, icb, row);
+    LLVMValueRef oh = rr.oh, od = rr.od, dyrow = rr.dyrow, xc = rr.xc;
     LLVMValueRef base_d = addc(c, mulc(c, od, k->s[0]), -(int64_t)k->p[0]);
     LLVMValueRef base_h = addc(c, mulc(c, oh, k->s[1]), -(int64_t)k->p[1]);
     LLVMValueRef kd_lo, kd_hi, kh_lo, kh_hi;
