@@ -124,7 +124,9 @@ static void kir_conv_detail(const kir_kernel *kk, const jit_choice *c, int fwd)
     const kir_conv *cv = &kk->conv;
     if (kk->kind == KIR_CONV_BWD_W)
         printf(" (weight gradient: direct reduction over %d fixed parts, not im2col+sgemm%s)",
-               cv->parts, c->conv->bias_out >= 0 ? "; bias gradient summed as dy is copied in" : "");
+               cv->parts, c->conv->bias_out < 0 ? ""
+                          : c->conv->dy_blocked ? "; bias gradient summed from dy's stored blocks"
+                                                : "; bias gradient summed as dy is copied in");
     else
         printf(" (%s, x %s, register tile %d x %d, %d input block%s per pass)",
                fwd ? "direct convolution" : "data gradient as a forward convolution over dy",
@@ -176,7 +178,7 @@ static int kir_kernel_line(kir_state *st, const jit_program *jp, const rt_progra
         printf(" (fused group:");
         for (int k = 0; k < f->n_nodes; k++)
             printf(" %s", rt_op_table[f->nodes[k].op].name);
-        printf(")");
+        printf(c->blocked_out ? "; its full-size operands stored blocked)" : ")");
     } else
         kir_conv_detail(kk, c, ins->op == OP_CONV);
     if (seen >= 0)

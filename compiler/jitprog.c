@@ -475,17 +475,43 @@ static const rt_conv_kernel *jp_plain_slot(const jit_program *jp, int r)
     return !jp->fused[r] && jp->kernel[r] == c && c->groups <= 1 ? c : NULL;
 }
 
-enum { JP_NONE, JP_X, JP_DY, JP_MASK, JP_BIAS }; /* an operand a conv kernel may read blocked */
+/* Whether fused group i runs on a generated kernel and every input has
+ * its result's shape or one element: it then computes the same values in
+ * any layout its full-size operands share (or, with a one-element result,
+ * a full reduction: summed in another order, still fixed by the shape). */
+static int jp_group_any_layout(const jit_program *jp, const rt_program *p, int i)
+{
+    const rt_instr *ins = &p->instrs[i];
+    if (ins->op != OP_FUSED || !jp->eltwise[i])
+        return 0;
+    const rt_type *full = &p->values[ins->out].type; /* the full-size operands' type */
+    if (rt_type_numel(full) == 1)
+        full = NULL; /* a reduction: its first full-size input's */
+    for (int k = 0; k < ins->n_in; k++) {
+        const rt_type *t = &p->values[ins->in[k]].type;
+        if (rt_type_numel(t) == 1)
+            continue;
+        if (full && !rt_type_equal(t, full))
+            return 0;
+        full = t;
+    }
+    return 1;
+}
 
-/* Which operand k of reader r is, if r can take it stored blocked: a
- * forward conv's x, a data gradient's dy and ReLU mask, a weight
- * gradient's x and dy. x needs a kernel that reads blocked x (ib = vl). */
+enum { JP_NONE, JP_X, JP_DY, JP_MASK, JP_BIAS, JP_GROUP }; /* how a reader takes it blocked */
+
+/* How operand k of reader r can read its value stored blocked: a forward
+ * conv's x, a data gradient's dy and ReLU mask, a weight gradient's x and
+ * dy (and the bias gradient it sums), an elementwise group of full-size
+ * operands. x needs a kernel that reads blocked x (ib = vl). */
 static int jp_reader_operand(const jit_program *jp, const rt_program *p, int r, int k)
 {
     int by = jp->done_by[r];
     if (jp->fused[r] && by >= 0 && jp_plain_slot(jp, by) && p->instrs[by].n_in > 1 &&
         p->instrs[by].in[1] == p->instrs[r].in[k]) /* a bias gradient the weight gradient sums */
         return JP_BIAS;
+    if (jp_group_any_layout(jp, p, r))
+        return JP_GROUP;
     const rt_conv_kernel *c = jp_plain_slot(jp, r);
     if (!c)
         return JP_NONE;
@@ -514,27 +540,11 @@ static int jp_plain_reader(const jit_program *jp, const rt_program *p, int v, in
     return -1;
 }
 
-/* Mark every reader of v as reading it blocked. */
-static void jp_mark_readers(jit_program *jp, const rt_program *p, int v)
-{
-    for (int r = 0; r < p->n_instrs; r++)
-        for (int k = 0; k < p->instrs[r].n_in; k++) {
-            if (p->instrs[r].in[k] != v)
-                continue;
-            int op = jp_reader_operand(jp, p, r, k);
-            if (op == JP_X)
-                jp->slot[r].x_blocked = 1;
-            else if (op == JP_DY)
-                jp->slot[r].dy_blocked = 1;
-            else if (op == JP_MASK)
-                jp->slot[r].mask_blocked = 1; /* JP_BIAS: summed by a dy reader */
-        }
-}
-
-/* Why instruction i cannot write its result blocked (NULL: it can): a
- * channel concat of inputs with multiples of vl channels can (a
- * placement), a forward conv without a residual, a data gradient whose
- * ReLU mask, if any, is stored blocked already (applied in place). */
+/* Why instruction i cannot write its result blocked, whatever its
+ * neighbours do (NULL: it can): a channel concat of pieces with multiples
+ * of vl channels can (a placement), a forward conv without a residual, a
+ * data gradient (its ReLU mask applied in place, if blocked too), an
+ * elementwise group of full-size operands. */
 static const char *jp_producer_plain(const jit_program *jp, const rt_program *p, int i)
 {
     const rt_instr *ins = &p->instrs[i];
@@ -553,35 +563,113 @@ static const char *jp_producer_plain(const jit_program *jp, const rt_program *p,
         return jp->fast[i] && axis == 1 && rt_concat_blocked_fn(jp->vl) ? NULL
                                                                          : "not a channel concat";
     }
+    if (jp_group_any_layout(jp, p, i))
+        return NULL;
     const rt_conv_kernel *c = jp_plain_slot(jp, i);
     if (!c || (c->kind != RT_CONV_FWD && c->kind != RT_CONV_BWD_DATA))
         return "its op works on plain layout";
     if (c->residual)
         return "the residual is added as y leaves the blocked layout";
-    if (c->kind == RT_CONV_BWD_DATA && ins->n_in >= 3 && !c->mask_blocked)
-        return "its ReLU mask is plain";
     return NULL;
 }
 
+/* The instruction that defines each value (-1: an input or parameter). */
+static int *jp_definitions(const rt_program *p)
+{
+    int *def = seg_xcalloc((size_t)(p->n_values > 0 ? p->n_values : 1), sizeof *def);
+    for (int v = 0; v < p->n_values; v++)
+        def[v] = -1;
+    for (int i = 0; i < p->n_instrs; i++)
+        def[p->instrs[i].out] = i;
+    return def;
+}
+
+/* Whether value u is (still) chosen to be stored blocked. */
+static int jp_chosen(const jit_program *jp, const int *def, int u)
+{
+    return def[u] >= 0 && jp->blocked_out[def[u]];
+}
+
+/* Whether group g's full-size inputs, and its result unless it is one
+ * element, are all chosen blocked: a group sees one layout. */
+static int jp_group_agrees(const jit_program *jp, const rt_program *p, const int *def, int g)
+{
+    const rt_instr *ins = &p->instrs[g];
+    for (int k = 0; k < ins->n_in; k++)
+        if (rt_type_numel(&p->values[ins->in[k]].type) > 1 && !jp_chosen(jp, def, ins->in[k]))
+            return 0;
+    return rt_type_numel(&p->values[ins->out].type) == 1 || jp->blocked_out[g];
+}
+
+/* Whether chosen result i still can be blocked, given the current choice
+ * of the others: a data gradient's ReLU mask blocked too, and every
+ * elementwise group it comes from or goes to in one layout. */
+static int jp_choice_holds(const jit_program *jp, const rt_program *p, const int *def, int i)
+{
+    const rt_instr *ins = &p->instrs[i];
+    const rt_conv_kernel *c = jp_plain_slot(jp, i);
+    if (c && c->kind == RT_CONV_BWD_DATA && ins->n_in >= 3 && !jp_chosen(jp, def, ins->in[2]))
+        return 0;
+    if (ins->op == OP_FUSED && !jp_group_agrees(jp, p, def, i))
+        return 0;
+    for (int r = 0; r < p->n_instrs; r++)
+        for (int k = 0; k < p->instrs[r].n_in; k++)
+            if (p->instrs[r].in[k] == ins->out &&
+                jp_reader_operand(jp, p, r, k) == JP_GROUP && !jp_group_agrees(jp, p, def, r))
+                return 0;
+    return 1;
+}
+
+/* Mark every reader of v as reading it blocked. */
+static void jp_mark_readers(jit_program *jp, const rt_program *p, int v)
+{
+    for (int r = 0; r < p->n_instrs; r++)
+        for (int k = 0; k < p->instrs[r].n_in; k++) {
+            if (p->instrs[r].in[k] != v)
+                continue;
+            int op = jp_reader_operand(jp, p, r, k);
+            if (op == JP_X)
+                jp->slot[r].x_blocked = 1;
+            else if (op == JP_DY)
+                jp->slot[r].dy_blocked = 1;
+            else if (op == JP_MASK)
+                jp->slot[r].mask_blocked = 1; /* groups and bias sums need nothing */
+        }
+}
+
 /* Values kept in the blocked layout between kernels: a result whose
- * producer can write it blocked and whose every reader takes it so skips
- * both layout copies (and their workspace). Decided in program order, so
- * a data gradient sees whether its mask (an earlier value) is blocked. */
+ * producer can write it blocked and whose every reader can read it so
+ * skips both layout copies (and their workspace). Every candidate is
+ * chosen, then choices that need another value blocked that is not are
+ * dropped until none changes (a data gradient needs its mask, a group one
+ * layout for all its full-size operands); a function of the program. */
 static void jp_block_values(jit_program *jp, const rt_program *p)
 {
+    int *def = jp_definitions(p);
     for (int i = 0; i < p->n_instrs; i++) {
-        int v = p->instrs[i].out, k, readers;
-        if (jp_producer_plain(jp, p, i) || jp_plain_reader(jp, p, v, &k, &readers) >= 0 ||
-            !readers)
+        int k, readers;
+        jp->blocked_out[i] = !jp_producer_plain(jp, p, i) &&
+                             jp_plain_reader(jp, p, p->instrs[i].out, &k, &readers) < 0 && readers;
+    }
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (int i = 0; i < p->n_instrs; i++)
+            if (jp->blocked_out[i] && !jp_choice_holds(jp, p, def, i)) {
+                jp->blocked_out[i] = 0;
+                changed = 1;
+            }
+    }
+    for (int i = 0; i < p->n_instrs; i++) {
+        if (!jp->blocked_out[i])
             continue;
-        jp_mark_readers(jp, p, v);
+        jp_mark_readers(jp, p, p->instrs[i].out);
         if (p->instrs[i].op == OP_CONCAT)
             jp->fast[i] = rt_concat_blocked_fn(jp->vl);
-        else
+        else if (p->instrs[i].op != OP_FUSED)
             jp->slot[i].y_blocked = 1;
-        jp->blocked_out[i] = 1;
         jp->stats.blocked_values++;
     }
+    seg_free(def);
 }
 
 jit_program *jit_program_select(const rt_program *p, int vl)
@@ -747,6 +835,9 @@ void jit_program_layout_note(const jit_program *jp, const rt_program *p, int v, 
     int r = jp_plain_reader(jp, p, v, &k, &readers);
     if (def < 0)
         snprintf(buf, n, "plain: a program input or parameter");
+    else if (!why && r < 0 && readers)
+        snprintf(buf, n, "plain: computed with plain values (a ReLU mask or an elementwise "
+                 "group's other operands)");
     else if (why)
         snprintf(buf, n, "plain: #%d %s writes it (%s)", def, rt_op_table[p->instrs[def].op].name,
                  why);
