@@ -63,7 +63,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CG_CONV_VERSION "conv_fwd v5 bwd_w v4" /* bump when generated code changes */
+#define CG_CONV_VERSION "conv_fwd v6 bwd_w v4" /* bump when generated code changes */
 #define CG_MAX_RC 4                   /* kir_conv_plan never exceeds these */
 #define CG_MAX_ACC CG_LOOP_MAX_VALS /* accumulators of a tile: all carried by its loops */
 
@@ -357,6 +357,10 @@ static void tile_store_one(cg *c, const cg_row *r, LLVMValueRef ow0, int width,
             if (epilogue && (k->epi & KIR_EPI_RELU))
                 v = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOLT, v, zero, ""), zero,
                                     v, "");
+            if (epilogue && (k->epi & KIR_EPI_MASK)) /* ordered: a NaN mask gives 0 */
+                v = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT,
+                                                        loadv(c, at(c, r->res[j], idx)), zero, ""),
+                                    v, zero, "");
             storev(c, v, at(c, r->y[j], idx));
         }
     }

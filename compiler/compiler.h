@@ -220,11 +220,14 @@ typedef enum kir_kind {
 } kir_kind;
 
 /* Fused epilogue of a convolution, applied in this order:
- * y = relu(conv(x, w) + bias + residual). */
+ * y = relu(conv(x, w) + bias + residual), then the mask. */
 enum {
     KIR_EPI_BIAS = 1 << 0,     /* add bias[oc] */
     KIR_EPI_RESIDUAL = 1 << 1, /* add a tensor shaped like y (blocked) */
     KIR_EPI_RELU = 1 << 2,     /* max(., 0), NaN propagates */
+    KIR_EPI_MASK = 1 << 3,     /* mask > 0 ? y : 0, the mask shaped like y (blocked) and
+                                  passed as the residual operand: a data gradient's
+                                  ReLU gradient (NaN in the mask: 0) */
 };
 
 typedef struct kir_conv {

@@ -637,6 +637,61 @@ static void jp_mark_readers(jit_program *jp, const rt_program *p, int v)
         }
 }
 
+/* Drops the distinct kernels no instruction uses any more (renumbered in
+ * order), so none is compiled for nothing. */
+static void jp_drop_unused_kernels(jit_program *jp, const rt_program *p)
+{
+    int *used = seg_xcalloc((size_t)(jp->n_built > 0 ? jp->n_built : 1), sizeof *used), n = 0;
+    for (int i = 0; i < p->n_instrs; i++) {
+        if (jp->kidx[i] >= 0)
+            used[jp->kidx[i]] = 1;
+        for (int h = 0; jp->phased[i] && h < jp->phased[i]->k.n_phases; h++)
+            if (jp->phase_kidx[i * JIT_MAX_PHASES + h] >= 0)
+                used[jp->phase_kidx[i * JIT_MAX_PHASES + h]] = 1;
+    }
+    for (int k = 0; k < jp->n_built; k++) {
+        if (!used[k]) {
+            seg_free(jp->keys[k]);
+            used[k] = -1;
+            continue;
+        }
+        jp->want[n] = jp->want[k];
+        jp->keys[n] = jp->keys[k];
+        used[k] = n++;
+    }
+    for (int i = 0; i < p->n_instrs; i++) {
+        if (jp->kidx[i] >= 0)
+            jp->kidx[i] = used[jp->kidx[i]];
+        for (int h = 0; jp->phased[i] && h < jp->phased[i]->k.n_phases; h++) {
+            int *k = &jp->phase_kidx[i * JIT_MAX_PHASES + h];
+            *k = *k >= 0 ? used[*k] : -1;
+        }
+    }
+    jp->n_built = n;
+    seg_free(used);
+}
+
+/* A data gradient whose result and ReLU mask are both stored blocked
+ * applies the mask in its kernel's epilogue (as it stores each tile) rather
+ * than in a pass over the result: its kernel is the same one with the
+ * mask epilogue. */
+static void jp_masks_in_kernels(jit_program *jp, const rt_program *p)
+{
+    int changed = 0;
+    for (int i = 0; i < p->n_instrs; i++) {
+        rt_conv_kernel *c = &jp->slot[i];
+        if (jp->kernel[i] != c || c->kind != RT_CONV_BWD_DATA || !c->y_blocked || !c->mask_blocked)
+            continue;
+        kir_kernel kk = jp->want[jp->kidx[i]];
+        kk.conv.epi |= KIR_EPI_MASK;
+        jp_kernel(jp, i, &kk);
+        c->mask_in_kernel = 1;
+        changed = 1;
+    }
+    if (changed)
+        jp_drop_unused_kernels(jp, p);
+}
+
 /* Values kept in the blocked layout between kernels: a result whose
  * producer can write it blocked and whose every reader can read it so
  * skips both layout copies (and their workspace). Every candidate is
@@ -670,6 +725,7 @@ static void jp_block_values(jit_program *jp, const rt_program *p)
         jp->stats.blocked_values++;
     }
     seg_free(def);
+    jp_masks_in_kernels(jp, p);
 }
 
 jit_program *jit_program_select(const rt_program *p, int vl)

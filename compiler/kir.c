@@ -299,6 +299,8 @@ static void print_conv(const kir_conv *c, seg_buf *b)
         seg_buf_printf(b, " residual");
     if (c->epi & KIR_EPI_RELU)
         seg_buf_printf(b, " relu");
+    if (c->epi & KIR_EPI_MASK)
+        seg_buf_printf(b, " mask");
     seg_buf_printf(b, "\n");
 }
 

@@ -225,14 +225,15 @@ typedef struct jc_job {
     rt_conv_fn fn;
     const float *x, *w, *b;
     float *y;
-    int64_t first; /* the kernel's task number of task 0 */
+    int64_t first;    /* the kernel's task number of task 0 */
+    const float *res; /* the kernel's residual operand (its mask epilogue's mask) */
 } jc_job;
 
 static void jc_conv_task(void *arg, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
     const jc_job *j = arg;
-    j->fn(j->x, j->w, j->b, NULL, j->y, j->first + begin, j->first + end);
+    j->fn(j->x, j->w, j->b, j->res, j->y, j->first + begin, j->first + end);
 }
 
 /* db[c] from per-task lane sums: added per channel in task order
@@ -319,7 +320,7 @@ static void jc_bwd_weight(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *
         jc_reserve(&s->y, &s->cap_y, k->y_floats);
     for (int g = 0; g < groups; g++) {
         const float *dyb = k->dy_blocked ? rt_f32(dy) : s->y;
-        jc_job job = {k->fn, jc_group_input(k, p, x, g, s), dyb, NULL, s->w, 0};
+        jc_job job = {k->fn, jc_group_input(k, p, x, g, s), dyb, NULL, s->w, 0, NULL};
         if (k->dy_blocked && db)
             jc_dy_bias_blocked(k, p, dyb, rt_f32(db));
         else if (db)
@@ -409,7 +410,7 @@ static void jc_group_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x
                          const rt_tensor *mask, rt_tensor *y, int g, rt_conv_scratch *s)
 {
     const float *wg = rt_f32(w) + g * k->cin * k->cout * k->kvol;
-    jc_job job = {k->fn, jc_group_input(k, p, x, g, s), s->w, s->b, s->y, 0};
+    jc_job job = {k->fn, jc_group_input(k, p, x, g, s), s->w, s->b, s->y, 0, NULL};
     if (k->kind == RT_CONV_BWD_DATA) /* w is [cin][cout][kvol] of the kernel's view */
         rt_conv_weight_block_tflip(p, wg, s->w, k->cin, k->cout, k->kvol, k->ib, k->vl);
     else
@@ -426,8 +427,12 @@ static void jc_group_run(const rt_conv_kernel *k, rt_pool *p, const rt_tensor *x
     }
     if (k->y_blocked) /* the result is stored blocked: written in place */
         job.y = rt_f32(y);
+    if (k->mask_in_kernel) {
+        SEG_ASSERT(k->y_blocked && mask);
+        job.res = rt_f32(mask);
+    }
     rt_pool_run_balanced(p, k->tasks, jc_conv_task, &job);
-    if (mask && k->mask_blocked)
+    if (mask && k->mask_blocked && !k->mask_in_kernel)
         jc_mask_blocked(p, (float *)job.y, rt_f32(mask), k->n * ocb * k->out_vol * k->vl);
     for (int64_t i = 0; i < k->n && !k->y_blocked; i++)
         jc_copy_out(k, p, s->y + i * ocb * k->out_vol * k->vl, res, k->mask_blocked ? NULL : mask,

@@ -1225,6 +1225,8 @@ typedef struct rt_conv_kernel {
     int dy_blocked;          /* RT_CONV_BWD_WEIGHT: dy (the bias gradient then sums it
                                 as it is) */
     int mask_blocked;        /* RT_CONV_BWD_DATA: the ReLU-gradient mask */
+    int mask_in_kernel;      /* and the kernel applies it (its mask epilogue: the
+                                mask goes in as the residual operand) */
     /* RT_CONV_PHASED: cin/in_vol are dy's, cout/out_vol dx's, kvol the conv's */
     int n_phases;
     const rt_conv_phase *phases;
