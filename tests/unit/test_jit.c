@@ -290,8 +290,9 @@ static rt_tensor *conv_reference(const conv_case *cc, const kir_conv *k, rt_tens
         test_fail_at(__FILE__, __LINE__, "reference conv: %s", err.msg);
     int64_t n = rt_type_numel(&y->type);
     for (int64_t i = 0; i < n; i++) {
-        float v = rt_f32(y)[i] + (res ? rt_f32(res)[i] : 0.0f);
-        rt_f32(y)[i] = (cc->epi & KIR_EPI_RELU) && v < 0 ? 0.0f : v;
+        float v = rt_f32(y)[i] + ((cc->epi & KIR_EPI_RESIDUAL) ? rt_f32(res)[i] : 0.0f);
+        v = (cc->epi & KIR_EPI_RELU) && v < 0 ? 0.0f : v;
+        rt_f32(y)[i] = (cc->epi & KIR_EPI_MASK) && !(rt_f32(res)[i] > 0) ? 0.0f : v;
     }
     return y;
 }
@@ -383,12 +384,14 @@ static void conv_check(rt_jit *j, const conv_case *cc, int vl, const char *what)
         rd[2 + i] = k->out[3 - cc->nsp + i];
     }
     rt_tensor *x = tensor(cc->nsp + 2, xd), *w = tensor(cc->nsp + 2, wd), *b = tensor(1, &cc->cout);
-    rt_tensor *res = cc->epi & KIR_EPI_RESIDUAL ? tensor(cc->nsp + 2, rd) : NULL;
+    rt_tensor *res = cc->epi & (KIR_EPI_RESIDUAL | KIR_EPI_MASK) ? tensor(cc->nsp + 2, rd) : NULL;
     fill(x, 1, 1.0f);
     fill(w, 2, 1.0f / sqrtf((float)(rt_type_numel(&w->type) / cc->cout)));
     fill(b, 3, 0.5f);
     if (res)
         fill(res, 4, 1.0f);
+    for (int64_t i = 0; (cc->epi & KIR_EPI_MASK) && i < rt_type_numel(&res->type); i += 7)
+        rt_f32(res)[i] = NAN; /* a NaN mask keeps nothing */
     rt_tensor *ref = conv_reference(cc, k, x, w, b, res);
     rt_error err = {""};
     cg_kernel *kern = cg_kernel_build(j, &kk, &err);
@@ -434,6 +437,8 @@ static const conv_case conv_cases[] = {
     {2, 2, 3, 18, {19, 23}, {3, 3}, 2, 1, 1, KIR_EPI_BIAS | KIR_EPI_RELU},
     {2, 1, 40, 70, {12, 31}, {3, 3}, 1, 1, 1, KIR_EPI_BIAS},
     {1, 2, 16, 17, {50}, {3}, 1, 1, 1, KIR_EPI_BIAS},
+    {3, 2, 16, 24, {5, 6, 13}, {3, 3, 3}, 1, 1, 1, KIR_EPI_MASK}, /* a data gradient's */
+    {2, 1, 24, 40, {9, 21}, {3, 3}, 1, 1, 1, KIR_EPI_BIAS | KIR_EPI_RELU | KIR_EPI_MASK},
 };
 
 TEST(jit_conv_matches_reference)
