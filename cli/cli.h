@@ -139,6 +139,7 @@ typedef struct cli_plan_stats {
     int conv_trainable, conv_data_only, conv_none; /* convolutions by weight param */
     int64_t bytes_act, bytes_grad, bytes_param;    /* sum of tensor sizes */
     int64_t bytes_arena, bytes_fixed; /* planned arena; params/buffers/inputs */
+    int layout_copies, layout_stored; /* conv operands copied between layouts, or not */
 } cli_plan_stats;
 
 /* Count a stage's training graph (seg_stage_graph, training = 1): its

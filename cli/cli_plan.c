@@ -21,7 +21,9 @@
  *     arena the memory planner (compiler/memplan.c) gives its temps: the
  *     peak bytes of one step, what the trainer allocates, plus the
  *     params, buffers and inputs that live outside the arena. The program
- *     is the trainer's: outputs "loss", the model's, and "grad:<param>".
+ *     is the trainer's: outputs "loss", the model's, and "grad:<param>";
+ *   - the layout copies its conv kernels still make per step, and the
+ *     operands stored blocked instead (jit_program_layout_counts).
  * --set takes only B (the batch size); model arguments are the schedule's.
  * The trainer counts each stage the same way (cli_plan_graph_stats) for
  * the run folder's plan.csv.
@@ -169,6 +171,8 @@ static void count_memory(const plan_side *sd, cli_plan_stats *st)
     const rt_mem_plan *m = sd->pr.prog->plan; /* the arena as the JIT runs the step */
     st->bytes_arena = m->arena_bytes;
     st->bytes_fixed = m->fixed_bytes;
+    if (sd->pr.kernels)
+        jit_program_layout_counts(sd->pr.kernels, &st->layout_copies, &st->layout_stored);
     rt_program_free(p);
 }
 
@@ -219,6 +223,9 @@ static void print_convs_memory(FILE *out, const cli_plan_stats *st)
     fprintf(out, "  %-30s %13s MB  activations, %s MB gradients, %s MB params\n", "",
             mbytes(st->bytes_act, a, sizeof a), mbytes(st->bytes_grad, b, sizeof b),
             mbytes(st->bytes_param, c, sizeof c));
+    fprintf(out, "  %-30s %13d conv operands copied between plain and blocked layouts per "
+            "step, %d stored blocked (segc kir --stage: each, and why)\n", "layout copies",
+            st->layout_copies, st->layout_stored);
 }
 
 void cli_plan_print(FILE *out, const cli_plan_stats *st)

@@ -200,8 +200,10 @@ static const cli_command commands[] = {
      "backward; nothing runs) and print per stage: trainable and frozen\n"
      "parameters, forward and backward GFLOP per step, the backward work that\n"
      "freezing removes (against the same stage with nothing frozen), what each\n"
-     "frozen convolution keeps (--verbose lists them by weight), and the sum of\n"
-     "the training program's tensor sizes. --set takes only B, the batch size\n"
+     "frozen convolution keeps (--verbose lists them by weight), the sum of\n"
+     "the training program's tensor sizes, and how many conv operands are still\n"
+     "copied between plain and blocked layouts (segc kir --stage says why, one\n"
+     "by one). --set takes only B, the batch size\n"
      "(default: the schedule's batch); model arguments come from the schedule.\n", 0, NULL},
     {"bench", "FILE", 1, 1,
      OPT_SCHEDULE | OPT_STAGE | OPT_NET | OPT_INFER | OPT_SET | OPT_SEED | OPT_THREADS |

@@ -480,6 +480,10 @@ void jit_program_choice(const jit_program *jp, int i, jit_choice *c);
  * plain, the reason a layout copy remains). */
 void jit_program_layout_note(const jit_program *jp, const rt_program *p, int v, char *buf,
                              size_t n);
+/* Layout copies the conv drivers make per run (x or dy into the blocked
+ * layout, y out of it), and those the program avoids (operands stored
+ * blocked), for `segc plan`. */
+void jit_program_layout_counts(const jit_program *jp, int *copies, int *stored);
 /* Distinct kernel k: its IR and (text) the kir text that keys the cache. */
 const kir_kernel *jit_program_kernel(const jit_program *jp, int k, const char **text);
 /* One line: "jit WHAT: 14 of 15 convolutions on JIT kernels (...)". */

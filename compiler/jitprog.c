@@ -904,6 +904,20 @@ void jit_program_layout_note(const jit_program *jp, const rt_program *p, int v, 
         snprintf(buf, n, "plain");
 }
 
+void jit_program_layout_counts(const jit_program *jp, int *copies, int *stored)
+{
+    *copies = *stored = 0;
+    for (int i = 0; i < jp->table.n_instrs; i++) {
+        const rt_conv_kernel *c = jp->kernel[i];
+        if (!c)
+            continue;
+        int x_copied = c->groups > 1 || (c->ib != 1 && !c->x_blocked);
+        int y_copied = c->kind == RT_CONV_BWD_WEIGHT ? !c->dy_blocked : !c->y_blocked;
+        *copies += x_copied + y_copied;
+        *stored += (c->ib != 1 && !x_copied) + !y_copied;
+    }
+}
+
 const kir_kernel *jit_program_kernel(const jit_program *jp, int k, const char **text)
 {
     SEG_ASSERT(k >= 0 && k < jp->n_built);
