@@ -85,6 +85,32 @@ typedef struct wb_job {
     int ib, vl, flip;
 } wb_job;
 
+#define WB_TAPS 64 /* taps per transposition through the stack */
+
+/* Input channel ci of a full 8-lane output block o: the 8 rows (one per
+ * output lane, kvol taps each) go through the AVX2 8x8 transposition to
+ * the taps' 8-lane vectors; the taps it leaves (a partial last group, or
+ * no AVX2) are copied one by one. Same values as the loop below. */
+static void wb_lanes8(const wb_job *j, int64_t o, int64_t ci, float *d)
+{
+    float tmp[WB_TAPS * 8];
+    int64_t stride = j->flip ? j->kvol : j->cin * j->kvol;
+    const float *src = j->flip ? j->w + (ci * j->cout + o * 8) * j->kvol
+                               : j->w + (o * 8 * j->cin + ci) * j->kvol;
+    float *dd = d + ((ci / j->ib) * j->kvol * j->ib + ci % j->ib) * 8;
+    for (int64_t k0 = 0; k0 < j->kvol; k0 += WB_TAPS) {
+        int64_t m = j->kvol - k0 < WB_TAPS ? j->kvol - k0 : WB_TAPS;
+        int64_t done = rt_transpose8_block(src + k0, stride, tmp, m);
+        for (int64_t q = done; q < m; q++)
+            for (int l = 0; l < 8; l++)
+                tmp[q * 8 + l] = src[l * stride + k0 + q];
+        for (int64_t q = 0; q < m; q++) { /* source tap k0 + q */
+            int64_t k = j->flip ? j->kvol - 1 - (k0 + q) : k0 + q;
+            memcpy(dd + k * j->ib * 8, tmp + q * 8, 8 * sizeof(float));
+        }
+    }
+}
+
 static void wb_task(void *arg, int64_t begin, int64_t end, int thread)
 {
     (void)thread;
@@ -92,8 +118,12 @@ static void wb_task(void *arg, int64_t begin, int64_t end, int thread)
     int64_t block = j->icb * j->kvol * j->ib * j->vl;
     for (int64_t o = begin; o < end; o++) {
         float *d = j->dst + o * block;
-        memset(d, 0, (size_t)block * sizeof *d);
-        for (int64_t l = 0; l < j->vl && o * j->vl + l < j->cout; l++)
+        int full = j->vl == 8 && (o + 1) * 8 <= j->cout;
+        if (!full || j->cin % j->ib) /* padded lanes or input channels stay 0 */
+            memset(d, 0, (size_t)block * sizeof *d);
+        for (int64_t ci = 0; full && ci < j->cin; ci++)
+            wb_lanes8(j, o, ci, d);
+        for (int64_t l = 0; !full && l < j->vl && o * j->vl + l < j->cout; l++)
             for (int64_t ci = 0; ci < j->cin; ci++) {
                 int64_t co = o * j->vl + l; /* packed output channel */
                 /* source row: w[co][ci][:] or, flipped, w[ci][co][kvol-1-:] */
