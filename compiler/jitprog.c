@@ -63,6 +63,9 @@ struct jit_program {
     int *phase_kidx;              /* per instruction * JIT_MAX_PHASES: kernel per phase */
     unsigned char *blocked_out;   /* per instruction: writes its result blocked */
     int64_t y_chunk_bytes;        /* blocked output a driver keeps at once (jp_chunks) */
+    int *def;                     /* per value: the instruction defining it, -1 = none */
+    int *read_at;                 /* per value v: its reads are [read_at[v], read_at[v + 1]) */
+    int *read_instr, *read_operand; /* of read_instr / read_operand: reader, operand index */
     rt_kernel_table table;
     jit_program_stats stats;
 };
@@ -529,14 +532,13 @@ static int jp_reader_operand(const jit_program *jp, const rt_program *p, int r, 
 static int jp_plain_reader(const jit_program *jp, const rt_program *p, int v, int *k, int *readers)
 {
     *readers = 0;
-    for (int r = 0; r < p->n_instrs; r++)
-        for (*k = 0; *k < p->instrs[r].n_in; (*k)++) {
-            if (p->instrs[r].in[*k] != v)
-                continue;
-            if (jp_reader_operand(jp, p, r, *k) == JP_NONE)
-                return r;
-            (*readers)++;
-        }
+    for (int at = jp->read_at[v]; at < jp->read_at[v + 1]; at++) {
+        int r = jp->read_instr[at];
+        *k = jp->read_operand[at];
+        if (jp_reader_operand(jp, p, r, *k) == JP_NONE)
+            return r;
+        (*readers)++;
+    }
     return -1;
 }
 
@@ -573,30 +575,49 @@ static const char *jp_producer_plain(const jit_program *jp, const rt_program *p,
     return NULL;
 }
 
-/* The instruction that defines each value (-1: an input or parameter). */
-static int *jp_definitions(const rt_program *p)
+/* Who defines and who reads each value, so the layout choice looks at a
+ * value's neighbours only (a program of 100,000 instructions would
+ * otherwise cost a scan of all of them per value). */
+static void jp_index_values(jit_program *jp, const rt_program *p)
 {
-    int *def = seg_xcalloc((size_t)(p->n_values > 0 ? p->n_values : 1), sizeof *def);
+    size_t nv = (size_t)(p->n_values > 0 ? p->n_values : 1);
+    int reads = 0;
+    jp->def = seg_xcalloc(nv, sizeof *jp->def);
+    jp->read_at = seg_xcalloc(nv + 1, sizeof *jp->read_at);
     for (int v = 0; v < p->n_values; v++)
-        def[v] = -1;
-    for (int i = 0; i < p->n_instrs; i++)
-        def[p->instrs[i].out] = i;
-    return def;
+        jp->def[v] = -1;
+    for (int i = 0; i < p->n_instrs; i++) {
+        jp->def[p->instrs[i].out] = i;
+        for (int k = 0; k < p->instrs[i].n_in; k++, reads++)
+            jp->read_at[p->instrs[i].in[k] + 1]++;
+    }
+    for (int v = 0; v < p->n_values; v++)
+        jp->read_at[v + 1] += jp->read_at[v];
+    jp->read_instr = seg_xcalloc((size_t)(reads > 0 ? reads : 1), sizeof *jp->read_instr);
+    jp->read_operand = seg_xcalloc((size_t)(reads > 0 ? reads : 1), sizeof *jp->read_operand);
+    int *fill = seg_xcalloc(nv, sizeof *fill);
+    for (int i = 0; i < p->n_instrs; i++) /* in program order, as the scans went */
+        for (int k = 0; k < p->instrs[i].n_in; k++) {
+            int v = p->instrs[i].in[k], at = jp->read_at[v] + fill[v]++;
+            jp->read_instr[at] = i;
+            jp->read_operand[at] = k;
+        }
+    seg_free(fill);
 }
 
 /* Whether value u is (still) chosen to be stored blocked. */
-static int jp_chosen(const jit_program *jp, const int *def, int u)
+static int jp_chosen(const jit_program *jp, int u)
 {
-    return def[u] >= 0 && jp->blocked_out[def[u]];
+    return jp->def[u] >= 0 && jp->blocked_out[jp->def[u]];
 }
 
 /* Whether group g's full-size inputs, and its result unless it is one
  * element, are all chosen blocked: a group sees one layout. */
-static int jp_group_agrees(const jit_program *jp, const rt_program *p, const int *def, int g)
+static int jp_group_agrees(const jit_program *jp, const rt_program *p, int g)
 {
     const rt_instr *ins = &p->instrs[g];
     for (int k = 0; k < ins->n_in; k++)
-        if (rt_type_numel(&p->values[ins->in[k]].type) > 1 && !jp_chosen(jp, def, ins->in[k]))
+        if (rt_type_numel(&p->values[ins->in[k]].type) > 1 && !jp_chosen(jp, ins->in[k]))
             return 0;
     return rt_type_numel(&p->values[ins->out].type) == 1 || jp->blocked_out[g];
 }
@@ -604,37 +625,35 @@ static int jp_group_agrees(const jit_program *jp, const rt_program *p, const int
 /* Whether chosen result i still can be blocked, given the current choice
  * of the others: a data gradient's ReLU mask blocked too, and every
  * elementwise group it comes from or goes to in one layout. */
-static int jp_choice_holds(const jit_program *jp, const rt_program *p, const int *def, int i)
+static int jp_choice_holds(const jit_program *jp, const rt_program *p, int i)
 {
     const rt_instr *ins = &p->instrs[i];
     const rt_conv_kernel *c = jp_plain_slot(jp, i);
-    if (c && c->kind == RT_CONV_BWD_DATA && ins->n_in >= 3 && !jp_chosen(jp, def, ins->in[2]))
+    if (c && c->kind == RT_CONV_BWD_DATA && ins->n_in >= 3 && !jp_chosen(jp, ins->in[2]))
         return 0;
-    if (ins->op == OP_FUSED && !jp_group_agrees(jp, p, def, i))
+    if (ins->op == OP_FUSED && !jp_group_agrees(jp, p, i))
         return 0;
-    for (int r = 0; r < p->n_instrs; r++)
-        for (int k = 0; k < p->instrs[r].n_in; k++)
-            if (p->instrs[r].in[k] == ins->out &&
-                jp_reader_operand(jp, p, r, k) == JP_GROUP && !jp_group_agrees(jp, p, def, r))
-                return 0;
+    for (int at = jp->read_at[ins->out]; at < jp->read_at[ins->out + 1]; at++) {
+        int r = jp->read_instr[at];
+        if (jp_reader_operand(jp, p, r, jp->read_operand[at]) == JP_GROUP &&
+            !jp_group_agrees(jp, p, r))
+            return 0;
+    }
     return 1;
 }
 
 /* Mark every reader of v as reading it blocked. */
 static void jp_mark_readers(jit_program *jp, const rt_program *p, int v)
 {
-    for (int r = 0; r < p->n_instrs; r++)
-        for (int k = 0; k < p->instrs[r].n_in; k++) {
-            if (p->instrs[r].in[k] != v)
-                continue;
-            int op = jp_reader_operand(jp, p, r, k);
-            if (op == JP_X)
-                jp->slot[r].x_blocked = 1;
-            else if (op == JP_DY)
-                jp->slot[r].dy_blocked = 1;
-            else if (op == JP_MASK)
-                jp->slot[r].mask_blocked = 1; /* groups and bias sums need nothing */
-        }
+    for (int at = jp->read_at[v]; at < jp->read_at[v + 1]; at++) {
+        int r = jp->read_instr[at], op = jp_reader_operand(jp, p, r, jp->read_operand[at]);
+        if (op == JP_X)
+            jp->slot[r].x_blocked = 1;
+        else if (op == JP_DY)
+            jp->slot[r].dy_blocked = 1;
+        else if (op == JP_MASK)
+            jp->slot[r].mask_blocked = 1; /* groups and bias sums need nothing */
+    }
 }
 
 /* Drops the distinct kernels no instruction uses any more (renumbered in
@@ -700,7 +719,7 @@ static void jp_masks_in_kernels(jit_program *jp, const rt_program *p)
  * layout for all its full-size operands); a function of the program. */
 static void jp_block_values(jit_program *jp, const rt_program *p)
 {
-    int *def = jp_definitions(p);
+    jp_index_values(jp, p);
     for (int i = 0; i < p->n_instrs; i++) {
         int k, readers;
         jp->blocked_out[i] = !jp_producer_plain(jp, p, i) &&
@@ -709,7 +728,7 @@ static void jp_block_values(jit_program *jp, const rt_program *p)
     for (int changed = 1; changed;) {
         changed = 0;
         for (int i = 0; i < p->n_instrs; i++)
-            if (jp->blocked_out[i] && !jp_choice_holds(jp, p, def, i)) {
+            if (jp->blocked_out[i] && !jp_choice_holds(jp, p, i)) {
                 jp->blocked_out[i] = 0;
                 changed = 1;
             }
@@ -724,7 +743,6 @@ static void jp_block_values(jit_program *jp, const rt_program *p)
             jp->slot[i].y_blocked = 1;
         jp->stats.blocked_values++;
     }
-    seg_free(def);
     jp_masks_in_kernels(jp, p);
 }
 
@@ -845,6 +863,10 @@ void jit_program_free(jit_program *jp)
     seg_free(jp->why);
     seg_free(jp->done_by);
     seg_free(jp->blocked_out);
+    seg_free(jp->def);
+    seg_free(jp->read_at);
+    seg_free(jp->read_instr);
+    seg_free(jp->read_operand);
     seg_arena_free(jp->arena);
     if (jp->owns_jit)
         rt_jit_free(jp->jit);
@@ -879,10 +901,7 @@ void jit_program_choice(const jit_program *jp, int i, jit_choice *c)
 void jit_program_layout_note(const jit_program *jp, const rt_program *p, int v, char *buf,
                              size_t n)
 {
-    int def = -1, k, readers;
-    for (int i = 0; i < p->n_instrs; i++)
-        if (p->instrs[i].out == v)
-            def = i;
+    int def = jp->def[v], k, readers;
     if (def >= 0 && jp->blocked_out[def]) {
         snprintf(buf, n, "stored blocked");
         return;
